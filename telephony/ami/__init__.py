@@ -1,0 +1,1 @@
+"""The Asterisk Manager Interface: wire format, capture files and the link to one PBX."""
