@@ -1,0 +1,41 @@
+"""Who may see which case and its caller's personal data (PDPA).
+
+Supervisors and admins see everything; agents see the register but a caller's personal data
+only on the cases they handle; a unit user sees only the cases forwarded to its unit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cases.lifecycle import Role
+from cases.models import Actor, Case
+
+ALL_SEEING = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def can_see_case(actor: Actor, case: Case) -> bool:
+    if actor.role is Role.UNIT:
+        return (
+            actor.unit_id is not None
+            and case.unit_id == actor.unit_id
+            and case.forwarded_at is not None
+        )
+    return True
+
+
+def may_see_personal_data(actor: Actor, case: Case, *, handled_by_actor: bool) -> bool:
+    if actor.role in ALL_SEEING:
+        return True
+    if actor.role is Role.AGENT:
+        return handled_by_actor
+    return can_see_case(actor, case)
+
+
+def visible_cases_sql(actor: Actor, next_param: int) -> tuple[str, list[Any]]:
+    """A WHERE fragment over `cases c` limiting rows to what the actor may see."""
+    if actor.role is not Role.UNIT:
+        return "TRUE", []
+    if actor.unit_id is None:
+        return "FALSE", []
+    return f"c.unit_id = ${next_param} AND c.forwarded_at IS NOT NULL", [actor.unit_id]
