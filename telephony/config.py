@@ -1,0 +1,29 @@
+"""Connection settings for one PBX's AMI account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class PbxConfig:
+    """One Asterisk PBX. Intervals are seconds; the secret never appears in repr or logs."""
+
+    name: str
+    host: str
+    port: int
+    username: str
+    secret: str = field(repr=False)
+    ping_interval: float = 5.0
+    ping_timeout: float = 3.0
+    action_timeout: float = 10.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.reconnect_min <= self.reconnect_max:
+            raise ValueError("need 0 < reconnect_min <= reconnect_max")
+        if self.ping_interval <= 0 or self.ping_timeout <= 0 or self.action_timeout <= 0:
+            raise ValueError("intervals and timeouts must be positive")
+        if any(c in self.username + self.secret for c in "\r\n"):
+            raise ValueError("CR/LF in AMI credentials")

@@ -1,0 +1,405 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import structlog
+
+from telephony.ami.capture import read_capture
+from telephony.ami.link import AmiLink
+from telephony.ami.protocol import AmiMessage, FrameParser
+from telephony.config import PbxConfig
+from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable
+
+TRACES = Path("/work/shared/ami-traces")
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+SECRET = "s3cr3t-do-not-log"
+
+Responder = Callable[[AmiMessage], bytes | None]
+
+
+def reply(action: AmiMessage, *lines: str) -> bytes:
+    body = "".join(f"{line}\r\n" for line in lines)
+    return f"Response: Success\r\nActionID: {action.action_id}\r\n{body}\r\n".encode()
+
+
+def error(action: AmiMessage, message: str) -> bytes:
+    return f"Response: Error\r\nActionID: {action.action_id}\r\nMessage: {message}\r\n\r\n".encode()
+
+
+class FakeAmi:
+    """A scripted AMI peer over real TCP: logs in, answers Ping, and lets a test push bytes."""
+
+    def __init__(self) -> None:
+        self.secret = SECRET
+        self.answer_pings = True
+        self.responders: dict[str, Responder] = {}
+        self.actions: list[AmiMessage] = []
+        self.logins = 0
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+        self.port = 0
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    async def start(self, port: int = 0) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        self.drop()
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        if self._handlers:
+            await asyncio.wait(list(self._handlers), timeout=5)
+
+    def drop(self) -> None:
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+
+    def push(self, data: bytes) -> None:
+        for writer in self.writers:
+            writer.write(data)
+
+    def config(self, **overrides: object) -> PbxConfig:
+        values: dict[str, object] = {
+            "name": "pbx1",
+            "host": "127.0.0.1",
+            "port": self.port,
+            "username": "hotline",
+            "secret": SECRET,
+            "ping_interval": 0.2,
+            "ping_timeout": 0.2,
+            "action_timeout": 0.5,
+            "reconnect_min": 0.05,
+            "reconnect_max": 0.2,
+        }
+        values.update(overrides)
+        return PbxConfig(**values)  # type: ignore[arg-type]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self.writers.append(writer)
+        parser = FrameParser()
+        try:
+            writer.write(BANNER)
+            while data := await reader.read(65536):
+                for action in parser.feed(data):
+                    self.actions.append(action)
+                    answer = self._answer(action)
+                    if answer:
+                        writer.write(answer)
+                    if action["Action"] == "Login" and action["Secret"] != self.secret:
+                        writer.close()
+                        return
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            self._handlers.discard(task)
+
+    def _answer(self, action: AmiMessage) -> bytes | None:
+        name = action["Action"]
+        if name == "Login":
+            if action["Secret"] != self.secret:
+                return error(action, "Authentication failed")
+            self.logins += 1
+            return reply(action, "Message: Authentication accepted") + (
+                b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n"
+            )
+        if name == "Ping":
+            return reply(action, "Ping: Pong") if self.answer_pings else None
+        responder = self.responders.get(name)
+        return responder(action) if responder else None
+
+
+class Recorder:
+    """The link's consumer side: records what arrives, in order."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self.messages: list[AmiMessage] = []
+
+    async def on_message(self, message: AmiMessage) -> None:
+        self.messages.append(message)
+        self.items.append(message.name or "response")
+
+    async def on_connected(self) -> None:
+        self.items.append("connected")
+
+    async def on_disconnected(self, why: str) -> None:
+        self.items.append(f"disconnected: {why}")
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Poll a condition the link reaches asynchronously; fail after about 5 s."""
+    for _ in range(500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached within 5 s")
+
+
+@pytest.fixture
+async def ami() -> AsyncIterator[FakeAmi]:
+    server = FakeAmi()
+    await server.start()
+    yield server
+    await server.close()
+
+
+LinkFactory = Callable[..., Awaitable[AmiLink]]
+
+
+@pytest.fixture
+async def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def make_link(ami: FakeAmi, recorder: Recorder) -> AsyncIterator[LinkFactory]:
+    links: list[AmiLink] = []
+
+    async def make(**overrides: object) -> AmiLink:
+        on_message = overrides.pop("on_message", recorder.on_message)
+        link = AmiLink(
+            ami.config(**overrides),
+            on_message,  # type: ignore[arg-type]
+            recorder.on_connected,
+            recorder.on_disconnected,
+        )
+        links.append(link)
+        await link.start()
+        return link
+
+    yield make
+    for link in links:
+        await link.stop()
+
+
+async def test_logs_in_and_delivers_events_in_order(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    assert link.health().why == "logged in"
+    ami.push(b"".join(b"Event: E%d\r\nN: %d\r\n\r\n" % (i, i) for i in range(200)))
+    await eventually(lambda: len(recorder.messages) >= 201)
+    names = [m.name for m in recorder.messages if m.name != "FullyBooted"]
+    assert names == [f"E{i}" for i in range(200)]
+    assert recorder.items.index("connected") < recorder.items.index("E0")
+
+
+async def test_replayed_capture_arrives_whole_with_repeated_keys(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    items = read_capture(TRACES / "originate-survey-local.txt")
+    events = [i.data for i in items if i.kind == "rx" and i.data.startswith(b"Event:")]
+    stream = b"".join(events)
+    for start in range(0, len(stream), 7):
+        ami.push(stream[start : start + 7])
+    await eventually(lambda: len(recorder.messages) >= len(events) + 1)
+    user_events = [m for m in recorder.messages if m.name == "UserEvent"]
+    assert user_events[0].getall("Linkedid") == ["1795236792.28", "1795236792.28"]
+
+
+async def test_hostile_bytes_are_skipped_and_later_events_still_arrive(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    thai = "สมชาย".encode()
+    ami.push(
+        b"garbage without separator\r\n\r\n"
+        + b"Event: Newchannel\r\nCallerIDName: \xff\xfe<script>alert(1)</script>\r\n\r\n"
+        + b"Event: Huge\r\nData: "
+        + b"x" * (300 * 1024)
+        + b"\r\n\r\n"
+        + b"Event: NoSuchEventEver\r\nFoo: bar\r\n\r\n"
+        + b"Event: Newchannel\r\nCallerIDName: "
+        + thai[:2]
+    )
+    await asyncio.sleep(0.05)
+    ami.push(thai[2:] + b"\r\n\r\n")
+    await eventually(lambda: len(recorder.messages) >= 4)
+    names = [m.get("CallerIDName") for m in recorder.messages if m.name == "Newchannel"]
+    assert names == ["\ufffd\ufffd<script>alert(1)</script>", "สมชาย"]
+    assert "Huge" not in [m.name for m in recorder.messages]
+    assert "NoSuchEventEver" in [m.name for m in recorder.messages]
+    assert link.up
+
+
+async def test_a_failing_consumer_does_not_kill_the_link(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    async def on_message(message: AmiMessage) -> None:
+        if message.name == "Boom":
+            raise RuntimeError("subscriber bug")
+        await recorder.on_message(message)
+
+    link = await make_link(on_message=on_message)
+    await eventually(lambda: link.up)
+    with structlog.testing.capture_logs() as logs:
+        ami.push(b"Event: Boom\r\n\r\nEvent: After\r\n\r\n")
+        await eventually(lambda: any(m.name == "After" for m in recorder.messages))
+    assert link.up and ami.logins == 1
+    failure = [e for e in logs if e["event"] == "ami_consumer_failed"]
+    assert failure and failure[0]["ami_event"] == "Boom"
+
+
+async def test_login_failure_is_visible_in_health_and_logs(
+    ami: FakeAmi, make_link: LinkFactory
+) -> None:
+    ami.secret = "another secret"
+    with structlog.testing.capture_logs() as logs:
+        link = await make_link()
+        await eventually(lambda: "Authentication failed" in link.health().why)
+    health = link.health()
+    assert not health.up and health.name == "pbx1"
+    assert health.why == "login failed: Authentication failed"
+    assert any(e["event"] == "ami_login_failed" for e in logs)
+    assert SECRET not in repr(logs) and SECRET not in repr(link.config)
+    with pytest.raises(PbxUnavailable):
+        await link.send_action("Ping")
+
+
+async def test_half_open_link_is_detected_by_the_watchdog_and_reconnected(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    ami.answer_pings = False
+    await eventually(lambda: any(i.startswith("disconnected") for i in recorder.items))
+    assert "disconnected: no answer to Ping within 0.2 s" in recorder.items
+    ami.answer_pings = True
+    await eventually(lambda: link.up and ami.logins >= 2)
+    assert recorder.items.count("connected") == 2
+
+
+async def test_link_cut_and_restored_reconnects_and_calls_on_connected_again(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    port = ami.port
+    await ami.close()
+    await eventually(lambda: not link.up)
+    assert link.health().why.startswith(("connection lost", "connect failed"))
+    await asyncio.sleep(0.3)
+    await ami.start(port)
+    await eventually(lambda: link.up)
+    assert recorder.items.count("connected") == 2
+    assert recorder.items.count("disconnected: connection lost") == 1
+
+
+async def test_action_without_answer_raises_command_timeout(
+    ami: FakeAmi, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    with pytest.raises(CommandTimeout) as caught:
+        await link.send_action("QueueSummary")
+    assert caught.value.code == "command_timeout"
+    assert link.up
+
+
+async def test_error_answer_raises_command_failed_also_for_event_lists(
+    ami: FakeAmi, make_link: LinkFactory
+) -> None:
+    ami.responders["QueueStatus"] = lambda a: error(a, "No such queue")
+    ami.responders["QueuePause"] = lambda a: error(a, "Interface not found")
+    link = await make_link()
+    await eventually(lambda: link.up)
+    with pytest.raises(CommandFailed, match="Interface not found"):
+        await link.send_action("QueuePause", {"Interface": "PJSIP/agent999"})
+    with pytest.raises(CommandFailed, match="No such queue") as caught:
+        await link.send_action("QueueStatus", {"Queue": "nope"}, as_list=True)
+    assert caught.value.action == "QueueStatus"
+
+
+async def test_event_list_action_returns_all_items(ami: FakeAmi, make_link: LinkFactory) -> None:
+    items = read_capture(TRACES / "queue-status-snapshot.txt")
+    answer = b"".join(
+        i.data for i in items if i.kind == "rx" and b"queue-status-snapshot-4" in i.data
+    )
+
+    def core_show_channels(action: AmiMessage) -> bytes:
+        return answer.replace(b"queue-status-snapshot-4", (action.action_id or "").encode())
+
+    ami.responders["CoreShowChannels"] = core_show_channels
+    link = await make_link()
+    await eventually(lambda: link.up)
+    messages = await link.send_action("CoreShowChannels", as_list=True)
+    assert [m.name for m in messages] == [
+        None,
+        *["CoreShowChannel"] * 7,
+        "CoreShowChannelsComplete",
+    ]
+
+
+async def test_actions_are_encoded_in_order_and_injection_is_refused(
+    ami: FakeAmi, make_link: LinkFactory
+) -> None:
+    ami.responders["QueueAdd"] = lambda a: reply(a, "Message: Added interface to queue")
+    link = await make_link()
+    await eventually(lambda: link.up)
+    answer = await link.send_action(
+        "QueueAdd", [("Queue", "hotline"), ("Interface", "PJSIP/agent104")]
+    )
+    assert answer["Message"] == "Added interface to queue"
+    sent = ami.actions[-1]
+    assert [k for k, _ in sent] == ["Action", "Queue", "Interface", "ActionID"]
+    with pytest.raises(ValueError):
+        await link.send_action("QueuePause", {"Reason": "x\r\nAction: Hangup"})
+    with pytest.raises(ValueError):
+        await link.send_action("Originate", {"Channel": "PJSIP/x"})
+
+
+async def test_pending_originate_fails_on_disconnect_and_is_never_resent(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    pending = asyncio.create_task(
+        link.send_action("Originate", {"Channel": "PJSIP/customer", "Async": "true"})
+    )
+    await eventually(lambda: any(a["Action"] == "Originate" for a in ami.actions))
+    ami.drop()
+    with pytest.raises(PbxUnavailable):
+        await pending
+    await eventually(lambda: ami.logins == 2 and link.up)
+    await asyncio.sleep(0.3)
+    assert [a["Action"] for a in ami.actions].count("Originate") == 1
+
+
+async def test_stop_is_clean_and_health_says_stopped(ami: FakeAmi) -> None:
+    recorder = Recorder()
+    link = AmiLink(ami.config(), recorder.on_message)
+    await link.start()
+    await eventually(lambda: link.up)
+    await link.stop()
+    assert not link.up and link.health().why == "stopped"
+    tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith("ami-")]
+    assert tasks == []
+    with pytest.raises(PbxUnavailable):
+        await link.send_action("Ping")
+
+
+async def test_secret_is_never_logged(ami: FakeAmi, make_link: LinkFactory) -> None:
+    with structlog.testing.capture_logs() as logs:
+        link = await make_link()
+        await eventually(lambda: link.up)
+        ami.drop()
+        await eventually(lambda: ami.logins == 2 and link.up)
+    assert logs and SECRET not in repr(logs)
