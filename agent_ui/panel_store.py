@@ -1,0 +1,127 @@
+"""What the agent panel stores: phase times on the call, wrap-up, availability, scripts.
+
+The call row itself is written by the call tracker; the panel only fills in the columns an
+agent's actions decide (phases, wrap-up) and never creates a call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+
+from agent_ui.desk import Availability, PhaseMark
+
+log = structlog.get_logger()
+
+SCRIPT_KINDS = ("greeting", "closing")
+_SCRIPT_KEY = "panel.script.{kind}"
+
+# $2 is the phase entered at $3; $5 the phase it ends, which lasted $6 seconds.
+_MARK_PHASE = """
+UPDATE calls SET
+    agent_user_id = COALESCE(agent_user_id, $4),
+    greeting_started_at = CASE WHEN $2 = 'greeting' THEN $3 ELSE greeting_started_at END,
+    inquiry_started_at = CASE WHEN $2 = 'inquiry' THEN $3 ELSE inquiry_started_at END,
+    closing_started_at = CASE WHEN $2 = 'closing' THEN $3 ELSE closing_started_at END,
+    closing_ended_at = CASE WHEN $5 = 'closing' THEN $3 ELSE closing_ended_at END,
+    wrapup_started_at = CASE WHEN $2 = 'wrapup' THEN $3 ELSE wrapup_started_at END,
+    greeting_s = CASE WHEN $5 = 'greeting' THEN $6 ELSE greeting_s END,
+    inquiry_s = CASE WHEN $5 = 'inquiry' THEN $6 ELSE inquiry_s END,
+    closing_s = CASE WHEN $5 = 'closing' THEN $6 ELSE closing_s END,
+    updated_at = $3
+WHERE call_key = $1
+RETURNING id
+"""
+
+_INSERT_PHASE_EVENT = """
+INSERT INTO call_phase_events (call_id, phase, at, user_id) VALUES ($1, $2, $3, $4)
+"""
+
+_END_WRAPUP = """
+UPDATE calls SET wrapup_ended_at = $2,
+    wrapup_s = EXTRACT(EPOCH FROM ($2 - wrapup_started_at)), updated_at = $2
+WHERE call_key = $1 AND wrapup_ended_at IS NULL
+RETURNING id
+"""
+
+_INSERT_AVAILABILITY = """
+INSERT INTO agent_state_events (user_id, availability, reason, at, source)
+VALUES ($1, $2, $3, $4, $5)
+"""
+
+_LAST_AVAILABILITY = """
+SELECT availability, reason, at FROM agent_state_events
+WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT 1
+"""
+
+_CALL_ID = "SELECT id FROM calls WHERE call_key = $1"
+
+_SCRIPTS = "SELECT key, value FROM settings WHERE key = ANY($1::text[])"
+
+_SAVE_SCRIPT = """
+INSERT INTO settings (key, value, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+ON CONFLICT (key) DO UPDATE
+SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+"""
+
+
+class PanelStore:
+    """SQL for the panel's own writes and reads, on the shared pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def mark_phase(
+        self, call_key: str, mark: PhaseMark, previous: PhaseMark | None, user_id: int
+    ) -> int | None:
+        """Store a phase change on the call and in its phase log; the call's id, if known."""
+        ended = previous.phase.value if previous else ""
+        lasted = (mark.at - previous.at).total_seconds() if previous else None
+        async with self._pool.acquire() as conn, conn.transaction():
+            call_id: int | None = await conn.fetchval(
+                _MARK_PHASE, call_key, mark.phase.value, mark.at, user_id, ended, lasted
+            )
+            if call_id is None:
+                log.warning("phase_for_unknown_call", call_key=call_key, agent=user_id)
+                return None
+            await conn.execute(_INSERT_PHASE_EVENT, call_id, mark.phase.value, mark.at, user_id)
+        return call_id
+
+    async def end_wrapup(self, call_key: str, at: datetime) -> None:
+        await self._pool.fetchval(_END_WRAPUP, call_key, at)
+
+    async def call_id(self, call_key: str) -> int | None:
+        value: int | None = await self._pool.fetchval(_CALL_ID, call_key)
+        return value
+
+    async def record_availability(
+        self, user_id: int, availability: Availability, reason: str, at: datetime, source: str
+    ) -> None:
+        await self._pool.execute(_INSERT_AVAILABILITY, user_id, availability, reason, at, source)
+
+    async def last_availability(self, user_id: int) -> tuple[Availability, str, datetime] | None:
+        row = await self._pool.fetchrow(_LAST_AVAILABILITY, user_id)
+        if row is None:
+            return None
+        return row["availability"], row["reason"], row["at"]
+
+    async def scripts(self) -> dict[str, dict[str, str]]:
+        """The admin's greeting and closing scripts, per language; missing ones are absent."""
+        keys = [_SCRIPT_KEY.format(kind=kind) for kind in SCRIPT_KINDS]
+        rows = await self._pool.fetch(_SCRIPTS, keys)
+        found: dict[str, Any] = {row["key"]: row["value"] for row in rows}
+        return {
+            kind: {lang: str(text) for lang, text in found[key].items()}
+            for kind, key in zip(SCRIPT_KINDS, keys, strict=True)
+            if isinstance(found.get(key), dict)
+        }
+
+    async def save_script(
+        self, kind: str, texts: dict[str, str], at: datetime, user_id: int
+    ) -> None:
+        if kind not in SCRIPT_KINDS:
+            raise ValueError(f"unknown script {kind!r}")
+        await self._pool.execute(_SAVE_SCRIPT, _SCRIPT_KEY.format(kind=kind), texts, at, user_id)

@@ -1,0 +1,78 @@
+"""The screen-pop read model against a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from agent_ui.screenpop import screen_pop
+from cases.db import Database
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+async def _seed(db: Database) -> None:
+    pool = db.pool
+    agent = await pool.fetchval(
+        "INSERT INTO users (username, display_name, password_hash, role) "
+        "VALUES ('somchai', 'สมชาย', 'x', 'agent') RETURNING id"
+    )
+    caller = await pool.fetchval(
+        "INSERT INTO callers (number, name, occupation, province) "
+        "VALUES ('0812345678', '<b>Nok</b>', 'farmer', 'Chiang Mai') RETURNING id"
+    )
+    for n in range(7):
+        call_id = await pool.fetchval(
+            "INSERT INTO calls (call_key, pbx, queue, uniqueid, caller_id, caller_number, "
+            "joined_at, agent_user_id, talk_s) VALUES ($1, 'p', 'q', $2, $3, '0812345678', "
+            "$4, $5, 60) RETURNING id",
+            f"p/q/{n}",
+            str(n),
+            caller,
+            NOW - timedelta(days=n + 1),
+            agent,
+        )
+        if n == 0:
+            await pool.execute(
+                "INSERT INTO surveys (id, call_id, caller_number, pbx, not_before, expires_at, "
+                "status, rating, rated_at) VALUES (gen_random_uuid(), $1, '0812345678', 'p', "
+                "$2, $2, 'completed', 2, $2)",
+                call_id,
+                NOW - timedelta(days=1),
+            )
+    for status, received in (("closed", 200), ("forwarded", 100), ("closed", 10)):
+        await pool.execute(
+            "INSERT INTO cases (reference, caller_id, channel, case_type, topic, status, "
+            "received_at, due_at) VALUES ($1, $2, 'phone', 'complaint', 'water bill', $3, $4, $4)",
+            f"HL-{received}",
+            caller,
+            status,
+            NOW - timedelta(days=received),
+        )
+
+
+async def test_a_known_caller_pops_profile_calls_cases_and_ratings(db: Database) -> None:
+    await _seed(db)
+    pop = await screen_pop(db.pool, "0812345678", now=NOW, this_call="p/q/0")
+    assert pop["known"] is True
+    assert pop["profile"]["name"] == "<b>Nok</b>"
+    assert pop["profile"]["province"] == "Chiang Mai"
+    assert pop["profile"]["email"] == ""
+    assert len(pop["calls"]) == 5
+    assert pop["calls"][0]["agent"] == "สมชาย"
+    assert [c["reference"] for c in pop["cases"]] == ["HL-100", "HL-10"]
+    assert pop["cases"][0]["open"] is True
+    assert [r["rating"] for r in pop["ratings"]] == [2]
+
+
+async def test_the_survey_rating_shows_on_its_call(db: Database) -> None:
+    await _seed(db)
+    pop = await screen_pop(db.pool, "0812345678", now=NOW, this_call="p/q/new")
+    assert pop["calls"][0]["rating"] == 2
+    assert pop["calls"][1]["rating"] is None
+
+
+async def test_a_number_never_seen_pops_an_empty_profile(db: Database) -> None:
+    pop = await screen_pop(db.pool, "0999999999", now=NOW)
+    assert pop["known"] is False
+    assert set(pop["profile"].values()) == {""}
+    assert pop["calls"] == pop["cases"] == pop["ratings"] == []
