@@ -12,7 +12,7 @@ from cases.errors import AccessDenied, InvalidCaseData, TransitionNotAllowed, Un
 from cases.lifecycle import Action, CaseType, Channel, Move, Status
 from cases.repository import CaseRepository
 from cases.working_days import BANGKOK
-from tests.cases.conftest import NOW, People, complaint_form
+from tests.cases.factories import NOW, People, complaint_form
 
 
 async def test_a_complaint_gets_a_be_reference_and_a_three_working_day_due(
