@@ -1,0 +1,114 @@
+"""The composition root: the one place that wires every package into a running service.
+
+Each resource with a lifetime is one cleanup_ctx generator, started in the order appended
+and stopped in reverse (aiohttp runs the code after `yield` only if the code before it
+finished).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from agent_ui import auth
+from agent_ui.errors import error_middleware
+from agent_ui.health import health_sources_key, healthz
+from agent_ui.i18n import LANG_COOKIE, LANGUAGES, Catalog
+from agent_ui.keys import (
+    catalog_key,
+    clock_key,
+    db_key,
+    metrics_key,
+    settings_key,
+    users_key,
+)
+from agent_ui.metrics import Metrics, metrics_view
+from agent_ui.settings import Settings
+from agent_ui.templating import render, setup_templates
+from agent_ui.views import login
+from cases.clock import Clock, SystemClock
+from cases.db import Database, DatabaseUnavailable, EmbeddedPostgres
+from cases.migrate import apply_migrations
+from cases.users import UserRepository
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The pool (on an embedded server when no URL is set), migrated before anything runs."""
+    settings = app[settings_key]
+    embedded: EmbeddedPostgres | None = None
+    url = settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir.resolve() / "postgres")
+        url = await asyncio.to_thread(embedded.start)
+    db = await Database.connect(url)
+    try:
+        await apply_migrations(url)
+    except Exception as exc:
+        await db.close()
+        raise DatabaseUnavailable(f"cannot migrate the database: {exc}") from exc
+    app[db_key] = db
+    app[users_key] = UserRepository(db.pool)
+    yield
+    await db.close()
+    if embedded is not None:
+        await asyncio.to_thread(embedded.stop)
+
+
+@web.middleware
+async def _count_requests(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
+    response = await handler(request)
+    request.app[metrics_key].http_requests.labels(f"{response.status // 100}xx").inc()
+    return response
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    """Send each role to where its work is."""
+    user = auth.current_user(request)
+    if user is None:
+        raise web.HTTPFound("/login")
+    destinations = {"agent": "/panel", "supervisor": "/supervisor", "admin": "/supervisor"}
+    target = destinations.get(user.role, "/cases")
+    if not _has_route(request.app, target):
+        return render(request, "home.html", {})
+    raise web.HTTPFound(target)
+
+
+def _has_route(app: web.Application, path: str) -> bool:
+    return any(getattr(resource, "canonical", None) == path for resource in app.router.resources())
+
+
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    lang = request.match_info["lang"]
+    if lang not in LANGUAGES:
+        raise web.HTTPNotFound()
+    response = auth.see_other(auth.safe_next(request.query.get("next")))
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", path="/")
+    return response
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """Build the whole service from its settings; nothing starts until the app runs."""
+    app = web.Application(
+        middlewares=[_count_requests, error_middleware, auth.session_middleware],
+        client_max_size=2 * 1024 * 1024,
+    )
+    app[settings_key] = settings
+    app[clock_key] = clock or SystemClock()
+    app[metrics_key] = Metrics()
+    app[catalog_key] = Catalog.load()
+    app[health_sources_key] = []
+    setup_templates(app)
+    app.cleanup_ctx.append(database_ctx)
+
+    app.router.add_get("/", home)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_get("/lang/{lang}", choose_language)
+    app.router.add_static("/static", STATIC_DIR, name="static")
+    login.setup(app)
+    return app

@@ -1,0 +1,49 @@
+"""/healthz: is the database there, and is each PBX link up (and if not, why)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from agent_ui.keys import db_key, metrics_key
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHealth:
+    name: str
+    up: bool
+    why: str
+    since: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "up": self.up, "why": self.why}
+        if self.since is not None:
+            data["since"] = self.since.isoformat()
+        return data
+
+
+HealthSource = Callable[[], list[ComponentHealth]]
+health_sources_key = web.AppKey("health_sources", list[HealthSource])
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when everything is up, 503 with the reasons when something is not."""
+    metrics = request.app[metrics_key]
+    db_up, db_why = await request.app[db_key].check()
+    metrics.database_up.set(1 if db_up else 0)
+    pbx: list[ComponentHealth] = []
+    for source in request.app[health_sources_key]:
+        pbx.extend(source())
+    for link in pbx:
+        metrics.pbx_up.labels(link.name).set(1 if link.up else 0)
+    healthy = db_up and all(link.up for link in pbx)
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "database": {"up": db_up, "why": db_why},
+        "pbx": [link.as_json() for link in pbx],
+    }
+    return web.json_response(body, status=200 if healthy else 503)

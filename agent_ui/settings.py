@@ -1,0 +1,184 @@
+"""Typed, validated settings from the environment and an optional TOML file.
+
+A wrong value must stop the service with one line that names the setting, so every field
+is validated here at start and `SettingsError` carries that line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+Port = int
+
+
+class SettingsError(Exception):
+    """One line for people: which setting is wrong and why."""
+
+
+class PbxSettings(BaseModel):
+    """One Asterisk PBX reached over AMI."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    host: str = Field(min_length=1)
+    port: Port = Field(default=5038, ge=1, le=65535)
+    username: str = Field(min_length=1)
+    secret: SecretStr
+
+
+class Standards(BaseModel):
+    """The service standards every call and queue is measured against (DITP 1169, METRICS)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    greeting_max_s: float = Field(default=30, gt=0)
+    inquiry_min_s: float = Field(default=300, ge=0)
+    inquiry_max_s: float = Field(default=1200, gt=0)
+    closing_max_s: float = Field(default=30, gt=0)
+    wrapup_s: float = Field(default=60, ge=0)
+    satisfaction_target: float = Field(default=0.85, gt=0, le=1)
+    sl_threshold_s: float = Field(default=20, gt=0)
+    short_abandon_s: float = Field(default=5, ge=0)
+    fcr_days: int = Field(default=7, ge=1)
+
+    @model_validator(mode="after")
+    def _inquiry_range(self) -> Standards:
+        if self.inquiry_min_s > self.inquiry_max_s:
+            raise ValueError("inquiry_min_s must not exceed inquiry_max_s")
+        return self
+
+
+class Settings(BaseSettings):
+    """Everything hotline reads at start. Environment variables are HOTLINE_<NAME>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOTLINE_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; empty starts an embedded server"
+    )
+    data_dir: Path = Field(default=Path("var"), description="embedded database and state")
+    web_host: str = "127.0.0.1"
+    web_port: Port = Field(default=8080, ge=1, le=65535)
+    agi_host: str = "127.0.0.1"
+    agi_port: Port = Field(default=4573, ge=1, le=65535)
+    pbx: list[PbxSettings] = Field(default_factory=list)
+    timezone: str = "Asia/Bangkok"
+    standards: Standards = Field(default_factory=Standards)
+    language: Literal["th", "en"] = "th"
+    era: Literal["be", "ce"] = "be"
+    session_hours: float = Field(default=10, gt=0, le=24 * 30)
+    secure_cookies: bool = False
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgresql://")
+        return value
+
+    @field_validator("pbx")
+    @classmethod
+    def _unique_pbx_names(cls, value: list[PbxSettings]) -> list[PbxSettings]:
+        names = [p.name for p in value]
+        if len(names) != len(set(names)):
+            raise ValueError("PBX names must be unique")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    """The variable that sets `loc`; list items live inside their list's variable."""
+    names: list[str] = []
+    for part in loc:
+        if not isinstance(part, str):
+            break
+        names.append(part.upper())
+    return "HOTLINE_" + "__".join(names)
+
+
+def describe(error: ValidationError) -> str:
+    """The first problem as one line, naming the setting as a person would write it."""
+    first = error.errors()[0]
+    loc = tuple(first.get("loc", ()))
+    dotted = ".".join(str(part) for part in loc) or "settings"
+    message = first.get("msg", "invalid value").removeprefix("Value error, ")
+    return f"invalid setting {dotted} ({_env_name(loc)}): {message}"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"configuration file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"configuration file {path} is not valid TOML: {exc}") from exc
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from a TOML file (if any), then the environment, then explicit overrides.
+
+    `DATABASE_URL` is honoured as well as `HOTLINE_DATABASE_URL`, as most hosts set it.
+    """
+    env = os.environ
+    values: dict[str, Any] = {}
+    file_name = config_file or (Path(env["HOTLINE_CONFIG"]) if env.get("HOTLINE_CONFIG") else None)
+    if file_name is not None:
+        from_file = _read_toml(file_name)
+        unknown = sorted(set(from_file) - set(Settings.model_fields))
+        if unknown:
+            raise SettingsError(f"unknown setting {unknown[0]} in {file_name}")
+        values.update(from_file)
+    if env.get("DATABASE_URL") and not env.get("HOTLINE_DATABASE_URL"):
+        values["database_url"] = env["DATABASE_URL"]
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SettingsError(describe(exc)) from None
