@@ -1,0 +1,70 @@
+"""Survey settings: every knob of the outbound satisfaction survey, with the hotline's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Literal
+
+SurveyMode = Literal["callback", "in_call"]
+
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """Immutable survey configuration; the composition root builds it from its own settings.
+
+    Selection is a union: a call is surveyed when any enabled rule picks it (every answered
+    call, every call that got a complaint case, or the random sample).
+    """
+
+    enabled: bool = True
+    survey_all_answered: bool = True
+    survey_complaints: bool = True
+    sample_percent: float = 0.0
+    mode: SurveyMode = "callback"
+    delay_after_hangup: timedelta = timedelta(minutes=2)
+    timezone: str = "Asia/Bangkok"
+    window_start: time = time(8, 0)
+    window_end: time = time(20, 0)
+    call_on_holidays: bool = False
+    max_channels: int = 2
+    max_attempts: int = 3
+    backoff: tuple[timedelta, ...] = (timedelta(minutes=15), timedelta(hours=1))
+    expiry_working_days: int = 3
+    min_days_between_surveys: int = 30
+    dial_template: str = "PJSIP/{number}@trunk"
+    context: str = "survey"
+    exten: str = "s"
+    priority: int = 1
+    caller_id: str = '"Hotline Survey" <1169>'
+    ring_timeout_ms: int = 30_000
+    language: str = "th"
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+    agi_header_timeout_s: float = 5.0
+    agi_command_timeout_s: float = 60.0
+    digit_timeout_ms: int = 6_000
+    max_prompts: int = 3
+    opt_out_digit: str = "9"
+    sounds_dir: str = field(default=str(PROMPTS_DIR))
+    poll_interval_s: float = 5.0
+    dial_lease: timedelta = timedelta(minutes=2)
+    session_lease: timedelta = timedelta(minutes=5)
+    satisfaction_target_percent: float = 85.0
+
+    def dial_string(self, number: str) -> str:
+        """The Originate Channel for a normalised number."""
+        return self.dial_template.format(number=number)
+
+    def backoff_after(self, attempts_done: int) -> timedelta:
+        """Delay before the next attempt once `attempts_done` attempts failed."""
+        if not self.backoff:
+            return timedelta(0)
+        return self.backoff[min(max(attempts_done, 1), len(self.backoff)) - 1]
+
+    def sound(self, language: str, name: str) -> str:
+        """Path Asterisk plays for a prompt (no extension, as Playback and GET DATA expect)."""
+        return f"{self.sounds_dir}/{language}/{name}"

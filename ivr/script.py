@@ -1,0 +1,114 @@
+"""The survey dialogue run on a FastAGI channel: greet, ask 1/2/3, confirm, thank, hang up."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+
+from ivr.agi import AgiChannel, AgiHangup
+from ivr.config import SurveySettings
+
+RATING_DIGITS = {"1": 1, "2": 2, "3": 3}
+
+log = structlog.get_logger()
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SessionStore(Protocol):
+    """What the dialogue needs from the survey queue."""
+
+    async def begin_session(self, survey_id: uuid.UUID, now: datetime) -> str | None:
+        """Mark the survey in progress; its language, or None if it must not run."""
+
+    async def record_rating(self, survey_id: uuid.UUID, rating: int, now: datetime) -> None: ...
+
+    async def end_incomplete(self, survey_id: uuid.UUID, reason: str, now: datetime) -> bool:
+        """Mark a survey still in progress incomplete; False if it had already ended."""
+
+    async def opt_out(self, survey_id: uuid.UUID, now: datetime) -> None: ...
+
+
+def parse_survey_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw.strip())
+    except ValueError:
+        return None
+
+
+class SurveyScript:
+    """The FastAGI handler for the `survey` script: agi_arg_1 carries the survey id."""
+
+    def __init__(self, settings: SurveySettings, store: SessionStore, clock: Clock) -> None:
+        self._settings = settings
+        self._store = store
+        self._clock = clock
+
+    async def __call__(self, channel: AgiChannel) -> None:
+        args = channel.env.args
+        survey_id = parse_survey_id(args[0]) if args else None
+        bound = log.bind(survey_id=str(survey_id), uniqueid=channel.env.uniqueid[:80])
+        if survey_id is None:
+            bound.warning("survey_bad_id", arg=(args[0] if args else "")[:80])
+            await _hang_up(channel)
+            return
+        language = await self._store.begin_session(survey_id, self._clock.now())
+        if language is None:
+            bound.warning("survey_not_runnable")
+            await _hang_up(channel)
+            return
+        bound.info("survey_session_started", language=language)
+        try:
+            reason = await self._dialogue(channel, survey_id, language)
+        except AgiHangup:
+            reason = "caller_hung_up"
+        if reason is not None and await self._store.end_incomplete(
+            survey_id, reason, self._clock.now()
+        ):
+            bound.info("survey_incomplete", reason=reason)
+        await _hang_up(channel)
+
+    async def _dialogue(
+        self, channel: AgiChannel, survey_id: uuid.UUID, language: str
+    ) -> str | None:
+        """Run the questions; the reason the survey is incomplete, or None once it is done."""
+        settings = self._settings
+        await channel.command("ANSWER")
+        await self._play(channel, language, "greeting")
+        for _ in range(settings.max_prompts):
+            reply = await channel.command(
+                f"GET DATA {settings.sound(language, 'question')} {settings.digit_timeout_ms} 1"
+            )
+            if reply.result == "-1":
+                raise AgiHangup("GET DATA")
+            digit = reply.result if reply.ok else ""
+            rating = RATING_DIGITS.get(digit)
+            if rating is not None:
+                await self._store.record_rating(survey_id, rating, self._clock.now())
+                log.info("survey_rated", survey_id=str(survey_id), rating=rating)
+                await channel.command(f"SET VARIABLE SURVEY_SCORE {rating}")
+                await self._play(channel, language, f"confirm_{rating}")
+                await self._play(channel, language, "thanks")
+                return None
+            if digit and digit == settings.opt_out_digit:
+                await self._store.opt_out(survey_id, self._clock.now())
+                log.info("survey_opted_out", survey_id=str(survey_id))
+                await self._play(channel, language, "opted_out")
+                return None
+            await self._play(channel, language, "invalid" if digit else "no_input")
+        await self._play(channel, language, "goodbye")
+        return "no_valid_input"
+
+    async def _play(self, channel: AgiChannel, language: str, name: str) -> None:
+        await channel.command(f'STREAM FILE {self._settings.sound(language, name)} ""')
+
+
+async def _hang_up(channel: AgiChannel) -> None:
+    with contextlib.suppress(AgiHangup, TimeoutError):
+        await channel.command("HANGUP")
