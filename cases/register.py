@@ -1,0 +1,217 @@
+"""The summary register (TPQI FM-QP-SA-03-02): cases searched, filtered and paginated.
+
+The same filter drives the page and the exports, so an export holds exactly the rows the
+user filtered, page boundaries aside.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import asyncpg
+
+from cases.access import visible_cases_sql
+from cases.dates import parse_date
+from cases.lifecycle import CaseType, Channel, Status
+from cases.models import Actor
+from cases.working_days import BANGKOK
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_EXPORT_ROWS = 100_000
+E = TypeVar("E", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class RegisterFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    case_type: CaseType | None = None
+    status: Status | None = None
+    channel: Channel | None = None
+    unit_id: int | None = None
+    topic: str = ""
+    province: str = ""
+    q: str = ""
+    overdue: bool = False
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> RegisterFilter:
+        """Read a query string; anything unreadable is ignored rather than refused, so a
+        hand-edited URL still shows a register."""
+        return cls(
+            date_from=parse_date(query.get("date_from", "")),
+            date_to=parse_date(query.get("date_to", "")),
+            case_type=_enum(CaseType, query.get("case_type", "")),
+            status=_enum(Status, query.get("status", "")),
+            channel=_enum(Channel, query.get("channel", "")),
+            unit_id=_positive_int(query.get("unit_id", "")),
+            topic=query.get("topic", "").strip()[:200],
+            province=query.get("province", "").strip()[:200],
+            q=query.get("q", "").strip()[:200],
+            overdue=query.get("overdue", "") in ("1", "on", "true"),
+            page=_positive_int(query.get("page", "")) or 1,
+            page_size=min(
+                _positive_int(query.get("page_size", "")) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+            ),
+        )
+
+    def to_query(self, **changes: Any) -> dict[str, str]:
+        """The filter as query parameters (empty ones left out), for links and exports."""
+        values = asdict(replace(self, **changes))
+        out: dict[str, str] = {}
+        for key, value in values.items():
+            if value in (None, "", False) or (key == "page" and value == 1):
+                continue
+            if key == "page_size" and value == DEFAULT_PAGE_SIZE:
+                continue
+            out[key] = "1" if value is True else str(value)
+        return out
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    id: int
+    reference: str
+    received_at: datetime
+    channel: Channel
+    case_type: CaseType
+    topic: str
+    status: Status
+    unit_name: str | None
+    province: str | None
+    due_at: datetime | None
+    resolved_at: datetime | None
+    escalation_level: int
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class RegisterPage:
+    rows: list[RegisterRow]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+
+_COLUMNS = """
+c.id, c.reference, c.received_at, c.channel, c.case_type, c.topic, c.status, u.name AS unit_name,
+c.province, c.due_at, c.resolved_at, c.escalation_level,
+(c.due_at IS NOT NULL AND c.resolved_at IS NULL AND c.due_at < $1) AS overdue
+"""
+
+
+def _where(flt: RegisterFilter, actor: Actor, now: datetime) -> tuple[str, list[Any]]:
+    """WHERE clause and parameters; $1 is always `now`."""
+    args: list[Any] = [now]
+    clauses: list[str] = ["$1::timestamptz IS NOT NULL"]  # so $1 is used by every query
+
+    def param(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    visible, visible_args = visible_cases_sql(actor, len(args) + 1)
+    clauses.append(visible)
+    args.extend(visible_args)
+    if flt.date_from:
+        clauses.append(f"c.received_at >= {param(_day_start(flt.date_from))}")
+    if flt.date_to:
+        clauses.append(f"c.received_at < {param(_day_start(flt.date_to + timedelta(days=1)))}")
+    for column, value in (
+        ("case_type", flt.case_type),
+        ("status", flt.status),
+        ("channel", flt.channel),
+        ("unit_id", flt.unit_id),
+    ):
+        if value is not None:
+            clauses.append(f"c.{column} = {param(value)}")
+    if flt.topic:
+        clauses.append(f"c.topic ILIKE {param(_contains(flt.topic))}")
+    if flt.province:
+        clauses.append(f"c.province ILIKE {param(_contains(flt.province))}")
+    if flt.q:
+        p = param(_contains(flt.q))
+        clauses.append(f"(c.reference ILIKE {p} OR c.topic ILIKE {p} OR c.details ILIKE {p})")
+    if flt.overdue:
+        clauses.append("c.due_at IS NOT NULL AND c.resolved_at IS NULL AND c.due_at < $1")
+    return " AND ".join(clauses), args
+
+
+async def search(
+    pool: asyncpg.Pool, flt: RegisterFilter, actor: Actor, now: datetime
+) -> RegisterPage:
+    """One page of the register, newest first."""
+    where, args = _where(flt, actor, now)
+    total = await pool.fetchval(f"SELECT count(*) FROM cases c WHERE {where}", *args)
+    pages = max(1, math.ceil(total / flt.page_size))
+    page = min(flt.page, pages)
+    rows = await pool.fetch(
+        f"SELECT {_COLUMNS} FROM cases c LEFT JOIN units u ON u.id = c.unit_id WHERE {where} "
+        f"ORDER BY c.received_at DESC, c.id DESC LIMIT {flt.page_size} "
+        f"OFFSET {(page - 1) * flt.page_size}",
+        *args,
+    )
+    return RegisterPage([_row(r) for r in rows], total, page, flt.page_size)
+
+
+async def all_rows(
+    pool: asyncpg.Pool, flt: RegisterFilter, actor: Actor, now: datetime
+) -> list[RegisterRow]:
+    """Every row the filter matches, in the page's order: what the exports write."""
+    where, args = _where(flt, actor, now)
+    rows = await pool.fetch(
+        f"SELECT {_COLUMNS} FROM cases c LEFT JOIN units u ON u.id = c.unit_id WHERE {where} "
+        f"ORDER BY c.received_at DESC, c.id DESC LIMIT {MAX_EXPORT_ROWS}",
+        *args,
+    )
+    return [_row(r) for r in rows]
+
+
+def _row(r: asyncpg.Record) -> RegisterRow:
+    return RegisterRow(
+        id=r["id"],
+        reference=r["reference"],
+        received_at=r["received_at"],
+        channel=Channel(r["channel"]),
+        case_type=CaseType(r["case_type"]),
+        topic=r["topic"],
+        status=Status(r["status"]),
+        unit_name=r["unit_name"],
+        province=r["province"],
+        due_at=r["due_at"],
+        resolved_at=r["resolved_at"],
+        escalation_level=r["escalation_level"],
+        overdue=r["overdue"],
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0, 0), BANGKOK)
+
+
+def _contains(text: str) -> str:
+    """An ILIKE pattern matching `text` literally anywhere."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _enum(enum: type[E], value: str) -> E | None:
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
+
+
+def _positive_int(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 2**31 else None
