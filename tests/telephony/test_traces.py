@@ -1,0 +1,285 @@
+"""Every real Asterisk capture, replayed through framing, translation and the tracker,
+gives the call records a person reading the capture would write down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from telephony.ami.capture import read_capture
+from telephony.ami.protocol import AmiMessage, FrameParser
+from telephony.events import (
+    AgentRinging,
+    CallAnswered,
+    CallEnded,
+    RingNoAnswer,
+    TelephonyEvent,
+)
+from telephony.tracker import CallRecord, CallTracker
+from telephony.translate import Translator
+
+TRACES = Path(__file__).resolve().parents[3] / "shared" / "ami-traces"
+PBX = "lab"
+
+
+@dataclass
+class MemorySink:
+    """A CallSink that keeps every save, and the last one per call as the stored row."""
+
+    saves: list[CallRecord] = field(default_factory=list)
+    rows: dict[str, CallRecord] = field(default_factory=dict)
+
+    async def save_call(self, record: CallRecord) -> None:
+        self.saves.append(record)
+        self.rows[record.call_key] = record
+
+
+@dataclass
+class Replay:
+    events: list[TelephonyEvent]
+    sink: MemorySink
+    tracker: CallTracker
+    translator: Translator
+
+    def by_caller(self) -> dict[str, CallRecord]:
+        return {r.caller_number or "": r for r in self.sink.rows.values()}
+
+
+def ami_messages(name: str) -> list[tuple[AmiMessage, datetime]]:
+    parser = FrameParser()
+    out: list[tuple[AmiMessage, datetime]] = []
+    for item in read_capture(TRACES / name):
+        if item.kind == "rx" and item.at is not None:
+            out.extend((msg, item.at) for msg in parser.feed(item.data))
+    return out
+
+
+async def replay(name: str) -> Replay:
+    parser = FrameParser()
+    translator = Translator(PBX)
+    sink = MemorySink()
+    tracker = CallTracker(sink)
+    events: list[TelephonyEvent] = []
+    for item in read_capture(TRACES / name):
+        if item.kind != "rx" or item.at is None:
+            continue
+        for msg in parser.feed(item.data):
+            for event in translator.translate(msg, item.at):
+                events.append(event)
+                await tracker.handle(event)
+    return Replay(events, sink, tracker, translator)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def assert_closed_cleanly(result: Replay) -> None:
+    """Nothing left open or remembered once every call in the capture has ended."""
+    live = result.tracker.live()
+    assert live.waiting == () and live.active == ()
+    assert result.translator.tracked_calls == 0
+
+
+async def test_answered_call() -> None:
+    result = await replay("answered-call.txt")
+    assert list(result.sink.rows) == ["lab/hotline/1795236655.0"]
+    call = result.sink.rows["lab/hotline/1795236655.0"]
+    assert (call.pbx, call.queue, call.uniqueid, call.linkedid) == (
+        "lab",
+        "hotline",
+        "1795236655.0",
+        "1795236655.0",
+    )
+    assert call.caller_number == "15550101"
+    assert call.caller_name == "Customer 15550101"
+    assert call.agent_interface == "PJSIP/agent101"
+    assert call.agent_name == "Agent 101"
+    assert call.joined_at == at("2026-11-21T04:50:56.163688")
+    assert call.ringing_at == at("2026-11-21T04:50:56.165322")
+    assert call.answered_at == at("2026-11-21T04:50:58.170234")
+    assert call.ended_at == at("2026-11-21T04:51:01.171529")
+    assert call.wait_s == pytest.approx(2.0, abs=0.05)
+    assert call.ring_s == pytest.approx(2.0, abs=0.05)
+    assert call.talk_s == pytest.approx(3.0, abs=0.05)
+    assert call.hold_s == 0
+    assert (call.hung_up_by, call.end_reason, call.abandoned) == ("caller", "completed", False)
+    assert call.recovered is False
+    assert_closed_cleanly(result)
+
+
+async def test_answered_call_events_for_the_panel() -> None:
+    result = await replay("answered-call.txt")
+    kinds = [type(e).__name__ for e in result.events if not type(e).__name__.startswith("Agent")]
+    assert kinds == ["CallQueued", "CallAnswered", "CallEnded"]
+    ringing = [e for e in result.events if isinstance(e, AgentRinging)]
+    assert [(r.interface, r.caller_number) for r in ringing] == [("PJSIP/agent101", "15550101")]
+    ended = [e for e in result.events if isinstance(e, CallEnded)]
+    assert len(ended) == 1 and ended[0].caller_number == "15550101"
+
+
+async def test_every_milestone_is_saved_on_one_row() -> None:
+    result = await replay("answered-call.txt")
+    assert {s.call_key for s in result.sink.saves} == {"lab/hotline/1795236655.0"}
+    assert len(result.sink.saves) >= 3
+    first, answered = result.sink.saves[0], result.sink.saves[2]
+    assert first.joined_at is not None and first.answered_at is None and first.ended_at is None
+    assert answered.answered_at is not None and answered.ended_at is None
+
+
+async def test_agent_hangs_up() -> None:
+    result = await replay("agent-hangs-up.txt")
+    [call] = result.sink.rows.values()
+    assert call.caller_number == "15550101"
+    assert call.agent_interface == "PJSIP/agent102"
+    assert call.hung_up_by == "agent"
+    assert call.end_reason == "completed"
+    assert call.wait_s == pytest.approx(2.0, abs=0.05)
+    assert call.talk_s == pytest.approx(3.0, abs=0.05)
+    assert_closed_cleanly(result)
+
+
+async def test_abandoned_call() -> None:
+    result = await replay("abandoned-call.txt")
+    [call] = result.sink.rows.values()
+    assert call.call_key == "lab/hotline/1795236678.4"
+    assert call.abandoned is True
+    assert call.end_reason == "abandoned"
+    assert call.hung_up_by == "caller"
+    assert (call.position, call.original_position) == (1, 1)
+    assert call.wait_s == pytest.approx(5.5, abs=0.6)
+    assert call.answered_at is None and call.agent_interface is None and call.talk_s is None
+    assert call.ended_at == at("2026-11-21T04:51:24.770175")
+    assert_closed_cleanly(result)
+
+
+async def test_ring_no_answer_then_the_next_agent_answers() -> None:
+    result = await replay("ring-no-answer.txt")
+    [call] = result.sink.rows.values()
+    no_answer = [e for e in result.events if isinstance(e, RingNoAnswer)]
+    assert [(e.interface, e.ring_s) for e in no_answer] == [("PJSIP/agent101", 15.0)]
+    assert [e.interface for e in result.events if isinstance(e, AgentRinging)] == [
+        "PJSIP/agent101",
+        "PJSIP/agent102",
+    ]
+    assert call.agent_interface == "PJSIP/agent102"
+    assert call.wait_s == pytest.approx(19.0, abs=0.05)
+    assert call.ring_s == pytest.approx(2.0, abs=0.05)
+    assert call.talk_s == pytest.approx(3.5, abs=0.05)
+    assert call.ringing_at == at("2026-11-21T04:51:49.831596")
+    assert (call.hung_up_by, call.end_reason) == ("caller", "completed")
+    assert_closed_cleanly(result)
+
+
+async def test_all_agents_busy_two_callers_wait() -> None:
+    result = await replay("all-agents-busy-queue-wait.txt")
+    calls = result.by_caller()
+    assert sorted(calls) == ["15550101", "15550102", "15550103", "15550201", "15550202"]
+    agents = {number: call.agent_interface for number, call in calls.items()}
+    assert agents == {
+        "15550101": "PJSIP/agent103",
+        "15550102": "PJSIP/agent101",
+        "15550103": "PJSIP/agent102",
+        "15550201": "PJSIP/agent103",
+        "15550202": "PJSIP/agent101",
+    }
+    for number in ("15550101", "15550102", "15550103"):
+        assert calls[number].wait_s == pytest.approx(1.0, abs=0.05)
+    assert calls["15550201"].wait_s == pytest.approx(7.0, abs=0.05)
+    assert calls["15550202"].wait_s == pytest.approx(8.0, abs=0.05)
+    assert calls["15550201"].original_position == 1
+    assert calls["15550202"].original_position == 2
+    assert all(c.end_reason == "completed" and c.hung_up_by == "caller" for c in calls.values())
+    assert_closed_cleanly(result)
+
+
+async def test_all_agents_busy_live_view_while_callers_wait() -> None:
+    """Half-way through the capture, the supervisors see two callers waiting, three talking."""
+    translator, tracker = Translator(PBX), CallTracker(MemorySink())
+    for msg, received in ami_messages("all-agents-busy-queue-wait.txt"):
+        if received >= at("2026-11-21T04:52:09"):
+            break
+        for event in translator.translate(msg, received):
+            await tracker.handle(event)
+    live = tracker.live()
+    assert [w.caller_number for w in live.waiting_in("lab", "hotline")] == [
+        "15550201",
+        "15550202",
+    ]
+    assert [w.position for w in live.waiting] == [1, 2]
+    busy = {a.interface: a.call_key for a in live.agents}
+    assert busy == {
+        "PJSIP/agent103": "lab/hotline/1795236720.9",
+        "PJSIP/agent101": "lab/hotline/1795236721.10",
+        "PJSIP/agent102": "lab/hotline/1795236721.12",
+    }
+    assert {a.state for a in live.agents} == {"in_call"}
+    assert len(live.active) == 3
+
+
+async def test_queue_status_snapshot_calls() -> None:
+    result = await replay("queue-status-snapshot.txt")
+    calls = result.by_caller()
+    assert len(calls) == 4
+    assert calls["15550201"].agent_interface == "PJSIP/agent102"
+    assert calls["15550201"].wait_s == pytest.approx(9.0, abs=0.05)
+    assert_closed_cleanly(result)
+
+
+async def test_member_pause_shows_reason_then_ready() -> None:
+    translator, tracker = Translator(PBX), CallTracker(MemorySink())
+    seen: list[tuple[str, str, bool, str]] = []
+    for msg, received in ami_messages("member-pause.txt"):
+        for event in translator.translate(msg, received):
+            await tracker.handle(event)
+            [agent] = [a for a in tracker.live().agents if a.member_name == msg.get("MemberName")]
+            seen.append((agent.interface, agent.state, agent.paused, agent.reason))
+    assert seen == [
+        ("PJSIP/agent101", "paused", True, "Lunch break"),
+        ("PJSIP/agent101", "ready", False, ""),
+        ("PJSIP/agent102", "paused", True, "Training"),
+        ("PJSIP/agent102", "ready", False, ""),
+    ]
+
+
+async def test_member_added_then_removed() -> None:
+    result = await replay("member-add-remove.txt")
+    kinds = [type(e).__name__ for e in result.events]
+    assert kinds == ["MemberAdded", "MemberRemoved"]
+    assert result.tracker.live().agents == ()
+
+
+@pytest.mark.parametrize(
+    "name", ["originate-survey.txt", "originate-survey-local.txt", "originate-failed.txt"]
+)
+async def test_survey_calls_are_not_queue_calls(name: str) -> None:
+    result = await replay(name)
+    assert result.sink.rows == {}
+    assert result.translator.tracked_calls == 0
+
+
+def test_every_capture_is_covered() -> None:
+    covered = {
+        "answered-call.txt",
+        "agent-hangs-up.txt",
+        "abandoned-call.txt",
+        "ring-no-answer.txt",
+        "all-agents-busy-queue-wait.txt",
+        "queue-status-snapshot.txt",
+        "member-pause.txt",
+        "member-add-remove.txt",
+        "originate-survey.txt",
+        "originate-survey-local.txt",
+        "originate-failed.txt",
+    }
+    on_disk = {p.name for p in TRACES.glob("*.txt")} - {"agi-survey-session.txt"}
+    assert on_disk == covered
+
+
+async def test_answer_event_carries_precise_wait() -> None:
+    result = await replay("all-agents-busy-queue-wait.txt")
+    answered = {e.caller_number: e.wait_s for e in result.events if isinstance(e, CallAnswered)}
+    assert answered["15550202"] == pytest.approx(8.0158, abs=0.001)
