@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,8 +23,26 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 Port = int
+
+
+_file_values: ContextVar[dict[str, Any] | None] = ContextVar("hotline_file", default=None)
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The values read from the TOML file, as the lowest-priority source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._values)
 
 
 class SettingsError(Exception):
@@ -129,7 +148,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
+        """Explicit values win over the environment, which wins over the TOML file."""
+        return (init_settings, env_settings, _FileSource(settings_cls, _file_values.get() or {}))
 
 
 def _env_name(loc: tuple[int | str, ...]) -> str:
@@ -168,17 +188,26 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """
     env = os.environ
     values: dict[str, Any] = {}
+    from_file: dict[str, Any] = {}
     file_name = config_file or (Path(env["HOTLINE_CONFIG"]) if env.get("HOTLINE_CONFIG") else None)
     if file_name is not None:
         from_file = _read_toml(file_name)
         unknown = sorted(set(from_file) - set(Settings.model_fields))
         if unknown:
             raise SettingsError(f"unknown setting {unknown[0]} in {file_name}")
-        values.update(from_file)
     if env.get("DATABASE_URL") and not env.get("HOTLINE_DATABASE_URL"):
         values["database_url"] = env["DATABASE_URL"]
     values.update(overrides)
+    token = _file_values.set(from_file)
     try:
         return Settings(**values)
     except ValidationError as exc:
         raise SettingsError(describe(exc)) from None
+    except PydanticSettingsError as exc:
+        # The environment held something that is not even JSON, e.g. HOTLINE_PBX=oops.
+        field = str(exc).split('"')[1] if '"' in str(exc) else "settings"
+        raise SettingsError(
+            f"invalid setting {field} ({_env_name((field,))}): not valid JSON"
+        ) from None
+    finally:
+        _file_values.reset(token)

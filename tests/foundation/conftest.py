@@ -48,7 +48,9 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-async def log_in(client: TestClient | ClientSession, username: str, password: str = PASSWORD) -> int:
+async def log_in(
+    client: TestClient | ClientSession, username: str, password: str = PASSWORD
+) -> int:
     page = await client.get("/login")
     token = csrf_from(await page.text())
     response = await client.post(

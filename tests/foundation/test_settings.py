@@ -1,0 +1,92 @@
+"""A wrong setting stops the service with one line naming it, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent_ui.settings import SettingsError, load_settings
+
+
+def run_hotline(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "agent_ui.cli", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"HOTLINE_WEB_PORT": "70000"}, "web_port (HOTLINE_WEB_PORT)"),
+        ({"HOTLINE_AGI_PORT": "0"}, "agi_port (HOTLINE_AGI_PORT)"),
+        ({"HOTLINE_PBX": '[{"name": "main", "port": 5038}]'}, "pbx.0.host (HOTLINE_PBX)"),
+        ({"HOTLINE_PBX": "not json"}, "HOTLINE_PBX"),
+        ({"HOTLINE_TIMEZONE": "Asia/Atlantis"}, "timezone (HOTLINE_TIMEZONE)"),
+        ({"DATABASE_URL": "mysql://db/x"}, "database_url"),
+        (
+            {"HOTLINE_DATABASE_URL": "postgresql://hotline@127.0.0.1:9/hotline"},
+            "database_url (HOTLINE_DATABASE_URL): cannot connect",
+        ),
+    ],
+)
+def test_a_bad_setting_stops_serve_with_one_line_naming_it(
+    env: dict[str, str], named: str, tmp_path: Path
+) -> None:
+    result = run_hotline("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hotline: ")
+    assert named in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_the_toml_file_is_read_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "hotline.toml"
+    config.write_text(
+        'web_port = 9000\nagi_port = 4600\n[[pbx]]\nname = "main"\nhost = "10.0.0.5"\n'
+        'username = "hotline"\nsecret = "s3cret"\n[standards]\ngreeting_max_s = 20\n'
+    )
+    monkeypatch.setenv("HOTLINE_WEB_PORT", "9100")
+    settings = load_settings(config)
+    assert settings.web_port == 9100
+    assert settings.agi_port == 4600
+    assert settings.pbx[0].host == "10.0.0.5"
+    assert settings.standards.greeting_max_s == 20
+    assert "s3cret" not in repr(settings)
+
+
+def test_an_unknown_key_in_the_file_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "hotline.toml"
+    config.write_text("web_prot = 9000\n")
+    with pytest.raises(SettingsError, match="unknown setting web_prot"):
+        load_settings(config)
+
+
+def test_two_pbxes_with_one_name_are_refused() -> None:
+    pbx = {"host": "h", "username": "u", "secret": "s"}
+    with pytest.raises(SettingsError, match="PBX names must be unique"):
+        load_settings(pbx=[{"name": "a", **pbx}, {"name": "a", **pbx}])
+
+
+def test_the_defaults_are_the_service_standards() -> None:
+    standards = load_settings().standards
+    assert (standards.greeting_max_s, standards.closing_max_s) == (30, 30)
+    assert (standards.inquiry_min_s, standards.inquiry_max_s) == (300, 1200)
+    assert standards.satisfaction_target == 0.85
+    assert (standards.sl_threshold_s, standards.short_abandon_s) == (20, 5)
+    assert load_settings().timezone == "Asia/Bangkok"
