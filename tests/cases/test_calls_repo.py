@@ -1,0 +1,233 @@
+"""The calls repository on a real PostgreSQL: one row per call however often it is saved."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from cases.calls import CallRepository, StoredCall
+from cases.db import Database
+
+T0 = datetime(2026, 11, 21, 4, 50, 56, tzinfo=UTC)
+
+
+@dataclass
+class Record:
+    """A stand-in with the attributes of telephony's CallRecord (cases may not import it)."""
+
+    call_key: str = "lab/hotline/1795236655.0"
+    pbx: str = "lab"
+    queue: str = "hotline"
+    uniqueid: str = "1795236655.0"
+    linkedid: str | None = "1795236655.0"
+    caller_number: str | None = "+66812345678"
+    caller_name: str | None = "Customer"
+    joined_at: datetime | None = T0
+    ringing_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    agent_interface: str | None = None
+    agent_name: str | None = None
+    wait_s: float | None = None
+    ring_s: float | None = None
+    talk_s: float | None = None
+    hold_s: float = 0.0
+    hung_up_by: str | None = None
+    end_reason: str | None = None
+    abandoned: bool = False
+    position: int | None = 1
+    original_position: int | None = 1
+    transferred_to: str | None = None
+    recovered: bool = False
+
+
+def answered(record: Record) -> Record:
+    return replace(
+        record,
+        ringing_at=T0 + timedelta(seconds=0.01),
+        answered_at=T0 + timedelta(seconds=2),
+        agent_interface="PJSIP/agent101",
+        agent_name="Agent 101",
+        wait_s=2.0,
+        ring_s=2.0,
+    )
+
+
+def ended(record: Record, talk: float = 3.0) -> Record:
+    return replace(
+        answered(record),
+        ended_at=T0 + timedelta(seconds=2 + talk),
+        talk_s=talk,
+        hung_up_by="caller",
+        end_reason="completed",
+    )
+
+
+@pytest.fixture
+def repo(db: Database) -> CallRepository:
+    return CallRepository(db.pool)
+
+
+async def stored(repo: CallRepository, key: str = "lab/hotline/1795236655.0") -> StoredCall:
+    call = await repo.get_call(key)
+    assert call is not None
+    return call
+
+
+async def test_milestones_update_one_row(db: Database, repo: CallRepository) -> None:
+    first = Record()
+    await repo.save_call(first)
+    await repo.save_call(answered(first))
+    await repo.save_call(ended(first))
+    await repo.save_call(ended(first))
+    assert await db.pool.fetchval("SELECT count(*) FROM calls") == 1
+    call = await stored(repo)
+    assert call.caller_number == "0812345678"
+    assert call.agent_interface == "PJSIP/agent101"
+    assert (call.wait_s, call.ring_s, call.talk_s) == (2.0, 2.0, 3.0)
+    assert (call.hung_up_by, call.end_reason) == ("caller", "completed")
+    assert call.joined_at == T0 and call.ended_at == T0 + timedelta(seconds=5)
+
+
+async def test_a_late_save_never_erases_what_was_known(repo: CallRepository) -> None:
+    await repo.save_call(ended(Record(), talk=3.0))
+    late = replace(ended(Record(), talk=9.0), talk_s=None, ended_at=T0 + timedelta(seconds=30))
+    late = replace(late, hung_up_by="system", end_reason="lost_in_gap", joined_at=None)
+    await repo.save_call(late)
+    call = await stored(repo)
+    assert call.talk_s == 3.0
+    assert call.ended_at == T0 + timedelta(seconds=5)
+    assert (call.hung_up_by, call.end_reason) == ("caller", "completed")
+    assert call.joined_at == T0
+
+
+async def test_transfer_learnt_after_the_end_is_kept(repo: CallRepository) -> None:
+    done = replace(ended(Record()), hung_up_by="agent")
+    await repo.save_call(done)
+    await repo.save_call(
+        replace(done, transferred_to="2001", end_reason="transferred", hung_up_by="transfer")
+    )
+    call = await stored(repo)
+    assert (call.transferred_to, call.end_reason, call.hung_up_by) == (
+        "2001",
+        "transferred",
+        "transfer",
+    )
+
+
+async def test_callers_are_linked_by_normalised_number(db: Database, repo: CallRepository) -> None:
+    await repo.save_call(
+        Record(call_key="lab/hotline/1", uniqueid="1", caller_number="+66 81 234 5678")
+    )
+    await repo.save_call(Record(call_key="lab/hotline/2", uniqueid="2", caller_number="0812345678"))
+    await repo.save_call(Record(call_key="lab/hotline/3", uniqueid="3", caller_number="15550101"))
+    await repo.save_call(Record(call_key="lab/hotline/4", uniqueid="4", caller_number="anonymous"))
+    numbers = await db.pool.fetch("SELECT number FROM callers ORDER BY number")
+    assert [r["number"] for r in numbers] == ["0812345678", "15550101"]
+    one, two = await stored(repo, "lab/hotline/1"), await stored(repo, "lab/hotline/2")
+    assert one.caller_id is not None and one.caller_id == two.caller_id
+    anonymous = await stored(repo, "lab/hotline/4")
+    assert anonymous.caller_id is None and anonymous.caller_number is None
+
+
+async def test_agent_user_is_linked_by_pbx_and_interface(
+    db: Database, repo: CallRepository
+) -> None:
+    user_id = await db.pool.fetchval(
+        "INSERT INTO users (username, display_name, password_hash, role, pbx, interface) "
+        "VALUES ('somchai', 'สมชาย', 'x', 'agent', 'lab', 'PJSIP/agent101') RETURNING id"
+    )
+    await repo.save_call(Record())
+    assert (await stored(repo)).agent_user_id is None
+    await repo.save_call(answered(Record()))
+    assert (await stored(repo)).agent_user_id == user_id
+    other = Record(call_key="other/hotline/1", pbx="other", uniqueid="1")
+    await repo.save_call(answered(other))
+    assert (await stored(repo, "other/hotline/1")).agent_user_id is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "<script>alert('x')</script>",
+        "Robert'); DROP TABLE calls;--",
+        "x" * 100_000,
+        "bad\x00byte",
+        "José \ufffd\ufffd ทดสอบ",
+        "lone \udcff surrogate",
+    ],
+)
+async def test_hostile_caller_names_are_stored_as_plain_text(
+    db: Database, repo: CallRepository, name: str
+) -> None:
+    await repo.save_call(Record(caller_name=name))
+    call = await stored(repo)
+    assert call.caller_name is not None
+    assert "\x00" not in call.caller_name
+    assert len(call.caller_name) <= 200
+    expected = name.replace("\x00", "").encode("utf-8", "replace").decode()[:200]
+    assert call.caller_name == expected
+    assert await db.pool.fetchval("SELECT count(*) FROM calls") == 1
+
+
+async def test_caller_history_newest_first_with_agent_and_rating(
+    db: Database, repo: CallRepository
+) -> None:
+    await db.pool.execute(
+        "INSERT INTO users (username, display_name, password_hash, role, pbx, interface) "
+        "VALUES ('somchai', 'Somchai J.', 'x', 'agent', 'lab', 'PJSIP/agent101')"
+    )
+    old = Record(call_key="lab/hotline/1", uniqueid="1")
+    new = Record(call_key="lab/hotline/2", uniqueid="2", joined_at=T0 + timedelta(days=1))
+    now = Record(call_key="lab/hotline/3", uniqueid="3", joined_at=T0 + timedelta(days=2))
+    await repo.save_call(ended(old, talk=60.0))
+    await repo.save_call(
+        replace(new, ended_at=new.joined_at, abandoned=True, end_reason="abandoned")
+    )
+    await repo.save_call(now)
+    stranger = Record(call_key="lab/hotline/9", uniqueid="9", caller_number="0899999999")
+    await repo.save_call(ended(stranger))
+    call_id = (await stored(repo, "lab/hotline/1")).id
+    await db.pool.execute(
+        "INSERT INTO surveys (id, call_id, caller_number, pbx, not_before, expires_at, status, "
+        "rating, rated_at) VALUES ($1, $2, '0812345678', 'lab', $3, $3, 'completed', 1, $3)",
+        uuid.uuid4(),
+        call_id,
+        T0,
+    )
+    history = await repo.caller_history("+66812345678", exclude_call_key="lab/hotline/3")
+    assert [h.call_key for h in history] == ["lab/hotline/2", "lab/hotline/1"]
+    assert history[0].abandoned is True and history[0].agent is None and history[0].rating is None
+    assert (history[1].agent, history[1].talk_s, history[1].rating) == ("Somchai J.", 60.0, 1)
+    assert len(await repo.caller_history("0812345678", limit=1)) == 1
+    assert await repo.caller_history("anonymous") == []
+
+
+async def test_calls_between_and_open_calls(repo: CallRepository) -> None:
+    day = timedelta(days=1)
+    await repo.save_call(ended(Record(call_key="lab/hotline/1", uniqueid="1")))
+    await repo.save_call(Record(call_key="lab/hotline/2", uniqueid="2", joined_at=T0 + day))
+    adopted = Record(call_key="lab/hotline/3", uniqueid="3", joined_at=None, recovered=True)
+    await repo.save_call(replace(answered(adopted), joined_at=None))
+    between = await repo.calls_between(T0, T0 + timedelta(hours=1))
+    assert [c.call_key for c in between] == ["lab/hotline/1", "lab/hotline/3"]
+    open_calls = await repo.open_calls("lab")
+    assert [c.call_key for c in open_calls] == ["lab/hotline/2", "lab/hotline/3"]
+    assert open_calls[1].recovered is True
+    fields = open_calls[0].record_fields()
+    assert fields["call_key"] == "lab/hotline/2" and "id" not in fields
+    assert await repo.open_calls("elsewhere") == []
+    assert await repo.get_call("lab/hotline/none") is None
+
+
+async def test_recovered_flag_keeps_its_first_value(repo: CallRepository) -> None:
+    await repo.save_call(Record())
+    await repo.save_call(
+        replace(answered(Record()), recovered=True, joined_at=T0 + timedelta(seconds=1))
+    )
+    call = await stored(repo)
+    assert call.recovered is False
+    assert call.joined_at == T0
