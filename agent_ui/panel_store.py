@@ -59,6 +59,23 @@ WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT 1
 
 _CALL_ID = "SELECT id FROM calls WHERE call_key = $1"
 
+# The intake form keeps the caller's profile for the next pop; a blank field keeps what was
+# known.
+_REMEMBER_CALLER = """
+INSERT INTO callers (number, name, occupation, gender, age_band, province, email, updated_at)
+VALUES ($1, NULLIF($2, ''), NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''), NULLIF($6, ''),
+        NULLIF($7, ''), $8)
+ON CONFLICT (number) DO UPDATE SET
+    name = COALESCE(EXCLUDED.name, callers.name),
+    occupation = COALESCE(EXCLUDED.occupation, callers.occupation),
+    gender = COALESCE(EXCLUDED.gender, callers.gender),
+    age_band = COALESCE(EXCLUDED.age_band, callers.age_band),
+    province = COALESCE(EXCLUDED.province, callers.province),
+    email = COALESCE(EXCLUDED.email, callers.email),
+    updated_at = EXCLUDED.updated_at
+RETURNING id
+"""
+
 _SCRIPTS = "SELECT key, value FROM settings WHERE key = ANY($1::text[])"
 
 _SAVE_SCRIPT = """
@@ -96,6 +113,24 @@ class PanelStore:
     async def call_id(self, call_key: str) -> int | None:
         value: int | None = await self._pool.fetchval(_CALL_ID, call_key)
         return value
+
+    async def remember_caller(
+        self,
+        number: str,
+        *,
+        name: str,
+        occupation: str,
+        gender: str,
+        age_band: str,
+        province: str,
+        email: str,
+        at: datetime,
+    ) -> int:
+        """Create or complete the caller's profile; their id for the case."""
+        caller_id: int = await self._pool.fetchval(
+            _REMEMBER_CALLER, number, name, occupation, gender, age_band, province, email, at
+        )
+        return caller_id
 
     async def record_availability(
         self, user_id: int, availability: Availability, reason: str, at: datetime, source: str

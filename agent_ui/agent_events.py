@@ -1,0 +1,130 @@
+"""The telephony subscriber of the agent panel: each typed event to the right agent's desk.
+
+Agents are found by their phone (pbx, interface); the mapping is cached because it is read
+on every ring. Events for phones no agent is bound to are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import structlog
+
+from agent_ui.desk import Availability
+from agent_ui.panel_service import PanelService
+from telephony.events import (
+    AgentRinging,
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallExitedQueue,
+    CallHeld,
+    CallResumed,
+    CallTransferred,
+    MemberAdded,
+    MemberRemoved,
+    MemberSnapshot,
+    PbxSnapshot,
+    RingNoAnswer,
+    TelephonyEvent,
+)
+
+log = structlog.get_logger()
+
+UserLookup = Callable[[str, str], Awaitable[int | None]]
+
+
+class AgentEventRouter:
+    """Call it with every telephony event, in order."""
+
+    def __init__(self, panel: PanelService, find_user: UserLookup) -> None:
+        self._panel = panel
+        self._find_user = find_user
+        self._users: dict[tuple[str, str], int | None] = {}
+
+    async def _user(self, pbx: str, interface: str) -> int | None:
+        key = (pbx, interface)
+        if key not in self._users:
+            self._users[key] = await self._find_user(pbx, interface)
+        return self._users[key]
+
+    def forget_users(self) -> None:
+        """Drop the phone -> agent cache (after an admin rebinds a phone)."""
+        self._users.clear()
+
+    async def __call__(self, event: TelephonyEvent) -> None:
+        try:
+            await self._route(event)
+        except Exception:
+            log.exception("agent_event_failed", event=type(event).__name__, pbx=event.pbx)
+
+    async def _route(self, event: TelephonyEvent) -> None:
+        panel = self._panel
+        match event:
+            case AgentRinging():
+                user = await self._user(event.pbx, event.interface)
+                if user is not None:
+                    await panel.ringing(
+                        user,
+                        call_key=event.call_key,
+                        queue=event.queue,
+                        number=event.caller_number,
+                        name=event.caller_name,
+                        at=event.at,
+                    )
+            case CallAnswered():
+                user = await self._user(event.pbx, event.interface)
+                panel.withdraw(event.call_key, keep=user)
+                if user is not None:
+                    await panel.answered(user, event.call_key, event.at)
+            case RingNoAnswer():
+                user = await self._user(event.pbx, event.interface)
+                if user is not None:
+                    panel.withdraw(event.call_key, only=user)
+            case CallAbandoned() | CallExitedQueue():
+                panel.withdraw(event.call_key)
+            case CallHeld() | CallResumed():
+                user = await self._user(event.pbx, event.interface)
+                if user is not None:
+                    await panel.held(user, event.call_key, event.at, isinstance(event, CallHeld))
+            case CallTransferred():
+                user = await self._user(event.pbx, event.interface)
+                if user is not None:
+                    await panel.transferred(user, event.call_key, event.target)
+            case CallEnded():
+                user = await self._user(event.pbx, event.interface)
+                if user is not None:
+                    await panel.ended(user, event.call_key, event.at)
+            case AgentStateChanged() | MemberAdded() | MemberRemoved():
+                await self._membership(event.pbx, event, event.at)
+            case PbxSnapshot():
+                for member in event.members:
+                    await self._membership(event.pbx, member, event.at)
+            case _:
+                pass
+
+    async def _membership(
+        self,
+        pbx: str,
+        member: AgentStateChanged | MemberAdded | MemberRemoved | MemberSnapshot,
+        at: datetime,
+    ) -> None:
+        """Availability from queue membership: out of every queue is logged out."""
+        user = await self._user(pbx, member.interface)
+        if user is None:
+            return
+        desk = await self._panel.desk(user)
+        removed = isinstance(member, MemberRemoved) or member.state == "logged_out"
+        if removed:
+            desk.queues.discard(member.queue)
+        else:
+            desk.queues.add(member.queue)
+        availability: Availability = desk.availability
+        reason = desk.reason
+        if not desk.queues:
+            availability, reason = "logged_out", ""
+        elif not isinstance(member, MemberRemoved) and not removed:
+            availability, reason = ("paused", member.reason) if member.paused else ("ready", "")
+        await self._panel.availability_seen(user, availability, reason, at)

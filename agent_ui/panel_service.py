@@ -1,0 +1,273 @@
+"""The agent panel's behaviour: one place where telephony events and agents' clicks change a
+desk, get stored, and reach the agent's open panels.
+
+Telephony events arrive through `agent_ui.agent_events`; the views call the agent-side
+methods. Every change publishes the desk's whole snapshot, so a panel that missed anything
+simply renders the latest one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+import structlog
+
+from agent_ui.desk import Availability, Desk, DeskCall, PhaseMark
+from agent_ui.hub import Hub
+from agent_ui.panel_store import PanelStore
+from agent_ui.phases import PhaseStandards
+from agent_ui.screenpop import screen_pop
+from cases.clock import Clock
+from telephony.commands import CallControl
+
+log = structlog.get_logger()
+
+PAUSE_REASONS = ("break", "lunch", "training", "meeting", "after_call_work", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """Who sits at a desk: their user id, phone and queues."""
+
+    user_id: int
+    display_name: str
+    pbx: str | None
+    interface: str | None
+    queues: Sequence[str] = ()
+
+
+class PanelService:
+    """Desks of all agents, changed by the PBX and by agents, published through the hub."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        hub: Hub,
+        clock: Clock,
+        standards: PhaseStandards,
+        control: CallControl | None = None,
+    ) -> None:
+        self.hub = hub
+        self.store = PanelStore(pool)
+        self.standards = standards
+        self.control = control
+        self._pool = pool
+        self._clock = clock
+        self._desks: dict[int, Desk] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # Reading
+
+    async def desk(self, user_id: int) -> Desk:
+        """The agent's desk; the first time, its availability comes from the last one stored."""
+        desk = self._desks.get(user_id)
+        if desk is None:
+            last = await self.store.last_availability(user_id)
+            desk = self._desks.get(user_id)
+            if desk is None:
+                desk = Desk(user_id=user_id, since=last[2] if last else self._clock.now())
+                if last is not None:
+                    desk.availability, desk.reason = last[0], last[1]
+                self._desks[user_id] = desk
+        return desk
+
+    async def snapshot(self, user_id: int) -> tuple[dict[str, object], int]:
+        """The desk as the page renders it, and the event id the page resumes after."""
+        desk = await self.desk(user_id)
+        return desk.as_json(self._clock.now()), self.hub.last_event_id(user_id)
+
+    def _publish(self, desk: Desk, kind: str) -> int:
+        return self.hub.publish(desk.user_id, kind, desk.as_json(self._clock.now()))
+
+    # From the PBX
+
+    async def ringing(
+        self, user_id: int, *, call_key: str, queue: str, number: str, name: str, at: datetime
+    ) -> None:
+        """Pop the caller's history on this agent's panels, once per call."""
+        desk = await self.desk(user_id)
+        if desk.current(call_key) is not None:
+            return
+        pop = await screen_pop(self._pool, number, now=at, this_call=call_key)
+        if desk.call is not None and desk.call.status == "wrapup":
+            await self._finish_wrapup(desk, desk.call, at)
+        call = DeskCall(
+            call_key=call_key,
+            queue=queue,
+            caller_number=number,
+            caller_name=name,
+            pop=pop,
+            rang_at=at,
+        )
+        if desk.ring(call):
+            self._publish(desk, "pop")
+            log.info("screen_pop", agent=user_id, call_key=call_key, known=pop["known"])
+
+    async def answered(self, user_id: int, call_key: str, at: datetime) -> None:
+        desk = await self.desk(user_id)
+        call = desk.answer(call_key, at)
+        if call is None:
+            return
+        self._publish(desk, "answered")
+        await self.store.mark_phase(call_key, call.phases[-1], None, user_id)
+
+    def withdraw(self, call_key: str, *, keep: int | None = None, only: int | None = None) -> None:
+        """Take back the pops of a call that stopped ringing: answered by `keep`, rung out
+        at `only`, or abandoned (neither)."""
+        for desk in self._desks.values():
+            call = desk.current(call_key)
+            if call is None or call.status != "ringing" or desk.user_id == keep:
+                continue
+            if only is None or desk.user_id == only:
+                desk.clear(call_key)
+                self._publish(desk, "withdrawn")
+
+    async def held(self, user_id: int, call_key: str, at: datetime, on_hold: bool) -> None:
+        desk = await self.desk(user_id)
+        if desk.hold(call_key, at, on_hold) is not None:
+            self._publish(desk, "held" if on_hold else "resumed")
+
+    async def transferred(self, user_id: int, call_key: str, target: str) -> None:
+        desk = await self.desk(user_id)
+        call = desk.current(call_key)
+        if call is not None:
+            call.transferred_to = target
+            self._publish(desk, "transferred")
+
+    async def ended(self, user_id: int, call_key: str, at: datetime) -> None:
+        """Hang-up: the talk phases close and wrap-up runs until the agent or the clock ends it."""
+        desk = await self.desk(user_id)
+        before = desk.call.phases[-1] if desk.call and desk.call.phases else None
+        wrapup = self.standards.wrapup
+        call = desk.hang_up(call_key, at, wrapup.max_s if wrapup else 0)
+        if call is None:
+            return
+        self._publish(desk, "ended")
+        done, started = call.phases[-2], call.phases[-1]
+        if before is not None and before.phase != done.phase:
+            await self.store.mark_phase(call_key, done, before, user_id)
+        await self.store.mark_phase(call_key, started, None, user_id)
+        if wrapup is None:
+            await self._finish_wrapup(desk, call, at)
+        else:
+            self._schedule_wrapup_end(desk, call)
+
+    async def availability_seen(
+        self, user_id: int, availability: Availability, reason: str, at: datetime
+    ) -> None:
+        """The PBX reports the agent's state (paused elsewhere, removed from a queue, ...)."""
+        desk = await self.desk(user_id)
+        if desk.set_availability(availability, reason, at):
+            await self.store.record_availability(user_id, availability, reason, at, "pbx")
+            self._publish(desk, "state")
+
+    # From the agent
+
+    async def next_phase(self, user_id: int) -> PhaseMark | None:
+        desk = await self.desk(user_id)
+        call = desk.call
+        before = call.phases[-1] if call and call.phases else None
+        mark = desk.advance(self._clock.now())
+        if mark is None or call is None:
+            return None
+        self._publish(desk, "phase")
+        await self.store.mark_phase(call.call_key, mark, before, user_id)
+        log.info("phase_changed", agent=user_id, call_key=call.call_key, phase=mark.phase)
+        return mark
+
+    async def end_wrapup(self, user_id: int) -> bool:
+        desk = await self.desk(user_id)
+        call = desk.call
+        if call is None or call.status != "wrapup":
+            return False
+        await self._finish_wrapup(desk, call, self._clock.now())
+        return True
+
+    async def case_saved(self, user_id: int, call_key: str, case_id: int, reference: str) -> None:
+        desk = await self.desk(user_id)
+        call = desk.current(call_key)
+        if call is not None:
+            call.case_id, call.case_reference = case_id, reference
+            self._publish(desk, "case")
+
+    async def change_availability(
+        self, agent: Agent, availability: Availability, reason: str
+    ) -> None:
+        """Tell the PBX first; the desk changes only once the PBX accepted it."""
+        desk = await self.desk(agent.user_id)
+        if self.control is not None and agent.pbx and agent.interface:
+            await self._command_pbx(desk, agent, availability, reason)
+        now = self._clock.now()
+        if availability != "logged_out":
+            desk.queues.update(agent.queues)
+        else:
+            desk.queues.clear()
+        if desk.set_availability(availability, reason, now):
+            await self.store.record_availability(agent.user_id, availability, reason, now, "panel")
+            self._publish(desk, "state")
+            log.info("availability_changed", agent=agent.user_id, state=availability, reason=reason)
+
+    async def _command_pbx(
+        self, desk: Desk, agent: Agent, availability: Availability, reason: str
+    ) -> None:
+        control, pbx, interface = self.control, agent.pbx, agent.interface
+        assert control is not None and pbx is not None and interface is not None
+        if availability == "logged_out":
+            for queue in agent.queues:
+                await control.remove_member(pbx, queue, interface)
+            return
+        if desk.availability == "logged_out":
+            for queue in agent.queues:
+                await control.add_member(pbx, queue, interface, agent.display_name)
+        if availability == "paused":
+            await control.pause(pbx, None, interface, reason)
+        else:
+            await control.unpause(pbx, None, interface)
+
+    # Wrap-up timing
+
+    def _schedule_wrapup_end(self, desk: Desk, call: DeskCall) -> None:
+        assert call.wrapup_until is not None
+        delay = max(0.0, (call.wrapup_until - self._clock.now()).total_seconds())
+        until = call.wrapup_until
+        self._cancel_timer(desk.user_id)
+        self._timers[desk.user_id] = asyncio.get_running_loop().call_later(
+            delay, self._spawn, lambda: self._finish_wrapup(desk, call, until)
+        )
+
+    def _spawn(self, work: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.ensure_future(work())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _cancel_timer(self, user_id: int) -> None:
+        timer = self._timers.pop(user_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def _finish_wrapup(self, desk: Desk, call: DeskCall, at: datetime) -> None:
+        if desk.clear(call.call_key) is None:
+            return
+        self._cancel_timer(desk.user_id)
+        self._publish(desk, "wrapup_ended")
+        await self.store.end_wrapup(call.call_key, at)
+        log.info("wrapup_ended", agent=desk.user_id, call_key=call.call_key)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[PanelService]:
+        """Wrap-up timers stop with the service."""
+        try:
+            yield self
+        finally:
+            for user_id in list(self._timers):
+                self._cancel_timer(user_id)
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,284 @@
+"""The agent panel's pages and actions: the desk page, its WebSocket, state and phase
+changes, wrap-up, the intake form, and the admin's scripts.
+
+Actions answer JSON for the panel's script; every one needs the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from agent_ui.agent_events import AgentEventRouter
+from agent_ui.auth import current_user, require_role
+from agent_ui.desk import Availability
+from agent_ui.hub import Hub
+from agent_ui.i18n import LANGUAGES, request_language
+from agent_ui.keys import catalog_key, clock_key, db_key, settings_key, users_key
+from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
+from agent_ui.panel_store import SCRIPT_KINDS
+from agent_ui.phases import PhaseStandards
+from agent_ui.settings import Standards
+from agent_ui.templating import render
+from cases.errors import InvalidCaseData
+from cases.intake import IntakeForm
+from cases.lifecycle import CaseType, Channel, Role
+from cases.models import Actor
+from cases.numbers import normalise
+from cases.repository import CaseRepository
+from cases.users import User
+from telephony.errors import TelephonyError
+from telephony.service import TelephonyService
+
+log = structlog.get_logger()
+
+hub_key = web.AppKey("panel_hub", Hub)
+panel_key = web.AppKey("panel_service", PanelService)
+agent_events_key = web.AppKey("agent_events", AgentEventRouter)
+telephony_key = web.AppKey("telephony", TelephonyService)
+
+LOCALE_FILE = Path(__file__).resolve().parents[1] / "locales" / "panel.json"
+AVAILABILITIES: tuple[Availability, ...] = ("ready", "paused", "logged_out")
+SHORTCUT = "Alt+N"
+
+
+def standards_of(standards: Standards) -> PhaseStandards:
+    return PhaseStandards.from_limits(
+        greeting_max_s=standards.greeting_max_s,
+        inquiry_min_s=standards.inquiry_min_s,
+        inquiry_max_s=standards.inquiry_max_s,
+        closing_max_s=standards.closing_max_s,
+        wrapup_s=standards.wrapup_s,
+    )
+
+
+def _strings(request: web.Request, lang: str) -> dict[str, str]:
+    """The panel's texts in the page's language, for its script."""
+    keys = json.loads(LOCALE_FILE.read_text(encoding="utf-8"))
+    catalog = request.app[catalog_key]
+    return {key: catalog.text(key, lang) for key in keys}
+
+
+async def _agent(request: web.Request, user: User) -> Agent:
+    queues = await request.app[users_key].queues_of(user.id)
+    return Agent(
+        user_id=user.id,
+        display_name=user.display_name,
+        pbx=user.pbx,
+        interface=user.interface,
+        queues=tuple(name for pbx, name in queues if pbx == (user.pbx or "")),
+    )
+
+
+def _user(request: web.Request) -> User:
+    user = current_user(request)
+    assert user is not None
+    return user
+
+
+async def _scripts(request: web.Request) -> dict[str, dict[str, str]]:
+    """Each script in each language: the admin's text, else the default from the catalog."""
+    stored = await request.app[panel_key].store.scripts()
+    catalog = request.app[catalog_key]
+    return {
+        kind: {
+            lang: stored.get(kind, {}).get(lang)
+            or catalog.text(f"panel.script.default.{kind}", lang)
+            for lang in LANGUAGES
+        }
+        for kind in SCRIPT_KINDS
+    }
+
+
+@require_role("agent")
+async def panel_page(request: web.Request) -> web.Response:
+    user = _user(request)
+    panel = request.app[panel_key]
+    settings = request.app[settings_key]
+    lang = request_language(request, settings.language)
+    strings = _strings(request, lang)
+    desk, last_event_id = await panel.snapshot(user.id)
+    boot = {
+        "desk": desk,
+        "last_event_id": last_event_id,
+        "epoch": panel.hub.epoch,
+        "standards": panel.standards.as_json(),
+        "strings": strings,
+        "scripts": {kind: texts[lang] for kind, texts in (await _scripts(request)).items()},
+        "lang": lang,
+        "era": settings.era,
+        "timezone": settings.timezone,
+        "heartbeat_s": panel.hub.heartbeat_s,
+    }
+    context = {
+        "boot": boot,
+        "reasons": PAUSE_REASONS,
+        "channels": [c.value for c in Channel],
+        "case_types": [c.value for c in CaseType],
+        "shortcut": SHORTCUT,
+    }
+    return render(request, "panel/panel.html", context)
+
+
+@require_role("agent")
+async def panel_state(request: web.Request) -> web.Response:
+    """The desk again, for a panel told to reload after missing too much."""
+    user = _user(request)
+    panel = request.app[panel_key]
+    desk, last_event_id = await panel.snapshot(user.id)
+    return web.json_response(
+        {"desk": desk, "last_event_id": last_event_id, "epoch": panel.hub.epoch}
+    )
+
+
+@require_role("agent")
+async def panel_socket(request: web.Request) -> web.StreamResponse:
+    return await request.app[hub_key].serve(request, _user(request).id)
+
+
+@require_role("agent")
+async def change_availability(request: web.Request) -> web.Response:
+    form = await request.post()
+    availability = str(form.get("availability", ""))
+    reason = str(form.get("reason", ""))
+    if availability not in AVAILABILITIES or (
+        availability == "paused" and reason not in PAUSE_REASONS
+    ):
+        return web.json_response({"error": "invalid_state"}, status=422)
+    user = _user(request)
+    panel = request.app[panel_key]
+    try:
+        await panel.change_availability(await _agent(request, user), availability, reason)
+    except TelephonyError as exc:
+        log.warning("availability_change_failed", agent=user.id, error=str(exc))
+        return web.json_response({"error": "pbx_refused"}, status=502)
+    desk, _ = await panel.snapshot(user.id)
+    return web.json_response({"desk": desk})
+
+
+@require_role("agent")
+async def next_phase(request: web.Request) -> web.Response:
+    mark = await request.app[panel_key].next_phase(_user(request).id)
+    if mark is None:
+        return web.json_response({"error": "no_next_phase"}, status=409)
+    return web.json_response({"phase": mark.phase.value, "at": mark.at.isoformat()})
+
+
+@require_role("agent")
+async def end_wrapup(request: web.Request) -> web.Response:
+    ended = await request.app[panel_key].end_wrapup(_user(request).id)
+    return web.json_response({"ended": ended}, status=200 if ended else 409)
+
+
+@require_role("agent")
+async def save_intake(request: web.Request) -> web.Response:
+    """Create (or correct) the case of the call on the desk from the intake form."""
+    user = _user(request)
+    app = request.app
+    form = await request.post()
+    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    try:
+        intake = IntakeForm.parse(fields)
+    except InvalidCaseData as exc:
+        return web.json_response({"errors": exc.field_errors}, status=422)
+    panel, now = app[panel_key], app[clock_key].now()
+    call_key = fields.get("call_key", "")
+    number = normalise(intake.contact_phone)
+    caller_id = None
+    if number is not None:
+        caller_id = await panel.store.remember_caller(
+            number,
+            name=intake.contact_name,
+            occupation=intake.occupation,
+            gender=intake.gender,
+            age_band=intake.age_band,
+            province=intake.province,
+            email=intake.contact_email,
+            at=now,
+        )
+    cases = CaseRepository(app[db_key].pool)
+    actor = Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id)
+    case_id = _int(fields.get("case_id"))
+    if case_id is None:
+        call_id = await panel.store.call_id(call_key) if call_key else None
+        case = await cases.create_case(
+            intake, actor=actor, now=now, call_id=call_id, caller_id=caller_id
+        )
+    else:
+        case = await cases.update_case(case_id, intake, actor=actor, now=now)
+    if call_key:
+        await panel.case_saved(user.id, call_key, case.id, case.reference)
+    log.info("intake_saved", agent=user.id, call_key=call_key, case_id=case.id)
+    return web.json_response({"case_id": case.id, "reference": case.reference})
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_role("admin")
+async def scripts_page(request: web.Request) -> web.Response:
+    return render(
+        request, "panel/scripts.html", {"scripts": await _scripts(request), "saved": False}
+    )
+
+
+@require_role("admin")
+async def save_scripts(request: web.Request) -> web.Response:
+    form = await request.post()
+    panel, now, user = request.app[panel_key], request.app[clock_key].now(), _user(request)
+    for kind in SCRIPT_KINDS:
+        texts = {lang: str(form.get(f"{kind}_{lang}", "")).strip()[:4000] for lang in LANGUAGES}
+        await panel.store.save_script(kind, texts, now, user.id)
+    log.info("panel_scripts_saved", user=user.id)
+    return render(
+        request, "panel/scripts.html", {"scripts": await _scripts(request), "saved": True}
+    )
+
+
+async def _find_user(request_app: web.Application, pbx: str, interface: str) -> int | None:
+    found = await request_app[users_key].by_interface(pbx, interface)
+    return found.id if found is not None and found.role == "agent" else None
+
+
+async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The panel's service and its hub, once the database is up; stopped first."""
+    telephony = app.get(telephony_key)
+    control = telephony.control if telephony is not None else None
+    panel = PanelService(
+        pool=app[db_key].pool,
+        hub=app[hub_key],
+        clock=app[clock_key],
+        standards=standards_of(app[settings_key].standards),
+        control=control,
+    )
+    app[panel_key] = panel
+    app[agent_events_key] = AgentEventRouter(
+        panel, lambda pbx, interface: _find_user(app, pbx, interface)
+    )
+    if telephony is not None:
+        telephony.subscribe(app[agent_events_key])
+    async with app[hub_key].running(), panel.running():
+        yield
+
+
+def setup(app: web.Application, *, hub: Hub | None = None) -> None:
+    """Routes and lifetime of the panel. Subscribe `app[agent_events_key]` to telephony."""
+    app[hub_key] = hub or Hub()
+    app.router.add_get("/panel", panel_page)
+    app.router.add_get("/panel/state", panel_state)
+    app.router.add_get("/panel/ws", panel_socket)
+    app.router.add_post("/panel/availability", change_availability)
+    app.router.add_post("/panel/phase/next", next_phase)
+    app.router.add_post("/panel/wrapup/end", end_wrapup)
+    app.router.add_post("/panel/intake", save_intake)
+    app.router.add_get("/panel/scripts", scripts_page)
+    app.router.add_post("/panel/scripts", save_scripts)
+    app.cleanup_ctx.append(panel_ctx)

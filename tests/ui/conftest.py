@@ -1,0 +1,125 @@
+"""The agent panel running for real: the service on a fresh database, agents bound to phones,
+and logged-in sessions; telephony events are fed to the panel's subscriber directly."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from agent_ui import auth
+from agent_ui.app import create_app
+from agent_ui.hub import Hub
+from agent_ui.keys import db_key
+from agent_ui.settings import load_settings
+from agent_ui.views import panel
+from cases.clock import ManualClock
+from cases.users import UserRepository
+
+PASSWORD = "correct horse battery"
+START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+PBX = "pbx1"
+
+
+def build_app(database_url: str, data_dir: Path, clock: Any, **standards: float) -> web.Application:
+    """The real service, with the panel wired in and the given phase standards."""
+    settings = load_settings(database_url=database_url, data_dir=data_dir, standards=standards)
+    app = create_app(settings, clock=clock)
+    if panel.hub_key not in app:
+        panel.setup(app, hub=Hub(heartbeat_s=0.2))
+    return app
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+@dataclass
+class Desk:
+    """A logged-in agent's browser session (a cookie jar of its own)."""
+
+    session: aiohttp.ClientSession
+    user_id: int
+    csrf: str
+
+    async def post(self, path: str, **data: str) -> tuple[int, Any]:
+        response = await self.session.post(
+            path, data=data, headers={"X-CSRF-Token": self.csrf, "Accept": "application/json"}
+        )
+        return response.status, await response.json()
+
+    def socket(self, since: int | None = None, epoch: str = "") -> Any:
+        query = "" if since is None else f"?since={since}&epoch={epoch}"
+        return self.session.ws_connect("/panel/ws" + query)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def panel_app(
+    fresh_db_url: str, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[TestServer]:
+    app = build_app(fresh_db_url, tmp_path, clock, wrapup_s=30)
+    async with TestServer(app) as server:
+        yield server
+
+
+async def log_in(session: aiohttp.ClientSession, username: str) -> str:
+    """Log in and open the panel; the page's CSRF token."""
+    login = await session.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await login.text())
+    assert token
+    await session.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
+        allow_redirects=False,
+    )
+    page = await session.get("/panel")
+    assert page.status == 200, await page.text()
+    return csrf_from(await page.text())
+
+
+MakeAgent = Callable[..., Awaitable[Desk]]
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def make_agent(panel_app: TestServer) -> AsyncIterator[MakeAgent]:
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def make(
+        username: str, interface: str = "", queues: tuple[str, ...] = ("1169",), user_id: int = 0
+    ) -> Desk:
+        if not user_id:
+            user = await UserRepository(panel_app.app[db_key].pool).create(
+                username=username,
+                display_name=username.title(),
+                password_hash=auth.hash_password(PASSWORD),
+                role="agent",
+                pbx=PBX,
+                interface=interface,
+                queues=queues,
+            )
+            user_id = user.id
+        session = aiohttp.ClientSession(
+            base_url=str(panel_app.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
+        sessions.append(session)
+        return Desk(session, user_id, await log_in(session, username))
+
+    yield make
+    for session in sessions:
+        await session.close()

@@ -1,0 +1,331 @@
+"""The agent panel over HTTP and WebSocket: pops, phases, wrap-up, intake, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+from agent_ui.keys import db_key
+from agent_ui.views import panel
+from cases.clock import ManualClock
+from telephony.events import (
+    AgentRinging,
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallResumed,
+    make_call_key,
+)
+from tests.ui.conftest import PBX, MakeAgent
+
+NUMBER = "0812345678"
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def ringing(clock: ManualClock, uid: str, interface: str, name: str = "Nok") -> AgentRinging:
+    return AgentRinging(
+        pbx=PBX,
+        at=clock.now(),
+        call_key=make_call_key(PBX, "1169", uid),
+        queue="1169",
+        interface=interface,
+        member_name="",
+        caller_number=NUMBER,
+        caller_name=name,
+    )
+
+
+def answered(clock: ManualClock, uid: str, interface: str) -> CallAnswered:
+    return CallAnswered(
+        pbx=PBX,
+        at=clock.now(),
+        call_key=make_call_key(PBX, "1169", uid),
+        queue="1169",
+        interface=interface,
+        member_name="",
+        caller_number=NUMBER,
+        caller_name="Nok",
+        wait_s=3,
+        ring_s=2,
+    )
+
+
+def ended(clock: ManualClock, uid: str, interface: str) -> CallEnded:
+    return CallEnded(
+        pbx=PBX,
+        at=clock.now(),
+        call_key=make_call_key(PBX, "1169", uid),
+        queue="1169",
+        interface=interface,
+        member_name="",
+        caller_number=NUMBER,
+        hung_up_by="caller",
+        talk_s=60,
+        hold_s=0,
+        wait_s=3,
+    )
+
+
+async def feed(server: TestServer, *events: Any) -> None:
+    for event in events:
+        await server.app[panel.agent_events_key](event)
+
+
+async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    """The next message that is not a heartbeat."""
+    while True:
+        message: dict[str, Any] = json.loads(await ws.receive_str(timeout=5))
+        if message["type"] != "heartbeat":
+            return message
+
+
+async def insert_call(server: TestServer, uid: str, clock: ManualClock) -> int:
+    call_id: int = await server.app[db_key].pool.fetchval(
+        "INSERT INTO calls (call_key, pbx, queue, uniqueid, caller_number, joined_at) "
+        "VALUES ($1, $2, '1169', $3, $4, $5) RETURNING id",
+        make_call_key(PBX, "1169", uid),
+        PBX,
+        uid,
+        NUMBER,
+        clock.now(),
+    )
+    return call_id
+
+
+async def test_only_the_ringing_agent_gets_the_pop(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    malee = await make_agent("malee", "PJSIP/102")
+    async with somchai.socket() as ws_a, malee.socket() as ws_b:
+        assert (await receive(ws_a))["type"] == "hello"
+        assert (await receive(ws_b))["type"] == "hello"
+        await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"))
+        pop = await receive(ws_a)
+        assert pop["type"] == "pop"
+        assert pop["data"]["call"]["caller_number"] == NUMBER
+        assert pop["data"]["call"]["pop"]["known"] is False
+        await feed(panel_app, ringing(clock, "1.2", "PJSIP/102"))
+        theirs = await receive(ws_b)
+        assert theirs["data"]["call"]["call_key"] == make_call_key(PBX, "1169", "1.2")
+
+
+async def test_two_tabs_get_one_pop_even_when_the_pbx_repeats_the_ring(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    async with somchai.socket() as tab1, somchai.socket() as tab2:
+        await receive(tab1)
+        await receive(tab2)
+        await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"))
+        await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"))
+        await feed(panel_app, answered(clock, "1.1", "PJSIP/101"))
+        for tab in (tab1, tab2):
+            first, second = await receive(tab), await receive(tab)
+            assert [first["type"], second["type"]] == ["pop", "answered"]
+            assert second["id"] == first["id"] + 1
+
+
+async def test_the_pop_is_still_there_after_a_reload(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101", name=EVIL))
+    page = await (await somchai.session.get("/panel")).text()
+    assert NUMBER in page
+    assert EVIL not in page, "the caller-ID name must never reach the page as markup"
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page
+    state = await (await somchai.session.get("/panel/state")).json()
+    assert state["desk"]["call"]["caller_name"] == EVIL
+
+
+async def test_a_reconnecting_panel_resumes_from_its_last_event(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    async with somchai.socket() as ws:
+        hello = await receive(ws)
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    async with somchai.socket(since=hello["last_event_id"], epoch=hello["epoch"]) as ws:
+        assert (await receive(ws))["type"] == "hello"
+        assert [(await receive(ws))["type"] for _ in range(2)] == ["pop", "answered"]
+    async with somchai.socket(since=hello["last_event_id"], epoch="before-restart") as ws:
+        assert (await receive(ws))["type"] == "reload"
+
+
+async def test_phases_are_timed_and_stored_then_wrapup_ends(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    call_id = await insert_call(panel_app, "1.1", clock)
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    clock.advance(timedelta(seconds=20))
+    status, body = await somchai.post("/panel/phase/next")
+    assert (status, body["phase"]) == (200, "inquiry")
+    clock.advance(timedelta(seconds=400))
+    assert (await somchai.post("/panel/phase/next"))[1]["phase"] == "closing"
+    await feed(
+        panel_app,
+        CallHeld(PBX, clock.now(), make_call_key(PBX, "1169", "1.1"), "1169", "PJSIP/101"),
+    )
+    state = await (await somchai.session.get("/panel/state")).json()
+    assert state["desk"]["call"]["status"] == "held"
+    await feed(
+        panel_app,
+        CallResumed(PBX, clock.now(), make_call_key(PBX, "1169", "1.1"), "1169", "PJSIP/101", 0),
+    )
+    clock.advance(timedelta(seconds=25))
+    await feed(panel_app, ended(clock, "1.1", "PJSIP/101"))
+    state = await (await somchai.session.get("/panel/state")).json()
+    assert state["desk"]["call"]["status"] == "wrapup"
+    clock.advance(timedelta(seconds=10))
+    assert (await somchai.post("/panel/wrapup/end"))[0] == 200
+    state = await (await somchai.session.get("/panel/state")).json()
+    assert state["desk"]["call"] is None
+
+    pool = panel_app.app[db_key].pool
+    row = await pool.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
+    assert (row["greeting_s"], row["inquiry_s"], row["closing_s"]) == (20, 400, 25)
+    assert row["closing_ended_at"] == row["wrapup_started_at"]
+    assert row["wrapup_s"] == 10
+    assert row["agent_user_id"] == somchai.user_id
+    phases = [
+        r["phase"]
+        for r in await pool.fetch(
+            "SELECT phase FROM call_phase_events WHERE call_id = $1 ORDER BY at, id", call_id
+        )
+    ]
+    assert phases == ["greeting", "inquiry", "closing", "done", "wrapup"]
+
+
+async def test_wrapup_ends_by_itself_when_its_time_is_up(
+    fresh_db_url: str, tmp_path: Any, clock: ManualClock
+) -> None:
+    from tests.ui.conftest import build_app
+
+    app = build_app(fresh_db_url, tmp_path, clock, wrapup_s=0.3)
+    async with TestServer(app) as server:
+        user = await app[db_key].pool.fetchval(
+            "INSERT INTO users (username, display_name, password_hash, role, pbx, interface) "
+            "VALUES ('somchai', 'Somchai', 'x', 'agent', $1, 'PJSIP/101') RETURNING id",
+            PBX,
+        )
+        await insert_call(server, "1.1", clock)
+        await feed(server, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+        await feed(server, ended(clock, "1.1", "PJSIP/101"))
+        service = app[panel.panel_key]
+        for _ in range(50):
+            if (await service.desk(user)).call is None:
+                break
+            await asyncio.sleep(0.05)
+        assert (await service.desk(user)).call is None
+        wrapup_s = await app[db_key].pool.fetchval("SELECT wrapup_s FROM calls")
+        assert wrapup_s == 0.3
+
+
+async def test_intake_errors_come_back_per_field_and_a_saved_case_pops_next_time(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    await insert_call(panel_app, "1.1", clock)
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    key = make_call_key(PBX, "1169", "1.1")
+    status, body = await somchai.post(
+        "/panel/intake",
+        call_key=key,
+        channel="phone",
+        case_type="",
+        topic="",
+        contact_email="not-an-email",
+    )
+    assert status == 422
+    assert body["errors"] == {
+        "case_type": "required",
+        "topic": "required",
+        "contact_email": "invalid",
+    }
+    status, body = await somchai.post(
+        "/panel/intake",
+        call_key=key,
+        channel="phone",
+        case_type="complaint",
+        topic="Water bill too high",
+        details="Since January",
+        contact_phone=NUMBER,
+        contact_name="Nok",
+        occupation="farmer",
+        province="Chiang Mai",
+        gender="female",
+    )
+    assert status == 200, body
+    state = await (await somchai.session.get("/panel/state")).json()
+    assert state["desk"]["call"]["case_reference"] == body["reference"]
+    linked = await panel_app.app[db_key].pool.fetchval(
+        "SELECT c.call_id = k.id FROM cases c, calls k WHERE c.id = $1 AND k.call_key = $2",
+        body["case_id"],
+        key,
+    )
+    assert linked is True
+
+    await feed(panel_app, ended(clock, "1.1", "PJSIP/101"))
+    await somchai.post("/panel/wrapup/end")
+    clock.advance(timedelta(hours=1))
+    await feed(panel_app, ringing(clock, "2.1", "PJSIP/101"))
+    pop = (await (await somchai.session.get("/panel/state")).json())["desk"]["call"]["pop"]
+    assert pop["known"] is True
+    assert pop["profile"]["occupation"] == "farmer"
+    assert [c["reference"] for c in pop["cases"]] == [body["reference"]]
+    assert pop["calls"][0]["agent"] == "Somchai"
+
+
+async def test_pbx_side_pauses_show_on_the_panel(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    async with somchai.socket() as ws:
+        await receive(ws)
+        await feed(
+            panel_app,
+            AgentStateChanged(
+                PBX, clock.now(), "1169", "PJSIP/101", "Somchai", "ready", True, "lunch"
+            ),
+        )
+        event = await receive(ws)
+        assert (event["type"], event["data"]["availability"], event["data"]["reason"]) == (
+            "state",
+            "paused",
+            "lunch",
+        )
+
+
+async def test_an_agent_without_a_pbx_link_changes_state_and_it_is_stored(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    status, body = await somchai.post("/panel/availability", availability="paused", reason="break")
+    assert (status, body["desk"]["availability"], body["desk"]["reason"]) == (
+        200,
+        "paused",
+        "break",
+    )
+    assert (await somchai.post("/panel/availability", availability="paused", reason="nap"))[
+        0
+    ] == 422
+    stored = await panel_app.app[db_key].pool.fetchval(
+        "SELECT availability FROM agent_state_events WHERE user_id = $1", somchai.user_id
+    )
+    assert stored == "paused"
+
+
+async def test_the_panel_refuses_actions_without_the_csrf_token(
+    panel_app: TestServer, make_agent: MakeAgent
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    response = await somchai.session.post("/panel/phase/next", data={})
+    assert response.status == 403
