@@ -32,6 +32,7 @@ from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable, Tele
 OnMessage = Callable[[AmiMessage], Awaitable[None]]
 OnConnected = Callable[[], Awaitable[None]]
 OnDisconnected = Callable[[str], Awaitable[None]]
+Listener = Callable[[AmiMessage], None]
 Clock = Callable[[], datetime]
 
 _OK_RESPONSES = frozenset({"success", "follows", "goodbye"})
@@ -212,6 +213,20 @@ class AmiLink:
         self._lost: asyncio.Future[None] | None = None
         self._abort_why = ""
         self._tasks: list[asyncio.Task[None]] = []
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener` synchronously for every event as it is read, before the queue.
+
+        For waiters that must not depend on the consumer (an Originate awaited from inside a
+        subscriber would otherwise wait for its own OriginateResponse). It must be quick; an
+        exception is logged and ignored.
+        """
+        self._listeners.append(listener)
+
+    def next_action_id(self) -> str:
+        """A fresh ActionID, for callers that must match later events to their action."""
+        return f"{self._id_prefix}-{next(self._ids)}"
 
     def health(self) -> LinkHealth:
         return self._health
@@ -280,8 +295,10 @@ class AmiLink:
         pairs = list(fields.items() if isinstance(fields, Mapping) else fields)
         if name.lower() == "originate" and not any(k.lower() == "async" for k, _ in pairs):
             raise ValueError("Originate needs an explicit Async field")
-        action_id = f"{self._id_prefix}-{next(self._ids)}"
-        pairs.append(("ActionID", action_id))
+        action_id = next((v for k, v in pairs if k.lower() == "actionid"), None)
+        if action_id is None:
+            action_id = self.next_action_id()
+            pairs.append(("ActionID", action_id))
         wire = encode_action(name, pairs)
         protocol, manager = self._protocol, self._manager
         if not self._health.up or protocol is None or manager is None:
@@ -302,7 +319,13 @@ class AmiLink:
 
     def _enqueue(self, _manager: Manager, message: Message) -> None:
         """The one panoramisk handler: synchronous and unable to raise, it only enqueues."""
-        self._queue.put_nowait(message.ami)
+        ami: AmiMessage = message.ami
+        for listener in self._listeners:
+            try:
+                listener(ami)
+            except Exception:
+                self.log.exception("ami_listener_failed", ami_event=ami.name)
+        self._queue.put_nowait(ami)
 
     async def _consume(self) -> None:
         while True:

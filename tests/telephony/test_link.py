@@ -1,152 +1,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 import structlog
 
 from telephony.ami.capture import read_capture
 from telephony.ami.link import AmiLink
-from telephony.ami.protocol import AmiMessage, FrameParser
-from telephony.config import PbxConfig
+from telephony.ami.protocol import AmiMessage
 from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable
-
-TRACES = Path("/work/shared/ami-traces")
-BANNER = b"Asterisk Call Manager/11.0.0\r\n"
-SECRET = "s3cr3t-do-not-log"
-
-Responder = Callable[[AmiMessage], bytes | None]
-
-
-def reply(action: AmiMessage, *lines: str) -> bytes:
-    body = "".join(f"{line}\r\n" for line in lines)
-    return f"Response: Success\r\nActionID: {action.action_id}\r\n{body}\r\n".encode()
-
-
-def error(action: AmiMessage, message: str) -> bytes:
-    return f"Response: Error\r\nActionID: {action.action_id}\r\nMessage: {message}\r\n\r\n".encode()
-
-
-class FakeAmi:
-    """A scripted AMI peer over real TCP: logs in, answers Ping, and lets a test push bytes."""
-
-    def __init__(self) -> None:
-        self.secret = SECRET
-        self.answer_pings = True
-        self.responders: dict[str, Responder] = {}
-        self.actions: list[AmiMessage] = []
-        self.logins = 0
-        self.writers: list[asyncio.StreamWriter] = []
-        self.server: asyncio.Server | None = None
-        self.port = 0
-        self._handlers: set[asyncio.Task[None]] = set()
-
-    async def start(self, port: int = 0) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", port)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        self.drop()
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-            self.server = None
-        if self._handlers:
-            await asyncio.wait(list(self._handlers), timeout=5)
-
-    def drop(self) -> None:
-        for writer in self.writers:
-            writer.close()
-        self.writers.clear()
-
-    def push(self, data: bytes) -> None:
-        for writer in self.writers:
-            writer.write(data)
-
-    def config(self, **overrides: object) -> PbxConfig:
-        values: dict[str, object] = {
-            "name": "pbx1",
-            "host": "127.0.0.1",
-            "port": self.port,
-            "username": "hotline",
-            "secret": SECRET,
-            "ping_interval": 0.2,
-            "ping_timeout": 0.2,
-            "action_timeout": 0.5,
-            "reconnect_min": 0.05,
-            "reconnect_max": 0.2,
-        }
-        values.update(overrides)
-        return PbxConfig(**values)  # type: ignore[arg-type]
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        self.writers.append(writer)
-        parser = FrameParser()
-        try:
-            writer.write(BANNER)
-            while data := await reader.read(65536):
-                for action in parser.feed(data):
-                    self.actions.append(action)
-                    answer = self._answer(action)
-                    if answer:
-                        writer.write(answer)
-                    if action["Action"] == "Login" and action["Secret"] != self.secret:
-                        writer.close()
-                        return
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-            self._handlers.discard(task)
-
-    def _answer(self, action: AmiMessage) -> bytes | None:
-        name = action["Action"]
-        if name == "Login":
-            if action["Secret"] != self.secret:
-                return error(action, "Authentication failed")
-            self.logins += 1
-            return reply(action, "Message: Authentication accepted") + (
-                b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n"
-            )
-        if name == "Ping":
-            return reply(action, "Ping: Pong") if self.answer_pings else None
-        responder = self.responders.get(name)
-        return responder(action) if responder else None
-
-
-class Recorder:
-    """The link's consumer side: records what arrives, in order."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.messages: list[AmiMessage] = []
-
-    async def on_message(self, message: AmiMessage) -> None:
-        self.messages.append(message)
-        self.items.append(message.name or "response")
-
-    async def on_connected(self) -> None:
-        self.items.append("connected")
-
-    async def on_disconnected(self, why: str) -> None:
-        self.items.append(f"disconnected: {why}")
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    """Poll a condition the link reaches asynchronously; fail after about 5 s."""
-    for _ in range(500):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached within 5 s")
+from tests.telephony.fake_ami import SECRET, TRACES, FakeAmi, Recorder, error, eventually, reply
 
 
 @pytest.fixture
@@ -277,7 +141,7 @@ async def test_login_failure_is_visible_in_health_and_logs(
 async def test_half_open_link_is_detected_by_the_watchdog_and_reconnected(
     ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
 ) -> None:
-    link = await make_link()
+    link = await make_link(ping_interval=0.2, ping_timeout=0.2)
     await eventually(lambda: link.up)
     ami.answer_pings = False
     await eventually(lambda: any(i.startswith("disconnected") for i in recorder.items))
@@ -306,7 +170,7 @@ async def test_link_cut_and_restored_reconnects_and_calls_on_connected_again(
 async def test_action_without_answer_raises_command_timeout(
     ami: FakeAmi, make_link: LinkFactory
 ) -> None:
-    link = await make_link()
+    link = await make_link(action_timeout=0.3)
     await eventually(lambda: link.up)
     with pytest.raises(CommandTimeout) as caught:
         await link.send_action("QueueSummary")

@@ -1,0 +1,253 @@
+"""Commands to the PBX (originate, queue membership, pause, hang-up) behind one Protocol.
+
+The rest of hotline calls `CallControl` and gets domain errors back; it never sees an AMI
+message. `AmiCallControl` implements it over the AMI links, one per PBX.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import structlog
+
+from telephony.ami.link import AmiLink
+from telephony.ami.protocol import AmiMessage
+from telephony.errors import (
+    AlreadyAMember,
+    CommandFailed,
+    CommandTimeout,
+    NoSuchChannel,
+    NoSuchQueue,
+    NotAMember,
+    NotDynamicMember,
+    OriginateFailed,
+    PbxUnavailable,
+)
+
+log = structlog.get_logger()
+
+Outcome = Literal["answered", "no_answer", "busy", "congestion", "failure", "hangup"]
+
+# OriginateResponse `Reason` (Asterisk's AST_CONTROL_* numbers).
+_REASONS: dict[str, Outcome] = {
+    "4": "answered",
+    "3": "no_answer",
+    "5": "busy",
+    "8": "congestion",
+    "1": "hangup",
+    "0": "failure",
+}
+# Asterisk 22 reports a busy phone as Reason 0: the channel's Hangup cause tells what it was.
+_HANGUP_CAUSES: dict[str, Outcome] = {
+    "17": "busy",
+    "18": "no_answer",
+    "19": "no_answer",
+    "34": "congestion",
+    "38": "congestion",
+}
+# Asterisk's exact error messages (app_queue.c, manager.c) -> the domain error they mean.
+_ERRORS: dict[str, type[CommandFailed]] = {
+    "Interface not found": NotAMember,
+    "Unable to remove interface: Not there": NotAMember,
+    "Unable to add interface: Already there": AlreadyAMember,
+    "Member not dynamic": NotDynamicMember,
+    "Unable to add interface to queue: No such queue": NoSuchQueue,
+    "Unable to remove interface from queue: No such queue": NoSuchQueue,
+    "No such channel": NoSuchChannel,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateResult:
+    """How an outbound call ended up; `reason` and `hangup_cause` are Asterisk's raw codes."""
+
+    outcome: Outcome
+    reason: str
+    channel_id: str
+    hangup_cause: str | None = None
+
+
+class CallControl(Protocol):
+    """What the rest of hotline may ask of a PBX."""
+
+    async def originate(
+        self,
+        pbx: str,
+        channel: str,
+        context: str,
+        exten: str,
+        priority: int = 1,
+        *,
+        channel_id: str,
+        caller_id: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        timeout_ms: int = 30_000,
+    ) -> OriginateResult: ...
+
+    async def pause(
+        self, pbx: str, queue: str | None, interface: str, reason: str = ""
+    ) -> None: ...
+
+    async def unpause(self, pbx: str, queue: str | None, interface: str) -> None: ...
+
+    async def add_member(
+        self, pbx: str, queue: str, interface: str, member_name: str, penalty: int = 0
+    ) -> None: ...
+
+    async def remove_member(self, pbx: str, queue: str, interface: str) -> None: ...
+
+    async def hangup(self, pbx: str, channel_or_call: str) -> None: ...
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An Originate waiting for its OriginateResponse (matched by ActionID)."""
+
+    channel_id: str
+    result: asyncio.Future[OriginateResult]
+    hangup_cause: str | None = None
+
+
+@dataclass(slots=True)
+class _Watch:
+    """Per link: originates in flight, by ActionID and by the ChannelId they dial."""
+
+    by_action: dict[str, _Pending] = field(default_factory=dict)
+    by_channel: dict[str, _Pending] = field(default_factory=dict)
+
+    def observe(self, message: AmiMessage) -> None:
+        name = message.name
+        if name == "Hangup":
+            pending = self.by_channel.get(message.get("Uniqueid") or "")
+            if pending is not None:
+                pending.hangup_cause = message.get("Cause")
+        elif name == "OriginateResponse":
+            pending = self.by_action.get(message.action_id or "")
+            if pending is not None and not pending.result.done():
+                pending.result.set_result(_result(message, pending))
+
+
+def _result(message: AmiMessage, pending: _Pending) -> OriginateResult:
+    reason = message.get("Reason") or "0"
+    outcome = _REASONS.get(reason, "failure")
+    if outcome == "failure" and pending.hangup_cause is not None:
+        outcome = _HANGUP_CAUSES.get(pending.hangup_cause, "failure")
+    return OriginateResult(outcome, reason, pending.channel_id, pending.hangup_cause)
+
+
+class AmiCallControl:
+    """CallControl over the AMI links, one per PBX name."""
+
+    def __init__(self, links: Mapping[str, AmiLink]) -> None:
+        self._links = dict(links)
+        self._watches: dict[str, _Watch] = {}
+        for name, link in self._links.items():
+            watch = _Watch()
+            self._watches[name] = watch
+            link.add_listener(watch.observe)
+
+    def _link(self, pbx: str) -> AmiLink:
+        link = self._links.get(pbx)
+        if link is None:
+            raise PbxUnavailable(pbx, "no such PBX configured")
+        return link
+
+    async def originate(
+        self,
+        pbx: str,
+        channel: str,
+        context: str,
+        exten: str,
+        priority: int = 1,
+        *,
+        channel_id: str,
+        caller_id: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        timeout_ms: int = 30_000,
+    ) -> OriginateResult:
+        """Place a call and wait until it is answered or has failed.
+
+        Always Async, so the answer comes in a later OriginateResponse; the ChannelId becomes
+        the channel's Uniqueid, which lets a busy phone be told from a failure by its Hangup.
+        """
+        link = self._link(pbx)
+        watch = self._watches[pbx]
+        action_id = link.next_action_id()
+        fields = [
+            ("Channel", channel),
+            ("Context", context),
+            ("Exten", exten),
+            ("Priority", str(priority)),
+            ("Timeout", str(timeout_ms)),
+            *([("CallerID", caller_id)] if caller_id else []),
+            *(("Variable", f"{key}={value}") for key, value in (variables or {}).items()),
+            ("Async", "true"),
+            ("ChannelId", channel_id),
+            ("ActionID", action_id),
+        ]
+        pending = _Pending(channel_id, asyncio.get_running_loop().create_future())
+        watch.by_action[action_id] = pending
+        watch.by_channel[channel_id] = pending
+        bound = log.bind(pbx=pbx, channel_id=channel_id)
+        try:
+            try:
+                await link.send_action("Originate", fields)
+            except CommandFailed as exc:
+                bound.warning("originate_refused", message=exc.message)
+                raise OriginateFailed(pbx, exc.message) from exc
+            wait_s = timeout_ms / 1000 + link.config.action_timeout
+            try:
+                result = await asyncio.wait_for(asyncio.shield(pending.result), wait_s)
+            except TimeoutError:
+                raise CommandTimeout(pbx, "Originate", wait_s) from None
+        finally:
+            watch.by_action.pop(action_id, None)
+            watch.by_channel.pop(channel_id, None)
+            pending.result.cancel()
+        bound.info("originate_result", outcome=result.outcome, reason=result.reason)
+        return result
+
+    async def pause(self, pbx: str, queue: str | None, interface: str, reason: str = "") -> None:
+        fields = [("Interface", interface), ("Paused", "true")]
+        fields += [("Queue", queue)] if queue else []
+        fields += [("Reason", reason)] if reason else []
+        await self._command(pbx, "QueuePause", fields)
+
+    async def unpause(self, pbx: str, queue: str | None, interface: str) -> None:
+        fields = [("Interface", interface), ("Paused", "false")]
+        fields += [("Queue", queue)] if queue else []
+        await self._command(pbx, "QueuePause", fields)
+
+    async def add_member(
+        self, pbx: str, queue: str, interface: str, member_name: str, penalty: int = 0
+    ) -> None:
+        fields = [
+            ("Queue", queue),
+            ("Interface", interface),
+            ("Penalty", str(penalty)),
+            ("Paused", "false"),
+            ("MemberName", member_name),
+        ]
+        await self._command(pbx, "QueueAdd", fields)
+
+    async def remove_member(self, pbx: str, queue: str, interface: str) -> None:
+        await self._command(pbx, "QueueRemove", [("Queue", queue), ("Interface", interface)])
+
+    async def hangup(self, pbx: str, channel_or_call: str) -> None:
+        """Hang up a channel given by name, by Uniqueid, or the caller of a call key."""
+        target = channel_or_call
+        if target.startswith(f"{pbx}/") and target.count("/") >= 2:
+            target = target.rsplit("/", 1)[1]
+        await self._command(pbx, "Hangup", [("Channel", target)])
+
+    async def _command(self, pbx: str, action: str, fields: list[tuple[str, str]]) -> AmiMessage:
+        try:
+            return await self._link(pbx).send_action(action, fields)
+        except CommandFailed as exc:
+            error = _ERRORS.get(exc.message.strip())
+            if error is None:
+                raise
+            raise error(pbx, action, exc.message) from exc
