@@ -54,6 +54,7 @@ class SurveySettings:
     dial_lease: timedelta = timedelta(minutes=2)
     session_lease: timedelta = timedelta(minutes=5)
     satisfaction_target_percent: float = 85.0
+    followup_pbx: str = ""
 
     def dial_string(self, number: str) -> str:
         """The Originate Channel for a normalised number."""

@@ -64,6 +64,11 @@ class FastAgiServer:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def wait_idle(self) -> None:
+        """Wait until every session accepted so far has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:

@@ -12,6 +12,7 @@ from ivr.config import SurveySettings
 Selection = Literal["answered", "complaint", "sample", "case_followup", "in_call"]
 IsHoliday = Callable[[date], bool]
 
+SATURDAY = 5
 RETRYABLE_OUTCOMES = frozenset({"no_answer", "busy", "congestion", "failure", "hangup", "unknown"})
 
 
@@ -64,3 +65,12 @@ def retry_time(
     if outcome not in RETRYABLE_OUTCOMES or attempts_done >= settings.max_attempts:
         return None
     return next_calling_time(settings, at + settings.backoff_after(attempts_done), is_holiday)
+
+
+def holidays_from(is_working_day: Callable[[date], bool]) -> IsHoliday:
+    """A holiday test from a working-day calendar: a weekday that is not a working day."""
+
+    def is_holiday(day: date) -> bool:
+        return day.weekday() < SATURDAY and not is_working_day(day)
+
+    return is_holiday

@@ -107,7 +107,7 @@ async def test_caller_hangs_up_mid_survey(server: FastAgiServer, store: MemorySt
         return None if command.startswith("GET DATA") else phone(command)
 
     await run_session(server.port, environment("survey", str(SURVEY)), hang_up_at_question)
-    await asyncio.sleep(0.05)
+    await server.wait_idle()
     assert store.incomplete == {SURVEY: "caller_hung_up"}
 
 
@@ -126,7 +126,7 @@ async def test_hangup_notice_then_511_ends_survey(
         return phone(command)
 
     await run_session(server.port, environment("survey", str(SURVEY)), asterisk_hangup)
-    await asyncio.sleep(0.05)
+    await server.wait_idle()
     assert store.incomplete == {SURVEY: "caller_hung_up"}
     assert get_data_count(sent) == 1
 

@@ -1,0 +1,118 @@
+"""The survey as one service with a lifetime: FastAGI server, dialer loop, event subscriber.
+
+Wiring (agent_ui/app.py): build `SurveyService(settings, db.pool, call_control, clock)`,
+`await start()` after the AMI links, subscribe `on_event` to the TelephonyService, and
+`await stop()` on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from cases.repository import CaseRepository
+from cases.working_days import DEFAULT_CALENDAR, WorkingCalendar
+from ivr.config import SurveySettings
+from ivr.dialer import Dialer
+from ivr.fastagi import FastAgiServer
+from ivr.policy import holidays_from
+from ivr.queue import SurveyQueue
+from ivr.scheduler import SurveyScheduler
+from ivr.script import Clock, SurveyScript
+from telephony.commands import CallControl
+from telephony.events import CallEnded
+
+log = structlog.get_logger()
+
+FOLLOWUP_LOOKBACK = timedelta(days=14)
+
+
+class SurveyService:
+    """Everything the satisfaction survey runs, started and stopped as one."""
+
+    def __init__(
+        self,
+        settings: SurveySettings,
+        pool: Any,
+        control: CallControl,
+        clock: Clock,
+        *,
+        calendar: WorkingCalendar = DEFAULT_CALENDAR,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        is_holiday = holidays_from(calendar.is_working_day)
+        self.queue = SurveyQueue(
+            pool, dial_lease=settings.dial_lease, session_lease=settings.session_lease
+        )
+        self.scheduler = SurveyScheduler(
+            settings, self.queue, calendar.add_working_days, is_holiday, draw
+        )
+        self.dialer = Dialer(settings, self.queue, control, clock, is_holiday)
+        self._cases = CaseRepository(pool)
+        self.fastagi = FastAgiServer(
+            {"survey": SurveyScript(settings, self.queue, clock)},
+            settings.agi_host,
+            settings.agi_port,
+            header_timeout_s=settings.agi_header_timeout_s,
+            command_timeout_s=settings.agi_command_timeout_s,
+        )
+        self._stop = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Listen for FastAGI sessions and start dialing (callback mode only)."""
+        self._stop.clear()
+        await self.fastagi.start()
+        if self.settings.enabled and self.settings.mode == "callback":
+            self._loop = asyncio.create_task(self._run(), name="survey-dialer")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._loop is not None:
+            await self._loop
+            self._loop = None
+        await self.dialer.close()
+        await self.fastagi.stop()
+
+    async def on_event(self, event: object) -> None:
+        """TelephonyService subscriber: an answered call that ended gets its survey row."""
+        if not isinstance(event, CallEnded):
+            return
+        if not self.settings.enabled or self.settings.mode != "callback":
+            return
+        try:
+            await self.scheduler.on_call_ended(event, self._clock.now())
+        except Exception:
+            log.exception("survey_schedule_failed", call_key=event.call_key)
+
+    async def tick(self) -> list[asyncio.Task[None]]:
+        """One pass: follow-ups for resolved complaints, then the dialer."""
+        await self.schedule_followups()
+        return await self.dialer.tick()
+
+    async def schedule_followups(self) -> int:
+        """Schedule the survey owed to each recently resolved complaint (PWA step 5)."""
+        if not self.settings.survey_complaints or not self.settings.followup_pbx:
+            return 0
+        now = self._clock.now()
+        candidates = await self._cases.complaints_resolved_awaiting_survey(now - FOLLOWUP_LOOKBACK)
+        for candidate in candidates:
+            await self.scheduler.on_case_resolved(candidate, self.settings.followup_pbx, now)
+        return len(candidates)
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("survey_tick_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.poll_interval_s)

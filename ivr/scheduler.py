@@ -1,0 +1,146 @@
+"""Turns ended calls and resolved complaints into scheduled surveys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from cases.models import SurveyCandidate
+from cases.numbers import is_surveyable, normalise
+from ivr.config import SurveySettings
+from ivr.policy import IsHoliday, Selection, choose_selection, next_calling_time
+from ivr.queue import NewSurvey, Scheduled, SurveyQueue
+from telephony.events import CallEnded
+
+log = structlog.get_logger()
+
+AddWorkingDays = Callable[[date, int], date]
+
+
+class SurveyScheduler:
+    """Applies the selection and number rules; the queue applies opt-outs and the gap rule."""
+
+    def __init__(
+        self,
+        settings: SurveySettings,
+        queue: SurveyQueue,
+        add_working_days: AddWorkingDays,
+        is_holiday: IsHoliday,
+        draw: Callable[[], float],
+    ) -> None:
+        self._settings = settings
+        self._queue = queue
+        self._add_working_days = add_working_days
+        self._is_holiday = is_holiday
+        self._draw = draw
+
+    def expires_at(self, start: datetime) -> datetime:
+        """End of the calling hours on the n-th working day after `start`."""
+        settings = self._settings
+        local = start.astimezone(_zone(settings))
+        day = self._add_working_days(local.date(), settings.expiry_working_days)
+        return datetime.combine(day, settings.window_end, _zone(settings)).astimezone(start.tzinfo)
+
+    def plan_call(self, event: CallEnded) -> NewSurvey:
+        """The survey row for an answered call: pending, or skipped with the reason."""
+        settings = self._settings
+        selection = choose_selection(settings, self._draw())
+        number = normalise(event.caller_number)
+        reason = None
+        if selection is None:
+            reason = "not_selected"
+        elif number is None or not is_surveyable(number):
+            reason = "number_not_callable"
+        return self._plan(
+            number=number or (event.caller_number or "")[:32],
+            pbx=event.pbx,
+            selection=selection or "answered",
+            start=event.at,
+            reason=reason,
+            call_key=event.call_key,
+            agent_interface=event.interface,
+            queue=event.queue,
+        )
+
+    async def on_call_ended(self, event: CallEnded, now: datetime) -> Scheduled:
+        result = await self._queue.schedule(
+            self.plan_call(event), now, min_gap=_days(self._settings.min_days_between_surveys)
+        )
+        log.info(
+            "survey_scheduled",
+            call_key=event.call_key,
+            survey_id=str(result.survey_id),
+            status=result.status,
+            reason=result.reason,
+        )
+        return result
+
+    async def on_case_resolved(
+        self, candidate: SurveyCandidate, pbx: str, now: datetime
+    ) -> Scheduled:
+        """The follow-up survey owed to a complainant once the case is resolved."""
+        number = normalise(candidate.caller_number)
+        plan = self._plan(
+            number=number or (candidate.caller_number or "")[:32],
+            pbx=pbx,
+            selection="case_followup",
+            start=candidate.resolved_at,
+            reason=None if number and is_surveyable(number) else "number_not_callable",
+            call_id=candidate.call_id,
+            case_id=candidate.case_id,
+            agent_user_id=candidate.agent_user_id,
+        )
+        result = await self._queue.schedule(plan, now, min_gap=_days(0))
+        log.info(
+            "survey_scheduled",
+            case_id=candidate.case_id,
+            survey_id=str(result.survey_id),
+            status=result.status,
+            reason=result.reason,
+        )
+        return result
+
+    def _plan(
+        self,
+        *,
+        number: str,
+        pbx: str,
+        selection: Selection,
+        start: datetime,
+        reason: str | None,
+        call_key: str | None = None,
+        call_id: int | None = None,
+        case_id: int | None = None,
+        agent_user_id: int | None = None,
+        agent_interface: str | None = None,
+        queue: str | None = None,
+    ) -> NewSurvey:
+        settings = self._settings
+        earliest = start + settings.delay_after_hangup
+        return NewSurvey(
+            caller_number=number,
+            pbx=pbx,
+            selection=selection,
+            language=settings.language,
+            not_before=next_calling_time(settings, earliest, self._is_holiday),
+            expires_at=self.expires_at(start),
+            call_key=call_key,
+            call_id=call_id,
+            case_id=case_id,
+            agent_user_id=agent_user_id,
+            agent_interface=agent_interface,
+            queue=queue,
+            status="pending" if reason is None else "skipped",
+            reason=reason,
+        )
+
+
+def _zone(settings: SurveySettings) -> ZoneInfo:
+    return ZoneInfo(settings.timezone)
+
+
+def _days(n: int) -> timedelta:
+    return timedelta(days=n)
