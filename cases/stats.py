@@ -1,0 +1,628 @@
+"""The figures supervisors are judged by, exactly as /work/shared/METRICS.md defines them.
+
+Each family of figures is one SQL statement with `$n` parameters over a period of Bangkok
+local dates, grouped by one of GROUPS; the grouping expressions come from a fixed table, never
+from the request. Ratios are computed here from the counts so the page, the export and the
+tests read the same numbers.
+
+Where a figure is credited: queue figures (offered ... SL, ASA, phase compliance) to the day
+the caller joined; handle figures (talk, hold, ACW, AHT, occupancy's busy time) to the day the
+after-call work ended (Genesys); satisfaction to the day of the surveyed call; FCR to the day
+the case was received; SLA compliance to the day the case was due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from cases.working_days import BANGKOK
+
+GROUPS = ("total", "queue", "agent", "team", "day", "month")
+#: Groupings for which agent state intervals can be split: occupancy needs logged-in time.
+OCCUPANCY_GROUPS = ("total", "agent", "team")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Whole local days, `first` to `last` inclusive, in the hotline's time zone."""
+
+    first: date
+    last: date
+    tz: ZoneInfo = BANGKOK
+
+    def __post_init__(self) -> None:
+        if self.first > self.last:
+            raise ValueError("a period must not end before it starts")
+
+    @classmethod
+    def day_of(cls, moment: datetime, tz: ZoneInfo = BANGKOK) -> Period:
+        """The local day `moment` falls on (the live board's "today")."""
+        local = moment.astimezone(tz).date()
+        return cls(local, local, tz)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), self.tz)
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive: midnight after the last day."""
+        return datetime.combine(self.last + timedelta(days=1), time(0), self.tz)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The per-queue settings the definitions depend on (settings.standards)."""
+
+    sl_s: float = 20
+    short_abandon_s: float = 5
+    fcr_days: int = 7
+    greeting_max_s: float = 30
+    inquiry_min_s: float = 300
+    inquiry_max_s: float = 1200
+    closing_max_s: float = 30
+
+
+def _percent(part: float, whole: float) -> float | None:
+    return None if whole <= 0 else part * 100.0 / whole
+
+
+def _mean(total: float, count: int) -> float | None:
+    return None if count <= 0 else total / count
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    """Counts over the calls that joined a queue in the period."""
+
+    offered: int = 0
+    answered: int = 0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    exited: int = 0
+    answered_in_t: int = 0
+    abandoned_in_t: int = 0
+    answered_wait_s: float = 0.0
+    longest_wait_s: float | None = None
+    greeting_ok: int = 0
+    inquiry_ok: int = 0
+    closing_ok: int = 0
+    phases_ok: int = 0
+
+    @property
+    def abandon_rate(self) -> float | None:
+        """(abandoned − short) ÷ (offered − short) × 100."""
+        short = self.short_abandoned
+        return _percent(self.abandoned - short, self.offered - short)
+
+    @property
+    def service_level(self) -> float | None:
+        """Answered within T ÷ (answered + abandoned − short) × 100 (Genesys form)."""
+        return _percent(self.answered_in_t, self.answered + self.abandoned - self.short_abandoned)
+
+    @property
+    def sl1(self) -> float | None:
+        """Asterisk's SL1: answered within T ÷ answered."""
+        return _percent(self.answered_in_t, self.answered)
+
+    @property
+    def sl2(self) -> float | None:
+        """Asterisk's SL2: (answered + abandoned within T) ÷ (answered + abandoned)."""
+        return _percent(self.answered_in_t + self.abandoned_in_t, self.answered + self.abandoned)
+
+    @property
+    def asa_s(self) -> float | None:
+        return _mean(self.answered_wait_s, self.answered)
+
+    @property
+    def phase_compliance(self) -> float | None:
+        """Answered calls whose three phases each met the standard; an untimed phase fails."""
+        return _percent(self.phases_ok, self.answered)
+
+
+@dataclass(frozen=True, slots=True)
+class HandleFigures:
+    """Sums over the answered calls whose after-call work ended in the period."""
+
+    handled: int = 0
+    ring_s: float = 0.0
+    talk_s: float = 0.0
+    hold_s: float = 0.0
+    acw_s: float = 0.0
+
+    @property
+    def avg_talk_s(self) -> float | None:
+        return _mean(self.talk_s, self.handled)
+
+    @property
+    def avg_hold_s(self) -> float | None:
+        return _mean(self.hold_s, self.handled)
+
+    @property
+    def avg_acw_s(self) -> float | None:
+        return _mean(self.acw_s, self.handled)
+
+    @property
+    def aht_s(self) -> float | None:
+        """(talk + hold + ACW) ÷ handled calls."""
+        return _mean(self.talk_s + self.hold_s + self.acw_s, self.handled)
+
+    @property
+    def busy_s(self) -> float:
+        return self.ring_s + self.talk_s + self.hold_s + self.acw_s
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """Logged-in and paused seconds from the agents' availability log."""
+
+    logged_in_s: float = 0.0
+    paused_s: float = 0.0
+
+    @property
+    def available_s(self) -> float:
+        return self.logged_in_s - self.paused_s
+
+
+@dataclass(frozen=True, slots=True)
+class Satisfaction:
+    """Keypad ratings: 1 impressed, 2 satisfied, 3 dissatisfied."""
+
+    surveys: int = 0
+    attempted: int = 0
+    responses: int = 0
+    impressed: int = 0
+    satisfied: int = 0
+    dissatisfied: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """(1 + 2) ÷ responses × 100."""
+        return _percent(self.impressed + self.satisfied, self.responses)
+
+    @property
+    def response_rate(self) -> float | None:
+        return _percent(self.responses, self.attempted)
+
+
+@dataclass(frozen=True, slots=True)
+class FirstContact:
+    """Cases with a known number, and those not followed by another on the same topic."""
+
+    contacts: int = 0
+    resolved_first: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return _percent(self.resolved_first, self.contacts)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaCompliance:
+    """Cases due in the period (and already due, or closed) and those closed on time."""
+
+    due: int = 0
+    met: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return _percent(self.met, self.due)
+
+
+@dataclass(slots=True)
+class Figures:
+    """Every figure of one group (a queue, an agent, a day, ... or the total)."""
+
+    key: str
+    label: str
+    queue: QueueFigures = field(default_factory=QueueFigures)
+    handle: HandleFigures = field(default_factory=HandleFigures)
+    presence: Presence | None = None
+    satisfaction: Satisfaction = field(default_factory=Satisfaction)
+    first_contact: FirstContact = field(default_factory=FirstContact)
+    sla: SlaCompliance = field(default_factory=SlaCompliance)
+
+    @property
+    def occupancy(self) -> float | None:
+        """(ring + talk + hold + ACW) ÷ (logged-in − paused) × 100; None without presence."""
+        if self.presence is None:
+            return None
+        return _percent(self.handle.busy_s, self.presence.available_s)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """Where a family of figures reads its time, agent and queue."""
+
+    at: str
+    agent: str
+    queue: str
+
+
+def _group_sql(group: str, source: _Source) -> tuple[str, str]:
+    """The key and label expressions of a grouping (from this fixed table only)."""
+    if group not in GROUPS:
+        raise ValueError(f"unknown grouping {group!r}; one of {', '.join(GROUPS)}")
+    expressions = {
+        "total": ("''", "''"),
+        "queue": (f"COALESCE({source.queue}, '')", f"COALESCE({source.queue}, '')"),
+        "agent": (f"COALESCE({source.agent}::text, '')", "COALESCE(u.display_name, '')"),
+        "team": ("COALESCE(un.id::text, '')", "COALESCE(un.name, '')"),
+        "day": (f"to_char({source.at} AT TIME ZONE p.tz, 'YYYY-MM-DD')",) * 2,
+        "month": (f"to_char({source.at} AT TIME ZONE p.tz, 'YYYY-MM')",) * 2,
+    }
+    return expressions[group]
+
+
+_PEOPLE = """
+LEFT JOIN users u ON u.id = {agent}
+LEFT JOIN units un ON un.id = u.unit_id
+"""
+
+# $1/$2 period bounds, $3 time zone, $4 queue or NULL, $5 S, $6 T, $7-$10 phase standards.
+_QUEUE_SQL = """
+WITH p AS (
+    SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
+           $5::float8 AS short_s, $6::float8 AS sl_s, $7::float8 AS greeting_max,
+           $8::float8 AS inquiry_min, $9::float8 AS inquiry_max, $10::float8 AS closing_max
+)
+SELECT {key} AS key, {label} AS label,
+    count(*) AS offered,
+    count(*) FILTER (WHERE c.answered_at IS NOT NULL) AS answered,
+    count(*) FILTER (WHERE c.abandoned) AS abandoned,
+    count(*) FILTER (WHERE c.abandoned AND w.wait < p.short_s) AS short_abandoned,
+    count(*) FILTER (WHERE c.end_reason IN ('timeout', 'empty', 'key')) AS exited,
+    count(*) FILTER (WHERE c.answered_at IS NOT NULL AND w.wait <= p.sl_s) AS answered_in_t,
+    count(*) FILTER (WHERE c.abandoned AND w.wait <= p.sl_s) AS abandoned_in_t,
+    COALESCE(sum(w.wait) FILTER (WHERE c.answered_at IS NOT NULL), 0) AS answered_wait_s,
+    max(w.wait) AS longest_wait_s,
+    count(*) FILTER (WHERE c.answered_at IS NOT NULL AND g.greeting) AS greeting_ok,
+    count(*) FILTER (WHERE c.answered_at IS NOT NULL AND g.inquiry) AS inquiry_ok,
+    count(*) FILTER (WHERE c.answered_at IS NOT NULL AND g.closing) AS closing_ok,
+    count(*) FILTER (
+        WHERE c.answered_at IS NOT NULL AND g.greeting AND g.inquiry AND g.closing
+    ) AS phases_ok
+FROM calls c
+CROSS JOIN p
+CROSS JOIN LATERAL (
+    SELECT COALESCE(
+        c.wait_s,
+        EXTRACT(EPOCH FROM COALESCE(c.answered_at, c.ended_at) - c.joined_at)::float8
+    ) AS wait
+) w
+CROSS JOIN LATERAL (
+    SELECT COALESCE(c.greeting_s <= p.greeting_max, false) AS greeting,
+           COALESCE(c.inquiry_s BETWEEN p.inquiry_min AND p.inquiry_max, false) AS inquiry,
+           COALESCE(c.closing_s <= p.closing_max, false) AS closing
+) g
+{people}
+WHERE c.joined_at >= p.t0 AND c.joined_at < p.t1 AND (p.queue IS NULL OR c.queue = p.queue)
+GROUP BY 1, 2
+"""
+
+_HANDLE_SQL = """
+WITH p AS (
+    SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue
+)
+SELECT {key} AS key, {label} AS label,
+    count(*) AS handled,
+    COALESCE(sum(c.ring_s), 0) AS ring_s,
+    COALESCE(sum(c.talk_s), 0) AS talk_s,
+    COALESCE(sum(c.hold_s), 0) AS hold_s,
+    COALESCE(sum(c.wrapup_s), 0) AS acw_s
+FROM calls c
+CROSS JOIN p
+{people}
+WHERE c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL
+  AND (c.wrapup_started_at IS NULL OR c.wrapup_ended_at IS NOT NULL)
+  AND COALESCE(c.wrapup_ended_at, c.ended_at) >= p.t0
+  AND COALESCE(c.wrapup_ended_at, c.ended_at) < p.t1
+  AND (p.queue IS NULL OR c.queue = p.queue)
+GROUP BY 1, 2
+"""
+
+# Each availability lasts until the agent's next change, or until $4 (now) for the last one.
+_PRESENCE_SQL = """
+WITH p AS (
+    SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz,
+           $4::timestamptz AS now_
+),
+ev AS (
+    SELECT e.user_id, e.availability, e.at,
+           lead(e.at) OVER (PARTITION BY e.user_id ORDER BY e.at, e.id) AS next_at
+    FROM agent_state_events e CROSS JOIN p
+    WHERE e.at < p.t1
+),
+spans AS (
+    SELECT ev.user_id, ev.availability,
+           EXTRACT(EPOCH FROM LEAST(COALESCE(ev.next_at, p.now_), p.t1)
+                              - GREATEST(ev.at, p.t0))::float8 AS s
+    FROM ev CROSS JOIN p
+)
+SELECT {key} AS key, {label} AS label,
+    COALESCE(sum(spans.s) FILTER (WHERE spans.availability IN ('ready', 'paused')), 0)
+        AS logged_in_s,
+    COALESCE(sum(spans.s) FILTER (WHERE spans.availability = 'paused'), 0) AS paused_s
+FROM spans
+CROSS JOIN p
+{people}
+WHERE spans.s > 0
+GROUP BY 1, 2
+"""
+
+_SATISFACTION_SQL = """
+WITH p AS (
+    SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue
+)
+SELECT {key} AS key, {label} AS label,
+    count(*) AS surveys,
+    count(*) FILTER (WHERE s.attempts > 0 OR s.rating IS NOT NULL) AS attempted,
+    count(*) FILTER (WHERE s.rating IS NOT NULL) AS responses,
+    count(*) FILTER (WHERE s.rating = 1) AS impressed,
+    count(*) FILTER (WHERE s.rating = 2) AS satisfied,
+    count(*) FILTER (WHERE s.rating = 3) AS dissatisfied
+FROM surveys s
+CROSS JOIN p
+LEFT JOIN calls c ON c.id = s.call_id
+{people}
+WHERE COALESCE(c.joined_at, s.created_at) >= p.t0 AND COALESCE(c.joined_at, s.created_at) < p.t1
+  AND (p.queue IS NULL OR c.queue = p.queue)
+GROUP BY 1, 2
+"""
+
+_CONTACT_NUMBER = "COALESCE(NULLIF(cr.number, ''), NULLIF(k.contact_phone, ''))"
+
+# $5: the FCR window in days. A repeat is a later case from the same number on the same topic.
+_FCR_SQL = f"""
+WITH p AS (
+    SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
+           $5::int AS days
+),
+contacts AS (
+    SELECT k.id, k.call_id, k.received_at, k.created_by, lower(btrim(k.topic)) AS topic,
+           {_CONTACT_NUMBER} AS number
+    FROM cases k LEFT JOIN callers cr ON cr.id = k.caller_id
+)
+SELECT {{key}} AS key, {{label}} AS label,
+    count(*) AS contacts,
+    count(*) FILTER (WHERE NOT EXISTS (
+        SELECT 1 FROM contacts later
+        WHERE later.number = k.number AND later.topic = k.topic AND later.id <> k.id
+          AND later.received_at > k.received_at
+          AND later.received_at <= k.received_at + make_interval(days => p.days)
+    )) AS resolved_first
+FROM contacts k
+CROSS JOIN p
+LEFT JOIN calls c ON c.id = k.call_id
+{{people}}
+WHERE k.number IS NOT NULL AND k.received_at >= p.t0 AND k.received_at < p.t1
+  AND (p.queue IS NULL OR c.queue = p.queue)
+GROUP BY 1, 2
+"""
+
+# $5: now. A case due later than now and still open is not yet judged.
+_SLA_SQL = """
+WITH p AS (
+    SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
+           $5::timestamptz AS now_
+)
+SELECT {key} AS key, {label} AS label,
+    count(*) AS due,
+    count(*) FILTER (WHERE k.closed_at IS NOT NULL AND k.closed_at <= k.due_at) AS met
+FROM cases k
+CROSS JOIN p
+LEFT JOIN calls c ON c.id = k.call_id
+{people}
+WHERE k.due_at >= p.t0 AND k.due_at < p.t1 AND (k.due_at <= p.now_ OR k.closed_at IS NOT NULL)
+  AND (p.queue IS NULL OR c.queue = p.queue)
+GROUP BY 1, 2
+"""
+
+_CALL_SOURCE = _Source(at="c.joined_at", agent="c.agent_user_id", queue="c.queue")
+_HANDLE_SOURCE = _Source(
+    at="COALESCE(c.wrapup_ended_at, c.ended_at)", agent="c.agent_user_id", queue="c.queue"
+)
+_PRESENCE_SOURCE = _Source(at="spans.at", agent="spans.user_id", queue="NULL")
+_SURVEY_SOURCE = _Source(
+    at="COALESCE(c.joined_at, s.created_at)", agent="s.agent_user_id", queue="c.queue"
+)
+_FCR_SOURCE = _Source(at="k.received_at", agent="k.created_by", queue="c.queue")
+_SLA_SOURCE = _Source(at="k.due_at", agent="k.created_by", queue="c.queue")
+
+
+def _sql(template: str, group: str, source: _Source) -> str:
+    key, label = _group_sql(group, source)
+    people = _PEOPLE.format(agent=source.agent)
+    return template.format(key=key, label=label, people=people)
+
+
+async def _fetch(
+    pool: asyncpg.Pool, template: str, group: str, source: _Source, *args: Any
+) -> list[asyncpg.Record]:
+    return list(await pool.fetch(_sql(template, group, source), *args))
+
+
+def _counts(row: asyncpg.Record, *names: str) -> dict[str, Any]:
+    return {name: row[name] for name in names}
+
+
+async def figures(
+    pool: asyncpg.Pool,
+    period: Period,
+    thresholds: Thresholds,
+    *,
+    group: str = "total",
+    queue: str | None = None,
+    now: datetime,
+) -> list[Figures]:
+    """Every figure of the period, one `Figures` per group, sorted by key.
+
+    Occupancy is given only for OCCUPANCY_GROUPS and without a queue filter: agents'
+    logged-in time is not split by queue or by day.
+    """
+    t = thresholds
+    bounds = (period.start, period.end, period.tz.key, queue)
+    out: dict[str, Figures] = {}
+
+    def at(row: asyncpg.Record) -> Figures:
+        key = row["key"]
+        if key not in out:
+            out[key] = Figures(key=key, label=row["label"])
+        return out[key]
+
+    for row in await _fetch(
+        pool,
+        _QUEUE_SQL,
+        group,
+        _CALL_SOURCE,
+        *bounds,
+        t.short_abandon_s,
+        t.sl_s,
+        t.greeting_max_s,
+        t.inquiry_min_s,
+        t.inquiry_max_s,
+        t.closing_max_s,
+    ):
+        at(row).queue = QueueFigures(**_counts(row, *QueueFigures.__slots__))
+    for row in await _fetch(pool, _HANDLE_SQL, group, _HANDLE_SOURCE, *bounds):
+        at(row).handle = HandleFigures(**_counts(row, *HandleFigures.__slots__))
+    for row in await _fetch(pool, _SATISFACTION_SQL, group, _SURVEY_SOURCE, *bounds):
+        at(row).satisfaction = Satisfaction(**_counts(row, *Satisfaction.__slots__))
+    for row in await _fetch(pool, _FCR_SQL, group, _FCR_SOURCE, *bounds, t.fcr_days):
+        at(row).first_contact = FirstContact(**_counts(row, *FirstContact.__slots__))
+    for row in await _fetch(pool, _SLA_SQL, group, _SLA_SOURCE, *bounds, now):
+        at(row).sla = SlaCompliance(**_counts(row, *SlaCompliance.__slots__))
+    if group in OCCUPANCY_GROUPS and queue is None:
+        presence_args = (period.start, period.end, period.tz.key, now)
+        for row in await _fetch(pool, _PRESENCE_SQL, group, _PRESENCE_SOURCE, *presence_args):
+            at(row).presence = Presence(**_counts(row, *Presence.__slots__))
+        for item in out.values():
+            item.presence = item.presence or Presence()
+    if group == "total" and not out:
+        out[""] = Figures(key="", label="")
+    return [out[key] for key in sorted(out)]
+
+
+async def totals(
+    pool: asyncpg.Pool,
+    period: Period,
+    thresholds: Thresholds,
+    *,
+    queue: str | None = None,
+    now: datetime,
+) -> Figures:
+    """The whole period's figures as one group."""
+    return (await figures(pool, period, thresholds, queue=queue, now=now))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class CallLine:
+    """One call in a supervisor's list (abandoned calls, longest waits)."""
+
+    joined_at: datetime
+    ended_at: datetime | None
+    queue: str
+    caller_number: str
+    caller_name: str
+    wait_s: float | None
+    position: int | None
+    original_position: int | None
+    outcome: str
+    agent: str
+    short: bool
+
+
+_OUTCOME = """
+CASE WHEN c.answered_at IS NOT NULL THEN 'answered'
+     WHEN c.abandoned THEN 'abandoned'
+     WHEN c.end_reason IN ('timeout', 'empty', 'key') THEN 'exited'
+     WHEN c.ended_at IS NULL THEN 'waiting'
+     ELSE COALESCE(c.end_reason, 'unknown') END
+"""
+
+# $1/$2 period, $3 queue or NULL, $4 S, $5 only abandons?, $6 order by wait?, $7 limit.
+_CALL_LINES_SQL = f"""
+SELECT c.joined_at, c.ended_at, c.queue, COALESCE(c.caller_number, '') AS caller_number,
+       COALESCE(c.caller_name, '') AS caller_name, w.wait AS wait_s, c.position,
+       c.original_position, {_OUTCOME} AS outcome,
+       COALESCE(u.display_name, c.agent_name, '') AS agent,
+       (c.abandoned AND w.wait < $4::float8) AS short
+FROM calls c
+CROSS JOIN LATERAL (
+    SELECT COALESCE(
+        c.wait_s,
+        EXTRACT(EPOCH FROM COALESCE(c.answered_at, c.ended_at) - c.joined_at)::float8
+    ) AS wait
+) w
+LEFT JOIN users u ON u.id = c.agent_user_id
+WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
+  AND (NOT $5::bool OR c.abandoned)
+  AND (NOT $6::bool OR w.wait IS NOT NULL)
+ORDER BY CASE WHEN $6::bool THEN w.wait END DESC NULLS LAST, c.joined_at, c.id
+LIMIT $7
+"""
+
+
+def _line(row: asyncpg.Record) -> CallLine:
+    return CallLine(**_counts(row, *CallLine.__slots__))
+
+
+async def abandoned_calls(
+    pool: asyncpg.Pool,
+    period: Period,
+    thresholds: Thresholds,
+    *,
+    queue: str | None = None,
+    limit: int = 500,
+) -> list[CallLine]:
+    """Every abandoned call of the period, oldest first, short abandons flagged."""
+    rows = await pool.fetch(
+        _CALL_LINES_SQL,
+        period.start,
+        period.end,
+        queue,
+        thresholds.short_abandon_s,
+        True,
+        False,
+        limit,
+    )
+    return [_line(row) for row in rows]
+
+
+async def longest_waits(
+    pool: asyncpg.Pool,
+    period: Period,
+    thresholds: Thresholds,
+    *,
+    queue: str | None = None,
+    limit: int = 20,
+) -> list[CallLine]:
+    """The calls that waited longest in the period, whatever became of them."""
+    rows = await pool.fetch(
+        _CALL_LINES_SQL,
+        period.start,
+        period.end,
+        queue,
+        thresholds.short_abandon_s,
+        False,
+        True,
+        limit,
+    )
+    return [_line(row) for row in rows]
+
+
+async def queue_names(pool: asyncpg.Pool) -> list[str]:
+    """Queues known from configuration or seen in calls, for the report's filter."""
+    rows = await pool.fetch(
+        "SELECT name FROM queues UNION SELECT DISTINCT queue FROM calls ORDER BY 1"
+    )
+    return [row["name"] for row in rows]
