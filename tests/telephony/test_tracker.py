@@ -1,0 +1,299 @@
+"""The call tracker: records at milestones, reconcile after an AMI gap, the live view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from telephony.events import (
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallQueued,
+    CallResumed,
+    CallTransferred,
+    ConnectedCall,
+    HungUpBy,
+    LinkDown,
+    LinkUp,
+    MemberAdded,
+    MemberRemoved,
+    MemberSnapshot,
+    PbxSnapshot,
+    WaitingCaller,
+    make_call_key,
+)
+from telephony.tracker import CallRecord, CallTracker
+from tests.telephony.test_traces import MemorySink
+
+T0 = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
+
+
+def sec(n: float) -> datetime:
+    return T0 + timedelta(seconds=n)
+
+
+def queued(uid: str, second: float = 0, position: int = 1, pbx: str = "lab") -> CallQueued:
+    return CallQueued(
+        pbx=pbx,
+        at=sec(second),
+        call_key=make_call_key(pbx, "hotline", uid),
+        queue="hotline",
+        uniqueid=uid,
+        linkedid=uid,
+        caller_number=f"08{uid.replace('.', '')[:8]:0>8}",
+        caller_name="Caller",
+        position=position,
+        count=position,
+    )
+
+
+def answered(uid: str, second: float, interface: str = "PJSIP/agent101") -> CallAnswered:
+    return CallAnswered(
+        pbx="lab",
+        at=sec(second),
+        call_key=make_call_key("lab", "hotline", uid),
+        queue="hotline",
+        interface=interface,
+        member_name=interface.rsplit("/", 1)[-1],
+        caller_number="",
+        caller_name="",
+        wait_s=second,
+        ring_s=1.0,
+    )
+
+
+def ended(uid: str, second: float, talk: float, by: HungUpBy = "caller") -> CallEnded:
+    return CallEnded(
+        pbx="lab",
+        at=sec(second),
+        call_key=make_call_key("lab", "hotline", uid),
+        queue="hotline",
+        interface="PJSIP/agent101",
+        member_name="agent101",
+        caller_number="",
+        hung_up_by=by,
+        talk_s=talk,
+        hold_s=0.0,
+        wait_s=0.0,
+    )
+
+
+def snapshot(
+    second: float,
+    waiting: tuple[WaitingCaller, ...] = (),
+    connected: tuple[ConnectedCall, ...] = (),
+    members: tuple[MemberSnapshot, ...] = (),
+) -> PbxSnapshot:
+    return PbxSnapshot("lab", sec(second), waiting, connected, members)
+
+
+def connected(uid: str, talking: float, interface: str = "PJSIP/agent102") -> ConnectedCall:
+    return ConnectedCall(
+        call_key=make_call_key("lab", "hotline", uid),
+        queue="hotline",
+        uniqueid=uid,
+        linkedid=uid,
+        caller_number="0812345678",
+        caller_name="",
+        interface=interface,
+        member_name="Agent 102",
+        talking_s=talking,
+    )
+
+
+def waiting(uid: str, wait: float, position: int = 1) -> WaitingCaller:
+    return WaitingCaller(
+        make_call_key("lab", "hotline", uid), "hotline", uid, "0899999999", "", position, wait
+    )
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    return MemorySink()
+
+
+@pytest.fixture
+def tracker(sink: MemorySink) -> CallTracker:
+    return CallTracker(sink)
+
+
+async def test_hold_and_end_are_recorded(tracker: CallTracker, sink: MemorySink) -> None:
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(answered("1.0", 3))
+    key = make_call_key("lab", "hotline", "1.0")
+    await tracker.handle(CallHeld("lab", sec(5), key, "hotline", "PJSIP/agent101"))
+    assert tracker.live().active[0].on_hold_since == sec(5)
+    await tracker.handle(CallResumed("lab", sec(9), key, "hotline", "PJSIP/agent101", 4.0))
+    assert sink.rows[key].hold_s == 4.0
+    await tracker.handle(ended("1.0", 20, talk=13.0))
+    record = sink.rows[key]
+    assert (record.talk_s, record.hold_s, record.end_reason) == (13.0, 4.0, "completed")
+    assert tracker.live().active == ()
+
+
+async def test_a_second_end_is_not_a_second_call(tracker: CallTracker, sink: MemorySink) -> None:
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(answered("1.0", 2))
+    await tracker.handle(ended("1.0", 10, talk=8.0))
+    saves = len(sink.saves)
+    await tracker.handle(ended("1.0", 11, talk=1.0, by="system"))
+    assert len(sink.saves) == saves
+    assert sink.rows[make_call_key("lab", "hotline", "1.0")].talk_s == 8.0
+
+
+async def test_transfer_target_learnt_after_the_end(tracker: CallTracker, sink: MemorySink) -> None:
+    key = make_call_key("lab", "hotline", "1.0")
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(answered("1.0", 2))
+    await tracker.handle(ended("1.0", 10, talk=8.0, by="transfer"))
+    assert sink.rows[key].end_reason == "transferred"
+    await tracker.handle(CallTransferred("lab", sec(10), key, "hotline", "PJSIP/agent101", "2001"))
+    assert sink.rows[key].transferred_to == "2001"
+
+
+async def test_events_for_a_call_that_started_before_we_listened(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    await tracker.handle(answered("77.5", 4))
+    await tracker.handle(ended("77.5", 9, talk=5.0))
+    [record] = sink.rows.values()
+    assert (record.uniqueid, record.queue, record.pbx) == ("77.5", "hotline", "lab")
+    assert record.answered_at == sec(4) and record.ended_at == sec(9)
+
+
+async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    await tracker.handle(queued("1.0", 0))  # vanishes while waiting
+    await tracker.handle(queued("2.0", 1))  # vanishes while talking
+    await tracker.handle(answered("2.0", 3))
+    await tracker.handle(queued("3.0", 2, position=2))  # answered during the gap
+    await tracker.handle(queued("4.0", 3, position=3))  # still waiting
+    await tracker.handle(LinkDown("lab", sec(10), "connection reset"))
+    assert tracker.live().links_down == ("lab",)
+    gap = snapshot(
+        60,
+        waiting=(waiting("4.0", 57.0), waiting("5.0", 20.0, position=2)),
+        connected=(connected("3.0", 30.0), connected("6.0", 45.0, "PJSIP/agent103")),
+        members=(MemberSnapshot("hotline", "PJSIP/agent102", "Agent 102", "in_call", False, ""),),
+    )
+    await tracker.handle(gap)
+    rows = sink.rows
+    key = {
+        uid: make_call_key("lab", "hotline", uid)
+        for uid in ("1.0", "2.0", "3.0", "4.0", "5.0", "6.0")
+    }
+    for uid in ("1.0", "2.0"):
+        assert (rows[key[uid]].end_reason, rows[key[uid]].ended_at) == ("lost_in_gap", sec(60))
+    assert rows[key["2.0"]].agent_interface == "PJSIP/agent101"
+    assert rows[key["2.0"]].talk_s is None
+    gap_answered = rows[key["3.0"]]
+    assert gap_answered.answered_at == sec(30) and gap_answered.wait_s == 28.0
+    assert gap_answered.agent_interface == "PJSIP/agent102" and not gap_answered.recovered
+    assert rows[key["4.0"]].recovered is False and rows[key["4.0"]].joined_at == sec(3)
+    assert rows[key["5.0"]].recovered is True and rows[key["5.0"]].joined_at == sec(40)
+    adopted = rows[key["6.0"]]
+    assert (adopted.recovered, adopted.answered_at, adopted.agent_interface) == (
+        True,
+        sec(15),
+        "PJSIP/agent103",
+    )
+    live = tracker.live()
+    assert [w.call_key for w in live.waiting] == [key["4.0"], key["5.0"]]
+    assert {a.call_key for a in live.active} == {key["3.0"], key["6.0"]}
+    assert [(a.interface, a.call_key) for a in live.agents] == [("PJSIP/agent102", key["3.0"])]
+    assert live.links_down == ()
+
+    closes = [s for s in sink.saves if s.end_reason == "lost_in_gap"]
+    saves = len(sink.saves)
+    await tracker.reconcile(gap)
+    assert len(sink.saves) == saves
+    assert len(closes) == 2
+    assert len(sink.rows) == 6
+
+
+async def test_restored_open_calls_are_settled_by_the_first_snapshot(sink: MemorySink) -> None:
+    tracker = CallTracker(sink)
+    tracker.restore(
+        [
+            CallRecord("lab/hotline/1.0", "lab", "hotline", "1.0", joined_at=sec(0)),
+            CallRecord("lab/hotline/2.0", "lab", "hotline", "2.0", joined_at=sec(1)),
+            CallRecord("lab/hotline/3.0", "lab", "hotline", "3.0", ended_at=sec(2)),
+        ]
+    )
+    await tracker.reconcile(snapshot(30, waiting=(waiting("2.0", 29.0),)))
+    assert sink.rows["lab/hotline/1.0"].end_reason == "lost_in_gap"
+    assert "lab/hotline/2.0" not in sink.rows
+    assert [w.call_key for w in tracker.live().waiting] == ["lab/hotline/2.0"]
+
+
+async def test_reconcile_touches_only_its_own_pbx(tracker: CallTracker, sink: MemorySink) -> None:
+    await tracker.handle(queued("1.0", pbx="other"))
+    await tracker.reconcile(snapshot(30))
+    assert sink.rows["other/hotline/1.0"].ended_at is None
+
+
+async def test_live_agents_follow_member_events(tracker: CallTracker) -> None:
+    await tracker.handle(
+        MemberAdded("lab", sec(0), "hotline", "PJSIP/agent104", "Agent 104", "ready", False, "")
+    )
+    await tracker.handle(
+        AgentStateChanged(
+            "lab", sec(5), "hotline", "PJSIP/agent104", "Agent 104", "paused", True, "Lunch"
+        )
+    )
+    [agent] = tracker.live().agents
+    assert (agent.state, agent.paused, agent.reason, agent.since) == (
+        "paused",
+        True,
+        "Lunch",
+        sec(5),
+    )
+    assert agent.queues == ("hotline",)
+    await tracker.handle(MemberRemoved("lab", sec(9), "hotline", "PJSIP/agent104", "Agent 104"))
+    assert tracker.live().agents == ()
+    await tracker.handle(LinkDown("lab", sec(10), "eof"))
+    await tracker.handle(LinkUp("lab", sec(11)))
+    assert tracker.live().links_down == ()
+
+
+async def test_a_failing_sink_does_not_stop_tracking() -> None:
+    class Flaky:
+        def __init__(self) -> None:
+            self.fail = True
+            self.saved: list[CallRecord] = []
+
+        async def save_call(self, record: CallRecord) -> None:
+            if self.fail:
+                raise ConnectionError("database down")
+            self.saved.append(record)
+
+    sink = Flaky()
+    tracker = CallTracker(sink)
+    await tracker.handle(queued("1.0"))
+    sink.fail = False
+    await tracker.handle(answered("1.0", 2))
+    [record] = sink.saved
+    assert record.joined_at == sec(0) and record.answered_at == sec(2)
+
+
+async def test_memory_is_bounded(sink: MemorySink) -> None:
+    tracker = CallTracker(sink, max_open=50, recent=10)
+    for n in range(200):
+        await tracker.handle(queued(f"{n}.0", n))
+    assert len(tracker.live().waiting) == 50
+    for n in range(150, 200):
+        await tracker.handle(answered(f"{n}.0", 300))
+        await tracker.handle(ended(f"{n}.0", 310, talk=10.0))
+    assert tracker.live().waiting == () and tracker.live().active == ()
+    assert tracker.get(make_call_key("lab", "hotline", "199.0")) is not None
+    assert tracker.get(make_call_key("lab", "hotline", "150.0")) is None
+
+
+async def test_saved_records_are_copies(tracker: CallTracker, sink: MemorySink) -> None:
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(answered("1.0", 2))
+    assert sink.saves[0].answered_at is None
