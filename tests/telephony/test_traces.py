@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cases.calls import CallRepository
+from cases.db import Database
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage, FrameParser
 from telephony.events import (
@@ -283,3 +285,34 @@ async def test_answer_event_carries_precise_wait() -> None:
     result = await replay("all-agents-busy-queue-wait.txt")
     answered = {e.caller_number: e.wait_s for e in result.events if isinstance(e, CallAnswered)}
     assert answered["15550202"] == pytest.approx(8.0158, abs=0.001)
+
+
+CALL_CAPTURES = [
+    "answered-call.txt",
+    "agent-hangs-up.txt",
+    "abandoned-call.txt",
+    "ring-no-answer.txt",
+    "all-agents-busy-queue-wait.txt",
+    "queue-status-snapshot.txt",
+]
+
+
+async def test_captures_stored_in_postgresql_match_the_records(db: Database) -> None:
+    """The same replays through the real repository: one row per call, twice over."""
+    repo = CallRepository(db.pool)
+    expected: dict[str, CallRecord] = {}
+    for _ in range(2):
+        for name in CALL_CAPTURES:
+            result = await replay(name)
+            expected.update(result.sink.rows)
+            for record in result.sink.saves:
+                await repo.save_call(record)
+    assert await db.pool.fetchval("SELECT count(*) FROM calls") == len(expected) == 13
+    assert await db.pool.fetchval("SELECT count(*) FROM callers") == 5
+    for key, record in expected.items():
+        row = await repo.get_call(key)
+        assert row is not None
+        assert row.record_fields() == {name: getattr(record, name) for name in row.record_fields()}
+    history = await repo.caller_history("15550101")
+    assert len(history) == 6
+    assert [h.abandoned for h in history].count(True) == 1
