@@ -13,6 +13,16 @@ from ivr.agi import AgiChannel, AgiHangup
 from ivr.config import SurveySettings
 
 RATING_DIGITS = {"1": 1, "2": 2, "3": 3}
+PROMPT_NAMES = (
+    "greeting",
+    "question",
+    "invalid",
+    "no_input",
+    *(f"confirm_{rating}" for rating in RATING_DIGITS.values()),
+    "thanks",
+    "opted_out",
+    "goodbye",
+)
 
 log = structlog.get_logger()
 

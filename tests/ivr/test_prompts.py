@@ -1,0 +1,39 @@
+"""The committed prompts: every one the dialogue plays exists in both languages, in a format
+Asterisk plays (8 kHz mono 16-bit WAV), with its text kept beside it."""
+
+from __future__ import annotations
+
+import wave
+
+import pytest
+
+from ivr.config import PROMPTS_DIR
+from ivr.prompts.regenerate import VOICES, load_texts
+from ivr.script import PROMPT_NAMES
+
+TEXTS = load_texts()
+
+
+@pytest.mark.parametrize("language", ["th", "en"])
+def test_every_prompt_has_text_and_audio(language: str) -> None:
+    assert set(TEXTS[language]) == set(PROMPT_NAMES)
+    assert language in VOICES
+    files = {path.stem for path in (PROMPTS_DIR / language).glob("*.wav")}
+    assert files == set(PROMPT_NAMES)
+
+
+@pytest.mark.parametrize("language", ["th", "en"])
+@pytest.mark.parametrize("name", PROMPT_NAMES)
+def test_prompt_is_8khz_mono_16bit_and_not_empty(language: str, name: str) -> None:
+    with wave.open(str(PROMPTS_DIR / language / f"{name}.wav")) as audio:
+        assert audio.getframerate() == 8000
+        assert audio.getnchannels() == 1
+        assert audio.getsampwidth() == 2
+        assert audio.getnframes() > 8000 * 0.5
+
+
+def test_thai_texts_are_thai() -> None:
+    assert "กด 1" in TEXTS["th"]["question"]
+    assert TEXTS["th"]["confirm_1"].endswith("ประทับใจ")
+    assert TEXTS["th"]["confirm_2"].endswith("พึงพอใจ")
+    assert TEXTS["th"]["confirm_3"].endswith("ไม่พึงพอใจ")
