@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from agent_ui.app import create_app
+from agent_ui.settings import load_settings
+from agent_ui.views import cases as cases_views
+from cases.clock import ManualClock
 from cases.db import Database
 from cases.lifecycle import Role
 from cases.models import Actor
 from cases.repository import CaseRepository
-from tests.cases.factories import People, add_user
+from tests.cases.factories import NOW, People, add_user
+from tests.cases.site import Site
 
 
 @pytest.fixture
@@ -29,3 +38,14 @@ async def people(db: Database, repo: CaseRepository) -> People:
         unit_id=water.id,
         other_unit_id=roads.id,
     )
+
+
+@pytest.fixture
+async def site(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Site]:
+    """The real service on a fresh database, its clock fixed at NOW, with the case pages."""
+    settings = load_settings(database_url=fresh_db_url, data_dir=tmp_path)
+    app = create_app(settings, clock=ManualClock(NOW))
+    if not any(getattr(r, "canonical", None) == "/cases" for r in app.router.resources()):
+        cases_views.setup(app)
+    async with TestClient(TestServer(app)) as client:
+        yield Site(client)

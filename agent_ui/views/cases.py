@@ -1,0 +1,353 @@
+"""The case pages: the register with its filters and exports, case detail with history and
+the actions the user's role allows, the intake and correction forms, escalations, and the
+agency's closed days.
+
+Forms keep everything typed and show each error next to its field; caller-supplied text is
+only ever rendered through autoescaping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from functools import partial
+from typing import Any
+from urllib.parse import urlencode
+
+import structlog
+from aiohttp import web
+
+from agent_ui.auth import current_user, require_role, see_other
+from agent_ui.i18n import request_language
+from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
+from agent_ui.templating import render
+from cases.dates import Era, Lang, format_date, format_datetime, parse_date
+from cases.errors import InvalidCaseData
+from cases.escalation import visible_escalations
+from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
+from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
+from cases.lifecycle import Action, CaseType, Channel, Move, Role, Status, allowed_actions
+from cases.models import Actor, Case
+from cases.register import RegisterFilter, all_rows, search
+from cases.repository import CaseRepository
+from cases.sla import SlaPolicy
+from cases.users import User
+
+log = structlog.get_logger()
+
+policy_key = web.AppKey("case_sla_policy", SlaPolicy)
+
+ALL_ROLES = ("agent", "supervisor", "admin", "unit")
+CENTRE = ("agent", "supervisor", "admin")
+MANAGERS = ("supervisor", "admin")
+ACTION_FIELDS = ("action", "note", "decision", "decision_reasons", "unit_id")
+
+
+def setup(app: web.Application, policy: SlaPolicy | None = None) -> None:
+    """Register the case pages; `policy` carries SLA days and closed-day settings."""
+    app[policy_key] = policy or SlaPolicy()
+    app.router.add_get("/cases", register_page)
+    app.router.add_get("/cases/export.xlsx", export_xlsx)
+    app.router.add_get("/cases/export.csv", export_csv)
+    app.router.add_get("/cases/new", new_case_page)
+    app.router.add_post("/cases/new", new_case_submit)
+    app.router.add_get("/cases/escalations", escalations_page)
+    app.router.add_get("/cases/closed-days", closed_days_page)
+    app.router.add_post("/cases/closed-days", closed_days_submit)
+    app.router.add_get(r"/cases/{id:\d+}", detail_page)
+    app.router.add_get(r"/cases/{id:\d+}/edit", edit_case_page)
+    app.router.add_post(r"/cases/{id:\d+}/edit", edit_case_submit)
+    app.router.add_post(r"/cases/{id:\d+}/action", action_submit)
+
+
+def _user(request: web.Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    return user
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id)
+
+
+def _repo(request: web.Request) -> CaseRepository:
+    return CaseRepository(request.app[db_key].pool, request.app[policy_key])
+
+
+def _now(request: web.Request) -> datetime:
+    return request.app[clock_key].now()
+
+
+def _case_id(request: web.Request) -> int:
+    value = int(request.match_info["id"])
+    if value >= 2**63:
+        raise web.HTTPNotFound()
+    return value
+
+
+def _era(request: web.Request) -> Era:
+    chosen = request.query.get("era", request.app[settings_key].era)
+    return "ce" if chosen == "ce" else "be"
+
+
+def _lang(request: web.Request) -> Lang:
+    return "en" if request_language(request, request.app[settings_key].language) == "en" else "th"
+
+
+def _context(request: web.Request, **values: Any) -> dict[str, Any]:
+    """What every case page uses: date formatters in the page's era and language, and the
+    choices the forms and filters offer."""
+    era, lang = _era(request), _lang(request)
+    return {
+        "fmt_date": partial(format_date, era=era, lang=lang),
+        "fmt_dt": partial(format_datetime, era=era, lang=lang),
+        "page_era": era,
+        "case_types": list(CaseType),
+        "channels": list(Channel),
+        "statuses": list(Status),
+        "genders": sorted(g for g in GENDERS if g),
+        "age_bands": sorted(a for a in AGE_BANDS if a),
+        "now": _now(request),
+        **values,
+    }
+
+
+async def _form_fields(request: web.Request, names: tuple[str, ...]) -> dict[str, str]:
+    form = await request.post()
+    return {name: str(form.get(name, "")) for name in names if isinstance(form.get(name, ""), str)}
+
+
+# The register and its exports.
+
+
+@require_role(*ALL_ROLES)
+async def register_page(request: web.Request) -> web.Response:
+    user = _user(request)
+    flt = RegisterFilter.from_query(request.query)
+    page = await search(request.app[db_key].pool, flt, actor_of(user), _now(request))
+    units = await _repo(request).list_units()
+    query = flt.to_query()
+    if "era" in request.query:
+        query["era"] = _era(request)
+    context = _context(
+        request,
+        flt=flt,
+        page=page,
+        units=units,
+        query_string=urlencode(query),
+        prev_query=urlencode(flt.to_query(page=page.page - 1)),
+        next_query=urlencode(flt.to_query(page=page.page + 1)),
+        era_query=urlencode({**query, "era": "ce" if _era(request) == "be" else "be"}),
+        may_create=user.role in CENTRE,
+    )
+    return render(request, "cases/register.html", context)
+
+
+def _labels(request: web.Request) -> ExportLabels:
+    lang = _lang(request)
+    catalog = request.app[catalog_key]
+    return ExportLabels(
+        headers={c: catalog.text(f"cases.col.{c}", lang) for c in COLUMNS},
+        code=lambda key: catalog.text(f"cases.{key}", lang),
+        era=_era(request),
+        lang=lang,
+    )
+
+
+async def _export_rows(request: web.Request) -> tuple[list[Any], str]:
+    user = _user(request)
+    flt = RegisterFilter.from_query(request.query)
+    rows = await all_rows(request.app[db_key].pool, flt, actor_of(user), _now(request))
+    stamp = _now(request).strftime("%Y%m%d-%H%M")
+    log.info("register_exported", user_id=user.id, rows=len(rows))
+    return rows, f"register-{stamp}"
+
+
+@require_role(*ALL_ROLES)
+async def export_xlsx(request: web.Request) -> web.Response:
+    rows, name = await _export_rows(request)
+    title = request.app[catalog_key].text("cases.register.title", _lang(request))
+    return web.Response(
+        body=to_xlsx(rows, _labels(request), title=title),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+@require_role(*ALL_ROLES)
+async def export_csv(request: web.Request) -> web.Response:
+    rows, name = await _export_rows(request)
+    return web.Response(
+        body=to_csv(rows, _labels(request)),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+# Case detail and lifecycle actions.
+
+
+async def _detail(
+    request: web.Request,
+    case: Case,
+    *,
+    action_values: Mapping[str, str] | None = None,
+    action_errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    user = _user(request)
+    actor = actor_of(user)
+    repo = _repo(request)
+    show_personal = await repo.may_see_personal_data(case, actor)
+    if show_personal:
+        await repo.log_personal_data_view(case, actor, _now(request))
+    context = _context(
+        request,
+        case=case,
+        history=await repo.history(case.id),
+        actions=allowed_actions(case.status, actor.role),
+        units=await repo.list_units(),
+        escalations=await visible_escalations(repo.pool, actor, case.id),
+        show_personal=show_personal,
+        may_edit=user.role in MANAGERS or (user.role == "agent" and show_personal),
+        views=await repo.personal_data_views(case.id) if user.role in MANAGERS else [],
+        action_values=action_values or {},
+        action_errors=action_errors or {},
+        overdue=case.is_overdue(_now(request)),
+    )
+    return render(request, "cases/detail.html", context, status=status)
+
+
+@require_role(*ALL_ROLES)
+async def detail_page(request: web.Request) -> web.Response:
+    case = await _repo(request).get_case(_case_id(request), actor_of(_user(request)))
+    return await _detail(request, case)
+
+
+@require_role(*ALL_ROLES)
+async def action_submit(request: web.Request) -> web.StreamResponse:
+    """One lifecycle step; on a missing reason the page comes back with the text kept."""
+    case_id = _case_id(request)
+    actor = actor_of(_user(request))
+    values = await _form_fields(request, ACTION_FIELDS)
+    repo = _repo(request)
+    try:
+        action = Action(values.get("action", ""))
+    except ValueError:
+        case = await repo.get_case(case_id, actor)
+        return await _detail(
+            request, case, action_values=values, action_errors={"action": "invalid"}, status=422
+        )
+    unit_text = values.get("unit_id", "")
+    move = Move(
+        action=action,
+        note=values.get("note", "").strip(),
+        decision=values.get("decision", "").strip(),
+        decision_reasons=values.get("decision_reasons", "").strip(),
+        unit_id=int(unit_text) if unit_text.isascii() and unit_text.isdigit() else None,
+    )
+    try:
+        await repo.transition(case_id, move, actor=actor, now=_now(request))
+    except InvalidCaseData as exc:
+        case = await repo.get_case(case_id, actor)
+        return await _detail(
+            request, case, action_values=values, action_errors=exc.field_errors, status=422
+        )
+    return see_other(f"/cases/{case_id}")
+
+
+# Intake and correction forms.
+
+
+def _form_page(
+    request: web.Request,
+    *,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    case: Case | None,
+    status: int = 200,
+) -> web.Response:
+    context = _context(request, values=values, errors=errors, case=case)
+    return render(request, "cases/form.html", context, status=status)
+
+
+def _values_of(case: Case) -> dict[str, str]:
+    values = {name: str(getattr(case, name) or "") for name in FIELD_NAMES}
+    values["significant"] = "on" if case.significant else ""
+    return values
+
+
+@require_role(*CENTRE)
+async def new_case_page(request: web.Request) -> web.Response:
+    return _form_page(request, values={"channel": "phone"}, errors={}, case=None)
+
+
+@require_role(*CENTRE)
+async def new_case_submit(request: web.Request) -> web.StreamResponse:
+    values = await _form_fields(request, (*FIELD_NAMES, "significant"))
+    try:
+        form = IntakeForm.parse(values)
+    except InvalidCaseData as exc:
+        return _form_page(request, values=values, errors=exc.field_errors, case=None, status=422)
+    case = await _repo(request).create_case(form, actor=actor_of(_user(request)), now=_now(request))
+    return see_other(f"/cases/{case.id}")
+
+
+@require_role(*CENTRE)
+async def edit_case_page(request: web.Request) -> web.Response:
+    case = await _repo(request).get_case(_case_id(request), actor_of(_user(request)))
+    return _form_page(request, values=_values_of(case), errors={}, case=case)
+
+
+@require_role(*CENTRE)
+async def edit_case_submit(request: web.Request) -> web.StreamResponse:
+    repo, actor = _repo(request), actor_of(_user(request))
+    case = await repo.get_case(_case_id(request), actor)
+    values = await _form_fields(request, (*FIELD_NAMES, "significant"))
+    try:
+        form = IntakeForm.parse(values)
+    except InvalidCaseData as exc:
+        return _form_page(request, values=values, errors=exc.field_errors, case=case, status=422)
+    await repo.update_case(case.id, form, actor=actor, now=_now(request))
+    return see_other(f"/cases/{case.id}")
+
+
+# Escalations and closed days.
+
+
+@require_role(*ALL_ROLES)
+async def escalations_page(request: web.Request) -> web.Response:
+    actor = actor_of(_user(request))
+    escalations = await visible_escalations(request.app[db_key].pool, actor)
+    return render(request, "cases/escalations.html", _context(request, escalations=escalations))
+
+
+async def _closed_days(
+    request: web.Request, values: Mapping[str, str], errors: Mapping[str, str], status: int = 200
+) -> web.Response:
+    days = await _repo(request).closed_days()
+    context = _context(request, days=days, values=values, errors=errors)
+    return render(request, "cases/closed_days.html", context, status=status)
+
+
+@require_role(*MANAGERS)
+async def closed_days_page(request: web.Request) -> web.Response:
+    return await _closed_days(request, {}, {})
+
+
+@require_role(*MANAGERS)
+async def closed_days_submit(request: web.Request) -> web.StreamResponse:
+    values = await _form_fields(request, ("day", "reason"))
+    day = parse_date(values.get("day", ""))
+    reason = values.get("reason", "").strip()
+    errors: dict[str, str] = {}
+    if day is None:
+        errors["day"] = "invalid"
+    if len(reason) > 200:
+        errors["reason"] = "too_long"
+    if errors or day is None:
+        return await _closed_days(request, values, errors, status=422)
+    await _repo(request).add_closed_day(day, reason, _user(request).id)
+    return see_other("/cases/closed-days")
