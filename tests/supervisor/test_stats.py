@@ -29,18 +29,51 @@ async def _seed_calls(db: Database) -> tuple[int, int]:
     anan = await add_user(pool, "anan")
     busaba = await add_user(pool, "busaba")
     ok = (25.0, 400.0, 20.0)
-    await add_call(pool, "1", local(2, 9), 10, answered=True, agent=anan, ring_s=4,
-                   talk_s=300, hold_s=20, wrapup_s=40, phases=ok)  # fmt: skip
-    await add_call(pool, "2", local(2, 9, 5), 20, answered=True, agent=anan, ring_s=6,
-                   talk_s=200, wrapup_s=60, phases=(35.0, 400.0, 20.0))  # fmt: skip
-    await add_call(pool, "3", local(2, 9, 10), 45, answered=True, agent=busaba, ring_s=5,
-                   talk_s=100, hold_s=10)  # fmt: skip
+    await add_call(
+        pool,
+        "1",
+        local(2, 9),
+        10,
+        answered=True,
+        agent=anan,
+        ring_s=4,
+        talk_s=300,
+        hold_s=20,
+        wrapup_s=40,
+        phases=ok,
+    )
+    await add_call(
+        pool,
+        "2",
+        local(2, 9, 5),
+        20,
+        answered=True,
+        agent=anan,
+        ring_s=6,
+        talk_s=200,
+        wrapup_s=60,
+        phases=(35.0, 400.0, 20.0),
+    )
+    await add_call(
+        pool, "3", local(2, 9, 10), 45, answered=True, agent=busaba, ring_s=5, talk_s=100, hold_s=10
+    )
     await add_call(pool, "4", local(2, 9, 20), 3, abandoned=True, position=2)
     await add_call(pool, "5", local(2, 9, 30), 25, abandoned=True, position=1)
     await add_call(pool, "6", local(2, 9, 40), 60, abandoned=True, position=3)
     await add_call(pool, "7", local(2, 9, 50), 300, end_reason="timeout", position=1)
-    await add_call(pool, "8", local(2, 0, 10), 5, queue="q1662", answered=True, agent=busaba,
-                   ring_s=2, talk_s=60, wrapup_s=30, phases=(30.0, 300.0, 30.0))  # fmt: skip
+    await add_call(
+        pool,
+        "8",
+        local(2, 0, 10),
+        5,
+        queue="q1662",
+        answered=True,
+        agent=busaba,
+        ring_s=2,
+        talk_s=60,
+        wrapup_s=30,
+        phases=(30.0, 300.0, 30.0),
+    )
     await add_call(pool, "9", local(2, 10), 4.9, queue="q1662", abandoned=True, position=1)
     await add_call(pool, "sunday", local(1, 23, 59), 1, answered=True, agent=anan, talk_s=9)
     await add_call(pool, "tuesday", local(3, 0, 30), 1, abandoned=True)
@@ -120,8 +153,9 @@ async def test_handle_times_aht_and_occupancy(db: Database) -> None:
 
 async def test_aht_is_credited_to_the_day_the_wrapup_ends(db: Database) -> None:
     anan = await add_user(db.pool, "anan")
-    await add_call(db.pool, "late", local(2, 23, 50), 10, answered=True, agent=anan,
-                   talk_s=500, wrapup_s=120)  # fmt: skip
+    await add_call(
+        db.pool, "late", local(2, 23, 50), 10, answered=True, agent=anan, talk_s=500, wrapup_s=120
+    )
     two_days = Period(date(2026, 3, 2), date(2026, 3, 3))
     by_day = {f.key: f for f in await figures(db.pool, two_days, T, group="day", now=NOW)}
     assert by_day["2026-03-02"].queue.answered == 1
