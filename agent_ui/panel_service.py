@@ -21,7 +21,7 @@ from agent_ui.desk import Availability, Desk, DeskCall, PhaseMark
 from agent_ui.hub import Hub
 from agent_ui.panel_store import PanelStore
 from agent_ui.phases import PhaseStandards
-from agent_ui.screenpop import screen_pop
+from agent_ui.screenpop import ScreenPops
 from cases.clock import Clock
 from telephony.commands import CallControl
 
@@ -55,9 +55,9 @@ class PanelService:
     ) -> None:
         self.hub = hub
         self.store = PanelStore(pool)
+        self.pops = ScreenPops(pool)
         self.standards = standards
         self.control = control
-        self._pool = pool
         self._clock = clock
         self._desks: dict[int, Desk] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
@@ -95,7 +95,7 @@ class PanelService:
         desk = await self.desk(user_id)
         if desk.current(call_key) is not None:
             return
-        pop = await screen_pop(self._pool, number, now=at, this_call=call_key)
+        pop = await self.pops.pop(number, now=at, this_call=call_key)
         if desk.call is not None and desk.call.status == "wrapup":
             await self._finish_wrapup(desk, desk.call, at)
         call = DeskCall(

@@ -1,96 +1,103 @@
-"""The screen-pop: everything known about a caller, gathered in one round trip.
+"""The screen-pop: everything known about a caller, gathered the moment their call rings.
 
-It runs on every ring of every agent, so it is one SQL statement over indexed lookups
-(callers by number, calls and surveys by number, cases by caller) that returns JSON ready
-for the panel; the panel renders it as text.
+The caller's profile is read first (its id finds their cases); their last calls, cases and
+survey ratings are then read at once on separate pooled connections, so a pop costs about
+two database round trips whatever the size of the history.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import asyncio
+import dataclasses
+from datetime import datetime
+from enum import Enum
 from typing import Any
 
 import asyncpg
 
-from cases.lifecycle import OPEN_STATUSES
+from cases.calls import CallRepository
+from cases.models import CaseSummary
+from cases.numbers import normalise
+from cases.repository import CaseRepository
 
 PROFILE_FIELDS = ("name", "occupation", "gender", "age_band", "province", "email")
 
-_POP = """
-WITH caller AS (
-    SELECT id, name, occupation, gender, age_band, province, email
-    FROM callers WHERE number = $1 AND anonymised_at IS NULL
-)
-SELECT
-    (SELECT row_to_json(c) FROM caller c) AS profile,
-    (SELECT coalesce(json_agg(x), '[]'::json) FROM (
-        SELECT k.joined_at, coalesce(u.display_name, k.agent_name) AS agent, k.queue,
-               k.talk_s, k.abandoned,
-               (SELECT s.rating FROM surveys s
-                WHERE s.call_id = k.id AND s.rating IS NOT NULL LIMIT 1) AS rating
-        FROM calls k LEFT JOIN users u ON u.id = k.agent_user_id
-        WHERE k.caller_number = $1 AND k.call_key <> $6
-        ORDER BY k.joined_at DESC LIMIT $2
-    ) x) AS calls,
-    (SELECT coalesce(json_agg(x), '[]'::json) FROM (
-        SELECT c.id, c.reference, c.case_type, c.status, c.topic, c.received_at, c.due_at,
-               c.status = ANY($3::text[]) AS open
-        FROM cases c
-        WHERE c.caller_id = (SELECT id FROM caller)
-          AND (c.status = ANY($3::text[]) OR c.received_at >= $4)
-        ORDER BY c.status = ANY($3::text[]) DESC, c.received_at DESC LIMIT $2
-    ) x) AS cases,
-    (SELECT coalesce(json_agg(x), '[]'::json) FROM (
-        SELECT s.rating, s.rated_at FROM surveys s
-        WHERE s.caller_number = $1 AND s.rating IS NOT NULL
-        ORDER BY s.created_at DESC LIMIT $5
-    ) x) AS ratings
+_PROFILE = """
+SELECT id, name, occupation, gender, age_band, province, email
+FROM callers WHERE number = $1 AND anonymised_at IS NULL
+"""
+
+_RATINGS = """
+SELECT rating, rated_at FROM surveys
+WHERE caller_number = $1 AND rating IS NOT NULL
+ORDER BY created_at DESC LIMIT $2
 """
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class PopLimits:
     """How much history a pop carries."""
 
-    rows: int = 5
+    calls: int = 5
+    cases: int = 5
     ratings: int = 3
     recent_days: int = 90
 
 
-async def screen_pop(
-    pool: asyncpg.Pool,
-    number: str,
-    *,
-    now: datetime,
-    this_call: str = "",
-    limits: PopLimits | None = None,
-) -> dict[str, Any]:
-    """The caller's profile, last calls, open and recent cases and last survey ratings.
+class ScreenPops:
+    """Builds pops from the call and case repositories."""
 
-    An unknown number gives an empty profile (every field "") for the agent to fill in.
-    """
-    limits = limits or PopLimits()
-    row = await pool.fetchrow(
-        _POP,
-        number,
-        limits.rows,
-        [status.value for status in OPEN_STATUSES],
-        now - timedelta(days=limits.recent_days),
-        limits.ratings,
-        this_call,
-    )
-    profile = _decode(row["profile"]) if row and row["profile"] else None
-    return {
-        "known": profile is not None,
-        "profile": {name: (profile or {}).get(name) or "" for name in PROFILE_FIELDS},
-        "calls": _decode(row["calls"]) if row else [],
-        "cases": _decode(row["cases"]) if row else [],
-        "ratings": _decode(row["ratings"]) if row else [],
-    }
+    def __init__(self, pool: asyncpg.Pool, limits: PopLimits | None = None) -> None:
+        self._pool = pool
+        self._calls = CallRepository(pool)
+        self._cases = CaseRepository(pool)
+        self._limits = limits or PopLimits()
+
+    async def pop(self, number: str, *, now: datetime, this_call: str = "") -> dict[str, Any]:
+        """Profile, last calls, open and recent cases, last survey ratings, as plain JSON.
+
+        A number never seen before (or no number at all) pops an empty profile to fill in.
+        """
+        national = normalise(number)
+        profile = None if national is None else await self._pool.fetchrow(_PROFILE, national)
+        calls, cases, ratings = await asyncio.gather(
+            self._calls.caller_history(
+                number, self._limits.calls, exclude_call_key=this_call or None
+            ),
+            self._caller_cases(profile["id"] if profile else None, now),
+            self._pool.fetch(_RATINGS, national, self._limits.ratings) if national else _none(),
+        )
+        return {
+            "number": national or number,
+            "known": profile is not None,
+            "profile": {
+                name: (profile[name] if profile else None) or "" for name in PROFILE_FIELDS
+            },
+            "calls": [jsonable(call) for call in calls],
+            "cases": [jsonable(case) for case in cases],
+            "ratings": [jsonable(dict(row)) for row in ratings],
+        }
+
+    async def _caller_cases(self, caller_id: int | None, now: datetime) -> list[CaseSummary]:
+        if caller_id is None:
+            return []
+        return await self._cases.caller_cases(
+            caller_id, now=now, recent_days=self._limits.recent_days, limit=self._limits.cases
+        )
 
 
-def _decode(value: Any) -> Any:
-    """asyncpg hands json (not jsonb) back as text."""
-    return json.loads(value) if isinstance(value, str) else value
+async def _none() -> list[Any]:
+    return []
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, records, enums and times as JSON-ready values (times in ISO 8601)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value

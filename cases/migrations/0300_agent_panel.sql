@@ -12,6 +12,3 @@ CREATE TABLE agent_state_events (
     source        text NOT NULL CHECK (source IN ('panel', 'pbx'))
 );
 CREATE INDEX agent_state_events_user_at ON agent_state_events (user_id, at DESC);
-
--- The screen-pop looks a caller's last calls up by number on every ring.
-CREATE INDEX calls_caller_number_joined ON calls (caller_number, joined_at DESC);

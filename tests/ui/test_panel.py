@@ -86,12 +86,20 @@ async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
 
 
 async def insert_call(server: TestServer, uid: str, clock: ManualClock) -> int:
-    call_id: int = await server.app[db_key].pool.fetchval(
-        "INSERT INTO calls (call_key, pbx, queue, uniqueid, caller_number, joined_at) "
-        "VALUES ($1, $2, '1169', $3, $4, $5) RETURNING id",
+    """The call row as the call tracker writes it when the caller joins the queue."""
+    pool = server.app[db_key].pool
+    caller_id = await pool.fetchval(
+        "INSERT INTO callers (number) VALUES ($1) ON CONFLICT (number) "
+        "DO UPDATE SET number = EXCLUDED.number RETURNING id",
+        NUMBER,
+    )
+    call_id: int = await pool.fetchval(
+        "INSERT INTO calls (call_key, pbx, queue, uniqueid, caller_id, caller_number, joined_at) "
+        "VALUES ($1, $2, '1169', $3, $4, $5, $6) RETURNING id",
         make_call_key(PBX, "1169", uid),
         PBX,
         uid,
+        caller_id,
         NUMBER,
         clock.now(),
     )
@@ -220,12 +228,13 @@ async def test_wrapup_ends_by_itself_when_its_time_is_up(
         await feed(server, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
         await feed(server, ended(clock, "1.1", "PJSIP/101"))
         service = app[panel.panel_key]
-        for _ in range(50):
-            if (await service.desk(user)).call is None:
+        pool = app[db_key].pool
+        for _ in range(100):
+            wrapup_s = await pool.fetchval("SELECT wrapup_s FROM calls")
+            if wrapup_s is not None:
                 break
             await asyncio.sleep(0.05)
         assert (await service.desk(user)).call is None
-        wrapup_s = await app[db_key].pool.fetchval("SELECT wrapup_s FROM calls")
         assert wrapup_s == 0.3
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from agent_ui.screenpop import screen_pop
+from agent_ui.screenpop import ScreenPops
 from cases.db import Database
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -52,27 +52,34 @@ async def _seed(db: Database) -> None:
 
 async def test_a_known_caller_pops_profile_calls_cases_and_ratings(db: Database) -> None:
     await _seed(db)
-    pop = await screen_pop(db.pool, "0812345678", now=NOW, this_call="p/q/0")
+    pop = await ScreenPops(db.pool).pop("+66812345678", now=NOW, this_call="p/q/0")
     assert pop["known"] is True
+    assert pop["number"] == "0812345678"
     assert pop["profile"]["name"] == "<b>Nok</b>"
     assert pop["profile"]["province"] == "Chiang Mai"
     assert pop["profile"]["email"] == ""
     assert len(pop["calls"]) == 5
     assert pop["calls"][0]["agent"] == "สมชาย"
     assert [c["reference"] for c in pop["cases"]] == ["HL-100", "HL-10"]
-    assert pop["cases"][0]["open"] is True
+    assert pop["cases"][0]["status"] == "forwarded"
     assert [r["rating"] for r in pop["ratings"]] == [2]
 
 
 async def test_the_survey_rating_shows_on_its_call(db: Database) -> None:
     await _seed(db)
-    pop = await screen_pop(db.pool, "0812345678", now=NOW, this_call="p/q/new")
+    pop = await ScreenPops(db.pool).pop("0812345678", now=NOW, this_call="p/q/new")
     assert pop["calls"][0]["rating"] == 2
     assert pop["calls"][1]["rating"] is None
 
 
 async def test_a_number_never_seen_pops_an_empty_profile(db: Database) -> None:
-    pop = await screen_pop(db.pool, "0999999999", now=NOW)
+    pop = await ScreenPops(db.pool).pop("0999999999", now=NOW)
     assert pop["known"] is False
     assert set(pop["profile"].values()) == {""}
+    assert pop["calls"] == pop["cases"] == pop["ratings"] == []
+
+
+async def test_a_call_without_a_usable_number_pops_empty(db: Database) -> None:
+    pop = await ScreenPops(db.pool).pop("anonymous", now=NOW)
+    assert pop["known"] is False
     assert pop["calls"] == pop["cases"] == pop["ratings"] == []
