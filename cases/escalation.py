@@ -156,12 +156,12 @@ class EscalationJob:
         )
 
     async def run_forever(self, clock: Clock, interval: float) -> None:
-        """The background loop: a failed pass is logged and retried at the next interval."""
+        """The background loop: a failed pass (database down, a bug) is logged, not fatal."""
         while True:
             try:
                 await self.run_once(clock.now())
-            except (asyncpg.PostgresError, OSError) as exc:
-                log.error("escalation_pass_failed", error=str(exc))
+            except Exception:
+                log.exception("escalation_pass_failed")
             await asyncio.sleep(interval)
 
 

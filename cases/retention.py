@@ -120,8 +120,8 @@ class RetentionJob:
         while True:
             try:
                 await self.run_once(clock.now())
-            except (asyncpg.PostgresError, OSError) as exc:
-                log.error("retention_run_failed", error=str(exc))
+            except Exception:
+                log.exception("retention_run_failed")
             await asyncio.sleep(interval)
 
 

@@ -8,7 +8,8 @@ only ever rendered through autoescaping.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -23,18 +24,21 @@ from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
 from agent_ui.templating import render
 from cases.dates import Era, Lang, format_date, format_datetime, parse_date
 from cases.errors import InvalidCaseData
-from cases.escalation import visible_escalations
+from cases.escalation import EscalationJob, visible_escalations
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
 from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
 from cases.lifecycle import Action, CaseType, Channel, Move, Role, Status, allowed_actions
 from cases.models import Actor, Case
 from cases.register import RegisterFilter, all_rows, search
 from cases.repository import CaseRepository
+from cases.retention import RetentionJob
+from cases.settings import CaseSettings
 from cases.sla import SlaPolicy
 from cases.users import User
 
 log = structlog.get_logger()
 
+case_settings_key = web.AppKey("case_settings", CaseSettings)
 policy_key = web.AppKey("case_sla_policy", SlaPolicy)
 
 ALL_ROLES = ("agent", "supervisor", "admin", "unit")
@@ -43,9 +47,11 @@ MANAGERS = ("supervisor", "admin")
 ACTION_FIELDS = ("action", "note", "decision", "decision_reasons", "unit_id")
 
 
-def setup(app: web.Application, policy: SlaPolicy | None = None) -> None:
-    """Register the case pages; `policy` carries SLA days and closed-day settings."""
-    app[policy_key] = policy or SlaPolicy()
+def setup(app: web.Application, settings: CaseSettings | None = None) -> None:
+    """Register the case pages; `settings` carries SLA days, calendar and job intervals.
+    The background jobs are a separate cleanup context: `case_jobs_ctx`."""
+    app[case_settings_key] = settings or CaseSettings()
+    app[policy_key] = app[case_settings_key].policy()
     app.router.add_get("/cases", register_page)
     app.router.add_get("/cases/export.xlsx", export_xlsx)
     app.router.add_get("/cases/export.csv", export_csv)
@@ -58,6 +64,26 @@ def setup(app: web.Application, policy: SlaPolicy | None = None) -> None:
     app.router.add_get(r"/cases/{id:\d+}/edit", edit_case_page)
     app.router.add_post(r"/cases/{id:\d+}/edit", edit_case_submit)
     app.router.add_post(r"/cases/{id:\d+}/action", action_submit)
+
+
+async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Escalation and retention as background tasks, cancelled and awaited on shutdown.
+    Append after the database context (and after `setup`)."""
+    settings, pool, clock = app[case_settings_key], app[db_key].pool, app[clock_key]
+    escalation = EscalationJob(pool, settings.calendar(), settings.chain())
+    retention = RetentionJob(pool, settings.retention_years)
+    tasks = [
+        asyncio.create_task(
+            escalation.run_forever(clock, settings.escalation_interval_s), name="case_escalation"
+        ),
+        asyncio.create_task(
+            retention.run_forever(clock, settings.retention_interval_s), name="case_retention"
+        ),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _user(request: web.Request) -> User:
