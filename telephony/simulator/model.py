@@ -1,0 +1,153 @@
+"""The simulated PBX's state: channels, bridges, queues and their members.
+
+Plain data with no I/O; the call flows mutate it and the AMI builders read it, so an
+action like QueueStatus always reports the simulator's current truth.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+
+UNKNOWN = "<unknown>"
+
+STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
+
+# Device states as numbers (QueueMemberStatus `Status`) and names (DeviceStateChange `State`).
+NOT_INUSE, INUSE, BUSY, INVALID, UNAVAILABLE, RINGING, RINGINUSE, ONHOLD = 1, 2, 3, 4, 5, 6, 7, 8
+DEVICE_STATE_NAMES = {
+    0: "UNKNOWN",
+    NOT_INUSE: "NOT_INUSE",
+    INUSE: "INUSE",
+    BUSY: "BUSY",
+    INVALID: "INVALID",
+    UNAVAILABLE: "UNAVAILABLE",
+    RINGING: "RINGING",
+    RINGINUSE: "RINGINUSE",
+    ONHOLD: "ONHOLD",
+}
+
+
+def clean(text: str) -> str:
+    """Make untrusted text safe for one AMI header value (no CR/LF, no NUL)."""
+    return "".join(" " if c in "\r\n\x00" else c for c in text)
+
+
+@dataclass
+class Channel:
+    name: str
+    uniqueid: str
+    linkedid: str
+    caller_num: str
+    caller_name: str
+    context: str
+    exten: str
+    created: float
+    priority: int = 1
+    state: int = 0
+    connected_num: str = UNKNOWN
+    connected_name: str = UNKNOWN
+    language: str = "en"
+    account_code: str = ""
+    application: str = ""
+    application_data: str = ""
+    answered: float | None = None
+    bridge: Bridge | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        """`PJSIP/agent101` for `PJSIP/agent101-00000001`: the device of the channel."""
+        return self.name.rsplit("-", 1)[0]
+
+
+@dataclass
+class Bridge:
+    uniqueid: str
+    technology: str = "simple_bridge"
+    channels: list[Channel] = field(default_factory=list)
+
+
+@dataclass
+class Member:
+    queue: str
+    interface: str
+    name: str
+    dynamic: bool
+    login_time: int
+    penalty: int = 0
+    paused: bool = False
+    paused_reason: str = ""
+    last_pause: int = 0
+    calls_taken: int = 0
+    last_call: int = 0
+    in_call: bool = False
+    status: int = NOT_INUSE
+
+    @property
+    def membership(self) -> str:
+        return "dynamic" if self.dynamic else "static"
+
+    @property
+    def available(self) -> bool:
+        return not self.paused and self.status == NOT_INUSE
+
+
+@dataclass
+class QueueStats:
+    """Rolling figures Asterisk keeps per queue (QueueParams / QueueSummary)."""
+
+    holdtime: int = 0
+    talktime: int = 0
+    completed: int = 0
+    abandoned: int = 0
+
+    def record_hold(self, seconds: int) -> None:
+        # app_queue weights the running average 3:1 towards the old value.
+        self.holdtime = (self.holdtime * 3 + seconds) // 4
+
+    def record_talk(self, seconds: int) -> None:
+        self.talktime = (self.talktime * 3 + seconds) // 4
+
+
+@dataclass
+class Queue:
+    name: str
+    strategy: str = "rrmemory"
+    timeout: float = 15.0
+    retry: float = 2.0
+    members: dict[str, Member] = field(default_factory=dict)
+    stats: QueueStats = field(default_factory=QueueStats)
+    rr_last: str | None = None
+
+    def next_member(self, skip: set[str]) -> Member | None:
+        """Round robin with memory: the first available member after the last one rung."""
+        order = list(self.members.values())
+        if not order:
+            return None
+        start = 0
+        names = [m.interface for m in order]
+        if self.rr_last in names:
+            start = names.index(self.rr_last) + 1
+        for i in range(len(order)):
+            member = order[(start + i) % len(order)]
+            if member.available and member.interface not in skip:
+                return member
+        return None
+
+
+class IdAllocator:
+    """Uniqueids `<epoch>.<seq>` and channel suffixes `-%08x` share one counter, like Asterisk."""
+
+    def __init__(self, start: int = 0) -> None:
+        self._seq = itertools.count(start)
+
+    def next(self, now: float) -> tuple[str, str]:
+        """Return (channel suffix, uniqueid) for a channel created at `now`."""
+        seq = next(self._seq)
+        return f"{seq:08x}", f"{int(now)}.{seq}"
+
+    @staticmethod
+    def bridge_id() -> str:
+        return str(uuid.uuid4())
