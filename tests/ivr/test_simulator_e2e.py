@@ -1,0 +1,147 @@
+"""The survey against the PBX simulator over TCP: AMI Originate out, FastAGI session back in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from cases.clock import ManualClock
+from cases.db import Database
+from ivr.component import SurveyService
+from ivr.config import SurveySettings
+from telephony.ami.link import AmiLink
+from telephony.ami.protocol import AmiMessage
+from telephony.commands import AmiCallControl
+from telephony.config import PbxConfig
+from telephony.simulator import PbxSimulator
+from telephony.simulator.phones import CustomerPhone
+from tests.ivr.fakes import call_ended, seed_agent, seed_call, seed_case
+
+BKK = ZoneInfo("Asia/Bangkok")
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=BKK)
+SETTINGS = SurveySettings(
+    agi_host="127.0.0.1",
+    agi_port=0,
+    ring_timeout_ms=8_000,
+    digit_timeout_ms=3_000,
+    agi_header_timeout_s=1.0,
+)
+
+
+async def ignore(message: AmiMessage) -> None:
+    return None
+
+
+@dataclass
+class Lab:
+    sim: PbxSimulator
+    service: SurveyService
+    clock: ManualClock
+    db: Database
+
+    async def survey_round(self, expected_calls: int) -> None:
+        """Let due surveys go out and wait until the simulated phones have hung up."""
+        tasks = await self.service.tick()
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)
+        await asyncio.wait_for(self.sim.wait_survey_calls(expected_calls), 30)
+        await asyncio.wait_for(self.service.fastagi.wait_idle(), 30)
+
+
+@pytest.fixture
+async def lab(db: Database) -> AsyncIterator[Lab]:
+    sim = PbxSimulator.lab(speed=20.0, prompt_seconds=0.2)
+    host, port = await sim.start()
+    link = AmiLink(PbxConfig("pbx1", host, port, "hotline", "hotline"), ignore)
+    await link.start()
+    for _ in range(200):
+        if link.up:
+            break
+        await asyncio.sleep(0.02)
+    clock = ManualClock(MONDAY_10)
+    service = SurveyService(SETTINGS, db.pool, AmiCallControl({"pbx1": link}), clock)
+    await service.fastagi.start()
+    sim.originate.agi_port = service.fastagi.port
+    try:
+        yield Lab(sim, service, clock, db)
+    finally:
+        await service.stop()
+        await link.stop()
+        await sim.stop()
+
+
+async def test_call_to_rating_through_the_simulator(lab: Lab) -> None:
+    number = "0812345678"
+    lab.sim.set_customer_phone(number, CustomerPhone.answers("2"))
+    agent = await seed_agent(lab.db.pool)
+    call_id, _ = await seed_call(lab.db.pool, "1795236655.0", number, agent, MONDAY_10)
+    case_id = await seed_case(lab.db.pool, call_id, "complaint", MONDAY_10)
+
+    await lab.service.on_event(call_ended("1795236655.0", number, MONDAY_10))
+    lab.clock.advance(timedelta(minutes=2))
+    await lab.survey_round(1)
+
+    row = await lab.db.pool.fetchrow("SELECT * FROM surveys")
+    assert (row["status"], row["rating"]) == ("completed", 2)
+    assert (row["call_id"], row["agent_user_id"], row["case_id"]) == (call_id, agent, case_id)
+    (call,) = lab.sim.survey_calls
+    assert call.request.dial == f"PJSIP/{number}@trunk"
+    assert call.request.channel_id == str(row["id"])
+    assert call.request.variables["SURVEY_ID"] == str(row["id"])
+    assert call.pressed == ["2"]
+
+
+async def test_wrong_key_then_right_key_through_the_simulator(lab: Lab) -> None:
+    number = "0812345679"
+    lab.sim.set_customer_phone(number, CustomerPhone.answers("7", "1"))
+    await lab.service.on_event(call_ended("1795236655.1", number, MONDAY_10))
+    lab.clock.advance(timedelta(minutes=2))
+    await lab.survey_round(1)
+    row = await lab.db.pool.fetchrow("SELECT status, rating FROM surveys")
+    assert (row["status"], row["rating"]) == ("completed", 1)
+
+
+@pytest.mark.parametrize(
+    ("phone", "outcome"),
+    [
+        (CustomerPhone.busy(), "busy"),
+        (CustomerPhone.congested(), "congestion"),
+        (CustomerPhone.no_answer(), "no_answer"),
+    ],
+)
+async def test_unreached_phone_outcome_is_recorded_and_retried(
+    lab: Lab, phone: CustomerPhone, outcome: str
+) -> None:
+    number = "0812345670"
+    lab.sim.set_customer_phone(number, phone)
+    await lab.service.on_event(call_ended("1795236655.2", number, MONDAY_10))
+    lab.clock.advance(timedelta(minutes=2))
+    await lab.survey_round(1)
+    row = await lab.db.pool.fetchrow("SELECT id, status, reason FROM surveys")
+    assert (row["status"], row["reason"]) == ("pending", outcome)
+    attempts = await lab.db.pool.fetch("SELECT outcome FROM survey_attempts")
+    assert [a["outcome"] for a in attempts] == [outcome]
+
+
+async def test_hang_up_mid_survey_through_the_simulator(lab: Lab) -> None:
+    number = "0812345671"
+    lab.sim.set_customer_phone(number, CustomerPhone.hangs_up(after=0.5))
+    await lab.service.on_event(call_ended("1795236655.3", number, MONDAY_10))
+    lab.clock.advance(timedelta(minutes=2))
+    await lab.survey_round(1)
+    row = await lab.db.pool.fetchrow("SELECT status, reason FROM surveys")
+    assert (row["status"], row["reason"]) == ("incomplete", "caller_hung_up")
+
+
+async def test_silence_through_the_simulator(lab: Lab) -> None:
+    number = "0812345672"
+    lab.sim.set_customer_phone(number, CustomerPhone.silent())
+    await lab.service.on_event(call_ended("1795236655.4", number, MONDAY_10))
+    lab.clock.advance(timedelta(minutes=2))
+    await lab.survey_round(1)
+    row = await lab.db.pool.fetchrow("SELECT status, reason FROM surveys")
+    assert (row["status"], row["reason"]) == ("incomplete", "no_valid_input")
