@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from cases.calls import CallRepository
+from cases.db import Database
+from telephony.config import PbxConfig
 from telephony.events import (
+    AgentRinging,
     AgentStateChanged,
     CallAnswered,
     CallEnded,
@@ -22,9 +27,12 @@ from telephony.events import (
     MemberRemoved,
     MemberSnapshot,
     PbxSnapshot,
+    TelephonyEvent,
     WaitingCaller,
     make_call_key,
 )
+from telephony.service import TelephonyService
+from telephony.simulator import AgentPhone, PbxSimulator
 from telephony.tracker import CallRecord, CallTracker
 from tests.telephony.test_traces import MemorySink
 
@@ -297,3 +305,85 @@ async def test_saved_records_are_copies(tracker: CallTracker, sink: MemorySink) 
     await tracker.handle(queued("1.0"))
     await tracker.handle(answered("1.0", 2))
     assert sink.saves[0].answered_at is None
+
+
+class ManualClock:
+    """The service's receive clock, moved by the test between PBX steps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Followed:
+    """A tracker on the real repository behind TelephonyService, with a way to wait for events."""
+
+    def __init__(self, repo: CallRepository) -> None:
+        self.tracker = CallTracker(repo)
+        self.seen: list[TelephonyEvent] = []
+        self.arrived = asyncio.Condition()
+
+    async def __call__(self, event: TelephonyEvent) -> None:
+        await self.tracker.handle(event)
+        async with self.arrived:
+            self.seen.append(event)
+            self.arrived.notify_all()
+
+    async def until(self, kind: type) -> TelephonyEvent:
+        def found() -> TelephonyEvent | None:
+            return next((e for e in self.seen if isinstance(e, kind)), None)
+
+        async with asyncio.timeout(10), self.arrived:
+            await self.arrived.wait_for(lambda: found() is not None)
+        event = found()
+        assert event is not None
+        return event
+
+
+async def test_hold_and_blind_transfer_through_the_simulator(db: Database) -> None:
+    clock = ManualClock(T0)
+    repo = CallRepository(db.pool)
+    follow = Followed(repo)
+    async with PbxSimulator.lab() as sim:
+        sim.set_default_agent_phone(AgentPhone.manual())
+        host, port = sim.address
+        config = PbxConfig("lab", host, port, "hotline", "hotline")
+        service = TelephonyService([config], [follow], clock=clock)
+        await service.start()
+        try:
+            await follow.until(PbxSnapshot)
+            call = await sim.place_call("hotline", "+66 81 234 5678", "<b>Somchai</b>")
+            ringing = await follow.until(AgentRinging)
+            assert isinstance(ringing, AgentRinging)
+            clock.advance(5)
+            await sim.answer(ringing.interface)
+            await follow.until(CallAnswered)
+            clock.advance(10)
+            await sim.hold(call)
+            await follow.until(CallHeld)
+            clock.advance(30)
+            await sim.unhold(call)
+            await follow.until(CallResumed)
+            clock.advance(20)
+            await sim.transfer(call, "2001")
+            await follow.until(CallEnded)
+            moved = await follow.until(CallTransferred)
+        finally:
+            await service.stop()
+    row = await repo.get_call(make_call_key("lab", "hotline", call.uniqueid))
+    assert row is not None
+    assert isinstance(moved, CallTransferred) and moved.target == "2001"
+    assert (row.caller_number, row.caller_name) == ("0812345678", "<b>Somchai</b>")
+    assert row.agent_interface == ringing.interface
+    assert (row.wait_s, row.hold_s, row.talk_s) == (5.0, 30.0, 30.0)
+    assert (row.hung_up_by, row.end_reason, row.transferred_to) == (
+        "transfer",
+        "transferred",
+        "2001",
+    )
+    assert await db.pool.fetchval("SELECT count(*) FROM calls") == 1
