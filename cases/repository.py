@@ -14,7 +14,7 @@ import structlog
 
 from cases.access import can_see_case, may_see_personal_data, visible_cases_sql
 from cases.dates import be_year
-from cases.errors import AccessDenied, CaseNotFound, UnitNotFound
+from cases.errors import AccessDenied, CaseNotFound, InvalidCaseData, UnitNotFound
 from cases.intake import IntakeForm
 from cases.lifecycle import (
     CLOSED_AT_INTAKE,
@@ -33,6 +33,7 @@ from cases.working_days import WorkingCalendar
 log = structlog.get_logger()
 
 REFERENCE_PREFIX = "HL"
+MAX_NOTE = 5000
 
 CASE_SELECT = """
 SELECT c.*, u.name AS unit_name
@@ -221,6 +222,22 @@ class CaseRepository:
         log.info("case_transition", case_id=case_id, action=move.action)
         return await self._load(case_id)
 
+    async def add_note(self, case_id: int, note: str, *, actor: Actor, now: datetime) -> None:
+        """Findings or a follow-up recorded without changing the status (a unit's inquiry,
+        a call to the caller)."""
+        note = note.strip()
+        if not note:
+            raise InvalidCaseData({"note": "required"})
+        if len(note) > MAX_NOTE:
+            raise InvalidCaseData({"note": "too_long"})
+        async with self.pool.acquire() as conn, conn.transaction():
+            current = await self._lock(conn, case_id)
+            if not can_see_case(actor, current):
+                raise AccessDenied("not your case", case_id=case_id)
+            await self._event(conn, case_id, now, actor, "note", None, None, note)
+            await conn.execute("UPDATE cases SET updated_at = $2 WHERE id = $1", case_id, now)
+        log.info("case_note_added", case_id=case_id)
+
     async def _apply(
         self,
         conn: asyncpg.Connection,
@@ -390,7 +407,7 @@ class CaseRepository:
             return bool(await conn.fetchval(_HANDLED_BY, case.id, actor.user_id))
         return False
 
-    async def _require_unit(self, conn: asyncpg.Connection, unit_id: int) -> None:
+    async def _require_unit(self, conn: asyncpg.Connection | asyncpg.Pool, unit_id: int) -> None:
         if await conn.fetchval("SELECT 1 FROM units WHERE id = $1", unit_id) is None:
             raise UnitNotFound(f"no unit {unit_id}", unit_id=unit_id)
 
@@ -405,12 +422,35 @@ class CaseRepository:
         return [Unit(id=r["id"], name=r["name"], parent_id=r["parent_id"]) for r in rows]
 
     async def create_unit(self, name: str, parent_id: int | None = None) -> Unit:
+        """A responsible unit; its staff are users with role `unit` and this unit_id."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidCaseData({"name": "required" if not name else "too_long"})
+        if parent_id is not None:
+            await self._require_unit(self.pool, parent_id)
         row = await self.pool.fetchrow(
-            "INSERT INTO units (name, parent_id) VALUES ($1, $2) RETURNING id, name, parent_id",
+            "INSERT INTO units (name, parent_id) VALUES ($1, $2) "
+            "ON CONFLICT (name) DO NOTHING RETURNING id, name, parent_id",
             name,
             parent_id,
         )
+        if row is None:
+            raise InvalidCaseData({"name": "taken"})
         return Unit(id=row["id"], name=row["name"], parent_id=row["parent_id"])
+
+    async def unit_workload(self) -> list[tuple[Unit, int, int]]:
+        """Each unit with its number of staff and of open cases forwarded to it."""
+        rows = await self.pool.fetch(
+            "SELECT u.id, u.name, u.parent_id, "
+            "(SELECT count(*) FROM users s WHERE s.unit_id = u.id AND s.active) AS staff, "
+            "(SELECT count(*) FROM cases c WHERE c.unit_id = u.id "
+            " AND c.status = ANY($1::text[])) AS open_cases "
+            "FROM units u ORDER BY u.name",
+            [s.value for s in OPEN_STATUSES],
+        )
+        return [
+            (Unit(r["id"], r["name"], r["parent_id"]), r["staff"], r["open_cases"]) for r in rows
+        ]
 
     async def add_closed_day(self, day: date, reason: str, user_id: int | None) -> None:
         await self.pool.execute(

@@ -60,10 +60,13 @@ def setup(app: web.Application, settings: CaseSettings | None = None) -> None:
     app.router.add_get("/cases/escalations", escalations_page)
     app.router.add_get("/cases/closed-days", closed_days_page)
     app.router.add_post("/cases/closed-days", closed_days_submit)
+    app.router.add_get("/cases/units", units_page)
+    app.router.add_post("/cases/units", units_submit)
     app.router.add_get(r"/cases/{id:\d+}", detail_page)
     app.router.add_get(r"/cases/{id:\d+}/edit", edit_case_page)
     app.router.add_post(r"/cases/{id:\d+}/edit", edit_case_submit)
     app.router.add_post(r"/cases/{id:\d+}/action", action_submit)
+    app.router.add_post(r"/cases/{id:\d+}/note", note_submit)
 
 
 async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -284,6 +287,23 @@ async def action_submit(request: web.Request) -> web.StreamResponse:
     return see_other(f"/cases/{case_id}")
 
 
+@require_role(*ALL_ROLES)
+async def note_submit(request: web.Request) -> web.StreamResponse:
+    case_id = _case_id(request)
+    actor = actor_of(_user(request))
+    values = await _form_fields(request, ("note",))
+    repo = _repo(request)
+    try:
+        await repo.add_note(case_id, values.get("note", ""), actor=actor, now=_now(request))
+    except InvalidCaseData as exc:
+        case = await repo.get_case(case_id, actor)
+        note_values = {"action": "note", **values}
+        return await _detail(
+            request, case, action_values=note_values, action_errors=exc.field_errors, status=422
+        )
+    return see_other(f"/cases/{case_id}")
+
+
 # Intake and correction forms.
 
 
@@ -377,3 +397,30 @@ async def closed_days_submit(request: web.Request) -> web.StreamResponse:
         return await _closed_days(request, values, errors, status=422)
     await _repo(request).add_closed_day(day, reason, _user(request).id)
     return see_other("/cases/closed-days")
+
+
+async def _units(
+    request: web.Request, values: Mapping[str, str], errors: Mapping[str, str], status: int = 200
+) -> web.Response:
+    workload = await _repo(request).unit_workload()
+    context = _context(request, workload=workload, values=values, errors=errors)
+    return render(request, "cases/units.html", context, status=status)
+
+
+@require_role(*MANAGERS)
+async def units_page(request: web.Request) -> web.Response:
+    return await _units(request, {}, {})
+
+
+@require_role("admin")
+async def units_submit(request: web.Request) -> web.StreamResponse:
+    values = await _form_fields(request, ("name", "parent_id"))
+    parent = values.get("parent_id", "")
+    try:
+        await _repo(request).create_unit(
+            values.get("name", ""),
+            int(parent) if parent.isascii() and parent.isdigit() else None,
+        )
+    except InvalidCaseData as exc:
+        return await _units(request, values, exc.field_errors, status=422)
+    return see_other("/cases/units")

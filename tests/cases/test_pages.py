@@ -169,3 +169,18 @@ async def test_dates_show_in_be_or_ce(site: Site) -> None:
     await site.log_in("agent1")
     assert "20 พ.ย. 2569 10:00" in (await site.get("/cases"))[1]
     assert "20 พ.ย. 2026 10:00" in (await site.get("/cases", era="ce"))[1]
+
+
+async def test_a_note_is_added_to_the_history_and_an_empty_one_refused(site: Site) -> None:
+    agent = await site.add_user("agent1", "agent")
+    case = await site.cases.create_case(complaint_form(), actor=Actor(agent, Role.AGENT), now=NOW)
+    await site.log_in("agent1")
+    status, html, _ = await site.post(f"/cases/{case.id}/note", {"note": "   "})
+    assert status == 422 and 'data-field="note"' in html
+    status, _, location = await site.post(f"/cases/{case.id}/note", {"note": "โทรแจ้งผู้ร้อง <ครั้งที่ 1>"})
+    assert status == 303
+    html = (await site.get(location))[1]
+    assert "โทรแจ้งผู้ร้อง &lt;ครั้งที่ 1&gt;" in html
+    assert 'data-status="received"' in html
+    history = await site.cases.history(case.id)
+    assert [e.action for e in history] == ["created", "note"]
