@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from cases.calls import CallRepository
 from cases.clock import ManualClock
 from cases.db import Database
 from ivr.component import SurveyService
@@ -18,8 +19,10 @@ from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
 from telephony.commands import AmiCallControl
 from telephony.config import PbxConfig
+from telephony.service import TelephonyService
 from telephony.simulator import PbxSimulator
 from telephony.simulator.phones import CustomerPhone
+from telephony.tracker import CallTracker
 from tests.ivr.fakes import call_ended, seed_agent, seed_call, seed_case
 
 BKK = ZoneInfo("Asia/Bangkok")
@@ -58,10 +61,7 @@ async def lab(db: Database) -> AsyncIterator[Lab]:
     host, port = await sim.start()
     link = AmiLink(PbxConfig("pbx1", host, port, "hotline", "hotline"), ignore)
     await link.start()
-    for _ in range(200):
-        if link.up:
-            break
-        await asyncio.sleep(0.02)
+    await eventually(lambda: link.up)
     clock = ManualClock(MONDAY_10)
     service = SurveyService(SETTINGS, db.pool, AmiCallControl({"pbx1": link}), clock)
     await service.fastagi.start()
@@ -145,3 +145,62 @@ async def test_silence_through_the_simulator(lab: Lab) -> None:
     await lab.survey_round(1)
     row = await lab.db.pool.fetchrow("SELECT status, reason FROM surveys")
     assert (row["status"], row["reason"]) == ("incomplete", "no_valid_input")
+
+
+async def test_queue_call_to_stored_rating_end_to_end(db: Database) -> None:
+    """A real queue call on the simulator ends; the tracker stores it, the survey follows."""
+    number = "0898765432"
+    clock = ManualClock(MONDAY_10)
+    sim = PbxSimulator.lab(speed=20.0, prompt_seconds=0.2)
+    host, port = await sim.start()
+    sim.set_customer_phone(number, CustomerPhone.answers("2"))
+    telephony = TelephonyService(
+        [PbxConfig("pbx1", host, port, "hotline", "hotline")], clock=clock.now
+    )
+    service = SurveyService(SETTINGS, db.pool, telephony.control, clock)
+    telephony.subscribe(CallTracker(CallRepository(db.pool)).handle)
+    telephony.subscribe(service.on_event)
+    agent = await seed_agent(db.pool)
+    await service.fastagi.start()
+    sim.originate.agi_port = service.fastagi.port
+    await telephony.start()
+    try:
+        await eventually(lambda: all(h.up for h in telephony.health()))
+        call = await sim.place_call("hotline", "+66 89 876 5432")
+        await sim.answer("PJSIP/agent101")
+        await sim.hangup(call, by="caller")
+        survey_count = "SELECT count(*) FROM surveys WHERE status = 'pending'"
+        await eventually_db(db, survey_count, 1)
+        call_id = await db.pool.fetchval("SELECT id FROM calls")
+        case_id = await seed_case(db.pool, call_id, "complaint", MONDAY_10)
+
+        clock.advance(timedelta(minutes=2))
+        tasks = await service.tick()
+        assert len(tasks) == 1
+        await asyncio.wait_for(asyncio.gather(*tasks), 30)
+        await asyncio.wait_for(sim.wait_survey_calls(1), 30)
+        await asyncio.wait_for(service.fastagi.wait_idle(), 30)
+
+        row = await db.pool.fetchrow("SELECT * FROM surveys")
+        assert (row["status"], row["rating"], row["caller_number"]) == ("completed", 2, number)
+        assert (row["call_id"], row["agent_user_id"], row["case_id"]) == (call_id, agent, case_id)
+    finally:
+        await service.stop()
+        await telephony.stop()
+        await sim.stop()
+
+
+async def eventually(check: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition never became true")
+
+
+async def eventually_db(db: Database, query: str, expected: object) -> None:
+    for _ in range(500):
+        if await db.pool.fetchval(query) == expected:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{query} never gave {expected}")
