@@ -394,12 +394,13 @@ class Translator:
         )
 
     def _settle(self, call: _Call, at: datetime) -> Events:
-        """Close a call whose end we did not see in full (re-queued, or a Hangup came first)."""
+        """Close a call whose end we did not see in full (re-queued, or a Hangup came first).
+
+        A pending abandon was reported while the caller was still there (a queue exit);
+        hanging up afterwards does not make it an abandon.
+        """
         if call.answered_at is not None:
             return [self._ended_event(call, at, call.hangup_by or "system", 0.0)]
-        if call.abandon is not None and call.hangup_requested:
-            position, original, hold_time = call.abandon
-            return [self._abandoned_event(call, at, position, original, hold_time)]
         if call.abandon is not None or call.left_at is not None:
             return [self._exited_event(call, at, "unknown")]
         return [self._abandoned_event(call, at, call.position, call.position, 0.0)]

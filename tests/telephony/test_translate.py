@@ -228,6 +228,19 @@ def test_queue_timeout_and_empty_are_exits_not_abandons(status: str, reason: str
     assert feed.of(CallAbandoned) == []
 
 
+def test_hanging_up_after_a_queue_exit_is_not_an_abandon() -> None:
+    feed = Feed()
+    feed(0, JOIN)
+    abandon = caller(
+        "QueueCallerAbandon", Queue="hotline", Position="1", OriginalPosition="1", HoldTime="30"
+    )
+    feed(30, abandon, LEAVE)
+    [out] = feed(31, caller("HangupRequest"), caller("Hangup"))
+    assert isinstance(out, CallExitedQueue)
+    assert (out.reason, out.wait_s) == ("unknown", 30.0)
+    assert feed.of(CallAbandoned) == []
+
+
 def test_exit_by_key_is_a_leave_with_nothing_else() -> None:
     feed = Feed()
     feed(0, JOIN)
