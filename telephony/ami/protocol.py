@@ -20,6 +20,11 @@ DEFAULT_MAX_FRAME = 256 * 1024
 _BOUNDARY = re.compile(rb"\r?\n\r?\n")
 # Longest boundary minus one: bytes kept from a scan so a boundary split across reads is found.
 _BOUNDARY_TAIL = 3
+# Fast path: a frame made only of `Key: Value` lines (every AMI event) in one C-level pass.
+# Header names are printable ASCII without ':' (a range class is also the fastest to match).
+_KEY = "[!-9;-~]+"
+_HEADER_LINE = re.compile(f"^({_KEY}): (.*)$", re.MULTILINE)
+_HEADER_KEY = re.compile(_KEY)
 _PREVIEW = 80
 
 Pairs = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -48,9 +53,8 @@ class AmiMessage:
     def _lookup(self) -> dict[str, str]:
         index = self._index
         if index is None:
-            index = {}
-            for key, value in self._pairs:
-                index.setdefault(key.lower(), value)
+            # Built backwards so the first occurrence of a repeated key wins.
+            index = {key.lower(): value for key, value in reversed(self._pairs)}
             object.__setattr__(self, "_index", index)
         return index
 
@@ -79,10 +83,16 @@ class AmiMessage:
 
     @property
     def name(self) -> str | None:
+        pairs = self._pairs
+        if pairs and pairs[0][0] == "Event":  # how Asterisk always sends it: no index needed
+            return pairs[0][1]
         return self.get("Event")
 
     @property
     def is_response(self) -> bool:
+        pairs = self._pairs
+        if pairs and pairs[0][0] in ("Event", "Response"):
+            return pairs[0][0] == "Response"
         return "response" in self._lookup()
 
     @property
@@ -129,6 +139,19 @@ def encode_action(action: str, fields: Pairs = ()) -> bytes:
     return _encode_lines([("Action", action), *items]) + b"\r\n"
 
 
+def _next_boundary(buf: bytearray, start: int) -> tuple[int, int] | None:
+    """Span of the next empty line at or after `start`, None when no whole frame is there yet.
+
+    Plain `find` for Asterisk's CRLF CRLF; the regex only when a lone LF shows up.
+    """
+    crlf = buf.find(b"\r\n\r\n", start)
+    limit = len(buf) if crlf < 0 else crlf
+    if buf.find(b"\n\n", start, limit) < 0 and buf.find(b"\n\r\n", start, limit) < 0:
+        return None if crlf < 0 else (crlf, crlf + 4)
+    match = _BOUNDARY.search(buf, start)
+    return None if match is None else match.span()
+
+
 class FrameParser:
     """Incremental AMI framer: feed it raw socket bytes, get whole messages back.
 
@@ -153,18 +176,17 @@ class FrameParser:
             return []
         out: list[AmiMessage] = []
         pos = 0
-        search = _BOUNDARY.search
         while True:
-            match = search(buf, max(pos, self._scanned))
-            if match is None:
+            span = _next_boundary(buf, max(pos, self._scanned))
+            if span is None:
                 break
-            start, end = match.span()
+            start, end = span
             if self._skipping:
                 self._skipping = False
             elif start - pos > self.max_frame:
                 self._drop_oversized(start - pos)
             else:
-                message = self._decode(bytes(buf[pos:start]))
+                message = self._decode(buf[pos:start])
                 if message is not None:
                     out.append(message)
             pos = end
@@ -197,17 +219,24 @@ class FrameParser:
         self.oversized += 1
         log.error("ami_frame_oversized", size=size, max_frame=self.max_frame)
 
-    def _decode(self, raw: bytes) -> AmiMessage | None:
-        text = raw.decode("utf-8", "replace").strip("\r\n")
+    def _decode(self, raw: bytes | bytearray) -> AmiMessage | None:
+        text = raw.decode("utf-8", "replace").strip("\r\n").replace("\r\n", "\n")
         if not text:
             return None
+        pairs = _HEADER_LINE.findall(text)
+        if len(pairs) == text.count("\n") + 1:
+            return AmiMessage(pairs)
+        return self._decode_lines(text)
+
+    def _decode_lines(self, text: str) -> AmiMessage | None:
+        """Line by line: bare `Key:` lines, command output, or a malformed frame."""
         pairs: list[tuple[str, str]] = []
         body: list[str] = []
-        for line in text.replace("\r\n", "\n").split("\n"):
+        for line in text.split("\n"):
             key, sep, value = line.partition(": ")
             if not sep and line.endswith(":"):
                 key, sep, value = line[:-1], ":", ""
-            if sep and not body and key and " " not in key:
+            if sep and not body and _HEADER_KEY.fullmatch(key):
                 pairs.append((key, value))
             elif pairs and pairs[0] == ("Response", "Follows"):
                 body.append(line)

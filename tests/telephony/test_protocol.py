@@ -229,3 +229,20 @@ def test_read_capture_items() -> None:
     )
     offsets = [item.offset for item in items]
     assert offsets == sorted(offsets)
+
+
+HEADER_KEYS = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,15}", fullmatch=True)
+HEADER_VALUES = st.text(max_size=40).filter(lambda v: "\r" not in v and "\n" not in v)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.lists(st.tuples(HEADER_KEYS, HEADER_VALUES), min_size=1, max_size=6), max_size=4),
+    st.lists(st.integers(min_value=0, max_value=2000), max_size=8),
+)
+def test_any_messages_survive_encoding_and_arbitrary_splits(
+    frames: list[list[tuple[str, str]]], cuts: list[int]
+) -> None:
+    messages = [AmiMessage(pairs) for pairs in frames]
+    stream = b"".join(m.encode() for m in messages)
+    assert parse_all(split_at(stream, [c for c in cuts if c <= len(stream)])) == messages
