@@ -53,9 +53,9 @@ class RegisterFilter:
             status=_enum(Status, query.get("status", "")),
             channel=_enum(Channel, query.get("channel", "")),
             unit_id=_positive_int(query.get("unit_id", "")),
-            topic=query.get("topic", "").strip()[:200],
-            province=query.get("province", "").strip()[:200],
-            q=query.get("q", "").strip()[:200],
+            topic=_text(query.get("topic", "")),
+            province=_text(query.get("province", "")),
+            q=_text(query.get("q", "")),
             overdue=query.get("overdue", "") in ("1", "on", "true"),
             page=_positive_int(query.get("page", "")) or 1,
             page_size=min(
@@ -194,6 +194,11 @@ def _row(r: asyncpg.Record) -> RegisterRow:
         escalation_level=r["escalation_level"],
         overdue=r["overdue"],
     )
+
+
+def _text(value: str) -> str:
+    """Search text as PostgreSQL accepts it: no NUL, bounded."""
+    return value.replace("\x00", "").strip()[:200].strip()
 
 
 def _day_start(day: date) -> datetime:

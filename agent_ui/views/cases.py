@@ -143,8 +143,13 @@ def _context(request: web.Request, **values: Any) -> dict[str, Any]:
 
 
 async def _form_fields(request: web.Request, names: tuple[str, ...]) -> dict[str, str]:
+    """Posted text fields, without the NUL characters PostgreSQL refuses."""
     form = await request.post()
-    return {name: str(form.get(name, "")) for name in names if isinstance(form.get(name, ""), str)}
+    return {
+        name: value.replace("\x00", "")
+        for name in names
+        if isinstance(value := form.get(name, ""), str)
+    }
 
 
 # The register and its exports.

@@ -184,3 +184,24 @@ async def test_a_note_is_added_to_the_history_and_an_empty_one_refused(site: Sit
     assert 'data-status="received"' in html
     history = await site.cases.history(case.id)
     assert [e.action for e in history] == ["created", "note"]
+
+
+async def test_hostile_input_is_answered_not_crashed_on(site: Site) -> None:
+    await site.add_user("agent1", "agent")
+    await site.log_in("agent1")
+    assert (await site.get("/cases", q="a\x00b", topic="%_\\", page="-1"))[0] == 200
+    status, _, location = await site.post("/cases/new", {**INTAKE, "details": "x\x00y"})
+    assert status == 303
+    status, _, _ = await site.post(f"{location}/note", {"note": "n\x00ote"})
+    assert status == 303
+    assert (await site.get("/cases/99999999999999999999"))[0] == 404
+    assert (await site.get("/cases/424242"))[0] == 404
+
+
+async def test_pages_speak_english_with_ce_dates_when_asked(site: Site) -> None:
+    agent = await site.add_user("agent1", "agent")
+    case = await site.cases.create_case(complaint_form(), actor=Actor(agent, Role.AGENT), now=NOW)
+    await site.log_in("agent1")
+    site.client.session.cookie_jar.update_cookies({"hotline_lang": "en"})
+    html = (await site.get(f"/cases/{case.id}", era="ce"))[1]
+    assert "Complaint" in html and "20 Nov 2026 10:00" in html and "25 Nov 2026 16:30" in html
