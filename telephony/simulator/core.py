@@ -79,7 +79,11 @@ class PbxCore:
             self.update_avail(self.queues[member.queue])
 
     def update_avail(self, queue: Queue) -> None:
-        """`Queue:<name>_avail` pseudo-device: NOT_INUSE while a member could take a call."""
+        """`Queue:<name>_avail` pseudo-device: NOT_INUSE while a member could take a call.
+
+        Asterisk re-evaluates it when a member's device changes state (not on pause or
+        membership changes) and reports it only when it differs from the last report.
+        """
         state = NOT_INUSE if any(m.available for m in queue.members.values()) else INUSE
         if self._avail.get(queue.name) != state:
             self._avail[queue.name] = state

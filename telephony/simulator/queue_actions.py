@@ -92,16 +92,13 @@ class QueueActions:
         if not interface or paused is None:
             session.error(request, "Need 'Interface' and 'Paused' parameters.")
             return
-        pause = paused.strip().lower() in _TRUE
-        try:
-            self.engine.pause_member(
-                interface, pause, request.get("Reason") or "", request.get("Queue")
-            )
-        except MemberError as exc:
-            session.error(request, str(exc))
+        pause, queue = paused.strip().lower() in _TRUE, request.get("Queue")
+        if not any(queue in (None, m.queue) for m in self.core.members_of(interface)):
+            session.error(request, "Interface not found")
             return
         message = "Interface paused successfully" if pause else "Interface unpaused successfully"
         session.respond(request, "Success", ("Message", message))
+        self.engine.pause_member(interface, pause, request.get("Reason") or "", queue)
 
     async def queue_add(self, session: AmiSession, request: AmiMessage) -> None:
         queue, interface = request.get("Queue"), request.get("Interface")

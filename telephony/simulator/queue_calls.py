@@ -585,7 +585,6 @@ class QueueEngine:
         if announce:
             self.core.emit(device_state(_pause_device(member), INUSE if paused else NOT_INUSE))
             self.core.emit(member_event("QueueMemberAdded", member))
-            self.core.update_avail(queue)
         self.dispatch(queue)
         return member
 
@@ -600,7 +599,6 @@ class QueueEngine:
             raise MemberError("Member not dynamic")
         del queue.members[interface]
         self.core.emit(member_event("QueueMemberRemoved", member))
-        self.core.update_avail(queue)
         return member
 
     def pause_member(
@@ -622,7 +620,6 @@ class QueueEngine:
                 member.last_pause = now
             self.core.emit(device_state(_pause_device(member), INUSE if paused else NOT_INUSE))
             self.core.emit(member_event("QueueMemberPause", member))
-            self.core.update_avail(self.core.queues[member.queue])
         for queue in self.core.queues.values():
             self.dispatch(queue)
         return members
