@@ -387,3 +387,25 @@ async def test_hold_and_blind_transfer_through_the_simulator(db: Database) -> No
         "2001",
     )
     assert await db.pool.fetchval("SELECT count(*) FROM calls") == 1
+
+
+async def test_a_restarted_tracker_settles_the_calls_saved_before(db: Database) -> None:
+    repo = CallRepository(db.pool)
+    before = CallTracker(repo)
+    await before.handle(queued("1.0", 0))  # ends while the service is down
+    await before.handle(queued("2.0", 1))  # still talking after the restart
+    await before.handle(answered("2.0", 4, "PJSIP/agent102"))
+
+    after = CallTracker(repo)
+    after.restore(CallRecord(**stored.record_fields()) for stored in await repo.open_calls("lab"))
+    await after.reconcile(snapshot(100, connected=(connected("2.0", 96.0),)))
+    await after.handle(ended("2.0", 120, talk=116.0))
+
+    lost = await repo.get_call(make_call_key("lab", "hotline", "1.0"))
+    kept = await repo.get_call(make_call_key("lab", "hotline", "2.0"))
+    assert lost is not None and kept is not None
+    assert (lost.end_reason, lost.ended_at) == ("lost_in_gap", sec(100))
+    assert (kept.end_reason, kept.talk_s, kept.recovered) == ("completed", 116.0, False)
+    assert kept.answered_at == sec(4) and kept.joined_at == sec(1)
+    assert await db.pool.fetchval("SELECT count(*) FROM calls") == 2
+    assert await repo.open_calls("lab") == []
