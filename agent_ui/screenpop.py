@@ -56,7 +56,8 @@ class ScreenPops:
     async def pop(self, number: str, *, now: datetime, this_call: str = "") -> dict[str, Any]:
         """Profile, last calls, open and recent cases, last survey ratings, as plain JSON.
 
-        A number never seen before (or no number at all) pops an empty profile to fill in.
+        A number never seen before (or no number at all) pops an empty profile to fill in;
+        a caller row alone (the call tracker adds one on the first ring) is not "known".
         """
         national = normalise(number)
         profile = None if national is None else await self._pool.fetchrow(_PROFILE, national)
@@ -67,12 +68,11 @@ class ScreenPops:
             self._caller_cases(profile["id"] if profile else None, now),
             self._pool.fetch(_RATINGS, national, self._limits.ratings) if national else _none(),
         )
+        fields = {name: (profile[name] if profile else None) or "" for name in PROFILE_FIELDS}
         return {
             "number": national or number,
-            "known": profile is not None,
-            "profile": {
-                name: (profile[name] if profile else None) or "" for name in PROFILE_FIELDS
-            },
+            "known": any(fields.values()) or bool(calls or cases),
+            "profile": fields,
             "calls": [jsonable(call) for call in calls],
             "cases": [jsonable(case) for case in cases],
             "ratings": [jsonable(dict(row)) for row in ratings],

@@ -144,7 +144,7 @@ async def panel_socket(request: web.Request) -> web.StreamResponse:
 async def change_availability(request: web.Request) -> web.Response:
     form = await request.post()
     availability = str(form.get("availability", ""))
-    reason = str(form.get("reason", ""))
+    reason = str(form.get("reason", "")) if availability == "paused" else ""
     if availability not in AVAILABILITIES or (
         availability == "paused" and reason not in PAUSE_REASONS
     ):

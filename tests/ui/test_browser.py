@@ -1,0 +1,207 @@
+"""The agent panel in real headless Chromium, against the real service, the PBX simulator
+over TCP and PostgreSQL: log in, go ready, a call pops, phases, hold, wrap-up, intake."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
+
+from agent_ui import auth
+from agent_ui.keys import db_key
+from agent_ui.views import panel
+from cases.calls import CallRepository
+from cases.clock import SystemClock
+from cases.users import UserRepository
+from telephony.config import PbxConfig
+from telephony.events import PbxSnapshot, TelephonyEvent
+from telephony.service import TelephonyService
+from telephony.simulator import AgentPhone, PbxSimulator
+from telephony.tracker import CallTracker
+from tests.ui.conftest import PASSWORD, build_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+CHROMIUM_MISSING = not Path(CHROMIUM).exists()
+QUEUE = "1169"
+AGENT = "PJSIP/agent101"
+NUMBER = "0812345678"
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+@dataclass
+class Live:
+    sim: PbxSimulator
+    server: TestServer
+    page: Page
+    dialogs: list[str]
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def live(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
+    if CHROMIUM_MISSING:
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    sim = PbxSimulator()
+    sim.add_queue(QUEUE)
+    sim.set_agent_phone(AGENT, AgentPhone.manual())
+    host, port = await sim.start()
+    app = build_app(
+        fresh_db_url,
+        tmp_path,
+        SystemClock(),
+        greeting_max_s=3,
+        inquiry_min_s=0,
+        inquiry_max_s=60,
+        closing_max_s=30,
+        wrapup_s=120,
+    )
+    telephony = TelephonyService(
+        [PbxConfig(name="sim", host=host, port=port, username="hotline", secret="hotline")]
+    )
+    app[panel.telephony_key] = telephony
+    async with TestServer(app) as server, async_playwright() as playwright:
+        telephony.subscribe(CallTracker(CallRepository(app[db_key].pool)).handle)
+        synced = asyncio.Event()
+
+        async def on_snapshot(event: TelephonyEvent) -> None:
+            if isinstance(event, PbxSnapshot):
+                synced.set()
+
+        telephony.subscribe(on_snapshot)
+        await UserRepository(app[db_key].pool).create(
+            username="somchai",
+            display_name="Somchai",
+            password_hash=auth.hash_password(PASSWORD),
+            role="agent",
+            pbx="sim",
+            interface=AGENT,
+            language="en",
+            queues=(QUEUE,),
+        )
+        await telephony.start()
+        browser: Browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        try:
+            await asyncio.wait_for(synced.wait(), 10)
+            page = await browser.new_page()
+            dialogs: list[str] = []
+
+            async def on_dialog(dialog: Dialog) -> None:
+                dialogs.append(dialog.message)
+                await dialog.dismiss()
+
+            page.on("dialog", on_dialog)
+            yield Live(sim, server, page, dialogs)
+        finally:
+            await browser.close()
+            await telephony.stop()
+            await sim.stop()
+
+
+async def log_in_and_go_ready(live: Live) -> Page:
+    page = live.page
+    await page.goto(live.url("/login?next=/panel"))
+    await page.fill("input[name=username]", "somchai")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(re.compile(r"/panel$"))
+    await page.click("button[data-availability=ready]")
+    await expect(page.get_by_test_id("availability")).to_have_attribute("data-state", "ready")
+    return page
+
+
+async def test_a_call_from_ring_to_wrapup_and_the_case_at_the_next_call(live: Live) -> None:
+    page = await log_in_and_go_ready(live)
+    call = await live.sim.place_call(QUEUE, NUMBER, "Nok")
+    await expect(page.get_by_test_id("caller-number")).to_have_text(NUMBER)
+    await expect(page.get_by_test_id("caller-name")).to_have_text("Nok")
+    await expect(page.locator("#new-caller")).to_be_visible()
+    await expect(page.locator("input[name=contact_phone]")).to_have_value(NUMBER)
+
+    await live.sim.answer(AGENT)
+    greeting = page.get_by_test_id("phase-greeting")
+    await expect(greeting).to_have_attribute("data-colour", "green")
+    await expect(page.locator("#script-greeting")).to_be_visible()
+    for colour in ("amber", "red"):
+        await page.wait_for_function(
+            "colour => document.getElementById('phase-greeting').dataset.colour === colour",
+            arg=colour,
+            polling="raf",
+        )
+
+    await page.keyboard.press("Alt+n")
+    await expect(page.get_by_test_id("phase-inquiry")).to_have_class(re.compile("current"))
+    await expect(page.get_by_test_id("phase-inquiry")).to_have_attribute("data-colour", "green")
+    await live.sim.hold(call)
+    await expect(page.get_by_test_id("call-status")).to_have_text("On hold")
+    await live.sim.unhold(call)
+    await expect(page.get_by_test_id("call-status")).to_have_text("Talking")
+    await page.click("#next-phase")
+    await expect(page.locator("#script-closing")).to_be_visible()
+
+    await page.select_option("select[name=case_type]", "complaint")
+    await page.fill("textarea[name=details]", "The meter reads double")
+    await page.fill("input[name=occupation]", "farmer")
+    await page.click("#intake button[type=submit]")
+    await expect(page.locator('[data-error-for="topic"]')).to_have_text("Required")
+    await expect(page.locator("textarea[name=details]")).to_have_value("The meter reads double")
+    await page.fill("input[name=topic]", "Water bill too high")
+    await page.click("#intake button[type=submit]")
+    await expect(page.get_by_test_id("intake-result")).to_contain_text("HL-")
+    reference = (await page.get_by_test_id("intake-result").text_content() or "").split(": ")[-1]
+
+    await live.sim.hangup(call)
+    await expect(page.get_by_test_id("call-status")).to_have_text("Wrap-up")
+    await expect(page.get_by_test_id("wrapup-timer")).to_have_text(re.compile(r"0:0[1-9]"))
+    await page.click("#end-wrapup")
+    await expect(page.locator("#idle")).to_be_visible()
+
+    await page.reload()
+    await live.sim.place_call(QUEUE, NUMBER, "Nok")
+    await expect(page.get_by_test_id("history-cases")).to_contain_text(reference)
+    await expect(page.get_by_test_id("history-cases")).to_contain_text("Water bill too high")
+    await expect(page.get_by_test_id("history-calls")).to_contain_text("Somchai")
+    await expect(page.locator("#profile-occupation")).to_have_text("farmer")
+    await page.reload()
+    await expect(page.get_by_test_id("caller-number")).to_have_text(NUMBER)
+
+    row = await live.server.app[db_key].pool.fetchrow(
+        "SELECT greeting_s, inquiry_s, closing_s, wrapup_s FROM calls "
+        "WHERE caller_number = $1 ORDER BY joined_at LIMIT 1",
+        NUMBER,
+    )
+    assert row["greeting_s"] > 3
+    assert row["inquiry_s"] is not None and row["closing_s"] is not None
+    assert row["wrapup_s"] is not None
+
+
+async def test_a_hostile_caller_name_is_shown_as_text_and_nothing_runs(live: Live) -> None:
+    page = await log_in_and_go_ready(live)
+    await live.sim.place_call(QUEUE, NUMBER, EVIL)
+    await expect(page.get_by_test_id("caller-name")).to_have_text(EVIL)
+    await expect(page.locator("#profile-name")).to_have_text("")
+    assert await page.locator("#call img").count() == 0
+    await page.reload()
+    await expect(page.get_by_test_id("caller-name")).to_have_text(EVIL)
+    await expect(page.locator("input[name=contact_name]")).to_have_value(EVIL)
+    await asyncio.sleep(0.3)
+    assert live.dialogs == []
