@@ -7,6 +7,7 @@ import pytest
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
 from telephony.commands import AmiCallControl
+from telephony.config import PbxConfig
 from telephony.errors import (
     AlreadyAMember,
     CommandFailed,
@@ -16,6 +17,8 @@ from telephony.errors import (
     OriginateFailed,
     PbxUnavailable,
 )
+from telephony.simulator.pbx import PbxSimulator
+from telephony.simulator.phones import CustomerPhone
 from tests.telephony.fake_ami import FakeAmi, error, eventually, replay_answer, reply
 
 
@@ -292,3 +295,64 @@ async def test_originate_while_down_raises_pbx_unavailable(
     await eventually(lambda: not link.up)
     with pytest.raises(PbxUnavailable):
         await control.originate("pbx1", "PJSIP/customer", "survey", "s", channel_id="x-3")
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[PbxSimulator]:
+    simulator = PbxSimulator.lab(
+        speed=20.0,
+        customer_phones={
+            "0811111111": CustomerPhone.busy(),
+            "0822222222": CustomerPhone.no_answer(),
+            "0833333333": CustomerPhone.congested(),
+            "0844444444": CustomerPhone.unknown(),
+        },
+    )
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+async def sim_control(sim: PbxSimulator) -> AsyncIterator[AmiCallControl]:
+    host, port = sim.address
+    link = AmiLink(PbxConfig("lab", host, port, "hotline", "hotline"), ignore)
+    await link.start()
+    await eventually(lambda: link.up)
+    yield AmiCallControl({"lab": link})
+    await link.stop()
+
+
+@pytest.mark.parametrize(
+    ("number", "outcome"),
+    [
+        ("0811111111", "busy"),
+        ("0822222222", "no_answer"),
+        ("0833333333", "congestion"),
+        ("0844444444", "failure"),
+    ],
+)
+async def test_originate_outcomes_against_the_simulator(
+    sim_control: AmiCallControl, number: str, outcome: str
+) -> None:
+    result = await sim_control.originate(
+        "lab", f"PJSIP/{number}@trunk", "survey", "s", channel_id=f"s-{number}", timeout_ms=4000
+    )
+    assert result.outcome == outcome
+
+
+async def test_member_commands_against_the_simulator(
+    sim: PbxSimulator, sim_control: AmiCallControl
+) -> None:
+    await sim_control.add_member("lab", "hotline", "PJSIP/agent104", "Agent 104", penalty=1)
+    assert "PJSIP/agent104" in {m.interface for m in sim.members("hotline")}
+    with pytest.raises(AlreadyAMember):
+        await sim_control.add_member("lab", "hotline", "PJSIP/agent104", "Agent 104")
+    await sim_control.pause("lab", "hotline", "PJSIP/agent104", "ประชุม")
+    paused = {m.interface: m for m in sim.members("hotline")}["PJSIP/agent104"]
+    assert paused.paused
+    with pytest.raises(NotAMember):
+        await sim_control.pause("lab", "hotline", "PJSIP/agent999", "nobody")
+    await sim_control.remove_member("lab", "hotline", "PJSIP/agent104")
+    with pytest.raises(NotDynamicMember):
+        await sim_control.remove_member("lab", "hotline", "PJSIP/agent101")

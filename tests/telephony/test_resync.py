@@ -7,6 +7,7 @@ import pytest
 
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage, FrameParser
+from telephony.config import PbxConfig
 from telephony.events import (
     CallQueued,
     ConnectedCall,
@@ -19,6 +20,8 @@ from telephony.events import (
 )
 from telephony.resync import build_snapshot
 from telephony.service import TelephonyService
+from telephony.simulator.pbx import PbxSimulator
+from telephony.simulator.phones import AgentPhone
 from tests.telephony.fake_ami import TRACES, FakeAmi, error, eventually, replay_answer
 
 AT = datetime(2026, 11, 21, 4, 52, 44, tzinfo=UTC)
@@ -256,3 +259,38 @@ async def test_two_pbxes_are_followed_and_reported_apart(ami: FakeAmi) -> None:
     health = service.health()
     assert [h.name for h in health] == ["pbx1", "pbx2"]
     assert {e.pbx for e in seen.events} == {"pbx1"}
+
+
+async def test_resync_against_the_simulator_after_a_cut() -> None:
+    """The PBX simulator over TCP: 3 calls talking and 1 waiting, before and after a cut."""
+    sim = PbxSimulator.lab(speed=20.0)
+    sim.set_default_agent_phone(AgentPhone.manual())
+    host, port = await sim.start()
+    seen = Seen()
+    service = TelephonyService([PbxConfig("lab", host, port, "hotline", "hotline")], [seen])
+    try:
+        for n in range(4):
+            await sim.place_call("hotline", f"0810000{n:03d}", f"ผู้โทร {n}")
+        for agent in ("PJSIP/agent101", "PJSIP/agent102", "PJSIP/agent103"):
+            await sim.answer(agent)
+        await service.start()
+        await eventually(lambda: seen.kinds().count("PbxSnapshot") == 1)
+        sim.drop_connections()
+        await eventually(lambda: seen.kinds().count("PbxSnapshot") == 2)
+    finally:
+        await service.stop()
+        await sim.stop()
+    snapshots = [e for e in seen.events if isinstance(e, PbxSnapshot)]
+    for snapshot in snapshots:
+        assert len(snapshot.waiting) == 1 and snapshot.waiting[0].caller_name == "ผู้โทร 3"
+        assert sorted(c.interface for c in snapshot.connected) == [
+            "PJSIP/agent101",
+            "PJSIP/agent102",
+            "PJSIP/agent103",
+        ]
+        assert {m.state for m in snapshot.members} == {"in_call"}
+    keys = [sorted(c.call_key for c in snapshot.connected) for snapshot in snapshots]
+    assert keys[0] == keys[1]
+    first = {c.call_key: c.talking_s for c in snapshots[0].connected}
+    assert all(c.talking_s >= first[c.call_key] for c in snapshots[1].connected)
+    assert seen.kinds().index("LinkDown") < seen.kinds().index("PbxSnapshot", 2)
