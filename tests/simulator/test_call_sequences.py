@@ -121,7 +121,7 @@ async def test_ring_no_answer_retries_the_next_member() -> None:
 
 
 async def test_busy_queue_callers_wait_then_get_agents_in_order() -> None:
-    sim = PbxSimulator.lab(speed=8.0, epoch=capture_epoch("all-agents-busy-queue-wait.txt") - 0.3)
+    sim = PbxSimulator.lab(speed=5.0, epoch=capture_epoch("all-agents-busy-queue-wait.txt") - 0.3)
     sim.set_default_agent_phone(AgentPhone.answers_after(1.1))
 
     async def caller(number: str, talk: float) -> None:
