@@ -28,7 +28,7 @@ from agent_ui.keys import (
 from agent_ui.metrics import Metrics, metrics_view
 from agent_ui.settings import Settings
 from agent_ui.templating import render, setup_templates
-from agent_ui.views import login
+from agent_ui.views import login, supervisor
 from cases.clock import Clock, SystemClock
 from cases.db import Database, DatabaseUnavailable, EmbeddedPostgres
 from cases.migrate import apply_migrations
@@ -111,4 +111,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/lang/{lang}", choose_language)
     app.router.add_static("/static", STATIC_DIR, name="static")
     login.setup(app)
+    supervisor.setup(app)
     return app

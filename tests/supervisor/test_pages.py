@@ -1,0 +1,259 @@
+"""The supervisor pages as a browser sees them: who may open them, what they show, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Awaitable, Callable
+from html.parser import HTMLParser
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from openpyxl import load_workbook
+
+from agent_ui.keys import db_key
+from agent_ui.live import live_board_key
+from telephony.events import AgentStateChanged, CallQueued
+from tests.foundation.conftest import log_in
+from tests.supervisor.factories import add_call, add_case, add_user, local
+
+MakeUser = Callable[..., Awaitable[None]]
+HOSTILE = '<script>alert("x")</script>'
+PAGES = (
+    "/supervisor",
+    "/supervisor/live.json",
+    "/supervisor/reports",
+    "/supervisor/reports.xlsx",
+    "/supervisor/reports.csv",
+)
+
+
+class _Tables(HTMLParser):
+    """The report tables of a page: {data-table: [[cell text, ...], ...]} (body rows only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._table: str | None = None
+        self._in_body = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._table = dict(attrs).get("data-table")
+            if self._table:
+                self.tables[self._table] = []
+        elif tag == "tbody":
+            self._in_body = True
+        elif tag == "tr" and self._table and self._in_body:
+            self.tables[self._table].append([])
+        elif tag == "td" and self._table and self._in_body:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None and self._table:
+            self.tables[self._table][-1].append("".join(self._cell))
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _as_page(cell: object, shown: str) -> str:
+    """A workbook cell as the page writes it: numbers stay numbers in Excel (50.0 reads back
+    as 50), text a caller typed may carry the apostrophe that keeps it from being a formula."""
+    if isinstance(cell, int | float):
+        return shown if float(shown) == cell else repr(cell)
+    return "" if cell is None else str(cell).removeprefix("'")
+
+
+async def _seed(app: web.Application) -> None:
+    pool = app[db_key].pool
+    anan = await add_user(pool, "anan")
+    await add_call(
+        pool,
+        "1",
+        local(2, 9),
+        20,
+        answered=True,
+        agent=anan,
+        talk_s=300,
+        wrapup_s=30,
+        caller_name="สมศรี",
+    )
+    await add_call(pool, "2", local(2, 9, 30), 3, abandoned=True, position=2, caller_name=HOSTILE)
+    await add_call(
+        pool,
+        "3",
+        local(2, 10),
+        42,
+        abandoned=True,
+        position=1,
+        caller_name='=HYPERLINK("http://evil")',
+        caller_number="0899999999",
+    )
+    await add_case(pool, local(2, 9), topic="ค่าน้ำประปา", occupation="ชาวนา", province="น่าน")
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_an_agent_is_refused_every_supervisor_page(
+    app_client: TestClient, make_user: MakeUser, path: str
+) -> None:
+    await make_user("somchai", "agent")
+    assert await log_in(app_client, "somchai") == 303
+    response = await app_client.get(path, headers={"Accept": "text/html"})
+    assert response.status == 403
+
+
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+async def test_supervisors_and_admins_open_every_page(
+    app_client: TestClient, make_user: MakeUser, role: str
+) -> None:
+    await make_user("boss", role)
+    assert await log_in(app_client, "boss") == 303
+    for path in PAGES:
+        response = await app_client.get(path)
+        assert response.status == 200, path
+
+
+async def test_an_anonymous_visitor_is_sent_to_log_in(app_client: TestClient) -> None:
+    response = await app_client.get(
+        "/supervisor", headers={"Accept": "text/html"}, allow_redirects=False
+    )
+    assert response.status == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+async def test_the_live_board_shows_waiting_callers_agents_and_today(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)
+    board = app[live_board_key]
+    await board.handle(
+        CallQueued(
+            "pbx1", local(2, 12, 59), "pbx1/q1169/9", "q1169", "9", "9", "0811111111", HOSTILE, 1, 1
+        )
+    )
+    await board.handle(
+        AgentStateChanged(
+            "pbx1", local(2, 12), "q1169", "PJSIP/101", "Anan", "paused", True, "ประชุม"
+        )
+    )
+    await make_user("boss", "supervisor")
+    await log_in(app_client, "boss")
+
+    data = await (await app_client.get("/supervisor/live.json")).json()
+    (queue,) = data["board"]["queues"]
+    assert queue["waiting"] == [
+        {"caller_number": "0811111111", "caller_name": HOSTILE, "position": 1, "wait_s": 60}
+    ]
+    (agent,) = data["board"]["agents"]
+    assert (agent["state"], agent["reason"], agent["in_state_s"]) == ("paused", "ประชุม", 3600)
+    # today so far: q1169 then the total; offered, answered, abandoned, short abandons
+    assert [row[:5] for row in data["today"]["rows"]] == [
+        ["q1169", "3", "1", "2", "1"],
+        ["All", "3", "1", "2", "1"],
+    ]
+
+    page = await (await app_client.get("/supervisor")).text()
+    assert HOSTILE not in page
+    assert "\\u003cscript\\u003e" in page  # inside the JSON the script reads, inert
+
+
+async def test_reports_show_figures_and_lists_with_names_escaped(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)
+    await make_user("boss", "supervisor")
+    await log_in(app_client, "boss")
+    response = await app_client.get("/supervisor/reports?from=2026-03-02&to=2026-03-02")
+    html = await response.text()
+    assert HOSTILE not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "2 Mar 2569" in html  # English words, Buddhist Era by default
+
+    tables = _Tables()
+    tables.feed(html)
+    summary = dict(tables.tables["summary"])
+    # one short abandon (3 s) leaves rate and SL: 1 ÷ (3 − 1) and 1 ÷ (1 + 2 − 1)
+    assert summary["Abandon rate (%)"] == "50.0"
+    assert summary["Service level (%)"] == "50.0"  # answered exactly at T counts
+    assert summary["AHT (s)"] == "330.0"
+    assert [row[3:] for row in tables.tables["abandoned"]] == [
+        [HOSTILE, "3.0", "2", "Yes"],
+        ['=HYPERLINK("http://evil")', "42.0", "1", "No"],
+    ]
+    assert tables.tables["by_occupation"] == [["ชาวนา", "1", "1"]]
+
+    in_ce = await (await app_client.get("/supervisor/reports?from=2026-03-02&era=ce")).text()
+    assert "2 Mar 2026" in in_ce
+
+
+async def test_the_excel_export_has_the_rows_of_the_page_with_thai_intact(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)
+    await make_user("boss", "supervisor")
+    await log_in(app_client, "boss")
+    query = "from=2026-03-01&to=2026-03-02"
+    page = _Tables()
+    page.feed(await (await app_client.get(f"/supervisor/reports?{query}")).text())
+
+    response = await app_client.get(f"/supervisor/reports.xlsx?{query}")
+    assert "attachment" in response.headers["Content-Disposition"]
+    book = load_workbook(io.BytesIO(await response.read()))
+    assert set(page.tables) <= set(book.sheetnames)
+    for name, rows in page.tables.items():
+        sheet = list(book[name].iter_rows(min_row=3, values_only=True))
+        assert [
+            [_as_page(cell, shown) for cell, shown in zip(r, p, strict=True)]
+            for r, p in zip(sheet, rows, strict=True)
+        ] == rows, name
+    abandoned = list(book["abandoned"].iter_rows(min_row=3, values_only=True))
+    assert abandoned[1][3] == '\'=HYPERLINK("http://evil")'  # text, never a formula
+    assert book["by_topic"]["A3"].value == "ค่าน้ำประปา"
+
+
+async def test_the_csv_export_is_utf8_with_a_bom_for_excel(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)
+    await make_user("boss", "supervisor")
+    await log_in(app_client, "boss")
+    body = await (await app_client.get("/supervisor/reports.csv?from=2026-03-02")).read()
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert ["Callers by province"] in rows
+    assert ["น่าน", "1", "1"] in rows
+
+
+@pytest.mark.parametrize(
+    "query", ["from=2026-03-05&to=2026-03-01", "from=yesterday", "from=2025-01-01&to=2026-03-01"]
+)
+async def test_a_bad_period_is_explained_not_crashed(
+    app_client: TestClient, make_user: MakeUser, query: str
+) -> None:
+    await make_user("boss", "supervisor")
+    await log_in(app_client, "boss")
+    response = await app_client.get(f"/supervisor/reports?{query}")
+    assert response.status == 400
+
+
+async def test_thai_readers_get_thai_labels_and_the_month_so_far_by_default(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)
+    await add_call(app[db_key].pool, "feb", local(28, 9, month=2), 5, abandoned=True)
+    await make_user("hua_na", "supervisor", language="th")
+    await log_in(app_client, "hua_na")
+    html = await (await app_client.get("/supervisor/reports")).text()
+    assert "1 มี.ค. 2569" in html and "2 มี.ค. 2569" in html
+    tables = _Tables()
+    tables.feed(html)
+    assert dict(tables.tables["summary"])["สายเข้าคิว"] == "3"  # February's call is not in it
