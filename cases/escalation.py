@@ -9,6 +9,7 @@ tests call; `run_forever(interval)` is the background loop the composition root 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -108,6 +109,12 @@ class EscalationJob:
         self.calendar = calendar
         self.chain = tuple(chain)
         self.notify = notify
+        self._wake = asyncio.Event()
+
+    def nudge(self) -> None:
+        """Run the next pass now rather than at the interval: a significant complaint was
+        just recorded and senior management must hear of it at once."""
+        self._wake.set()
 
     async def run_once(self, now: datetime) -> list[Escalation]:
         """One pass: every level reached since the last pass, oldest due first."""
@@ -162,7 +169,9 @@ class EscalationJob:
                 await self.run_once(clock.now())
             except Exception:
                 log.exception("escalation_pass_failed")
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
 
 
 async def visible_escalations(

@@ -40,6 +40,7 @@ log = structlog.get_logger()
 
 case_settings_key = web.AppKey("case_settings", CaseSettings)
 policy_key = web.AppKey("case_sla_policy", SlaPolicy)
+escalation_key = web.AppKey("case_escalation_job", EscalationJob)
 
 ALL_ROLES = ("agent", "supervisor", "admin", "unit")
 CENTRE = ("agent", "supervisor", "admin")
@@ -74,6 +75,7 @@ async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     Append after the database context (and after `setup`)."""
     settings, pool, clock = app[case_settings_key], app[db_key].pool, app[clock_key]
     escalation = EscalationJob(pool, settings.calendar(), settings.chain())
+    app[escalation_key] = escalation
     retention = RetentionJob(pool, settings.retention_years)
     tasks = [
         asyncio.create_task(
@@ -87,6 +89,13 @@ async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def nudge_escalation(app: web.Application, form: IntakeForm) -> None:
+    """After saving a significant complaint: escalate it now, not at the next interval.
+    The agent panel's intake should call this too."""
+    if form.significant and form.case_type is CaseType.COMPLAINT and escalation_key in app:
+        app[escalation_key].nudge()
 
 
 def _user(request: web.Request) -> User:
@@ -343,6 +352,7 @@ async def new_case_submit(request: web.Request) -> web.StreamResponse:
     except InvalidCaseData as exc:
         return _form_page(request, values=values, errors=exc.field_errors, case=None, status=422)
     case = await _repo(request).create_case(form, actor=actor_of(_user(request)), now=_now(request))
+    nudge_escalation(request.app, form)
     return see_other(f"/cases/{case.id}")
 
 
@@ -362,6 +372,7 @@ async def edit_case_submit(request: web.Request) -> web.StreamResponse:
     except InvalidCaseData as exc:
         return _form_page(request, values=values, errors=exc.field_errors, case=case, status=422)
     await repo.update_case(case.id, form, actor=actor, now=_now(request))
+    nudge_escalation(request.app, form)
     return see_other(f"/cases/{case.id}")
 
 

@@ -18,6 +18,27 @@ from cases.models import Actor
 from cases.repository import CaseRepository
 from cases.settings import CaseSettings
 from tests.cases.factories import NOW, add_user, complaint_form
+from tests.cases.site import Site
+
+
+def service(fresh_db_url: str, tmp_path: Path, clock: ManualClock) -> TestServer:
+    """The service with the case pages and jobs; an hour between escalation passes."""
+    app = create_app(load_settings(database_url=fresh_db_url, data_dir=tmp_path), clock=clock)
+    if not any(getattr(r, "canonical", None) == "/cases" for r in app.router.resources()):
+        cases_views.setup(app, CaseSettings(escalation_interval_s=3600))
+        app.cleanup_ctx.append(cases_views.case_jobs_ctx)
+    return TestServer(app)
+
+
+async def wait_for(db: Database, query: str, *args: object) -> list[object]:
+    """Polls until the query returns rows (the jobs run beside the test), at most ~20 s."""
+    rows: list[object] = []
+    for _ in range(400):
+        rows = [r[0] for r in await db.pool.fetch(query, *args)]
+        if rows:
+            break
+        await asyncio.sleep(0.05)
+    return rows
 
 
 async def test_an_overdue_complaint_is_escalated_once_the_service_runs(
@@ -27,26 +48,31 @@ async def test_an_overdue_complaint_is_escalated_once_the_service_runs(
     case = await CaseRepository(db.pool).create_case(
         complaint_form(), actor=Actor(agent, Role.AGENT), now=NOW
     )
-    app = create_app(
-        load_settings(database_url=fresh_db_url, data_dir=tmp_path),
-        clock=ManualClock(NOW + timedelta(days=7)),
-    )
-    if not any(getattr(r, "canonical", None) == "/cases" for r in app.router.resources()):
-        cases_views.setup(app, CaseSettings(escalation_interval_s=3600))
-        app.cleanup_ctx.append(cases_views.case_jobs_ctx)
-    async with TestClient(TestServer(app)):
-        levels: list[int] = []
-        runs = 0
-        for _ in range(400):
-            levels = [
-                r["level"]
-                for r in await db.pool.fetch(
-                    "SELECT level FROM case_escalations WHERE case_id = $1", case.id
-                )
-            ]
-            runs = await db.pool.fetchval("SELECT count(*) FROM retention_runs")
-            if levels and runs:
-                break
-            await asyncio.sleep(0.05)
+    async with TestClient(service(fresh_db_url, tmp_path, ManualClock(NOW + timedelta(days=7)))):
+        levels = await wait_for(
+            db, "SELECT level FROM case_escalations WHERE case_id = $1 ORDER BY level", case.id
+        )
+        runs = await wait_for(db, "SELECT id FROM retention_runs")
     assert levels == [1, 2]
-    assert runs == 1
+    assert len(runs) == 1
+
+
+async def test_a_significant_complaint_is_escalated_without_waiting_for_the_interval(
+    db: Database, fresh_db_url: str, tmp_path: Path
+) -> None:
+    agent = await add_user(db, "agent0", "agent")
+    await CaseRepository(db.pool).create_case(
+        complaint_form(), actor=Actor(agent, Role.AGENT), now=NOW - timedelta(days=7)
+    )
+    async with TestClient(service(fresh_db_url, tmp_path, ManualClock(NOW))) as client:
+        site = Site(client)
+        await site.add_user("agent1", "agent")
+        await site.log_in("agent1")
+        await wait_for(db, "SELECT id FROM case_escalations")  # the first pass is done
+        status, _, _ = await site.post(
+            "/cases/new",
+            {"channel": "phone", "case_type": "complaint", "topic": "ทุจริต", "significant": "on"},
+        )
+        assert status == 303
+        names = await wait_for(db, "SELECT level_name FROM case_escalations WHERE level = 3")
+    assert names == ["deputy_governor"]
