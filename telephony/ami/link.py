@@ -15,7 +15,7 @@ import itertools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
@@ -35,6 +35,8 @@ OnDisconnected = Callable[[str], Awaitable[None]]
 Listener = Callable[[AmiMessage], None]
 Clock = Callable[[], datetime]
 
+# Events waiting for the consumer before a slow subscriber is worth a warning.
+BACKLOG_WARNING = 10_000
 _OK_RESPONSES = frozenset({"success", "follows", "goodbye"})
 
 
@@ -44,12 +46,16 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class LinkHealth:
-    """What an operator needs to see: is the PBX link usable, and if not, why and since when."""
+    """What an operator needs to see: is the PBX link usable, and if not, why and since when.
+
+    `backlog` is how many events wait for the consumer: a growing one means a slow subscriber.
+    """
 
     name: str
     up: bool
     why: str
     since: datetime
+    backlog: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,7 @@ class _Protocol(AMIProtocol):
             elif name is None:
                 self._link.log.debug("ami_frame_ignored", keys=[k for k, _ in message][:5])
             elif name.lower() == "shutdown":
+                self._link._abort_why = "PBX shut down"
                 self.handle_message(_to_panoramisk(message))
             else:
                 # A plain event: straight to the link's queue. Going through panoramisk's
@@ -236,13 +243,15 @@ class AmiLink:
         return f"{self._id_prefix}-{next(self._ids)}"
 
     def health(self) -> LinkHealth:
-        return self._health
+        return replace(self._health, backlog=self._queue.qsize())
 
     @property
     def up(self) -> bool:
         return self._health.up
 
     async def start(self) -> None:
+        if self._tasks:
+            return
         loop = asyncio.get_running_loop()
         panoramisk_log = logging.getLogger(f"telephony.ami.panoramisk.{self.name}")
         if not any(isinstance(f, _HideSecret) for f in panoramisk_log.filters):
@@ -335,6 +344,8 @@ class AmiLink:
             except Exception:
                 self.log.exception("ami_listener_failed", ami_event=ami.name)
         self._queue.put_nowait(ami)
+        if self._queue.qsize() == BACKLOG_WARNING:
+            self.log.warning("ami_backlog_growing", backlog=BACKLOG_WARNING)
 
     async def _consume(self) -> None:
         while True:

@@ -9,6 +9,7 @@ import structlog
 from telephony.ami.capture import read_capture
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
+from telephony.config import PbxConfig
 from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable
 from tests.telephony.fake_ami import SECRET, TRACES, FakeAmi, Recorder, error, eventually, reply
 
@@ -267,3 +268,42 @@ async def test_secret_is_never_logged(ami: FakeAmi, make_link: LinkFactory) -> N
         ami.drop()
         await eventually(lambda: ami.logins == 2 and link.up)
     assert logs and SECRET not in repr(logs)
+
+
+async def test_pbx_shutdown_event_drops_the_link_and_it_comes_back(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    ami.push(b"Event: Shutdown\r\nShutdown: Cleanly\r\nRestart: True\r\n\r\n")
+    await eventually(lambda: "disconnected: PBX shut down" in recorder.items)
+    await eventually(lambda: ami.logins == 2 and link.up)
+    assert "Shutdown" in [m.name for m in recorder.messages]
+
+
+async def test_slow_consumer_shows_as_backlog_and_reading_goes_on(
+    ami: FakeAmi, make_link: LinkFactory
+) -> None:
+    gate = asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(message: AmiMessage) -> None:
+        await gate.wait()
+        handled.append(message.name or "")
+
+    link = await make_link(on_message=slow)
+    await eventually(lambda: link.up)
+    ami.push(b"".join(b"Event: E%d\r\n\r\n" % i for i in range(50)))
+    await eventually(lambda: link.health().backlog >= 50)
+    assert link.up and handled == []
+    gate.set()
+    await eventually(lambda: link.health().backlog == 0 and len(handled) == 51)
+
+
+def test_config_hides_the_secret_and_refuses_bad_values() -> None:
+    config = PbxConfig("pbx1", "10.0.0.1", 5038, "hotline", SECRET)
+    assert SECRET not in repr(config) and SECRET not in str(config)
+    with pytest.raises(ValueError):
+        PbxConfig("pbx1", "10.0.0.1", 5038, "hotline", "x\r\nAction: Originate")
+    with pytest.raises(ValueError):
+        PbxConfig("pbx1", "10.0.0.1", 5038, "hotline", "x", reconnect_min=5, reconnect_max=1)
