@@ -20,7 +20,8 @@ from cases.repository import CaseRepository
 from cases.working_days import DEFAULT_CALENDAR, WorkingCalendar
 from ivr.config import SurveySettings
 from ivr.dialer import Dialer
-from ivr.fastagi import FastAgiServer
+from ivr.fastagi import FastAgiServer, Handler
+from ivr.incall import InCallScript
 from ivr.policy import holidays_from
 from ivr.queue import SurveyQueue
 from ivr.scheduler import SurveyScheduler
@@ -57,8 +58,12 @@ class SurveyService:
         )
         self.dialer = Dialer(settings, self.queue, control, clock, is_holiday)
         self._cases = CaseRepository(pool)
+        routes: dict[str, Handler] = {
+            "survey": SurveyScript(settings, self.queue, clock),
+            "survey-incall": InCallScript(settings, self.queue, self.scheduler, clock),
+        }
         self.fastagi = FastAgiServer(
-            {"survey": SurveyScript(settings, self.queue, clock)},
+            routes,
             settings.agi_host,
             settings.agi_port,
             header_timeout_s=settings.agi_header_timeout_s,
@@ -68,10 +73,14 @@ class SurveyService:
         self._loop: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Listen for FastAGI sessions and start dialing (callback mode only)."""
+        """Listen for FastAGI sessions and start the dialer loop.
+
+        The loop runs in in-call mode too: it reaps lost sessions and dials the follow-up
+        surveys of resolved complaints, which are always callbacks.
+        """
         self._stop.clear()
         await self.fastagi.start()
-        if self.settings.enabled and self.settings.mode == "callback":
+        if self.settings.enabled:
             self._loop = asyncio.create_task(self._run(), name="survey-dialer")
 
     async def stop(self) -> None:

@@ -27,12 +27,12 @@ RetryAt = Callable[[int, str, datetime], datetime | None]
 _INSERT = """
 INSERT INTO surveys (id, call_key, call_id, case_id, agent_user_id, caller_number, pbx, queue,
                      selection, status, reason, language, not_before, expires_at,
-                     created_at, updated_at)
+                     created_at, updated_at, lease_until, attempts)
 VALUES ($1, $2,
         COALESCE($3, (SELECT id FROM calls WHERE call_key = $2)),
         $4,
         COALESCE($5, (SELECT id FROM users WHERE pbx = $7 AND interface = $15)),
-        $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $16)
+        $6, $7, $8, $9, $10, $11, $12, $13, $14, $16, $16, $17, $18)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -153,7 +153,8 @@ ON CONFLICT (number) DO NOTHING
 
 @dataclass(frozen=True)
 class NewSurvey:
-    """A survey to schedule; `status` is `skipped` (with `reason`) when policy said no."""
+    """A survey to schedule; `status` is `skipped` (with `reason`) when policy said no, and
+    `in_progress` for an in-call survey whose caller is already on the line."""
 
     caller_number: str
     pbx: str
@@ -209,7 +210,7 @@ class SurveyQueue:
         survey_id = uuid.uuid4()
         async with self._pool.acquire() as conn, conn.transaction():
             status, reason = new.status, new.reason
-            if status == "pending":
+            if status != "skipped":
                 await conn.execute(
                     "SELECT pg_advisory_xact_lock(hashtext('ivr.number:' || $1))",
                     new.caller_number,
@@ -235,6 +236,8 @@ class SurveyQueue:
                 new.expires_at,
                 new.agent_interface,
                 now,
+                now + self._session_lease if status == "in_progress" else None,
+                1 if status == "in_progress" else 0,
             )
         if inserted is None:
             return Scheduled(None, "duplicate", None)
@@ -254,6 +257,8 @@ class SurveyQueue:
 
     async def _take_back(self, conn: Any, row: Any, now: datetime, retry_at: RetryAt) -> None:
         if row["status"] == "in_progress":
+            if row["attempt_id"] is not None:
+                await conn.execute(_CLOSE_ATTEMPT, row["attempt_id"], now, "answered", None, None)
             await self._set(conn, row["id"], "incomplete", "session_lost", now, ["in_progress"])
         elif row["attempt_id"] is None:
             await self._set(conn, row["id"], "incomplete", "no_script_session", now, ["dialing"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -65,10 +66,36 @@ class SurveyScheduler:
             queue=event.queue,
         )
 
-    async def on_call_ended(self, event: CallEnded, now: datetime) -> Scheduled:
-        result = await self._queue.schedule(
-            self.plan_call(event), now, min_gap=_days(self._settings.min_days_between_surveys)
+    @property
+    def min_gap(self) -> timedelta:
+        """At most one survey per number within this period."""
+        return _days(self._settings.min_days_between_surveys)
+
+    def plan_in_call(
+        self, call_key: str, pbx: str, queue: str, caller_number: str, now: datetime
+    ) -> NewSurvey:
+        """The survey row for a caller the dialplan handed over: running now, or skipped.
+
+        The complaint rule cannot apply yet (the case is filed after the call), so in-call
+        mode surveys every answered call or the random sample.
+        """
+        selection = choose_selection(self._settings, self._draw())
+        number = normalise(caller_number)
+        plan = self._plan(
+            number=number or caller_number[:32],
+            pbx=pbx,
+            selection="in_call",
+            start=now,
+            reason=None if selection in ("answered", "sample") else "not_selected",
+            call_key=call_key,
+            queue=queue,
         )
+        if plan.status == "skipped":
+            return plan
+        return replace(plan, status="in_progress", not_before=now)
+
+    async def on_call_ended(self, event: CallEnded, now: datetime) -> Scheduled:
+        result = await self._queue.schedule(self.plan_call(event), now, min_gap=self.min_gap)
         log.info(
             "survey_scheduled",
             call_key=event.call_key,

@@ -52,27 +52,17 @@ def parse_survey_id(raw: str) -> uuid.UUID | None:
         return None
 
 
-class SurveyScript:
-    """The FastAGI handler for the `survey` script: agi_arg_1 carries the survey id."""
+class Dialogue:
+    """Greets, asks for 1/2/3 up to `max_prompts` times, stores the answer, hangs up."""
 
     def __init__(self, settings: SurveySettings, store: SessionStore, clock: Clock) -> None:
         self._settings = settings
         self._store = store
         self._clock = clock
 
-    async def __call__(self, channel: AgiChannel) -> None:
-        args = channel.env.args
-        survey_id = parse_survey_id(args[0]) if args else None
+    async def run(self, channel: AgiChannel, survey_id: uuid.UUID, language: str) -> None:
+        """Run a survey already marked in progress; a hang-up leaves it incomplete."""
         bound = log.bind(survey_id=str(survey_id), uniqueid=channel.env.uniqueid[:80])
-        if survey_id is None:
-            bound.warning("survey_bad_id", arg=(args[0] if args else "")[:80])
-            await _hang_up(channel)
-            return
-        language = await self._store.begin_session(survey_id, self._clock.now())
-        if language is None:
-            bound.warning("survey_not_runnable")
-            await _hang_up(channel)
-            return
         bound.info("survey_session_started", language=language)
         try:
             reason = await self._dialogue(channel, survey_id, language)
@@ -82,7 +72,7 @@ class SurveyScript:
             survey_id, reason, self._clock.now()
         ):
             bound.info("survey_incomplete", reason=reason)
-        await _hang_up(channel)
+        await hang_up(channel)
 
     async def _dialogue(
         self, channel: AgiChannel, survey_id: uuid.UUID, language: str
@@ -119,6 +109,30 @@ class SurveyScript:
         await channel.command(f'STREAM FILE {self._settings.sound(language, name)} ""')
 
 
-async def _hang_up(channel: AgiChannel) -> None:
+class SurveyScript:
+    """The FastAGI handler for the `survey` script: agi_arg_1 carries the survey id."""
+
+    def __init__(self, settings: SurveySettings, store: SessionStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._dialogue = Dialogue(settings, store, clock)
+
+    async def __call__(self, channel: AgiChannel) -> None:
+        args = channel.env.args
+        survey_id = parse_survey_id(args[0]) if args else None
+        if survey_id is None:
+            log.warning("survey_bad_id", arg=(args[0] if args else "")[:80])
+            await hang_up(channel)
+            return
+        language = await self._store.begin_session(survey_id, self._clock.now())
+        if language is None:
+            log.warning("survey_not_runnable", survey_id=str(survey_id))
+            await hang_up(channel)
+            return
+        await self._dialogue.run(channel, survey_id, language)
+
+
+async def hang_up(channel: AgiChannel) -> None:
+    """End the channel, ignoring a channel that is already gone."""
     with contextlib.suppress(AgiHangup, TimeoutError):
         await channel.command("HANGUP")

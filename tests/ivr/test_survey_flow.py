@@ -16,6 +16,7 @@ from cases.clock import ManualClock
 from cases.db import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
+from tests.ivr.agi_phone import environment, keypad, run_session
 from tests.ivr.fakes import (
     Behaviour,
     Phones,
@@ -356,3 +357,77 @@ async def test_silence_three_times_is_incomplete_and_not_redialled(make_rig: Rig
     survey = await rig.survey()
     assert (survey["status"], survey["reason"]) == ("incomplete", "no_valid_input")
     assert await rig.advance(timedelta(hours=2)) == 0
+
+
+INCALL = replace(SETTINGS, mode="in_call")
+
+
+def incall_env(uniqueid: str, caller: str = NUMBER, *args: str) -> bytes:
+    env = environment("survey-incall", *(args or ("pbx1", "hotline")), uniqueid=uniqueid)
+    return env.replace(b"agi_callerid: 1169", f"agi_callerid: {caller}".encode())
+
+
+async def test_in_call_survey_after_the_agent_hangs_up(make_rig: RigFactory) -> None:
+    rig: Rig = await make_rig(settings=INCALL)
+    agent = await seed_agent(rig.pool)
+    call_id, _ = await seed_call(rig.pool, "1795236661.0", NUMBER, agent, MONDAY_10)
+    await rig.service.on_event(call_ended("1795236661.0", NUMBER, MONDAY_10))
+    assert await rig.pool.fetchval("SELECT count(*) FROM surveys") == 0, "no callback"
+
+    await run_session(rig.service.fastagi.port, incall_env("1795236661.0"), keypad("1"))
+    await rig.service.fastagi.wait_idle()
+    survey = await rig.survey()
+    assert (survey["status"], survey["rating"], survey["selection"]) == ("completed", 1, "in_call")
+    assert (survey["call_id"], survey["agent_user_id"]) == (call_id, agent)
+    assert rig.phones.dialled == []
+
+
+async def test_in_call_survey_runs_once_per_call(make_rig: RigFactory) -> None:
+    rig: Rig = await make_rig(settings=INCALL)
+    port = rig.service.fastagi.port
+    await run_session(port, incall_env("1795236661.1"), keypad("3"))
+    again = await run_session(port, incall_env("1795236661.1"), keypad("1"))
+    assert again == ["HANGUP"]
+    await rig.service.fastagi.wait_idle()
+    assert (await rig.survey())["rating"] == 3
+
+
+@pytest.mark.parametrize("args", [("pbx1",), ("", "hotline"), ("pbx1", "q" * 500)])
+async def test_in_call_bad_request_hangs_up(make_rig: RigFactory, args: tuple[str, ...]) -> None:
+    rig: Rig = await make_rig(settings=INCALL)
+    env = incall_env("1795236661.2", NUMBER, *args)
+    assert await run_session(rig.service.fastagi.port, env, keypad("1")) == ["HANGUP"]
+    assert await rig.pool.fetchval("SELECT count(*) FROM surveys") == 0
+
+
+async def test_in_call_hang_up_is_incomplete(
+    make_rig: RigFactory,
+) -> None:
+    rig: Rig = await make_rig(settings=INCALL)
+    await run_session(rig.service.fastagi.port, incall_env("1795236661.3"), lambda c: None)
+    await rig.service.fastagi.wait_idle()
+    survey = await rig.survey()
+    assert (survey["status"], survey["reason"]) == ("incomplete", "caller_hung_up")
+
+
+async def test_lost_sessions_are_closed_not_redialled(make_rig: RigFactory) -> None:
+    rig: Rig = await make_rig()
+    queue = rig.service.queue
+    for n, number in enumerate(("0810000011", "0810000012")):
+        await rig.service.on_event(call_ended(f"1795236662.{n}", number, MONDAY_10))
+    rig.clock.advance(timedelta(minutes=2))
+    talking, answered = await queue.claim(rig.clock.now(), max_channels=2)
+    assert await queue.begin_session(talking.survey_id, rig.clock.now()) == "th"
+    await queue.finish_attempt(answered, "answered", rig.clock.now(), retry_at=None)
+
+    assert await rig.advance(SETTINGS.session_lease) == 0
+    statuses = {
+        r["caller_number"]: (r["status"], r["reason"])
+        for r in await rig.pool.fetch("SELECT caller_number, status, reason FROM surveys")
+    }
+    assert statuses == {
+        talking.caller_number: ("incomplete", "session_lost"),
+        answered.caller_number: ("incomplete", "no_script_session"),
+    }
+    assert await rig.outcomes(talking.survey_id) == ["answered"]
+    assert await rig.advance(timedelta(hours=3)) == 0
