@@ -153,6 +153,12 @@ class PbxSimulator:
     def event_names(self) -> list[str]:
         return [dict(pairs).get("Event", "") for pairs in self.events]
 
+    async def wait_replayed(self, sessions: int = 1) -> None:
+        """Replay mode: wait until `sessions` clients have received the whole capture."""
+        if self.replay is None:
+            raise RuntimeError("the simulator was not started in replay mode")
+        await self.replay.wait_done(sessions)
+
     async def wait_for_action(self, name: str, count: int = 1) -> AmiMessage:
         return await self.server.wait_for_action(name, count)
 
