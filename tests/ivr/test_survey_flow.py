@@ -431,3 +431,25 @@ async def test_lost_sessions_are_closed_not_redialled(make_rig: RigFactory) -> N
     }
     assert await rig.outcomes(talking.survey_id) == ["answered"]
     assert await rig.advance(timedelta(hours=3)) == 0
+
+
+async def test_resolved_complaint_gets_one_follow_up_survey(make_rig: RigFactory) -> None:
+    settings = replace(SETTINGS, followup_pbx="pbx1")
+    rig: Rig = await make_rig({NUMBER: [presses("2")]}, settings=settings)
+    resolved = MONDAY_10 - timedelta(days=1)
+    case_id = await rig.pool.fetchval(
+        "INSERT INTO cases (reference, channel, case_type, topic, received_at, status,"
+        " resolved_at, contact_phone) VALUES ('HL-2569-000001', 'email', 'complaint', 'bill',"
+        " $1, 'resolved', $2, '+66812345678') RETURNING id",
+        resolved - timedelta(days=2),
+        resolved,
+    )
+    assert await rig.service.schedule_followups() == 1
+    assert await rig.service.schedule_followups() == 0, "owed once"
+    assert await rig.tick() == 1
+    survey = await rig.survey()
+    assert (survey["selection"], survey["case_id"], survey["rating"]) == (
+        "case_followup",
+        case_id,
+        2,
+    )
