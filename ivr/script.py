@@ -68,6 +68,8 @@ class Dialogue:
             reason = await self._dialogue(channel, survey_id, language)
         except AgiHangup:
             reason = "caller_hung_up"
+        except TimeoutError:
+            reason = "pbx_silent"
         if reason is not None and await self._store.end_incomplete(
             survey_id, reason, self._clock.now()
         ):

@@ -201,3 +201,21 @@ def test_parse_reply(line: str, code: int, result: str, data: str | None) -> Non
 @pytest.mark.parametrize("line", ["", "HANGUP", "520-Invalid command syntax.", "garbage"])
 def test_non_replies_are_not_parsed(line: str) -> None:
     assert parse_reply(line) is None
+
+
+async def test_pbx_that_stops_answering_leaves_survey_incomplete(store: MemoryStore) -> None:
+    settings = SurveySettings(sounds_dir="/snd")
+    script = SurveyScript(settings, store, FixedClock())
+    srv = FastAgiServer({"survey": script}, "127.0.0.1", 0, command_timeout_s=0.2)
+    await srv.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+    try:
+        writer.write(environment("survey", str(SURVEY)))
+        await writer.drain()
+        assert await reader.readline() == b"ANSWER\n"
+        await srv.wait_idle()
+        assert store.incomplete == {SURVEY: "pbx_silent"}
+    finally:
+        writer.close()
+        await writer.wait_closed()
+        await srv.stop()
