@@ -11,6 +11,7 @@ attributes read here (telephony.tracker.CallRecord has them all).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,30 +22,27 @@ from cases.numbers import normalise
 
 TEXT_LIMIT = 200
 
-_LINK_CALLER = """
+# One statement, one round trip: the caller row is created on first sight (a row created by
+# a concurrent save after this statement's snapshot is linked by the next save instead), the
+# agent is found by (pbx, interface). Identity and first-seen facts keep their first value;
+# measurements take the newest non-null value; the end of a call is decided once.
+_SAVE_CALL = """
 WITH created AS (
-    INSERT INTO callers (number) VALUES ($1)
+    INSERT INTO callers (number) SELECT $6::text WHERE $6::text IS NOT NULL
     ON CONFLICT (number) DO NOTHING
     RETURNING id
 )
-SELECT id FROM created
-UNION ALL
-SELECT id FROM callers WHERE number = $1
-LIMIT 1
-"""
-
-# Identity and first-seen facts keep their first value; measurements take the newest
-# non-null value; the end of a call is decided once.
-_UPSERT_CALL = """
 INSERT INTO calls AS c (
     call_key, pbx, queue, uniqueid, linkedid, caller_id, caller_number, caller_name,
     joined_at, ringing_at, answered_at, ended_at, agent_interface, agent_name, agent_user_id,
     wait_s, ring_s, talk_s, hold_s, hung_up_by, end_reason, abandoned, position,
     original_position, transferred_to, recovered
 ) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-    (SELECT u.id FROM users u WHERE u.pbx = $2 AND u.interface = $13),
-    $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25
+    $1, $2, $3, $4, $5,
+    COALESCE((SELECT id FROM created), (SELECT id FROM callers WHERE number = $6)),
+    $6, $7, $8, $9, $10, $11, $12, $13,
+    (SELECT u.id FROM users u WHERE u.pbx = $2 AND u.interface = $12),
+    $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24
 )
 ON CONFLICT (call_key) DO UPDATE SET
     linkedid = COALESCE(c.linkedid, EXCLUDED.linkedid),
@@ -229,6 +227,36 @@ def clean_text(value: str | None, limit: int = TEXT_LIMIT) -> str | None:
     return text or None
 
 
+def _arguments(record: CallRecordLike) -> tuple[Any, ...]:
+    """The $n values of _SAVE_CALL for one record, untrusted text cleaned."""
+    return (
+        record.call_key,
+        clean_text(record.pbx),
+        clean_text(record.queue),
+        clean_text(record.uniqueid),
+        clean_text(record.linkedid),
+        normalise(record.caller_number),
+        clean_text(record.caller_name),
+        record.joined_at,
+        record.ringing_at,
+        record.answered_at,
+        record.ended_at,
+        clean_text(record.agent_interface),
+        clean_text(record.agent_name),
+        record.wait_s,
+        record.ring_s,
+        record.talk_s,
+        record.hold_s,
+        record.hung_up_by,
+        record.end_reason,
+        record.abandoned,
+        record.position,
+        record.original_position,
+        clean_text(record.transferred_to),
+        record.recovered,
+    )
+
+
 class CallRepository:
     """Stores call records (implements telephony's CallSink) and answers questions on calls."""
 
@@ -236,41 +264,14 @@ class CallRepository:
         self.pool = pool
 
     async def save_call(self, record: CallRecordLike) -> None:
-        number = normalise(record.caller_number)
+        await self.pool.execute(_SAVE_CALL, *_arguments(record))
+
+    async def save_calls(self, records: Sequence[CallRecordLike]) -> None:
+        """Several saves in one transaction (one commit), in the order given."""
+        if not records:
+            return
         async with self.pool.acquire() as conn, conn.transaction():
-            caller_id = None
-            if number is not None:
-                caller_id = await conn.fetchval(_LINK_CALLER, number)
-                if caller_id is None:  # created concurrently after our snapshot: read again
-                    caller_id = await conn.fetchval(_LINK_CALLER, number)
-            await conn.execute(
-                _UPSERT_CALL,
-                record.call_key,
-                clean_text(record.pbx),
-                clean_text(record.queue),
-                clean_text(record.uniqueid),
-                clean_text(record.linkedid),
-                caller_id,
-                number,
-                clean_text(record.caller_name),
-                record.joined_at,
-                record.ringing_at,
-                record.answered_at,
-                record.ended_at,
-                clean_text(record.agent_interface),
-                clean_text(record.agent_name),
-                record.wait_s,
-                record.ring_s,
-                record.talk_s,
-                record.hold_s,
-                record.hung_up_by,
-                record.end_reason,
-                record.abandoned,
-                record.position,
-                record.original_position,
-                clean_text(record.transferred_to),
-                record.recovered,
-            )
+            await conn.executemany(_SAVE_CALL, [_arguments(r) for r in records])
 
     async def get_call(self, call_key: str) -> StoredCall | None:
         row = await self.pool.fetchrow(_GET_CALL, call_key)

@@ -231,3 +231,20 @@ async def test_recovered_flag_keeps_its_first_value(repo: CallRepository) -> Non
     call = await stored(repo)
     assert call.recovered is False
     assert call.joined_at == T0
+
+
+async def test_a_batch_of_saves_is_the_same_as_saving_one_by_one(
+    db: Database, repo: CallRepository
+) -> None:
+    first, second = Record(), Record(call_key="lab/hotline/2", uniqueid="2")
+    await repo.save_calls([])
+    await repo.save_calls([first, answered(first), second, ended(first), ended(first, talk=7.0)])
+    assert await db.pool.fetchval("SELECT count(*) FROM calls") == 2
+    assert await db.pool.fetchval("SELECT count(*) FROM callers") == 1
+    call = await stored(repo)
+    assert (call.talk_s, call.end_reason, call.agent_interface) == (
+        7.0,
+        "completed",
+        "PJSIP/agent101",
+    )
+    assert call.ended_at == T0 + timedelta(seconds=5)
