@@ -20,9 +20,6 @@ class CaseError(Exception):
         self.message = message
         self.details = details
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.details}
-
 
 class CaseNotFound(CaseError):
     code = "case_not_found"

@@ -17,10 +17,6 @@ class Actor:
     role: Role
     unit_id: int | None = None
 
-    @classmethod
-    def system(cls) -> Actor:
-        return cls(user_id=None, role=Role.ADMIN)
-
 
 @dataclass(frozen=True)
 class Case:

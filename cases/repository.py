@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from cases.access import can_see_case, may_see_personal_data, visible_cases_sql
+from cases.access import can_see_case, may_see_personal_data
 from cases.dates import be_year
 from cases.errors import AccessDenied, CaseNotFound, InvalidCaseData, UnitNotFound
 from cases.intake import IntakeForm
@@ -300,12 +300,6 @@ class CaseRepository:
             raise AccessDenied("not your case", case_id=case_id)
         return case
 
-    async def get_case_by_reference(self, reference: str, actor: Actor) -> Case:
-        case_id = await self.pool.fetchval("SELECT id FROM cases WHERE reference = $1", reference)
-        if case_id is None:
-            raise CaseNotFound(f"no case {reference}", reference=reference)
-        return await self.get_case(case_id, actor)
-
     async def may_see_personal_data(self, case: Case, actor: Actor) -> bool:
         handled = bool(await self.pool.fetchval(_HANDLED_BY, case.id, actor.user_id))
         return may_see_personal_data(actor, case, handled_by_actor=handled)
@@ -410,10 +404,6 @@ class CaseRepository:
     async def _require_unit(self, conn: asyncpg.Connection | asyncpg.Pool, unit_id: int) -> None:
         if await conn.fetchval("SELECT 1 FROM units WHERE id = $1", unit_id) is None:
             raise UnitNotFound(f"no unit {unit_id}", unit_id=unit_id)
-
-    async def visible_count(self, actor: Actor) -> int:
-        where, args = visible_cases_sql(actor, 1)
-        return int(await self.pool.fetchval(f"SELECT count(*) FROM cases c WHERE {where}", *args))
 
     # Units and closed days: the reference data the case pages need.
 

@@ -45,11 +45,6 @@ class WorkingCalendar:
             tz=self.tz,
         )
 
-    def holiday_name(self, day: date) -> str | None:
-        names = holidays.country_holidays("TH", years=[day.year], categories=self.categories)
-        name = names.get(day)
-        return str(name) if name is not None else None
-
     def is_working_day(self, day: date) -> bool:
         if day.weekday() >= SATURDAY or day in self.closed_days:
             return False
