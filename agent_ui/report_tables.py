@@ -7,13 +7,21 @@ era and language here, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
 
-from cases.dates import Era, Lang, format_date, format_datetime
+from cases.dates import (
+    BE_OFFSET,
+    ENGLISH_MONTHS_LONG,
+    THAI_MONTHS_LONG,
+    Era,
+    Lang,
+    format_date,
+    format_datetime,
+)
 from cases.reports import DIMENSIONS, PROBLEMS, ExecutiveReport, executive_report
 from cases.stats import (
     CallLine,
@@ -24,9 +32,13 @@ from cases.stats import (
     figures,
     longest_waits,
 )
+from ivr.results import Satisfaction, SurveyResults
 
 Cell = str | int | float
 Text = Callable[[str], str]
+Surveys = Mapping[str, Satisfaction]
+#: The groupings the page shows, each as a table `by_<group>`.
+GROUPINGS = ("queue", "agent", "team", "day", "month")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +53,37 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class SupervisorReport:
-    """Everything the reports page shows for one period (and queue)."""
+    """Everything the reports page shows for one period (and queue).
+
+    `surveys` holds the survey's own figures (ivr.results) per grouping ("total", "queue",
+    "agent", "day"), keyed like the call figures; without them a satisfaction cell is empty.
+    """
 
     period: Period
     queue: str | None
     total: Figures
-    by_queue: list[Figures]
-    by_agent: list[Figures]
-    by_day: list[Figures]
+    groups: dict[str, list[Figures]]
+    surveys: dict[str, Surveys]
     abandoned: list[CallLine]
     longest_waits: list[CallLine]
     executive: ExecutiveReport
+
+
+async def _survey_figures(
+    results: SurveyResults, period: Period, queue: str | None
+) -> dict[str, Surveys]:
+    """Satisfaction per grouping. The survey's figures take no queue filter, so with one the
+    total is that queue's row and the other groupings are left out rather than shown wrong."""
+    start, end = period.start, period.end
+    by_queue = {s.key: s for s in await results.by_queue(start, end)}
+    if queue is not None:
+        return {"total": {"": by_queue[queue]} if queue in by_queue else {}, "queue": by_queue}
+    return {
+        "total": {"": await results.overall(start, end)},
+        "queue": by_queue,
+        "agent": {s.key: s for s in await results.by_agent(start, end)},
+        "day": {s.key: s for s in await results.by_period(start, end, "day")},
+    }
 
 
 async def load_report(
@@ -59,6 +91,7 @@ async def load_report(
     period: Period,
     thresholds: Thresholds,
     *,
+    surveys: SurveyResults,
     queue: str | None,
     now: datetime,
 ) -> SupervisorReport:
@@ -71,9 +104,8 @@ async def load_report(
         period=period,
         queue=queue,
         total=(await by("total"))[0],
-        by_queue=await by("queue"),
-        by_agent=await by("agent"),
-        by_day=await by("day"),
+        groups={group: await by(group) for group in GROUPINGS},
+        surveys=await _survey_figures(surveys, period, queue),
         abandoned=await abandoned_calls(pool, period, thresholds, queue=queue),
         longest_waits=await longest_waits(pool, period, thresholds, queue=queue),
         executive=await executive_report(pool, period, thresholds, queue=queue, now=now),
@@ -113,6 +145,7 @@ _SUMMARY = (
     "phase_compliance",
     "fcr",
     "satisfaction",
+    "satisfaction_target",
     "rating_1",
     "rating_2",
     "rating_3",
@@ -148,9 +181,21 @@ _AGENT_COLUMNS = (
 )
 
 
-def _value(f: Figures, name: str) -> Cell:
+_SURVEY_VALUES: dict[str, Callable[[Satisfaction], Cell]] = {
+    "satisfaction": lambda s: _r(s.satisfied_percent),
+    "satisfaction_target": lambda s: _r(s.target_percent),
+    "rating_1": lambda s: s.impressed,
+    "rating_2": lambda s: s.satisfied,
+    "rating_3": lambda s: s.dissatisfied,
+    "response_rate": lambda s: _r(s.response_rate_percent),
+}
+
+
+def _value(f: Figures, name: str, survey: Satisfaction | None) -> Cell:
     """A figure by its name; ratios and durations rounded to one decimal."""
-    q, h, s = f.queue, f.handle, f.satisfaction
+    q, h = f.queue, f.handle
+    if name in _SURVEY_VALUES:
+        return "" if survey is None else _SURVEY_VALUES[name](survey)
     counts: dict[str, int] = {
         "offered": q.offered,
         "answered": q.answered,
@@ -158,9 +203,6 @@ def _value(f: Figures, name: str) -> Cell:
         "short_abandoned": q.short_abandoned,
         "exited": q.exited,
         "handled": h.handled,
-        "rating_1": s.impressed,
-        "rating_2": s.satisfied,
-        "rating_3": s.dissatisfied,
         "sla_due": f.sla.due,
     }
     if name in counts:
@@ -179,19 +221,17 @@ def _value(f: Figures, name: str) -> Cell:
         "occupancy": f.occupancy,
         "phase_compliance": q.phase_compliance,
         "fcr": f.first_contact.rate,
-        "satisfaction": s.rate,
-        "response_rate": s.response_rate,
         "sla_compliance": f.sla.rate,
     }
     return _r(ratios[name])
 
 
-def _summary(f: Figures, t: Text) -> Table:
+def _summary(f: Figures, survey: Satisfaction | None, t: Text) -> Table:
     return Table(
         "summary",
         t("sup.table.summary"),
         [t("sup.col.figure"), t("sup.col.value")],
-        [[t(f"sup.metric.{name}"), _value(f, name)] for name in _SUMMARY],
+        [[t(f"sup.metric.{name}"), _value(f, name, survey)] for name in _SUMMARY],
     )
 
 
@@ -201,13 +241,15 @@ def grouped_table(
     t: Text,
     label: Callable[[Figures], str],
     columns: Sequence[str] = _GROUP_COLUMNS,
+    surveys: Surveys | None = None,
 ) -> Table:
     """One row per group (queue, agent, day, ...) with the figures named in `columns`."""
+    found = surveys or {}
     return Table(
         key,
         t(f"sup.table.{key}"),
         [t(f"sup.col.{key}"), *(t(f"sup.metric.{c}") for c in columns)],
-        [[label(f), *(_value(f, c) for c in columns)] for f in items],
+        [[label(f), *(_value(f, c, found.get(f.key)) for c in columns)] for f in items],
     )
 
 
@@ -276,20 +318,36 @@ def _executive(report: ExecutiveReport, t: Text) -> list[Table]:
     return tables
 
 
+def _month(key: str, era: Era, lang: Lang) -> str:
+    """ "มีนาคม 2569" / "March 2026" from "2026-03"."""
+    year, month = (int(part) for part in key.split("-"))
+    names = THAI_MONTHS_LONG if lang == "th" else ENGLISH_MONTHS_LONG
+    return f"{names[month - 1]} {year + BE_OFFSET if era == 'be' else year}"
+
+
 def build_tables(report: SupervisorReport, t: Text, era: Era, lang: Lang) -> list[Table]:
     """Every table of the report, in page order."""
-
-    def agent_label(f: Figures) -> str:
-        return f.label or t("sup.no_agent")
-
-    def day_label(f: Figures) -> str:
-        return format_date(date.fromisoformat(f.key), era, lang)
-
+    labels: dict[str, Callable[[Figures], str]] = {
+        "queue": lambda f: f.label,
+        "agent": lambda f: f.label or t("sup.no_agent"),
+        "team": lambda f: f.label or t("sup.no_team"),
+        "day": lambda f: format_date(date.fromisoformat(f.key), era, lang),
+        "month": lambda f: _month(f.key, era, lang),
+    }
+    columns = {"agent": _AGENT_COLUMNS, "team": _AGENT_COLUMNS}
     return [
-        _summary(report.total, t),
-        grouped_table("by_queue", report.by_queue, t, lambda f: f.label),
-        grouped_table("by_agent", report.by_agent, t, agent_label, _AGENT_COLUMNS),
-        grouped_table("by_day", report.by_day, t, day_label),
+        _summary(report.total, report.surveys.get("total", {}).get(""), t),
+        *(
+            grouped_table(
+                f"by_{group}",
+                report.groups[group],
+                t,
+                labels[group],
+                columns.get(group, _GROUP_COLUMNS),
+                report.surveys.get(group),
+            )
+            for group in GROUPINGS
+        ),
         _calls("abandoned", report.abandoned, t, era, lang),
         _calls("longest_waits", report.longest_waits, t, era, lang),
         *_executive(report.executive, t),

@@ -7,8 +7,8 @@ tests read the same numbers.
 
 Where a figure is credited: queue figures (offered ... SL, ASA, phase compliance) to the day
 the caller joined; handle figures (talk, hold, ACW, AHT, occupancy's busy time) to the day the
-after-call work ended (Genesys); satisfaction to the day of the surveyed call; FCR to the day
-the case was received; SLA compliance to the day the case was due.
+after-call work ended (Genesys); FCR to the day the case was received; SLA compliance to the
+day the case was due. Satisfaction belongs to the survey's own figures: `ivr.results`.
 """
 
 from __future__ import annotations
@@ -174,27 +174,6 @@ class Presence:
 
 
 @dataclass(frozen=True, slots=True)
-class Satisfaction:
-    """Keypad ratings: 1 impressed, 2 satisfied, 3 dissatisfied."""
-
-    surveys: int = 0
-    attempted: int = 0
-    responses: int = 0
-    impressed: int = 0
-    satisfied: int = 0
-    dissatisfied: int = 0
-
-    @property
-    def rate(self) -> float | None:
-        """(1 + 2) ÷ responses × 100."""
-        return _percent(self.impressed + self.satisfied, self.responses)
-
-    @property
-    def response_rate(self) -> float | None:
-        return _percent(self.responses, self.attempted)
-
-
-@dataclass(frozen=True, slots=True)
 class FirstContact:
     """Cases with a known number, and those not followed by another on the same topic."""
 
@@ -227,7 +206,6 @@ class Figures:
     queue: QueueFigures = field(default_factory=QueueFigures)
     handle: HandleFigures = field(default_factory=HandleFigures)
     presence: Presence | None = None
-    satisfaction: Satisfaction = field(default_factory=Satisfaction)
     first_contact: FirstContact = field(default_factory=FirstContact)
     sla: SlaCompliance = field(default_factory=SlaCompliance)
 
@@ -340,7 +318,10 @@ ev AS (
     SELECT e.user_id, e.availability, e.at,
            lead(e.at) OVER (PARTITION BY e.user_id ORDER BY e.at, e.id) AS next_at
     FROM agent_state_events e CROSS JOIN p
-    WHERE e.at < p.t1
+    WHERE e.at < p.t1 AND e.at >= COALESCE(
+        (SELECT max(x.at) FROM agent_state_events x WHERE x.user_id = e.user_id AND x.at <= p.t0),
+        '-infinity'
+    )
 ),
 spans AS (
     SELECT ev.user_id, ev.availability,
@@ -359,52 +340,36 @@ WHERE spans.s > 0
 GROUP BY 1, 2
 """
 
-_SATISFACTION_SQL = """
-WITH p AS (
-    SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue
-)
-SELECT {key} AS key, {label} AS label,
-    count(*) AS surveys,
-    count(*) FILTER (WHERE s.attempts > 0 OR s.rating IS NOT NULL) AS attempted,
-    count(*) FILTER (WHERE s.rating IS NOT NULL) AS responses,
-    count(*) FILTER (WHERE s.rating = 1) AS impressed,
-    count(*) FILTER (WHERE s.rating = 2) AS satisfied,
-    count(*) FILTER (WHERE s.rating = 3) AS dissatisfied
-FROM surveys s
-CROSS JOIN p
-LEFT JOIN calls c ON c.id = s.call_id
-{people}
-WHERE COALESCE(c.joined_at, s.created_at) >= p.t0 AND COALESCE(c.joined_at, s.created_at) < p.t1
-  AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
-"""
 
-_CONTACT_NUMBER = "COALESCE(NULLIF(cr.number, ''), NULLIF(k.contact_phone, ''))"
+def _contact_number(case: str, caller: str) -> str:
+    """The number a case came from: its caller record's, else the one given at intake."""
+    return f"COALESCE(NULLIF({caller}.number, ''), NULLIF({case}.contact_phone, ''))"
 
-# $5: the FCR window in days. A repeat is a later case from the same number on the same topic.
+
+# $5: the FCR window in days. A repeat is a later case from the same number on the same topic;
+# the repeats are looked up by time first (cases_received), so old cases are never scanned.
 _FCR_SQL = f"""
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
            $5::int AS days
-),
-contacts AS (
-    SELECT k.id, k.call_id, k.received_at, k.created_by, lower(btrim(k.topic)) AS topic,
-           {_CONTACT_NUMBER} AS number
-    FROM cases k LEFT JOIN callers cr ON cr.id = k.caller_id
 )
 SELECT {{key}} AS key, {{label}} AS label,
     count(*) AS contacts,
     count(*) FILTER (WHERE NOT EXISTS (
-        SELECT 1 FROM contacts later
-        WHERE later.number = k.number AND later.topic = k.topic AND later.id <> k.id
-          AND later.received_at > k.received_at
+        SELECT 1 FROM cases later LEFT JOIN callers lc ON lc.id = later.caller_id
+        WHERE later.received_at > k.received_at
           AND later.received_at <= k.received_at + make_interval(days => p.days)
+          AND later.id <> k.id
+          AND lower(btrim(later.topic)) = lower(btrim(k.topic))
+          AND {_contact_number("later", "lc")} = n.number
     )) AS resolved_first
-FROM contacts k
+FROM cases k
 CROSS JOIN p
+LEFT JOIN callers cr ON cr.id = k.caller_id
+CROSS JOIN LATERAL (SELECT {_contact_number("k", "cr")} AS number) n
 LEFT JOIN calls c ON c.id = k.call_id
 {{people}}
-WHERE k.number IS NOT NULL AND k.received_at >= p.t0 AND k.received_at < p.t1
+WHERE n.number IS NOT NULL AND k.received_at >= p.t0 AND k.received_at < p.t1
   AND (p.queue IS NULL OR c.queue = p.queue)
 GROUP BY 1, 2
 """
@@ -432,9 +397,6 @@ _HANDLE_SOURCE = _Source(
     at="COALESCE(c.wrapup_ended_at, c.ended_at)", agent="c.agent_user_id", queue="c.queue"
 )
 _PRESENCE_SOURCE = _Source(at="spans.at", agent="spans.user_id", queue="NULL")
-_SURVEY_SOURCE = _Source(
-    at="COALESCE(c.joined_at, s.created_at)", agent="s.agent_user_id", queue="c.queue"
-)
 _FCR_SOURCE = _Source(at="k.received_at", agent="k.created_by", queue="c.queue")
 _SLA_SOURCE = _Source(at="k.due_at", agent="k.created_by", queue="c.queue")
 
@@ -463,8 +425,12 @@ async def figures(
     group: str = "total",
     queue: str | None = None,
     now: datetime,
+    calls_only: bool = False,
 ) -> list[Figures]:
-    """Every figure of the period, one `Figures` per group, sorted by key.
+    """Every figure of the period, one `Figures` per group, sorted by key. `calls_only`
+    stops after the queue and handle figures (the live board's "today so far").
+
+    Satisfaction is not here: the survey's own figures are `ivr.results`.
 
     Occupancy is given only for OCCUPANCY_GROUPS and without a queue filter: agents'
     logged-in time is not split by queue or by day.
@@ -495,8 +461,8 @@ async def figures(
         at(row).queue = QueueFigures(**_counts(row, *QueueFigures.__slots__))
     for row in await _fetch(pool, _HANDLE_SQL, group, _HANDLE_SOURCE, *bounds):
         at(row).handle = HandleFigures(**_counts(row, *HandleFigures.__slots__))
-    for row in await _fetch(pool, _SATISFACTION_SQL, group, _SURVEY_SOURCE, *bounds):
-        at(row).satisfaction = Satisfaction(**_counts(row, *Satisfaction.__slots__))
+    if calls_only:
+        return _sorted(out, group)
     for row in await _fetch(pool, _FCR_SQL, group, _FCR_SOURCE, *bounds, t.fcr_days):
         at(row).first_contact = FirstContact(**_counts(row, *FirstContact.__slots__))
     for row in await _fetch(pool, _SLA_SQL, group, _SLA_SOURCE, *bounds, now):
@@ -507,6 +473,11 @@ async def figures(
             at(row).presence = Presence(**_counts(row, *Presence.__slots__))
         for item in out.values():
             item.presence = item.presence or Presence()
+    return _sorted(out, group)
+
+
+def _sorted(out: dict[str, Figures], group: str) -> list[Figures]:
+    """The groups by key; the total exists even for a period without a single call."""
     if group == "total" and not out:
         out[""] = Figures(key="", label="")
     return [out[key] for key in sorted(out)]

@@ -27,6 +27,7 @@ from agent_ui.settings import Settings, Standards
 from agent_ui.templating import render
 from cases.dates import Era, Lang, format_date, parse_date
 from cases.stats import Period, Thresholds, figures, queue_names
+from ivr.results import SurveyResults
 
 ROLES = ("supervisor", "admin")
 MAX_PERIOD_DAYS = 366
@@ -95,8 +96,8 @@ async def _live_data(request: web.Request) -> dict[str, Any]:
     today = Period.day_of(now, app[settings_key].tz)
     thresholds = thresholds_of(app[settings_key].standards)
     pool = app[db_key].pool
-    per_queue = await figures(pool, today, thresholds, group="queue", now=now)
-    total = await figures(pool, today, thresholds, now=now)
+    per_queue = await figures(pool, today, thresholds, group="queue", now=now, calls_only=True)
+    total = await figures(pool, today, thresholds, now=now, calls_only=True)
     table = grouped_table("today", [*per_queue, *total], t, lambda f: f.label or t("sup.all"))
     return {
         "board": app[live_board_key].view(now),
@@ -129,10 +130,18 @@ async def _report_tables(request: web.Request) -> tuple[Period, str | None, list
     period, queue = _period(request), _queue(request)
     app = request.app
     t, era, lang = _reader(request)
+    settings = app[settings_key]
+    pool = app[db_key].pool
+    surveys = SurveyResults(
+        pool,
+        target_percent=settings.standards.satisfaction_target * 100,
+        timezone=settings.timezone,
+    )
     report = await load_report(
-        app[db_key].pool,
+        pool,
         period,
-        thresholds_of(app[settings_key].standards),
+        thresholds_of(settings.standards),
+        surveys=surveys,
         queue=queue,
         now=app[clock_key].now(),
     )

@@ -116,15 +116,17 @@ async def add_survey(
     rating: int | None = None,
     attempts: int = 1,
     agent: int | None = None,
+    queue: str | None = "q1169",
 ) -> None:
     status = "completed" if rating else ("failed" if attempts else "pending")
     await pool.execute(
-        "INSERT INTO surveys (id, call_id, agent_user_id, caller_number, pbx, status, "
+        "INSERT INTO surveys (id, call_id, agent_user_id, caller_number, pbx, queue, status, "
         "not_before, expires_at, attempts, rating, rated_at, created_at) VALUES "
-        "($1, $2, $3, '0812345678', 'pbx1', $4, $5, $5, $6, $7, $8, $5)",
+        "($1, $2, $3, '0812345678', 'pbx1', $4, $5, $6, $6, $7, $8, $9, $6)",
         uuid.uuid4(),
         call_id,
         agent,
+        queue,
         status,
         created_at,
         attempts,

@@ -16,7 +16,7 @@ from agent_ui.keys import db_key
 from agent_ui.live import live_board_key
 from telephony.events import AgentStateChanged, CallQueued
 from tests.foundation.conftest import log_in
-from tests.supervisor.factories import add_call, add_case, add_user, local
+from tests.supervisor.factories import add_call, add_case, add_survey, add_user, local
 
 MakeUser = Callable[..., Awaitable[None]]
 HOSTILE = '<script>alert("x")</script>'
@@ -231,6 +231,45 @@ async def test_the_csv_export_is_utf8_with_a_bom_for_excel(
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert ["Callers by province"] in rows
     assert ["น่าน", "1", "1"] in rows
+
+
+async def test_satisfaction_comes_from_the_survey_figures(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    pool = app[db_key].pool
+    anan = await add_user(pool, "anan")
+    calls = [
+        await add_call(pool, str(n), local(2, 9, n), 5, answered=True, agent=anan, talk_s=60)
+        for n in range(4)
+    ]
+    for call, rating in zip(calls[:3], (1, 2, 3), strict=True):
+        await add_survey(pool, call, local(2, 10), rating=rating, agent=anan)
+    await add_survey(pool, calls[3], local(2, 10), attempts=2, agent=anan)  # never answered
+    await add_survey(pool, None, local(2, 11), attempts=0, queue="q1662")  # never dialled
+    await add_survey(pool, None, local(5, 11), rating=1)  # another week
+    await make_user("boss", "supervisor")
+    await log_in(app_client, "boss")
+
+    page = _Tables()
+    page.feed(
+        await (await app_client.get("/supervisor/reports?from=2026-03-02&to=2026-03-02")).text()
+    )
+    summary = dict(page.tables["summary"])
+    assert summary["Satisfaction (%)"] == "66.7"  # (1 impressed + 1 satisfied) ÷ 3 responses
+    assert summary["Satisfaction target (%)"] == "85.0"
+    assert [
+        summary[f"{word} ({n})"]
+        for n, word in enumerate(("Impressed", "Satisfied", "Dissatisfied"), 1)
+    ] == ["1", "1", "1"]
+    assert summary["Survey response rate (%)"] == "75.0"  # 3 responses ÷ 4 attempted
+    (anan_row,) = page.tables["by_agent"]
+    assert anan_row[0] == "Anan" and "66.7" in anan_row
+
+    other = _Tables()
+    other.feed(
+        await (await app_client.get("/supervisor/reports?from=2026-03-02&queue=q1662")).text()
+    )
+    assert dict(other.tables["summary"])["Satisfaction (%)"] == ""  # no response there
 
 
 @pytest.mark.parametrize(

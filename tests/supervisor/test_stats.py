@@ -13,7 +13,6 @@ from tests.supervisor.factories import (
     add_caller,
     add_case,
     add_state,
-    add_survey,
     add_user,
     local,
 )
@@ -173,26 +172,6 @@ async def test_days_are_bangkok_days(db: Database) -> None:
     assert by_day == {"2026-03-01": 1, "2026-03-02": 9, "2026-03-03": 1}
     by_month = await figures(db.pool, weekend_to_tuesday, T, group="month", now=NOW)
     assert [(f.key, f.queue.offered) for f in by_month] == [("2026-03", 11)]
-
-
-async def test_satisfaction_counts_responses_and_attempts(db: Database) -> None:
-    pool = db.pool
-    anan = await add_user(pool, "anan")
-    calls = [
-        await add_call(pool, str(n), local(2, 9, n), 5, answered=True, agent=anan, talk_s=60)
-        for n in range(4)
-    ]
-    await add_survey(pool, calls[0], local(2, 10), rating=1, agent=anan)
-    await add_survey(pool, calls[1], local(2, 10), rating=2, agent=anan)
-    await add_survey(pool, calls[2], local(2, 10), rating=3, agent=anan)
-    await add_survey(pool, calls[3], local(2, 10), attempts=2, agent=anan)
-    await add_survey(pool, None, local(2, 11), attempts=0)
-    await add_survey(pool, None, local(5, 11), rating=1)  # another week
-    s = (await totals(pool, MONDAY, T, now=NOW)).satisfaction
-    assert (s.surveys, s.attempted, s.responses) == (5, 4, 3)
-    assert (s.impressed, s.satisfied, s.dissatisfied) == (1, 1, 1)
-    assert s.rate == pytest.approx(100 * 2 / 3)
-    assert s.response_rate == pytest.approx(75.0)
 
 
 async def test_first_contact_resolution_within_n_days(db: Database) -> None:
