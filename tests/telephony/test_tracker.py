@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cases.calls import CallRepository
 from cases.db import Database
+from telephony.call_writer import CallWriter
 from telephony.config import PbxConfig
 from telephony.events import (
     AgentRinging,
@@ -409,3 +412,86 @@ async def test_a_restarted_tracker_settles_the_calls_saved_before(db: Database) 
     assert kept.answered_at == sec(4) and kept.joined_at == sec(1)
     assert await db.pool.fetchval("SELECT count(*) FROM calls") == 2
     assert await repo.open_calls("lab") == []
+
+
+class GatedBatchSink:
+    """A batch sink that holds each batch until the test lets it through, or fails it."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[str, datetime | None]]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.failures = 0
+
+    async def save_calls(self, records: Sequence[CallRecord]) -> None:
+        await self.gate.wait()
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("database down")
+        self.batches.append([(r.call_key, r.answered_at) for r in records])
+
+
+async def test_writer_coalesces_saves_while_the_database_is_busy() -> None:
+    sink = GatedBatchSink()
+    writer = CallWriter(sink)
+    await writer.start()
+    try:
+        sink.gate.clear()
+        first = CallRecord("lab/q/1", "lab", "q", "1")
+        await writer.save_call(first)
+        await asyncio.sleep(0)
+        await writer.save_call(replace(first, answered_at=sec(1)))
+        await writer.save_call(CallRecord("lab/q/2", "lab", "q", "2"))
+        await writer.save_call(replace(first, answered_at=sec(2)))
+        assert writer.pending == 2
+        sink.gate.set()
+        await writer.flush()
+    finally:
+        await writer.stop()
+    assert sink.batches == [[("lab/q/1", None)], [("lab/q/2", None), ("lab/q/1", sec(2))]]
+    assert writer.pending == 0
+
+
+async def test_writer_retries_a_failed_batch_keeping_the_newest_record() -> None:
+    sink = GatedBatchSink()
+    writer = CallWriter(sink, retry_s=0)
+    sink.failures = 1
+    sink.gate.clear()
+    await writer.start()
+    try:
+        record = CallRecord("lab/q/1", "lab", "q", "1")
+        await writer.save_call(record)
+        await writer.save_call(CallRecord("lab/q/2", "lab", "q", "2"))
+        await asyncio.sleep(0)
+        await writer.save_call(replace(record, answered_at=sec(3)))
+        sink.gate.set()
+        await writer.flush()
+    finally:
+        await writer.stop()
+    assert sink.batches == [[("lab/q/2", None), ("lab/q/1", sec(3))]]
+
+
+async def test_writer_stop_flushes_what_was_handed_in() -> None:
+    sink = GatedBatchSink()
+    writer = CallWriter(sink, max_batch=2)
+    await writer.start()
+    for n in range(5):
+        await writer.save_call(CallRecord(f"lab/q/{n}", "lab", "q", str(n)))
+    await writer.stop()
+    assert [key for batch in sink.batches for key, _ in batch] == [f"lab/q/{n}" for n in range(5)]
+    assert all(len(batch) <= 2 for batch in sink.batches)
+
+
+async def test_tracker_through_the_writer_into_postgresql(db: Database) -> None:
+    repo = CallRepository(db.pool)
+    writer = CallWriter(repo)
+    tracker = CallTracker(writer)
+    await writer.start()
+    try:
+        for uid in ("1.0", "2.0", "3.0"):
+            await tracker.handle(queued(uid))
+            await tracker.handle(answered(uid, 2))
+            await tracker.handle(ended(uid, 9, talk=7.0))
+    finally:
+        await writer.stop()
+    assert await db.pool.fetchval("SELECT count(*) FROM calls WHERE talk_s = 7") == 3
