@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import BaseTestServer, TestServer
 from playwright.async_api import Page, async_playwright, expect
 
 from agent_ui.app import create_app
@@ -30,7 +30,7 @@ EVIL = "<img src=x onerror=alert(1)>"
 
 
 @pytest_asyncio.fixture(loop_scope="function")
-async def page(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Page, TestServer]]:
+async def page(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Page, BaseTestServer]]:
     if CHROMIUM_MISSING:
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     app = create_app(
@@ -61,7 +61,7 @@ async def page(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Page, T
 
 
 async def test_intake_errors_keep_the_input_and_the_case_opens(
-    page: tuple[Page, TestServer],
+    page: tuple[Page, BaseTestServer],
 ) -> None:
     tab, server = page
     await tab.goto(str(server.make_url("/login")))
