@@ -1,0 +1,70 @@
+"""Call storage: the whole AMI pipeline into PostgreSQL, saving each milestone directly vs.
+through the write-behind CallWriter.
+
+Run: `.venv/bin/python -m bench.call_storage [--passes N]`. Same workload as
+bench.ami_throughput (every capture, Uniqueids renumbered per pass), over real TCP into a
+fresh embedded PostgreSQL with durable commits. The writer's figure includes the final
+flush, so both rows measure "until every record is stored".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.ami_throughput import bench_end_to_end, build_stream
+from cases.calls import CallRepository
+from cases.db import Database, EmbeddedPostgres
+from cases.migrate import apply_migrations
+from telephony.call_writer import CallWriter
+
+
+async def run(stream: bytes, expected: int) -> list[tuple[str, float, int]]:
+    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    server = EmbeddedPostgres(folder / "data")
+    rows: list[tuple[str, float, int]] = []
+    try:
+        url = server.start()
+        await apply_migrations(url)
+        db = await Database.connect(url)
+        try:
+            repo = CallRepository(db.pool)
+            seconds = await bench_end_to_end(stream, expected, repo)
+            rows.append(("save per milestone", seconds, await _count(db)))
+            await db.pool.execute("TRUNCATE calls, callers CASCADE")
+            writer = CallWriter(repo)
+            await writer.start()
+            seconds = await bench_end_to_end(stream, expected, writer)
+            started = time.perf_counter()
+            await writer.stop()
+            seconds += time.perf_counter() - started
+            rows.append(("CallWriter (write-behind)", seconds, await _count(db)))
+        finally:
+            await db.close()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+async def _count(db: Database) -> int:
+    return int(await db.pool.fetchval("SELECT count(*) FROM calls"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passes", type=int, default=20, help="workload repetitions")
+    args = parser.parse_args()
+    stream, expected = build_stream(args.passes)
+    print(f"workload: {expected} events, {args.passes} passes")
+    print(f"{'storage':<28} {'seconds':>8} {'events/s':>10} {'rows':>6}")
+    for name, seconds, count in asyncio.run(run(stream, expected)):
+        print(f"{name:<28} {seconds:>8.3f} {expected / seconds:>10,.0f} {count:>6}")
+
+
+if __name__ == "__main__":
+    main()
