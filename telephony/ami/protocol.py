@@ -116,7 +116,7 @@ class AmiMessage:
 
 
 def _check_field(key: str, value: str) -> None:
-    if not key or any(c in key for c in ":\r\n") or key.strip() != key:
+    if not _HEADER_KEY.fullmatch(key):
         raise ValueError(f"invalid AMI header name {key!r}")
     if "\r" in value or "\n" in value:
         raise ValueError(f"CR/LF in the value of AMI header {key!r}")

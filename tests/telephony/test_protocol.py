@@ -202,6 +202,8 @@ def test_encode_action_accepts_a_mapping() -> None:
         {"Bad\r\nKey": "v"},
         {"Key: x": "v"},
         {"": "v"},
+        {"Two words": "v"},
+        {"ชื่อ": "v"},
     ],
 )
 def test_encode_action_rejects_header_injection(fields: dict[str, str]) -> None:
@@ -237,12 +239,20 @@ HEADER_VALUES = st.text(max_size=40).filter(lambda v: "\r" not in v and "\n" not
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(st.lists(st.tuples(HEADER_KEYS, HEADER_VALUES), min_size=1, max_size=6), max_size=4),
+    st.lists(
+        st.tuples(
+            st.lists(st.tuples(HEADER_KEYS, HEADER_VALUES), min_size=1, max_size=6), st.booleans()
+        ),
+        max_size=4,
+    ),
     st.lists(st.integers(min_value=0, max_value=2000), max_size=8),
 )
-def test_any_messages_survive_encoding_and_arbitrary_splits(
-    frames: list[list[tuple[str, str]]], cuts: list[int]
+def test_any_messages_survive_encoding_lf_framing_and_arbitrary_splits(
+    frames: list[tuple[list[tuple[str, str]], bool]], cuts: list[int]
 ) -> None:
-    messages = [AmiMessage(pairs) for pairs in frames]
-    stream = b"".join(m.encode() for m in messages)
+    messages = [AmiMessage(pairs) for pairs, _ in frames]
+    stream = b"".join(
+        m.encode().replace(b"\r\n", b"\n") if lone_lf else m.encode()
+        for m, (_, lone_lf) in zip(messages, frames, strict=True)
+    )
     assert parse_all(split_at(stream, [c for c in cuts if c <= len(stream)])) == messages
