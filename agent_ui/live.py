@@ -148,6 +148,14 @@ class LiveBoard:
             case LinkDown():
                 self._links_down.setdefault(event.pbx, event.at)
 
+    def wrapup_ended(self, pbx: str, interface: str, at: datetime) -> None:
+        """The agent ended after-call work on the panel, before the configured time ran out;
+        no telephony event says so."""
+        agent = self._agents.get((pbx, interface))
+        if agent is not None and agent.wrapup_from is not None:
+            agent.wrapup_from = None
+            agent.since = max(agent.since, at)
+
     def _agent(self, pbx: str, interface: str, name: str, at: datetime) -> _Agent:
         agent = self._agents.get((pbx, interface))
         if agent is None:

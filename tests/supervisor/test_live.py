@@ -96,6 +96,19 @@ async def test_a_call_from_queue_to_wrapup() -> None:
     assert (after["state"], after["in_state_s"]) == ("ready", 15)
 
 
+async def test_wrapup_ended_on_the_panel_shows_the_agent_ready_at_once() -> None:
+    board = LiveBoard(wrapup_s=120)
+    await _two_agents(board)
+    key = f"{PBX}/q1169/1"
+    await board.handle(queued("1", 0))
+    await board.handle(CallAnswered(PBX, at(5), key, "q1169", ANAN, "101", "081", "Nok", 5, 2))
+    await board.handle(CallEnded(PBX, at(65), key, "q1169", ANAN, "101", "081", "agent", 60, 0, 5))
+    assert agent(board.view(at(70)), ANAN)["state"] == "wrapup"
+    board.wrapup_ended(PBX, ANAN, at(80))
+    ready = agent(board.view(at(90)), ANAN)
+    assert (ready["state"], ready["in_state_s"]) == ("ready", 10)
+
+
 async def test_paused_with_reason_and_abandons_leave_the_queue() -> None:
     board = LiveBoard(wrapup_s=0)
     await _two_agents(board)
