@@ -59,7 +59,7 @@ RETURNING id
 _UPDATE_FORM = """
 UPDATE cases SET channel = $2, case_type = $3, topic = $4, details = $5, significant = $6,
     contact_name = $7, contact_phone = $8, contact_email = $9, occupation = $10, gender = $11,
-    age_band = $12, province = $13, due_at = $14, updated_at = $15
+    age_band = $12, province = $13, due_at = $14, sla_started_at = $15, updated_at = $16
 WHERE id = $1
 """
 
@@ -188,9 +188,10 @@ class CaseRepository:
             if not await self._may_handle(conn, current, actor):
                 raise AccessDenied("not your case", case_id=case_id)
             policy = await self._policy(conn)
-            due = current.due_at
+            due, sla_start = current.due_at, current.sla_started_at
             if form.case_type is not current.case_type:
                 due = policy.due_at(form.case_type, current.received_at)
+                sla_start = None if due is None else policy.calendar.sla_start(current.received_at)
             changed = _changed_fields(current, form)
             await conn.execute(
                 _UPDATE_FORM,
@@ -202,6 +203,7 @@ class CaseRepository:
                 form.significant,
                 *_personal_and_profile(form),
                 due,
+                sla_start,
                 now,
             )
             await self._event(

@@ -168,6 +168,10 @@ async def test_update_keeps_the_reference_and_moves_the_due_with_the_type(
     assert updated.reference == case.reference
     assert updated.topic == "น้ำขุ่น"
     assert updated.due_at == datetime(2026, 11, 25, 16, 30, tzinfo=BANGKOK)
+    answered = await repo.update_case(
+        case.id, complaint_form(case_type=CaseType.COMPLIMENT), actor=people.agent, now=NOW
+    )
+    assert answered.due_at is None and answered.sla_started_at is None
     event = (await repo.history(case.id))[-1]
     assert event.action == "updated"
     assert set(event.data["fields"]) == {"case_type", "topic", "channel"}
