@@ -49,14 +49,14 @@ class SurveyScheduler:
         """The survey row for an answered call: pending, or skipped with the reason."""
         settings = self._settings
         selection = choose_selection(settings, self._draw())
-        number = normalise(event.caller_number)
+        number, callable_number = _number(event.caller_number)
         reason = None
         if selection is None:
             reason = "not_selected"
-        elif number is None or not is_surveyable(number):
+        elif not callable_number:
             reason = "number_not_callable"
         return self._plan(
-            number=number or (event.caller_number or "")[:32],
+            number=number,
             pbx=event.pbx,
             selection=selection or "answered",
             start=event.at,
@@ -80,9 +80,8 @@ class SurveyScheduler:
         mode surveys every answered call or the random sample.
         """
         selection = choose_selection(self._settings, self._draw())
-        number = normalise(caller_number)
         plan = self._plan(
-            number=number or caller_number[:32],
+            number=_number(caller_number)[0],
             pbx=pbx,
             selection="in_call",
             start=now,
@@ -109,13 +108,13 @@ class SurveyScheduler:
         self, candidate: SurveyCandidate, pbx: str, now: datetime
     ) -> Scheduled:
         """The follow-up survey owed to a complainant once the case is resolved."""
-        number = normalise(candidate.caller_number)
+        number, callable_number = _number(candidate.caller_number)
         plan = self._plan(
-            number=number or (candidate.caller_number or "")[:32],
+            number=number,
             pbx=pbx,
             selection="case_followup",
             start=candidate.resolved_at,
-            reason=None if number and is_surveyable(number) else "number_not_callable",
+            reason=None if callable_number else "number_not_callable",
             call_id=candidate.call_id,
             case_id=candidate.case_id,
             agent_user_id=candidate.agent_user_id,
@@ -171,3 +170,11 @@ def _zone(settings: SurveySettings) -> ZoneInfo:
 
 def _days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+def _number(raw: str | None) -> tuple[str, bool]:
+    """The number as stored (normalised, else the raw text cut short) and if it may be called."""
+    number = normalise(raw)
+    if number is None:
+        return (raw or "")[:32], False
+    return number, is_surveyable(number)
