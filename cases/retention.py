@@ -1,6 +1,7 @@
 """Retention (TPQI section 7): intake records and call records are kept two years, then
-deleted; callers left without records are anonymised. Anonymous monthly counts are kept
-first, so statistics survive the deletion. Open cases are never deleted.
+deleted; callers left without records are anonymised, and so are the numbers of finished
+surveys (their ratings stay). Anonymous monthly counts are kept first, so statistics survive
+the deletion. Open cases are never deleted.
 """
 
 from __future__ import annotations
@@ -57,10 +58,17 @@ WHERE cl.anonymised_at IS NULL AND cl.updated_at < $1
   AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.caller_id = cl.id)
 """
 
+_ANONYMISE_SURVEYS = """
+UPDATE surveys SET caller_number = ''
+WHERE created_at < $1 AND caller_number <> '' AND status = ANY($2::text[])
+"""
+#: Surveys that will not dial again; a pending one keeps its number until it ends.
+FINISHED_SURVEYS = ("completed", "incomplete", "failed", "expired", "skipped")
+
 _RECORD_RUN = """
 INSERT INTO retention_runs (ran_at, cutoff, cases_deleted, calls_deleted, callers_deleted,
-                            views_deleted)
-VALUES ($1, $2, $3, $4, $5, $6)
+                            views_deleted, surveys_anonymised)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 
 
@@ -72,6 +80,7 @@ class RetentionReport:
     calls_deleted: int
     callers_anonymised: int
     views_deleted: int
+    surveys_anonymised: int
     open_cases_kept: int
 
 
@@ -101,9 +110,12 @@ class RetentionJob:
             calls = _affected(await conn.execute(_DELETE_CALLS, cutoff))
             callers = _affected(await conn.execute(_ANONYMISE_CALLERS, cutoff, now))
             views = _affected(await conn.execute(_DELETE_VIEWS, cutoff))
+            surveys = _affected(
+                await conn.execute(_ANONYMISE_SURVEYS, cutoff, list(FINISHED_SURVEYS))
+            )
             kept = int(await conn.fetchval(_KEPT_OPEN, cutoff, open_statuses))
-            await conn.execute(_RECORD_RUN, now, cutoff, cases, calls, callers, views)
-        report = RetentionReport(now, cutoff, cases, calls, callers, views, kept)
+            await conn.execute(_RECORD_RUN, now, cutoff, cases, calls, callers, views, surveys)
+        report = RetentionReport(now, cutoff, cases, calls, callers, views, surveys, kept)
         log.info(
             "retention_run",
             cutoff=cutoff.isoformat(),
@@ -111,6 +123,7 @@ class RetentionJob:
             calls_deleted=calls,
             callers_anonymised=callers,
             views_deleted=views,
+            surveys_anonymised=surveys,
             open_cases_kept=kept,
         )
         return report

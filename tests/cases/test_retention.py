@@ -46,12 +46,31 @@ async def test_old_records_are_deleted_open_cases_kept_and_counts_remain(
         complaint_form(case_type=CaseType.INQUIRY), actor=people.agent, now=NOW
     )
     await repo.log_personal_data_view(old_closed, people.supervisor, THREE_YEARS_AGO)
+    for status, created in (
+        ("completed", THREE_YEARS_AGO),
+        ("pending", THREE_YEARS_AGO),
+        ("completed", NOW),
+    ):
+        await db.pool.execute(
+            "INSERT INTO surveys (id, caller_number, pbx, status, not_before, expires_at, "
+            "rating, created_at) VALUES (gen_random_uuid(), '0811111111', 'pbx1', $1, $2, $2, "
+            "1, $2)",
+            status,
+            created,
+        )
 
     report = await RetentionJob(db.pool).run_once(NOW)
 
     assert report.cases_deleted == 1
     assert report.calls_deleted == 1
     assert report.views_deleted == 1
+    assert report.surveys_anonymised == 1
+    surveys = await db.pool.fetch("SELECT status, caller_number, rating FROM surveys ORDER BY 1, 2")
+    assert [tuple(r) for r in surveys] == [
+        ("completed", "", 1),
+        ("completed", "0811111111", 1),
+        ("pending", "0811111111", 1),
+    ]
     assert report.open_cases_kept == 1
     assert report.callers_anonymised == 0  # the caller still has a recent call
     remaining = {r["id"] for r in await db.pool.fetch("SELECT id FROM cases")}
