@@ -1,0 +1,108 @@
+"""Hold, transfer, manual answer, and the traffic generator."""
+
+from __future__ import annotations
+
+import pytest
+
+from telephony.simulator import AgentPhone, PbxSimulator
+from telephony.simulator.__main__ import build_parser
+from telephony.simulator.generator import TrafficGenerator, TrafficProfile
+
+from .sequences import generated, names
+
+
+async def test_hold_and_unhold_on_the_agent_channel(lab: PbxSimulator) -> None:
+    call = await lab.place_call("hotline", "0812345678", "Somchai")
+    await call.connected.wait()
+    await lab.hold(call)
+    await lab.unhold(call)
+    await lab.hangup(call)
+    events = generated(lab.events)
+    hold = next(m for m in events if m.name == "Hold")
+    unhold = next(m for m in events if m.name == "Unhold")
+    assert hold["Channel"] == unhold["Channel"] == call.attempts[-1].agent.name
+    assert hold["Linkedid"] == call.uniqueid
+    moh = [
+        m for m in events if m.name.startswith("MusicOnHold") and m["Channel"] == call.caller.name
+    ]
+    assert names(moh)[-2:] == ["MusicOnHoldStart", "MusicOnHoldStop"]
+    statuses = [m["Status"] for m in events if m.name == "QueueMemberStatus"]
+    assert statuses[-3:] == ["8", "2", "1"]
+
+
+async def test_blind_transfer_completes_with_reason_transfer(lab: PbxSimulator) -> None:
+    call = await lab.place_call("hotline", "0812345678", "Somchai")
+    await call.connected.wait()
+    await lab.transfer(call, "1662", "from-internal")
+    events = generated(lab.events)
+    order = [m.name for m in events if m.name in ("BlindTransfer", "AgentComplete")]
+    assert order == ["BlindTransfer", "AgentComplete"]
+    transfer = next(m for m in events if m.name == "BlindTransfer")
+    assert (transfer["Extension"], transfer["TransfereeUniqueid"]) == ("1662", call.uniqueid)
+    complete = next(m for m in events if m.name == "AgentComplete")
+    assert complete["Reason"] == "transfer"
+    await lab.hangup(call)
+    assert call.outcome == "transferred"
+    assert generated(lab.events)[-1].name in ("Cdr", "DeviceStateChange")
+
+
+async def test_manual_answer_and_agent_cannot_hang_up_a_ringing_call(lab: PbxSimulator) -> None:
+    lab.set_agent_phone("PJSIP/agent101", AgentPhone.manual())
+    call = await lab.place_call("hotline", "0812345678", "")
+    with pytest.raises(RuntimeError):
+        await lab.hangup(call, by="agent")
+    answered = await lab.answer("PJSIP/agent101")
+    assert answered is call and call.state == "connected"
+    with pytest.raises(LookupError):
+        await lab.answer("PJSIP/agent101")
+    await lab.hangup(call, by="agent")
+    complete = next(m for m in generated(lab.events) if m.name == "AgentComplete")
+    assert complete["Reason"] == "agent"
+    assert call.caller.caller_name == "0812345678"
+
+
+async def test_paused_member_is_skipped(lab: PbxSimulator) -> None:
+    lab.pause("PJSIP/agent101", True, "Lunch")
+    call = await lab.place_call("hotline", "0812345678", "Somchai")
+    await call.connected.wait()
+    assert call.attempts[0].member.interface == "PJSIP/agent102"
+    await lab.hangup(call)
+
+
+async def test_untrusted_caller_text_never_breaks_the_wire(lab: PbxSimulator) -> None:
+    call = await lab.place_call("hotline", "08\r\nEvent: Fake", "Eve\r\n\r\nAction: Logoff")
+    join = next(m for m in generated(lab.events) if m.name == "QueueCallerJoin")
+    assert "\n" not in join["CallerIDName"] and join.getall("Event") == ["QueueCallerJoin"]
+    await lab.abandon(call)
+
+
+async def _traffic(seed: int) -> tuple[list[str], dict[str, int]]:
+    sim = PbxSimulator.lab(speed=200.0)
+    profile = TrafficProfile(rate=0.5, talk_mean=20.0, patience_mean=15.0, hold_ratio=0.3)
+    async with sim:
+        generator = TrafficGenerator(sim, profile=profile, seed=seed)
+        await generator.run(calls=12)
+    outcomes: dict[str, int] = {}
+    for call in sim.calls:
+        outcomes[call.outcome or "open"] = outcomes.get(call.outcome or "open", 0) + 1
+    return [c.caller.caller_num for c in sim.calls], outcomes
+
+
+async def test_generator_is_reproducible_and_varied() -> None:
+    numbers, outcomes = await _traffic(seed=7)
+    again, _ = await _traffic(seed=7)
+    other, _ = await _traffic(seed=8)
+    assert sorted(numbers) == sorted(again)
+    assert sorted(numbers) != sorted(other)
+    assert sum(outcomes.values()) == 12 and "open" not in outcomes
+    assert outcomes.get("answered", 0) >= 1
+
+
+def test_cli_parses_the_documented_options() -> None:
+    args = build_parser().parse_args(
+        ["--ami-port", "5038", "--agi-host", "10.0.0.5", "--generate", "--rate", "0.5"]
+        + ["--agents", "3", "--seed", "1"]
+    )
+    assert (args.ami_port, args.agi_host, args.generate, args.rate) == (5038, "10.0.0.5", True, 0.5)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--replay", "x.txt", "--generate"])
