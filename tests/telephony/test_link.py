@@ -307,3 +307,19 @@ def test_config_hides_the_secret_and_refuses_bad_values() -> None:
         PbxConfig("pbx1", "10.0.0.1", 5038, "hotline", "x\r\nAction: Originate")
     with pytest.raises(ValueError):
         PbxConfig("pbx1", "10.0.0.1", 5038, "hotline", "x", reconnect_min=5, reconnect_max=1)
+
+
+async def test_a_failing_listener_is_logged_and_events_still_flow(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    def listener(message: AmiMessage) -> None:
+        raise RuntimeError("listener bug")
+
+    link = await make_link()
+    link.add_listener(listener)
+    await eventually(lambda: link.up)
+    with structlog.testing.capture_logs() as logs:
+        ami.push(b"Event: Hangup\r\nCause: 16\r\n\r\n")
+        await eventually(lambda: "Hangup" in recorder.items)
+    assert link.up
+    assert "Hangup" in [e["ami_event"] for e in logs if e["event"] == "ami_listener_failed"]
