@@ -56,6 +56,22 @@ class SurveySettings:
     satisfaction_target_percent: float = 85.0
     followup_pbx: str = ""
 
+    def __post_init__(self) -> None:
+        if not self.window_start < self.window_end:
+            raise ValueError("calling hours must start before they end")
+        if not 0 <= self.sample_percent <= 100:
+            raise ValueError("sample_percent must be within 0..100")
+        if self.max_attempts < 1 or self.max_channels < 1 or self.max_prompts < 1:
+            raise ValueError("max_attempts, max_channels and max_prompts must be at least 1")
+        if self.dial_lease <= timedelta(milliseconds=self.ring_timeout_ms):
+            raise ValueError(
+                "dial_lease must outlast the ring timeout, or a live call is redialled"
+            )
+        if "{number}" not in self.dial_template:
+            raise ValueError("dial_template needs a {number} placeholder")
+        if self.mode not in ("callback", "in_call"):
+            raise ValueError("mode is callback or in_call")
+
     def dial_string(self, number: str) -> str:
         """The Originate Channel for a normalised number."""
         return self.dial_template.format(number=number)

@@ -81,3 +81,19 @@ def test_selection_rules() -> None:
     complaints = SurveySettings(survey_all_answered=False, sample_percent=10)
     assert choose_selection(complaints, 0.5) == "complaint"
     assert choose_selection(SurveySettings(enabled=False), 0.0) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"window_start": SETTINGS.window_end},
+        {"sample_percent": 101},
+        {"max_attempts": 0},
+        {"dial_lease": timedelta(seconds=10)},
+        {"dial_template": "PJSIP/trunk"},
+        {"mode": "sometimes"},
+    ],
+)
+def test_unsafe_settings_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        SurveySettings(**bad)  # type: ignore[arg-type]
