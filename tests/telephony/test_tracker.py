@@ -16,6 +16,7 @@ from telephony.config import PbxConfig
 from telephony.events import (
     AgentRinging,
     AgentStateChanged,
+    CallAbandoned,
     CallAnswered,
     CallEnded,
     CallHeld,
@@ -35,7 +36,7 @@ from telephony.events import (
     make_call_key,
 )
 from telephony.service import TelephonyService
-from telephony.simulator import AgentPhone, PbxSimulator
+from telephony.simulator import AgentPhone, PbxSimulator, QueueCall
 from telephony.tracker import CallRecord, CallTracker
 from tests.telephony.test_traces import MemorySink
 
@@ -337,9 +338,10 @@ class Followed:
             self.seen.append(event)
             self.arrived.notify_all()
 
-    async def until(self, kind: type) -> TelephonyEvent:
+    async def until(self, kind: type, count: int = 1) -> TelephonyEvent:
         def found() -> TelephonyEvent | None:
-            return next((e for e in self.seen if isinstance(e, kind)), None)
+            matches = [e for e in self.seen if isinstance(e, kind)]
+            return matches[count - 1] if len(matches) >= count else None
 
         async with asyncio.timeout(10), self.arrived:
             await self.arrived.wait_for(lambda: found() is not None)
@@ -495,3 +497,65 @@ async def test_tracker_through_the_writer_into_postgresql(db: Database) -> None:
     finally:
         await writer.stop()
     assert await db.pool.fetchval("SELECT count(*) FROM calls WHERE talk_s = 7") == 3
+
+
+def ringing_interface(call: QueueCall) -> str:
+    assert call.ringing is not None
+    return call.ringing.member.interface
+
+
+async def test_an_ami_gap_through_the_simulator_is_reconciled(db: Database) -> None:
+    repo = CallRepository(db.pool)
+    follow = Followed(repo)
+    async with PbxSimulator.lab() as sim:
+        sim.set_default_agent_phone(AgentPhone.manual())
+        host, port = sim.address
+        config = PbxConfig("lab", host, port, "hotline", "hotline", reconnect_min=0.05)
+        service = TelephonyService([config], [follow])
+        await service.start()
+        try:
+            await follow.until(PbxSnapshot)
+            talking = await sim.place_call("hotline", "0811111111")
+            await sim.answer(ringing_interface(talking))
+            await follow.until(CallAnswered)
+            waiting = await sim.place_call("hotline", "0822222222")
+            await follow.until(AgentRinging, 2)
+
+            await sim.refuse_connections()
+            sim.drop_connections()
+            await follow.until(LinkDown)
+            await sim.hangup(talking, by="caller")
+            await sim.abandon(waiting)
+            unseen = await sim.place_call("hotline", "0833333333")
+            await sim.answer(ringing_interface(unseen))
+            still = await sim.place_call("hotline", "0844444444")
+            await sim.accept_connections()
+            await follow.until(PbxSnapshot, 2)
+
+            live = follow.tracker.live()
+            assert [w.caller_number for w in live.waiting] == ["0844444444"]
+            assert [(a.caller_number, a.agent_interface) for a in live.active] == [
+                ("0833333333", unseen.member.interface if unseen.member else None)
+            ]
+            await sim.hangup(unseen, by="agent")
+            await follow.until(CallEnded)
+            await sim.abandon(still)
+            await follow.until(CallAbandoned)
+        finally:
+            await service.stop()
+
+    rows = {r["caller_number"]: r for r in await db.pool.fetch("SELECT * FROM calls")}
+    assert sorted(rows) == ["0811111111", "0822222222", "0833333333", "0844444444"]
+    lost_talking, lost_waiting = rows["0811111111"], rows["0822222222"]
+    assert lost_talking["end_reason"] == "lost_in_gap" and lost_talking["answered_at"] is not None
+    assert lost_waiting["end_reason"] == "lost_in_gap" and lost_waiting["abandoned"] is False
+    adopted = rows["0833333333"]
+    assert (adopted["recovered"], adopted["end_reason"], adopted["hung_up_by"]) == (
+        True,
+        "completed",
+        "agent",
+    )
+    assert adopted["answered_at"] is not None and adopted["talk_s"] is not None
+    late = rows["0844444444"]
+    assert (late["recovered"], late["end_reason"], late["abandoned"]) == (True, "abandoned", True)
+    assert all(r["ended_at"] is not None for r in rows.values())
