@@ -24,7 +24,7 @@ from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
 from agent_ui.templating import render
 from cases.dates import Era, Lang, format_date, format_datetime, parse_date
 from cases.errors import InvalidCaseData
-from cases.escalation import EscalationJob, visible_escalations
+from cases.escalation import EscalationJob, Notify, visible_escalations
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
 from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
 from cases.lifecycle import Action, CaseType, Channel, Move, Role, Status, allowed_actions
@@ -41,6 +41,7 @@ log = structlog.get_logger()
 case_settings_key = web.AppKey("case_settings", CaseSettings)
 policy_key = web.AppKey("case_sla_policy", SlaPolicy)
 escalation_key = web.AppKey("case_escalation_job", EscalationJob)
+notify_key: web.AppKey[Notify | None] = web.AppKey("case_escalation_notify")
 
 ALL_ROLES = ("agent", "supervisor", "admin", "unit")
 CENTRE = ("agent", "supervisor", "admin")
@@ -48,10 +49,14 @@ MANAGERS = ("supervisor", "admin")
 ACTION_FIELDS = ("action", "note", "decision", "decision_reasons", "unit_id")
 
 
-def setup(app: web.Application, settings: CaseSettings | None = None) -> None:
-    """Register the case pages; `settings` carries SLA days, calendar and job intervals.
-    The background jobs are a separate cleanup context: `case_jobs_ctx`."""
+def setup(
+    app: web.Application, settings: CaseSettings | None = None, notify: Notify | None = None
+) -> None:
+    """Register the case pages; `settings` carries SLA days, calendar and job intervals,
+    `notify` (e.g. the WebSocket hub) hears of each escalation. The background jobs are a
+    separate cleanup context: `case_jobs_ctx`."""
     app[case_settings_key] = settings or CaseSettings()
+    app[notify_key] = notify
     app[policy_key] = app[case_settings_key].policy()
     app.router.add_get("/cases", register_page)
     app.router.add_get("/cases/export.xlsx", export_xlsx)
@@ -74,7 +79,7 @@ async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     """Escalation and retention as background tasks, cancelled and awaited on shutdown.
     Append after the database context (and after `setup`)."""
     settings, pool, clock = app[case_settings_key], app[db_key].pool, app[clock_key]
-    escalation = EscalationJob(pool, settings.calendar(), settings.chain())
+    escalation = EscalationJob(pool, settings.calendar(), settings.chain(), app[notify_key])
     app[escalation_key] = escalation
     retention = RetentionJob(pool, settings.retention_years)
     tasks = [
