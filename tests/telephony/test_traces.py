@@ -409,3 +409,24 @@ async def test_capture_replayed_over_tcp_lands_in_postgresql(db: Database, name:
         assert (row.joined_at is None) == (record.joined_at is None)
         assert (row.answered_at is None) == (record.answered_at is None)
         assert row.ended_at is not None
+
+
+async def test_hostile_caller_id_bytes_end_up_as_plain_text(db: Database) -> None:
+    """Invalid UTF-8, markup and a NUL in a caller-ID name, straight off the wire."""
+    name = b"<img src=x onerror=alert(1)> \xff\xfe'; DROP TABLE calls;-- \xe0\xb8\x81\x00!"
+    join = (
+        b"Event: QueueCallerJoin\r\nPrivilege: agent,all\r\nChannel: PJSIP/trunk-1\r\n"
+        b"CallerIDNum: +66 81 234 5678\r\nCallerIDName: " + name + b"\r\n"
+        b"Uniqueid: 9.1\r\nLinkedid: 9.1\r\nQueue: hotline\r\nPosition: 1\r\nCount: 1\r\n\r\n"
+    )
+    parser, translator = FrameParser(), Translator(PBX)
+    parser.feed(b"Asterisk Call Manager/11.0.0\r\n")
+    repo = CallRepository(db.pool)
+    tracker = CallTracker(repo)
+    for msg in parser.feed(join):
+        for event in translator.translate(msg, at("2026-11-21T05:00:00")):
+            await tracker.handle(event)
+    row = await repo.get_call("lab/hotline/9.1")
+    assert row is not None
+    assert row.caller_number == "0812345678"
+    assert row.caller_name == "<img src=x onerror=alert(1)> \ufffd\ufffd'; DROP TABLE calls;-- ก!"
