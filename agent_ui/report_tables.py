@@ -56,7 +56,8 @@ class SupervisorReport:
     """Everything the reports page shows for one period (and queue).
 
     `surveys` holds the survey's own figures (ivr.results) per grouping ("total", "queue",
-    "agent", "day"), keyed like the call figures; without them a satisfaction cell is empty.
+    "agent", "day", "month"), keyed like the call figures; without them a satisfaction cell
+    is empty.
     """
 
     period: Period
@@ -83,6 +84,7 @@ async def _survey_figures(
         "queue": by_queue,
         "agent": {s.key: s for s in await results.by_agent(start, end)},
         "day": {s.key: s for s in await results.by_period(start, end, "day")},
+        "month": {s.key[:7]: s for s in await results.by_period(start, end, "month")},
     }
 
 
@@ -167,6 +169,8 @@ _GROUP_COLUMNS = (
     "phase_compliance",
     "satisfaction",
 )
+#: The live board's "today so far": call figures only, read every poll.
+TODAY_COLUMNS = tuple(c for c in _GROUP_COLUMNS if c != "satisfaction")
 _AGENT_COLUMNS = (
     "answered",
     "handled",

@@ -15,6 +15,7 @@ from agent_ui.i18n import request_language
 from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
 from agent_ui.live import SHOWN_STATES, LiveBoard, live_board_key
 from agent_ui.report_tables import (
+    TODAY_COLUMNS,
     Table,
     Text,
     build_tables,
@@ -92,13 +93,15 @@ async def _live_data(request: web.Request) -> dict[str, Any]:
     """The board now, with today's figures so far per queue and in total."""
     app = request.app
     now = app[clock_key].now()
-    t, _era, _lang = _reader(request)
+    t = _reader(request)[0]
     today = Period.day_of(now, app[settings_key].tz)
     thresholds = thresholds_of(app[settings_key].standards)
     pool = app[db_key].pool
     per_queue = await figures(pool, today, thresholds, group="queue", now=now, calls_only=True)
     total = await figures(pool, today, thresholds, now=now, calls_only=True)
-    table = grouped_table("today", [*per_queue, *total], t, lambda f: f.label or t("sup.all"))
+    table = grouped_table(
+        "today", [*per_queue, *total], t, lambda f: f.label or t("sup.all"), TODAY_COLUMNS
+    )
     return {
         "board": app[live_board_key].view(now),
         "today": {"headers": table.headers, "rows": [[display(c) for c in r] for r in table.rows]},
@@ -107,7 +110,7 @@ async def _live_data(request: web.Request) -> dict[str, Any]:
 
 @require_role(*ROLES)
 async def live_page(request: web.Request) -> web.Response:
-    t, _era, _lang = _reader(request)
+    t = _reader(request)[0]
     labels = {state: t(f"sup.state.{state}") for state in SHOWN_STATES}
     labels |= {
         key: t(f"sup.live.{key}")

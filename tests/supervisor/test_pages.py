@@ -264,6 +264,8 @@ async def test_satisfaction_comes_from_the_survey_figures(
     assert summary["Survey response rate (%)"] == "75.0"  # 3 responses ÷ 4 attempted
     (anan_row,) = page.tables["by_agent"]
     assert anan_row[0] == "Anan" and "66.7" in anan_row
+    assert [(row[0], row[-1]) for row in page.tables["by_day"]] == [("2 Mar 2569", "66.7")]
+    assert [(row[0], row[-1]) for row in page.tables["by_month"]] == [("March 2569", "66.7")]
 
     other = _Tables()
     other.feed(
