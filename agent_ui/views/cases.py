@@ -23,7 +23,7 @@ from agent_ui.i18n import request_language
 from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
 from agent_ui.templating import render
 from cases.dates import Era, Lang, format_date, format_datetime, parse_date
-from cases.errors import InvalidCaseData
+from cases.errors import AccessDenied, InvalidCaseData
 from cases.escalation import EscalationJob, Notify, visible_escalations
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
 from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
@@ -361,16 +361,26 @@ async def new_case_submit(request: web.Request) -> web.StreamResponse:
     return see_other(f"/cases/{case.id}")
 
 
+async def _editable_case(request: web.Request, repo: CaseRepository, actor: Actor) -> Case:
+    """The form holds the caller's personal data: only those who may see it may edit."""
+    case = await repo.get_case(_case_id(request), actor)
+    if not await repo.may_see_personal_data(case, actor):
+        raise AccessDenied("not your case", case_id=case.id)
+    return case
+
+
 @require_role(*CENTRE)
 async def edit_case_page(request: web.Request) -> web.Response:
-    case = await _repo(request).get_case(_case_id(request), actor_of(_user(request)))
+    repo, actor = _repo(request), actor_of(_user(request))
+    case = await _editable_case(request, repo, actor)
+    await repo.log_personal_data_view(case, actor, _now(request), purpose="edit_form")
     return _form_page(request, values=_values_of(case), errors={}, case=case)
 
 
 @require_role(*CENTRE)
 async def edit_case_submit(request: web.Request) -> web.StreamResponse:
     repo, actor = _repo(request), actor_of(_user(request))
-    case = await repo.get_case(_case_id(request), actor)
+    case = await _editable_case(request, repo, actor)
     values = await _form_fields(request, (*FIELD_NAMES, "significant"))
     try:
         form = IntakeForm.parse(values)

@@ -205,3 +205,21 @@ async def test_pages_speak_english_with_ce_dates_when_asked(site: Site) -> None:
     site.client.session.cookie_jar.update_cookies({"hotline_lang": "en"})
     html = (await site.get(f"/cases/{case.id}", era="ce"))[1]
     assert "Complaint" in html and "20 Nov 2026 10:00" in html and "25 Nov 2026 16:30" in html
+
+
+async def test_only_those_who_may_see_the_callers_data_open_the_edit_form(site: Site) -> None:
+    agent = await site.add_user("agent1", "agent")
+    await site.add_user("agent2", "agent")
+    case = await site.cases.create_case(complaint_form(), actor=Actor(agent, Role.AGENT), now=NOW)
+    await site.log_in("agent2")
+    assert (await site.get(f"/cases/{case.id}/edit"))[0] == 403
+    status, _, _ = await site.post(f"/cases/{case.id}/edit", {**INTAKE, "topic": "hijack"})
+    assert status == 403
+    await site.log_in("agent1")
+    status, html = await site.get(f"/cases/{case.id}/edit")
+    assert status == 200 and 'value="สมชาย ใจดี"' in html
+    status, _, _ = await site.post(f"/cases/{case.id}/edit", {**INTAKE, "topic": "แก้ไขแล้ว"})
+    assert status == 303
+    assert (await site.cases.get_case(case.id, Actor(agent, Role.AGENT))).topic == "แก้ไขแล้ว"
+    purposes = await site.pool.fetch("SELECT purpose FROM pdpa_view_log ORDER BY id")
+    assert [p["purpose"] for p in purposes] == ["edit_form"]
