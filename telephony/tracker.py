@@ -348,6 +348,8 @@ class CallTracker:
         record.caller_name = record.caller_name or event.caller_name or None
         if record.ringing_at is None:
             record.ringing_at = event.at - timedelta(seconds=event.ring_s)
+        if record.joined_at is None:
+            record.joined_at = event.at - timedelta(seconds=event.wait_s)
         agent = self._agents.get((event.pbx, event.interface))
         if agent is not None:
             agent.call_key = event.call_key

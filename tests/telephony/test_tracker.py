@@ -174,6 +174,7 @@ async def test_events_for_a_call_that_started_before_we_listened(
     [record] = sink.rows.values()
     assert (record.uniqueid, record.queue, record.pbx) == ("77.5", "hotline", "lab")
     assert record.answered_at == sec(4) and record.ended_at == sec(9)
+    assert record.joined_at == sec(0) and record.ringing_at == sec(3)
 
 
 async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
