@@ -93,6 +93,7 @@ class QueueFigures:
     abandoned_in_t: int = 0
     answered_wait_s: float = 0.0
     longest_wait_s: float | None = None
+    finished: int = 0
     greeting_ok: int = 0
     inquiry_ok: int = 0
     closing_ok: int = 0
@@ -125,8 +126,9 @@ class QueueFigures:
 
     @property
     def phase_compliance(self) -> float | None:
-        """Answered calls whose three phases each met the standard; an untimed phase fails."""
-        return _percent(self.phases_ok, self.answered)
+        """Answered calls, once over, whose three phases each met the standard; a phase the
+        agent never timed fails. A call still talking is not judged yet."""
+        return _percent(self.phases_ok, self.finished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,12 +265,11 @@ SELECT {key} AS key, {label} AS label,
     count(*) FILTER (WHERE c.abandoned AND w.wait <= p.sl_s) AS abandoned_in_t,
     COALESCE(sum(w.wait) FILTER (WHERE c.answered_at IS NOT NULL), 0) AS answered_wait_s,
     max(w.wait) AS longest_wait_s,
-    count(*) FILTER (WHERE c.answered_at IS NOT NULL AND g.greeting) AS greeting_ok,
-    count(*) FILTER (WHERE c.answered_at IS NOT NULL AND g.inquiry) AS inquiry_ok,
-    count(*) FILTER (WHERE c.answered_at IS NOT NULL AND g.closing) AS closing_ok,
-    count(*) FILTER (
-        WHERE c.answered_at IS NOT NULL AND g.greeting AND g.inquiry AND g.closing
-    ) AS phases_ok
+    count(*) FILTER (WHERE g.finished) AS finished,
+    count(*) FILTER (WHERE g.finished AND g.greeting) AS greeting_ok,
+    count(*) FILTER (WHERE g.finished AND g.inquiry) AS inquiry_ok,
+    count(*) FILTER (WHERE g.finished AND g.closing) AS closing_ok,
+    count(*) FILTER (WHERE g.finished AND g.greeting AND g.inquiry AND g.closing) AS phases_ok
 FROM calls c
 CROSS JOIN p
 CROSS JOIN LATERAL (
@@ -278,7 +279,8 @@ CROSS JOIN LATERAL (
     ) AS wait
 ) w
 CROSS JOIN LATERAL (
-    SELECT COALESCE(c.greeting_s <= p.greeting_max, false) AS greeting,
+    SELECT c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL AS finished,
+           COALESCE(c.greeting_s <= p.greeting_max, false) AS greeting,
            COALESCE(c.inquiry_s BETWEEN p.inquiry_min AND p.inquiry_max, false) AS inquiry,
            COALESCE(c.closing_s <= p.closing_max, false) AS closing
 ) g

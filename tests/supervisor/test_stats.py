@@ -115,6 +115,22 @@ async def test_per_queue_the_short_abandons_leave_rate_and_sl(db: Database) -> N
     assert only.queue.offered == 2
 
 
+async def test_a_call_still_talking_is_not_judged_on_its_phases(db: Database) -> None:
+    await add_call(
+        db.pool, "over", local(2, 9), 5, answered=True, talk_s=500, phases=(20.0, 400.0, 10.0)
+    )
+    talking = await add_call(
+        db.pool, "talking", local(2, 12, 55), 5, answered=True, phases=(20.0, 0.0, 0.0)
+    )
+    await db.pool.execute(
+        "UPDATE calls SET ended_at = NULL, inquiry_s = NULL, closing_s = NULL WHERE id = $1",
+        talking,
+    )
+    q = (await totals(db.pool, MONDAY, T, now=NOW)).queue
+    assert (q.answered, q.finished, q.phases_ok) == (2, 1, 1)
+    assert q.phase_compliance == 100.0
+
+
 async def test_a_longer_threshold_moves_calls_into_the_service_level(db: Database) -> None:
     await _seed_calls(db)
     generous = Thresholds(sl_s=45, short_abandon_s=0)
