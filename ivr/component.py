@@ -71,6 +71,7 @@ class SurveyService:
         )
         self._stop = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
+        self._last_error = "not started"
 
     async def start(self) -> None:
         """Listen for FastAGI sessions and start the dialer loop.
@@ -90,6 +91,12 @@ class SurveyService:
             self._loop = None
         await self.dialer.close()
         await self.fastagi.stop()
+
+    def health(self) -> tuple[bool, str]:
+        """For /healthz: up while the FastAGI server listens and the last pass succeeded."""
+        if not self.fastagi.listening:
+            return False, "FastAGI server not listening"
+        return self._last_error == "", self._last_error or "ok"
 
     async def on_event(self, event: object) -> None:
         """TelephonyService subscriber: an answered call that ended gets its survey row."""
@@ -121,7 +128,9 @@ class SurveyService:
         while not self._stop.is_set():
             try:
                 await self.tick()
-            except Exception:
+                self._last_error = ""
+            except Exception as exc:
+                self._last_error = f"survey pass failed: {type(exc).__name__}"
                 log.exception("survey_tick_failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), self.settings.poll_interval_s)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 SurveyMode = Literal["callback", "in_call"]
 
@@ -85,3 +86,24 @@ class SurveySettings:
     def sound(self, language: str, name: str) -> str:
         """Path Asterisk plays for a prompt (no extension, as Playback and GET DATA expect)."""
         return f"{self.sounds_dir}/{language}/{name}"
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> SurveySettings:
+        """Build from plain TOML/JSON values: durations in seconds (`backoff` a list of them),
+        calling hours as "HH:MM"; an unknown key is an error, not silently ignored."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ValueError(f"unknown survey settings: {', '.join(unknown)}")
+        converted: dict[str, Any] = {}
+        for name, value in values.items():
+            default = getattr(cls, name, None)
+            if isinstance(default, timedelta):
+                converted[name] = timedelta(seconds=float(value))
+            elif isinstance(default, time):
+                converted[name] = time.fromisoformat(str(value))
+            elif name == "backoff":
+                converted[name] = tuple(timedelta(seconds=float(v)) for v in value)
+            else:
+                converted[name] = value
+        return cls(**converted)

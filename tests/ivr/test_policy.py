@@ -97,3 +97,21 @@ def test_selection_rules() -> None:
 def test_unsafe_settings_are_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         SurveySettings(**bad)  # type: ignore[arg-type]
+
+
+def test_settings_from_plain_values() -> None:
+    settings = SurveySettings.from_mapping(
+        {
+            "window_start": "09:00",
+            "delay_after_hangup": 60,
+            "backoff": [600, 3600],
+            "max_channels": 4,
+            "dial_template": "PJSIP/{number}@ntrunk",
+        }
+    )
+    assert settings.window_start.hour == 9
+    assert settings.delay_after_hangup == timedelta(minutes=1)
+    assert settings.backoff == (timedelta(minutes=10), timedelta(hours=1))
+    assert settings.dial_string("0812345678") == "PJSIP/0812345678@ntrunk"
+    with pytest.raises(ValueError, match="unknown survey settings: windw_start"):
+        SurveySettings.from_mapping({"windw_start": "09:00"})

@@ -453,3 +453,21 @@ async def test_resolved_complaint_gets_one_follow_up_survey(make_rig: RigFactory
         case_id,
         2,
     )
+
+
+async def test_service_runs_its_own_loop_and_reports_health(make_rig: RigFactory) -> None:
+    settings = replace(SETTINGS, poll_interval_s=0.01)
+    rig: Rig = await make_rig({NUMBER: [presses("1")]}, settings=settings)
+    await rig.service.stop()
+    assert rig.service.health() == (False, "FastAGI server not listening")
+    await rig.service.on_event(call_ended("1795236663.0", NUMBER, MONDAY_10))
+    rig.clock.advance(timedelta(minutes=2))
+    await rig.service.start()
+    rig.phones.agi_port = rig.service.fastagi.port
+    for _ in range(500):
+        if (await rig.survey())["status"] == "completed":
+            break
+        await asyncio.sleep(0.01)
+    await rig.phones.settle()
+    assert (await rig.survey())["rating"] == 1
+    assert rig.service.health() == (True, "ok")
