@@ -166,6 +166,22 @@ async def test_handle_times_aht_and_occupancy(db: Database) -> None:
     assert by_agent[""].queue.abandoned == 4  # unanswered calls have no agent
 
 
+async def test_per_team_is_per_unit_of_the_answering_agents(db: Database) -> None:
+    pool = db.pool
+    team = await pool.fetchval("INSERT INTO units (name) VALUES ('ทีมเช้า') RETURNING id")
+    for name in ("anan", "busaba"):
+        agent = await add_user(pool, name, unit_id=team)
+        await add_call(pool, name, local(2, 9), 10, answered=True, agent=agent, talk_s=100)
+    loner = await add_user(pool, "chai")
+    await add_call(pool, "chai", local(2, 9), 30, answered=True, agent=loner, talk_s=400)
+    by_team = {f.label: f for f in await figures(pool, MONDAY, T, group="team", now=NOW)}
+    assert set(by_team) == {"ทีมเช้า", ""}
+    assert by_team["ทีมเช้า"].queue.answered == 2
+    assert by_team["ทีมเช้า"].queue.asa_s == 10
+    assert by_team["ทีมเช้า"].handle.aht_s == 100
+    assert by_team[""].handle.aht_s == 400
+
+
 async def test_aht_is_credited_to_the_day_the_wrapup_ends(db: Database) -> None:
     anan = await add_user(db.pool, "anan")
     await add_call(
