@@ -96,6 +96,8 @@ class SurveyService:
         """For /healthz: up while the FastAGI server listens and the last pass succeeded."""
         if not self.fastagi.listening:
             return False, "FastAGI server not listening"
+        if not self.settings.enabled:
+            return True, "survey disabled"
         return self._last_error == "", self._last_error or "ok"
 
     async def on_event(self, event: object) -> None:
