@@ -3,8 +3,8 @@ through the write-behind CallWriter.
 
 Run: `.venv/bin/python -m bench.call_storage [--passes N]`. Same workload as
 bench.ami_throughput (every capture, Uniqueids renumbered per pass), over real TCP into a
-fresh embedded PostgreSQL with durable commits. The writer's figure includes the final
-flush, so both rows measure "until every record is stored".
+fresh embedded PostgreSQL with durable commits. Wall-clock seconds; the writer's figure
+includes the final flush, so both rows measure "until every record is stored".
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ async def run(stream: bytes, expected: int) -> list[tuple[str, float, int]]:
         db = await Database.connect(url)
         try:
             repo = CallRepository(db.pool)
-            seconds = await bench_end_to_end(stream, expected, repo)
+            _, timing = await bench_end_to_end(stream, expected, repo)
+            seconds = timing.wall
             rows.append(("save per milestone", seconds, await _count(db)))
             await db.pool.execute("TRUNCATE calls, callers CASCADE")
             writer = CallWriter(repo)
             await writer.start()
-            seconds = await bench_end_to_end(stream, expected, writer)
+            _, timing = await bench_end_to_end(stream, expected, writer)
+            seconds = timing.wall
             started = time.perf_counter()
             await writer.stop()
             seconds += time.perf_counter() - started
