@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
@@ -10,10 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ivr.agi import parse_reply
+from ivr.agi import parse_environment, parse_reply
 from ivr.config import SurveySettings
 from ivr.fastagi import FastAgiServer
 from ivr.script import SurveyScript
+from tests.conftest import TRACES
 from tests.ivr.agi_phone import environment, keypad, run_session
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -219,3 +221,31 @@ async def test_pbx_that_stops_answering_leaves_survey_incomplete(store: MemorySt
         writer.close()
         await writer.wait_closed()
         await srv.stop()
+
+
+def test_environment_of_the_real_asterisk_session() -> None:
+    """The environment block Asterisk 22 sent in agi-survey-session.txt, byte for byte."""
+    trace = TRACES / "agi-survey-session.txt"
+    received = []
+    for line in trace.read_text(encoding="utf-8").splitlines():
+        if " << " in line:
+            text = line.split(" << ", 1)[1]
+            received.append(ast.literal_eval(f"'{text}'"))
+    block = "".join(received[: received.index("\n") + 1]).encode()
+    env = parse_environment(block)
+    assert env.script == "survey"
+    assert env.uniqueid == "1795236782.27"
+    assert env.values["callerid"] == "1169"
+    assert env.values["accountcode"] == ""
+    assert env.args == ()
+    replies = [parse_reply(r) for r in received[received.index("\n") + 1 :]]
+    assert [(r.code, r.result, r.data) for r in replies if r is not None] == [
+        (200, "0", None),
+        (200, "1", None),
+        (200, "1", "case-4711"),
+        (200, "1", "1169"),
+        (200, "49", None),
+        (200, "1", None),
+        (200, "0", None),
+        (200, "1", None),
+    ]
