@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from cases.errors import AccessDenied, InvalidCaseData, TransitionNotAllowed
-from cases.lifecycle import Action, Move, Role, Status, allowed_actions, check_move
+from cases.lifecycle import (
+    TRANSITIONS,
+    Action,
+    Move,
+    Role,
+    Status,
+    allowed_actions,
+    check_move,
+)
 
 
 def test_the_iso_10002_path_from_receipt_to_closing() -> None:
@@ -57,3 +65,18 @@ def test_forward_needs_a_unit_and_reopen_needs_a_reason() -> None:
     assert info.value.field_errors == {"unit_id": "required"}
     with pytest.raises(InvalidCaseData):
         check_move(Status.CLOSED, Role.AGENT, Move(Action.REOPEN))
+
+
+def test_the_documented_transition_table_is_the_one_in_the_code() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cases.md").read_text(encoding="utf-8")
+    rows = {
+        cells[0]: cells[1:3]
+        for line in doc.splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.strip("|").split("|")])
+    }
+    for action, rule in TRANSITIONS.items():
+        sources, target = rows[action.value]
+        assert set(sources.split(", ")) == {s.value for s in rule.sources}, action
+        assert target == rule.target.value, action
