@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -154,6 +154,12 @@ class _Agent:
     call_key: str | None = None
 
 
+def _longest_waiting_first(call: WaitingCall) -> tuple[bool, datetime]:
+    """Adopted callers join the list where their wait puts them, unknown join times last."""
+    joined = call.joined_at
+    return (joined is None, joined or datetime.max.replace(tzinfo=UTC))
+
+
 def _uniqueid_of(call_key: str, pbx: str, queue: str) -> str:
     prefix = f"{pbx}/{queue}/"
     return call_key[len(prefix) :] if call_key.startswith(prefix) else call_key.rsplit("/", 1)[-1]
@@ -258,6 +264,7 @@ class CallTracker:
             )
             for a in self._agents.values()
         )
+        waiting.sort(key=_longest_waiting_first)
         return LiveView(tuple(waiting), tuple(active), agents, tuple(sorted(self._links_down)))
 
     # -- records -------------------------------------------------------------------------

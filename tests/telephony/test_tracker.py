@@ -189,11 +189,15 @@ async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
     assert tracker.live().links_down == ("lab",)
     gap = snapshot(
         60,
-        waiting=(waiting("4.0", 57.0), waiting("5.0", 20.0, position=2)),
+        waiting=(waiting("4.0", 57.0), waiting("5.0", 58.5, position=2)),
         connected=(connected("3.0", 30.0), connected("6.0", 45.0, "PJSIP/agent103")),
         members=(MemberSnapshot("hotline", "PJSIP/agent102", "Agent 102", "in_call", False, ""),),
     )
     await tracker.handle(gap)
+    assert [w.call_key for w in tracker.live().waiting] == [
+        make_call_key("lab", "hotline", "5.0"),
+        make_call_key("lab", "hotline", "4.0"),
+    ]
     rows = sink.rows
     key = {
         uid: make_call_key("lab", "hotline", uid)
@@ -207,7 +211,7 @@ async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
     assert gap_answered.answered_at == sec(30) and gap_answered.wait_s == 28.0
     assert gap_answered.agent_interface == "PJSIP/agent102" and not gap_answered.recovered
     assert rows[key["4.0"]].recovered is False and rows[key["4.0"]].joined_at == sec(3)
-    assert rows[key["5.0"]].recovered is True and rows[key["5.0"]].joined_at == sec(40)
+    assert rows[key["5.0"]].recovered is True and rows[key["5.0"]].joined_at == sec(1.5)
     adopted = rows[key["6.0"]]
     assert (adopted.recovered, adopted.answered_at, adopted.agent_interface) == (
         True,
@@ -215,7 +219,7 @@ async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
         "PJSIP/agent103",
     )
     live = tracker.live()
-    assert [w.call_key for w in live.waiting] == [key["4.0"], key["5.0"]]
+    assert [w.call_key for w in live.waiting] == [key["5.0"], key["4.0"]]
     assert {a.call_key for a in live.active} == {key["3.0"], key["6.0"]}
     assert [(a.interface, a.call_key) for a in live.agents] == [("PJSIP/agent102", key["3.0"])]
     assert live.links_down == ()
