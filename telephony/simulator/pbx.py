@@ -86,8 +86,7 @@ class PbxSimulator:
             self.replay.attach(self.server)
         self.events: list[Fields] = []
         self._history = history
-        self._emitted = asyncio.Condition()
-        self._notify: asyncio.Task[None] | None = None
+        self._emitted = asyncio.Event()
 
     @classmethod
     def lab(cls, agents: int = 3, **kwargs: object) -> PbxSimulator:
@@ -120,12 +119,7 @@ class PbxSimulator:
         if len(self.events) > self._history:
             del self.events[: len(self.events) - self._history]
         self.server.broadcast(fields)
-        if self._notify is None or self._notify.done():
-            self._notify = asyncio.get_running_loop().create_task(self._wake())
-
-    async def _wake(self) -> None:
-        async with self._emitted:
-            self._emitted.notify_all()
+        self._emitted.set()
 
     async def wait_for_event(
         self, name: str, where: Callable[[AmiMessage], bool] | None = None, **fields: str
@@ -143,11 +137,12 @@ class PbxSimulator:
                     return message
             return None
 
-        async with self._emitted:
+        result = found()
+        while result is None:
+            # Check-clear-wait has no await in between, so no emit can slip through.
+            self._emitted.clear()
+            await self._emitted.wait()
             result = found()
-            while result is None:
-                await self._emitted.wait()
-                result = found()
         return result
 
     def event_names(self) -> list[str]:

@@ -103,3 +103,12 @@ def test_cli_parses_the_documented_options() -> None:
     assert (args.ami_port, args.agi_host, args.generate, args.rate) == (5038, "10.0.0.5", True, 0.5)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--replay", "x.txt", "--generate"])
+
+
+async def test_wait_for_event_sees_past_and_future_events(lab: PbxSimulator) -> None:
+    call = await lab.place_call("hotline", "0812345678", "Somchai")
+    join = await lab.wait_for_event("QueueCallerJoin", Uniqueid=call.uniqueid)
+    assert join["Position"] == "1"
+    connect = await lab.wait_for_event("AgentConnect", Uniqueid=call.uniqueid)
+    assert connect["Interface"] == "PJSIP/agent101"
+    await lab.hangup(call)
