@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from cases.clock import Clock
 from cases.repository import CaseRepository
 from cases.working_days import DEFAULT_CALENDAR, WorkingCalendar
 from ivr.config import SurveySettings
@@ -25,7 +26,7 @@ from ivr.incall import InCallScript
 from ivr.policy import holidays_from
 from ivr.queue import SurveyQueue
 from ivr.scheduler import SurveyScheduler
-from ivr.script import Clock, SurveyScript
+from ivr.script import SurveyScript
 from telephony.commands import CallControl
 from telephony.events import CallEnded
 

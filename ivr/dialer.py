@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from cases.clock import Clock
 from ivr.config import SurveySettings
 from ivr.policy import IsHoliday, in_calling_window, retry_time
 from ivr.queue import Claim, SurveyQueue
-from ivr.script import Clock
 from telephony.commands import CallControl
 from telephony.errors import CommandTimeout, PbxUnavailable, TelephonyError
 
@@ -63,6 +63,13 @@ class Dialer:
         await asyncio.gather(*calls, return_exceptions=True)
 
     async def _call(self, claim: Claim) -> None:
+        """One attempt; a failure to record it is logged, and the lease takes the survey back."""
+        try:
+            await self._attempt(claim)
+        except Exception:
+            log.exception("survey_call_failed", survey_id=str(claim.survey_id))
+
+    async def _attempt(self, claim: Claim) -> None:
         settings = self._settings
         bound = log.bind(survey_id=str(claim.survey_id), attempt=claim.attempts, pbx=claim.pbx)
         bound.info("survey_dialing")

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import structlog
 
+from cases.clock import Clock
 from ivr.agi import AgiChannel, AgiHangup
 from ivr.config import SurveySettings
 
@@ -25,10 +26,6 @@ PROMPT_NAMES = (
 )
 
 log = structlog.get_logger()
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 class SessionStore(Protocol):
