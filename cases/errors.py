@@ -55,3 +55,11 @@ class InvalidCaseData(CaseError):
         fields = ", ".join(sorted(field_errors))
         super().__init__(f"invalid case data: {fields}", fields=field_errors)
         self.field_errors = field_errors
+
+
+class ExportTooLarge(CaseError):
+    """More rows than one export may hold: the user narrows the filter rather than getting
+    a file that silently misses rows."""
+
+    code = "export_too_large"
+    status = 413

@@ -17,6 +17,7 @@ import asyncpg
 
 from cases.access import visible_cases_sql
 from cases.dates import parse_date
+from cases.errors import ExportTooLarge
 from cases.lifecycle import CaseType, Channel, Status
 from cases.models import Actor
 from cases.working_days import BANGKOK
@@ -166,15 +167,22 @@ async def search(
 
 
 async def all_rows(
-    pool: asyncpg.Pool, flt: RegisterFilter, actor: Actor, now: datetime
+    pool: asyncpg.Pool,
+    flt: RegisterFilter,
+    actor: Actor,
+    now: datetime,
+    limit: int = MAX_EXPORT_ROWS,
 ) -> list[RegisterRow]:
-    """Every row the filter matches, in the page's order: what the exports write."""
+    """Every row the filter matches, in the page's order: what the exports write. Refuses
+    beyond `limit` rows instead of cutting the list short."""
     where, args = _where(flt, actor, now)
     rows = await pool.fetch(
         f"SELECT {_COLUMNS} FROM cases c LEFT JOIN units u ON u.id = c.unit_id WHERE {where} "
-        f"ORDER BY c.received_at DESC, c.id DESC LIMIT {MAX_EXPORT_ROWS}",
+        f"ORDER BY c.received_at DESC, c.id DESC LIMIT {limit + 1}",
         *args,
     )
+    if len(rows) > limit:
+        raise ExportTooLarge(f"more than {limit} cases match; narrow the filter", limit=limit)
     return [_row(r) for r in rows]
 
 

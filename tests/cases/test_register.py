@@ -6,8 +6,10 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from openpyxl import load_workbook
 
+from cases.errors import ExportTooLarge
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
 from cases.lifecycle import Action, CaseType, Channel, Move, Status
 from cases.register import RegisterFilter, all_rows, search
@@ -138,3 +140,12 @@ async def test_exports_never_turn_caller_text_into_formulas(
     assert cell.data_type == "s"
     assert cell.value == '\'=HYPERLINK("x")'
     assert to_csv(rows, LABELS).decode("utf-8-sig").splitlines()[1].split(",")[4].startswith("\"'=")
+
+
+async def test_an_export_too_large_is_refused_rather_than_cut_short(
+    repo: CaseRepository, people: People
+) -> None:
+    await seed(repo, people)
+    assert len(await all_rows(repo.pool, RegisterFilter(), people.agent, NOW, limit=4)) == 4
+    with pytest.raises(ExportTooLarge):
+        await all_rows(repo.pool, RegisterFilter(), people.agent, NOW, limit=3)
