@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
 from agent_ui.app import create_app
@@ -30,7 +30,8 @@ async def app_client(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[TestCli
 @pytest.fixture
 def make_user(app_client: TestClient) -> Callable[..., Awaitable[None]]:
     async def make(username: str, role: str = "agent", **extra: object) -> None:
-        app: web.Application = app_client.app  # type: ignore[assignment]
+        assert app_client.app is not None
+        app = app_client.app
         await UserRepository(app[db_key].pool).create(
             username=username,
             display_name=username.title(),
