@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cases.clock import ManualClock
-from cases.escalation import DEFAULT_CHAIN, EscalationJob, visible_escalations
+from cases.escalation import DEFAULT_CHAIN, EscalationJob, target_level, visible_escalations
 from cases.lifecycle import Action, CaseType, Move
 from cases.models import Escalation
 from cases.repository import CaseRepository
@@ -107,3 +110,22 @@ async def test_escalations_are_visible_to_those_concerned_only(
     ):
         seen = await visible_escalations(repo.pool, actor)
         assert [e.case_id for e in seen] == expected, actor
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    due=st.datetimes(
+        min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+    ),
+    first=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)),
+    more=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)),
+)
+def test_the_target_level_only_rises_with_time_and_never_passes_the_top(
+    due: datetime, first: timedelta, more: timedelta
+) -> None:
+    calendar = WorkingCalendar()
+    earlier = target_level(DEFAULT_CHAIN, calendar, due, due + first, False)
+    later = target_level(DEFAULT_CHAIN, calendar, due, due + first + more, False)
+    assert 0 <= earlier <= later <= len(DEFAULT_CHAIN)
+    assert target_level(DEFAULT_CHAIN, calendar, due, due - first, False) == 0
+    assert target_level(DEFAULT_CHAIN, calendar, None, due, True) == len(DEFAULT_CHAIN)
