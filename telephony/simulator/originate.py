@@ -21,6 +21,7 @@ from telephony.simulator.core import PbxCore
 from telephony.simulator.customer_line import CustomerLine
 from telephony.simulator.model import INUSE, NOT_INUSE, RINGING, UNKNOWN, Channel, clean
 from telephony.simulator.phones import CustomerPhone
+from telephony.simulator.queue_calls import QueueCall
 from telephony.simulator.templates import (
     Fields,
     cdr,
@@ -109,8 +110,9 @@ class OriginateRequest:
 class SurveyCall:
     """One originated call as the customer lived it: tests assert on `heard` and `outcome`."""
 
-    request: OriginateRequest
+    number: str
     phone: CustomerPhone
+    request: OriginateRequest | None = None
     channel: Channel | None = None
     outcome: str = "pending"
     agi_status: str | None = None
@@ -118,10 +120,6 @@ class SurveyCall:
     pressed: list[str] = field(default_factory=list)
     agi_commands: list[str] = field(default_factory=list)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def number(self) -> str:
-        return self.request.number
 
     @property
     def uniqueid(self) -> str | None:
@@ -136,6 +134,7 @@ class OriginateEngine:
         agi_host: str = "127.0.0.1",
         agi_port: int = 4573,
         survey_context: str = "survey",
+        pbx_name: str = "main",
         phones: Mapping[str, CustomerPhone] | None = None,
         default_phone: CustomerPhone | None = None,
         prompt_seconds: float = 0.5,
@@ -144,6 +143,7 @@ class OriginateEngine:
         self.agi_host = agi_host
         self.agi_port = agi_port
         self.survey_context = survey_context
+        self.pbx_name = pbx_name
         self.phones: dict[str, CustomerPhone] = dict(phones or {})
         self.default_phone = default_phone or CustomerPhone.answers("5")
         self.prompt_seconds = prompt_seconds
@@ -164,7 +164,7 @@ class OriginateEngine:
         if not request.dial or "/" not in request.dial:
             session.error(m, "Channel not specified" if not request.dial else "Invalid channel")
             return
-        call = SurveyCall(request, self.phone_for(request))
+        call = SurveyCall(request.number, self.phone_for(request), request)
         self.calls.append(call)
         if request.is_async:
             session.respond(m, "Success", ("Message", "Originate successfully queued"))
@@ -198,13 +198,19 @@ class OriginateEngine:
         finally:
             if answered is not None and not answered.done():
                 answered.set_result(False)
-            call.ended.set()
-            async with self._changed:
-                self._changed.notify_all()
-            log.info("sim_originate_done", number=call.number, outcome=call.outcome)
+            if call.channel is not None:
+                self._hangups.pop(call.channel.uniqueid, None)
+            await self._ended(call)
+
+    async def _ended(self, call: SurveyCall) -> None:
+        call.ended.set()
+        async with self._changed:
+            self._changed.notify_all()
+        log.info("sim_survey_call_done", number=call.number, outcome=call.outcome)
 
     def _response(self, call: SurveyCall, success: bool, reason: int) -> Fields:
         request, ch = call.request, call.channel
+        assert request is not None
         head: Fields = [("Event", "OriginateResponse"), ("Privilege", "call,all")]
         if request.action_id is not None:
             head.append(("ActionID", request.action_id))
@@ -224,6 +230,7 @@ class OriginateEngine:
     async def _dial(self, call: SurveyCall) -> bool:
         """Ring the customer; True when answered (OriginateResponse Reason 4)."""
         request, phone, emit = call.request, call.phone, self.core.emit
+        assert request is not None
         if phone.outcome == "invalid":
             call.outcome = "failed"
             emit(self._response(call, False, 0))
@@ -289,67 +296,82 @@ class OriginateEngine:
 
     async def _dialplan(self, call: SurveyCall) -> None:
         ch, request, emit = call.channel, call.request, self.core.emit
-        assert ch is not None
+        assert ch is not None and request is not None
         ch.context, ch.exten, ch.priority = request.context, request.exten, 1
+        last_app, by_agi, hung_up = "Hangup", False, False
+        if request.context == self.survey_context:
+            ch.application = "NoOp"
+            emit(newexten(ch, "NoOp", f"Survey call to {ch.caller_num}"))
+            ch.priority = 2
+            emit(newexten(ch, "Answer", ""))
+            ch.priority = 3
+            survey_id = ch.variables.get("SURVEY_ID", "")
+            target = AgiTarget(self.agi_host, self.agi_port, "survey", (survey_id,))
+            by_agi, hung_up = await self._agi(call, ch, target)
+            last_app = "AGI"
+        if not hung_up and not by_agi:
+            ch.priority += 1
+            score = ch.variables.get("SURVEY_SCORE", "")
+            status = ch.variables.get("AGISTATUS", "")
+            emit(newexten(ch, "NoOp", f"AGISTATUS={status} SURVEY_SCORE={score}"))
+            ch.priority += 1
+            emit(newexten(ch, "Hangup", ""))
+            last_app = "Hangup"
+        emit(chan_event("SoftHangupRequest", ch, ("Cause", "16")))
+        emit(hangup(ch, 16))
+        self.core.drop_channel(ch)
+        emit(device_state(request.endpoint, NOT_INUSE))
+        emit(
+            cdr(
+                ch,
+                "",
+                last_app=last_app,
+                last_data=ch.application_data if last_app == "AGI" else "",
+                start=ch.created,
+                answer=ch.answered,
+                end=self.core.clock.now(),
+                disposition="ANSWERED",
+            )
+        )
+
+    async def incall_survey(self, queue_call: QueueCall) -> None:
+        """`Queue(hotline,c)` then the in-call survey AGI, once the agent has hung up."""
+        ch = queue_call.caller
+        phone = self.phones.get(ch.caller_num, self.default_phone)
+        call = SurveyCall(ch.caller_num, phone, channel=ch, outcome="answered")
+        self.calls.append(call)
+        ch.priority += 1
+        args = (self.pbx_name, queue_call.queue.name)
+        try:
+            await self._agi(
+                call, ch, AgiTarget(self.agi_host, self.agi_port, "survey-incall", args)
+            )
+        finally:
+            await self._ended(call)
+
+    async def _agi(self, call: SurveyCall, ch: Channel, target: AgiTarget) -> tuple[bool, bool]:
+        """Run the AGI step; return (the AGI hung up, the customer hung up)."""
+        ch.application = "AGI"
+        ch.application_data = ",".join((target.url, *target.args))
+        self.core.emit(newexten(ch, "AGI", ch.application_data))
         line = CustomerLine(call.phone, self.core.clock, lambda digit: self._dtmf(ch, digit))
         call.heard, call.pressed = line.heard, line.pressed
-        hung = self._hangups[ch.uniqueid]
+        hung = self._hangups.setdefault(ch.uniqueid, asyncio.Event())
         watcher = asyncio.ensure_future(self._forward_hangup(hung, line))
         line.answered()
-        last_app, by_agi = "Hangup", False
+        commands = AgiCommands(ch, line, self.core.emit, self.prompt_seconds)
+        call.agi_commands = commands.commands
         try:
-            if request.context == self.survey_context:
-                ch.application = "NoOp"
-                emit(newexten(ch, "NoOp", f"Survey call to {ch.caller_num}"))
-                ch.priority = 2
-                emit(newexten(ch, "Answer", ""))
-                ch.priority = 3
-                target = AgiTarget(
-                    self.agi_host, self.agi_port, "survey", (ch.variables.get("SURVEY_ID", ""),)
-                )
-                ch.application, ch.application_data = "AGI", f"{target.url},{target.args[0]}"
-                emit(newexten(ch, "AGI", ch.application_data))
-                commands = AgiCommands(ch, line, emit, self.prompt_seconds)
-                call.agi_commands = commands.commands
-                status = await run_agi(target, commands)
-                call.agi_status = status
-                ch.variables["AGISTATUS"] = status
-                emit(varset(ch, "AGISTATUS", status))
-                by_agi, last_app = commands.hangup_requested, "AGI"
-            if not line.hungup.is_set() and not by_agi:
-                ch.priority += 1
-                score = ch.variables.get("SURVEY_SCORE", "")
-                emit(
-                    newexten(
-                        ch,
-                        "NoOp",
-                        f"AGISTATUS={ch.variables.get('AGISTATUS', '')} SURVEY_SCORE={score}",
-                    )
-                )
-                ch.priority += 1
-                emit(newexten(ch, "Hangup", ""))
-                last_app = "Hangup"
-            emit(chan_event("SoftHangupRequest", ch, ("Cause", "16")))
-            emit(hangup(ch, 16))
-            self.core.drop_channel(ch)
-            emit(device_state(request.endpoint, NOT_INUSE))
-            emit(
-                cdr(
-                    ch,
-                    "",
-                    last_app=last_app,
-                    last_data=ch.application_data if last_app == "AGI" else "",
-                    start=ch.created,
-                    answer=ch.answered,
-                    end=self.core.clock.now(),
-                    disposition="ANSWERED",
-                )
-            )
+            status = await run_agi(target, commands)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
             await line.close()
             self._hangups.pop(ch.uniqueid, None)
+        call.agi_status = status
+        ch.variables["AGISTATUS"] = status
+        self.core.emit(varset(ch, "AGISTATUS", status))
+        return commands.hangup_requested, line.hungup.is_set()
 
     @staticmethod
     async def _forward_hangup(hung: asyncio.Event, line: CustomerLine) -> None:

@@ -50,6 +50,8 @@ class PbxSimulator:
         customer_phones: Mapping[str, CustomerPhone] | None = None,
         default_customer_phone: CustomerPhone | None = None,
         prompt_seconds: float = 0.5,
+        incall_survey: bool = False,
+        pbx_name: str = "main",
         write_timeout: float = 5.0,
         write_buffer_high: int = 1 << 20,
         replay: str | Path | None = None,
@@ -76,7 +78,10 @@ class PbxSimulator:
             phones=customer_phones,
             default_phone=default_customer_phone,
             prompt_seconds=prompt_seconds,
+            pbx_name=pbx_name,
         )
+        if incall_survey:
+            self.queue_engine.after_agent = self.originate.incall_survey
         QueueActions(self.core, self.queue_engine).register(self.server)
         self.originate.register(self.server)
         self.replay = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -49,7 +49,7 @@ from telephony.simulator.templates import (
 
 log = structlog.get_logger()
 
-CallState = Literal["queued", "connected", "transferred", "ended"]
+CallState = Literal["queued", "connected", "transferred", "after_queue", "ended"]
 HangupSide = Literal["caller", "agent"]
 
 TRUNK = "PJSIP/caller-trunk"
@@ -104,6 +104,9 @@ class QueueCall:
         return self.attempts[-1].member if self.attempts else None
 
 
+AfterQueue = Callable[[QueueCall], Coroutine[Any, Any, None]]
+
+
 class QueueEngine:
     """Queue logic (rrmemory, ring timeout, retry, autofill) and the call phases."""
 
@@ -114,12 +117,13 @@ class QueueEngine:
         self.default_phone = AgentPhone()
         self.waiting: dict[str, list[QueueCall]] = {}
         self.calls: list[QueueCall] = []
+        self.after_agent: AfterQueue | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         core.hangup_hooks.append(self._hangup_channel)
 
     def _hangup_channel(self, ch: Channel) -> bool:
         for call in self.calls:
-            if call.state == "ended":
+            if call.state in ("ended", "after_queue"):
                 continue
             if ch is call.caller:
                 self.hangup(call, "caller")
@@ -486,14 +490,31 @@ class QueueEngine:
         self._leave_bridge(bridge, caller)
         emit(bridge_event("BridgeDestroy", bridge))
         self._call_times(call)
+        if self.after_agent is not None:
+            # Queue(hotline,c): the caller stays in the dialplan (the in-call survey).
+            self._release_member(call, member)
+            call.state = "after_queue"
+            self._spawn(self._after_queue(call, self.after_agent))
+            return
         emit(chan_event("SoftHangupRequest", caller, ("Cause", "16")))
         self._release_member(call, member)
+        self._caller_leaves(call)
+
+    def _caller_leaves(self, call: QueueCall) -> None:
+        caller = call.caller
         for fields in rtp_qos(caller, None, secrets.randbits(31)):
-            emit(fields)
+            self.core.emit(fields)
         self._emit_cdrs(call)
-        emit(hangup(caller, 16))
+        self.core.emit(hangup(caller, 16))
         self._drop_caller(call)
         self._finish(call, "answered")
+
+    async def _after_queue(self, call: QueueCall, step: AfterQueue) -> None:
+        try:
+            await step(call)
+        finally:
+            self.core.emit(chan_event("SoftHangupRequest", call.caller, ("Cause", "16")))
+            self._caller_leaves(call)
 
     def abandon(self, call: QueueCall) -> None:
         """The caller gives up while waiting (or while an agent rings)."""

@@ -300,3 +300,44 @@ async def test_agi_server_down_gives_agistatus_failure() -> None:
     assert call.agi_status == "FAILURE"
     statuses = [m["Value"] for m in generated(sim.events) if m.get("Variable") == "AGISTATUS"]
     assert statuses == ["FAILURE"]
+
+
+async def test_in_call_survey_after_the_agent_hangs_up() -> None:
+    async def script(peer: AgiPeer) -> None:
+        await peer.command('STREAM FILE hotline/incall-intro ""')
+        await peer.command("GET DATA hotline/score 4000 1")
+
+    async with TinyAgiServer(script) as agi:
+        sim = PbxSimulator.lab(
+            speed=20.0,
+            agi_port=agi.port,
+            incall_survey=True,
+            pbx_name="pbx1",
+            customer_phones={"0812345678": CustomerPhone.answers("5", after=1.0)},
+            prompt_seconds=0.2,
+        )
+        async with sim:
+            call = await sim.place_call("hotline", "0812345678", "Somchai")
+            await call.connected.wait()
+            await sim.hangup(call, by="agent")
+            assert call.state == "after_queue"
+            await asyncio.wait_for(call.ended.wait(), 10)
+    peer = agi.sessions[0]
+    assert peer.env["agi_network_script"] == "survey-incall"
+    assert (peer.env["agi_arg_1"], peer.env["agi_arg_2"]) == ("pbx1", "hotline")
+    assert peer.env["agi_uniqueid"] == call.uniqueid
+    assert peer.replies[-1] == "200 result=5\n"
+    (survey,) = sim.survey_calls
+    assert survey.heard == ["hotline/incall-intro", "hotline/score"]
+    order = [
+        m.name
+        for m in generated(sim.events)
+        if (
+            m.name in ("AgentComplete", "AGIExecStart", "Hangup")
+            and m.get("Channel") in (call.caller.name, None)
+        )
+        or m.name == "AgentComplete"
+    ]
+    assert order[0] == "AgentComplete" and order[-1] == "Hangup"
+    assert "AGIExecStart" in order
+    assert call.outcome == "answered"
