@@ -323,3 +323,17 @@ async def test_a_failing_listener_is_logged_and_events_still_flow(
         await eventually(lambda: "Hangup" in recorder.items)
     assert link.up
     assert "Hangup" in [e["ami_event"] for e in logs if e["event"] == "ami_listener_failed"]
+
+
+async def test_reconnect_backs_off_exponentially_up_to_the_maximum(
+    ami: FakeAmi, make_link: LinkFactory
+) -> None:
+    ami.secret = "rotated"
+    with structlog.testing.capture_logs() as logs:
+        await make_link(reconnect_min=0.02, reconnect_max=0.1)
+
+        def delays() -> list[float]:
+            return [e["delay_s"] for e in logs if e["event"] == "ami_reconnect_scheduled"]
+
+        await eventually(lambda: len(delays()) >= 5)
+    assert delays()[:5] == [0.02, 0.04, 0.08, 0.1, 0.1]
