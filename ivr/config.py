@@ -31,6 +31,7 @@ class SurveySettings:
     window_start: time = time(8, 0)
     window_end: time = time(20, 0)
     call_on_holidays: bool = False
+    call_on_weekends: bool = True
     max_channels: int = 2
     max_attempts: int = 3
     backoff: tuple[timedelta, ...] = (timedelta(minutes=15), timedelta(hours=1))

@@ -43,7 +43,9 @@ def next_calling_time(
         day = local.date()
         start = datetime.combine(day, settings.window_start, zone)
         end = datetime.combine(day, settings.window_end, zone)
-        callable_day = settings.call_on_holidays or not is_holiday(day)
+        callable_day = (settings.call_on_holidays or not is_holiday(day)) and (
+            settings.call_on_weekends or day.weekday() < SATURDAY
+        )
         if callable_day and local < end:
             return max(local, start).astimezone(earliest.tzinfo)
         local = datetime.combine(day + timedelta(days=1), settings.window_start, zone)

@@ -115,3 +115,10 @@ def test_settings_from_plain_values() -> None:
     assert settings.dial_string("0812345678") == "PJSIP/0812345678@ntrunk"
     with pytest.raises(ValueError, match="unknown survey settings: windw_start"):
         SurveySettings.from_mapping({"windw_start": "09:00"})
+
+
+def test_weekends_may_be_excluded() -> None:
+    weekdays_only = SurveySettings(call_on_weekends=False)
+    saturday = datetime(2026, 11, 21, 10, 0, tzinfo=BKK)
+    monday_8 = datetime(2026, 11, 23, 8, 0, tzinfo=BKK)
+    assert next_calling_time(weekdays_only, saturday, IS_HOLIDAY) == monday_8

@@ -89,9 +89,11 @@ async def test_call_to_rating_through_the_simulator(lab: Lab) -> None:
     assert (row["status"], row["rating"]) == ("completed", 2)
     assert (row["call_id"], row["agent_user_id"], row["case_id"]) == (call_id, agent, case_id)
     (call,) = lab.sim.survey_calls
-    assert call.request.dial == f"PJSIP/{number}@trunk"
-    assert call.request.channel_id == str(row["id"])
-    assert call.request.variables["SURVEY_ID"] == str(row["id"])
+    request = call.request
+    assert request is not None
+    assert request.dial == f"PJSIP/{number}@trunk"
+    assert request.channel_id == str(row["id"])
+    assert request.variables["SURVEY_ID"] == str(row["id"])
     assert call.pressed == ["2"]
 
 
