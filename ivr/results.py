@@ -14,6 +14,13 @@ from typing import Any, Literal
 
 Period = Literal["day", "week", "month"]
 
+# What each key means, as the caller heard it (DITP 1169), for screens and reports.
+RATING_LABELS = {
+    1: {"th": "ประทับใจ", "en": "impressed"},
+    2: {"th": "พึงพอใจ", "en": "satisfied"},
+    3: {"th": "ไม่พึงพอใจ", "en": "dissatisfied"},
+}
+
 _COUNTS = """
     count(*) FILTER (WHERE s.attempts > 0 OR s.selection = 'in_call') AS attempted,
     count(s.rating) AS responses,

@@ -9,6 +9,7 @@ import pytest
 
 from ivr.config import PROMPTS_DIR
 from ivr.prompts.regenerate import VOICES, load_texts
+from ivr.results import RATING_LABELS
 from ivr.script import PROMPT_NAMES
 
 TEXTS = load_texts()
@@ -32,8 +33,9 @@ def test_prompt_is_8khz_mono_16bit_and_not_empty(language: str, name: str) -> No
         assert audio.getnframes() > 8000 * 0.5
 
 
-def test_thai_texts_are_thai() -> None:
-    assert "กด 1" in TEXTS["th"]["question"]
-    assert TEXTS["th"]["confirm_1"].endswith("ประทับใจ")
-    assert TEXTS["th"]["confirm_2"].endswith("พึงพอใจ")
-    assert TEXTS["th"]["confirm_3"].endswith("ไม่พึงพอใจ")
+@pytest.mark.parametrize("rating", [1, 2, 3])
+@pytest.mark.parametrize("language", ["th", "en"])
+def test_confirmation_says_the_rating_label(rating: int, language: str) -> None:
+    label = RATING_LABELS[rating][language]
+    assert TEXTS[language][f"confirm_{rating}"].rstrip(".").endswith(label)
+    assert f"{rating}" in TEXTS[language]["question"]
