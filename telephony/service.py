@@ -15,7 +15,7 @@ from telephony.ami.link import AmiLink, Clock, LinkHealth, utc_now
 from telephony.ami.protocol import AmiMessage
 from telephony.commands import AmiCallControl, CallControl
 from telephony.config import PbxConfig
-from telephony.errors import TelephonyError
+from telephony.errors import CommandTimeout, TelephonyError
 from telephony.events import LinkDown, LinkUp, TelephonyEvent
 from telephony.resync import take_snapshot
 from telephony.translate import Translator
@@ -47,6 +47,10 @@ class _Pbx:
             snapshot = await take_snapshot(self.link, self._clock())
         except TelephonyError as exc:
             log.error("pbx_resync_failed", pbx=self.name, error=str(exc), code=exc.code)
+            if isinstance(exc, CommandTimeout):
+                # A PBX that stops answering mid-resync is half broken: start over, so the
+                # calls missed during the gap still get reconciled.
+                self.link.reconnect("resync timed out")
             return
         self.translator.apply_snapshot(snapshot)
         await self._service.publish(snapshot)

@@ -444,6 +444,10 @@ class AmiLink:
             except TelephonyError:
                 return
 
+    def reconnect(self, why: str) -> None:
+        """Cut the current session (if any); the link reconnects, logs in and resyncs again."""
+        self._abort(why)
+
     def _abort(self, why: str) -> None:
         self._abort_why = why
         self.log.error("ami_link_aborted", why=why)

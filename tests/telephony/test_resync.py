@@ -294,3 +294,25 @@ async def test_resync_against_the_simulator_after_a_cut() -> None:
     first = {c.call_key: c.talking_s for c in snapshots[0].connected}
     assert all(c.talking_s >= first[c.call_key] for c in snapshots[1].connected)
     assert seen.kinds().index("LinkDown") < seen.kinds().index("PbxSnapshot", 2)
+
+
+async def test_resync_that_times_out_reconnects_and_resyncs(ami: FakeAmi) -> None:
+    answer = ami.responders["QueueStatus"]
+    asked: list[int] = []
+
+    def first_time_silent(action: AmiMessage) -> bytes | None:
+        asked.append(1)
+        return None if len(asked) == 1 else answer(action)
+
+    ami.responders["QueueStatus"] = first_time_silent
+    seen = Seen()
+    service = TelephonyService([ami.config(action_timeout=0.3)], [seen])
+    await service.start()
+    try:
+        await eventually(lambda: "PbxSnapshot" in seen.kinds())
+    finally:
+        await service.stop()
+    assert seen.kinds()[:4] == ["LinkUp", "LinkDown", "LinkUp", "PbxSnapshot"]
+    down = seen.events[1]
+    assert isinstance(down, LinkDown) and down.why == "resync timed out"
+    assert ami.logins == 2
