@@ -21,11 +21,9 @@ from telephony.events import (
     WaitingCaller,
     make_call_key,
 )
-from telephony.translate import agent_state
+from telephony.translate import _text, agent_state
 
 log = structlog.get_logger()
-
-_UNKNOWN_TEXT = frozenset({"<unknown>", "unknown"})
 
 
 async def take_snapshot(link: AmiLink, at: datetime) -> PbxSnapshot:
@@ -59,11 +57,6 @@ def build_snapshot(
         connected=tuple(_connected(pbx, channels, names)),
         members=members,
     )
-
-
-def _text(msg: AmiMessage, key: str) -> str:
-    value = msg.get(key) or ""
-    return "" if value in _UNKNOWN_TEXT else value
 
 
 def _number(value: str | None) -> float | None:
