@@ -121,7 +121,7 @@ class Queue:
     stats: QueueStats = field(default_factory=QueueStats)
     rr_last: str | None = None
 
-    def next_member(self, skip: set[str]) -> Member | None:
+    def next_member(self) -> Member | None:
         """Round robin with memory: the first available member after the last one rung."""
         order = list(self.members.values())
         if not order:
@@ -132,7 +132,7 @@ class Queue:
             start = names.index(self.rr_last) + 1
         for i in range(len(order)):
             member = order[(start + i) % len(order)]
-            if member.available and member.interface not in skip:
+            if member.available:
                 return member
         return None
 

@@ -196,7 +196,7 @@ class QueueEngine:
     def _offer(self, call: QueueCall) -> None:
         if call.ringing is not None or call.retrying or call.state != "queued":
             return
-        member = call.queue.next_member(skip=set())
+        member = call.queue.next_member()
         if member is not None:
             self._ring(call, member)
 
