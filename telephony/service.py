@@ -38,11 +38,11 @@ class _Pbx:
         )
 
     async def on_message(self, message: AmiMessage) -> None:
-        for event in self.translator.translate(message, self._clock()):
+        for event in self.translator.translate(message, self.link.received_at):
             await self._service.publish(event)
 
     async def on_connected(self) -> None:
-        await self._service.publish(LinkUp(self.name, self._clock()))
+        await self._service.publish(LinkUp(self.name, self.link.received_at))
         try:
             snapshot = await take_snapshot(self.link, self._clock())
         except TelephonyError as exc:
@@ -56,7 +56,7 @@ class _Pbx:
         await self._service.publish(snapshot)
 
     async def on_disconnected(self, why: str) -> None:
-        await self._service.publish(LinkDown(self.name, self._clock(), why))
+        await self._service.publish(LinkDown(self.name, self.link.received_at, why))
 
 
 class TelephonyService:

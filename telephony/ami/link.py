@@ -218,7 +218,8 @@ class AmiLink:
         self._on_disconnected = on_disconnected
         self._clock = clock
         self._health = LinkHealth(config.name, False, "not started", clock())
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[_Item, datetime]] = asyncio.Queue()
+        self._received_at = self._health.since
         self._ids = itertools.count(1)
         self._id_prefix = f"hl-{secrets.token_hex(4)}"
         self._manager: _Manager | None = None
@@ -343,13 +344,21 @@ class AmiLink:
                 listener(ami)
             except Exception:
                 self.log.exception("ami_listener_failed", ami_event=ami.name)
-        self._queue.put_nowait(ami)
+        self._queue.put_nowait((ami, self._clock()))
         if self._queue.qsize() == BACKLOG_WARNING:
             self.log.warning("ami_backlog_growing", backlog=BACKLOG_WARNING)
 
+    @property
+    def received_at(self) -> datetime:
+        """When the message being delivered to `on_message` was read from the socket.
+
+        Stamped at read time, so a consumer that fell behind still times events right.
+        """
+        return self._received_at
+
     async def _consume(self) -> None:
         while True:
-            item = await self._queue.get()
+            item, self._received_at = await self._queue.get()
             try:
                 await self._deliver(item)
             except Exception:
@@ -371,7 +380,7 @@ class AmiLink:
             logged_in, why = await self._session()
             if logged_in:
                 delay = self.config.reconnect_min
-                self._queue.put_nowait(_Disconnected(why))
+                self._queue.put_nowait((_Disconnected(why), self._clock()))
             self._set_health(False, why)
             self.log.warning("ami_reconnect_scheduled", why=why, delay_s=delay)
             await asyncio.sleep(delay)
@@ -420,7 +429,7 @@ class AmiLink:
         banner = self._protocol.parser.banner if self._protocol is not None else None
         self.log.info("ami_logged_in", banner=banner)
         self._set_health(True, "logged in")
-        self._queue.put_nowait(_Connected())
+        self._queue.put_nowait((_Connected(), self._clock()))
         watchdog = asyncio.create_task(self._watchdog(), name=f"ami-watchdog-{self.name}")
         try:
             await asyncio.shield(self._lost)

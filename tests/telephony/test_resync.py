@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -316,3 +317,37 @@ async def test_resync_that_times_out_reconnects_and_resyncs(ami: FakeAmi) -> Non
     down = seen.events[1]
     assert isinstance(down, LinkDown) and down.why == "resync timed out"
     assert ami.logins == 2
+
+
+class ManualClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_events_keep_their_receive_time_when_the_consumer_lags(ami: FakeAmi) -> None:
+    clock = ManualClock(AT)
+    gate = asyncio.Event()
+    seen = Seen()
+
+    async def slow(event: TelephonyEvent) -> None:
+        await seen(event)
+        if isinstance(event, CallQueued) and event.uniqueid == "1795236900.40":
+            await gate.wait()
+
+    service = TelephonyService([ami.config()], [slow], clock=clock)
+    await service.start()
+    try:
+        await eventually(lambda: "CallQueued" in seen.kinds())
+        ami.push(LIVE_JOIN.replace(b"1795236900.40", b"1795236901.41"))
+        await eventually(lambda: service.health()[0].backlog == 1)
+        clock.now = AT + timedelta(minutes=1)
+        gate.set()
+        await eventually(lambda: seen.kinds().count("CallQueued") == 2)
+    finally:
+        await service.stop()
+    late = seen.events[-1]
+    assert isinstance(late, CallQueued) and late.uniqueid == "1795236901.41"
+    assert late.at == AT
