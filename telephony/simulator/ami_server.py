@@ -177,6 +177,7 @@ class AmiServer:
         self.handlers: dict[str, ActionHandler] = {}
         self.login_hooks: list[LoginHook] = []
         self.actions: list[ActionRecord] = []
+        self.keep_actions = 10_000
         self._action_seen = asyncio.Condition()
         self._server: asyncio.Server | None = None
         self._started = clock()
@@ -228,6 +229,7 @@ class AmiServer:
         if action is not None:
             async with self._action_seen:
                 self.actions.append(ActionRecord(session, message))
+                del self.actions[: -self.keep_actions]
                 self._action_seen.notify_all()
         if not action:
             session.error(message, "Missing action in request")

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 UNKNOWN = "<unknown>"
 
@@ -27,6 +31,19 @@ DEVICE_STATE_NAMES = {
     RINGINUSE: "RINGINUSE",
     ONHOLD: "ONHOLD",
 }
+
+
+KEEP_FINISHED = 10_000
+
+
+def trim(items: list[T], finished: Callable[[T], bool], keep: int = KEEP_FINISHED) -> None:
+    """Forget the oldest finished items beyond `keep`, so a long demo run stays bounded."""
+    excess = len(items) - keep
+    if excess <= 0:
+        return
+    drop = [item for item in items[: excess * 2] if finished(item)][:excess]
+    for item in drop:
+        items.remove(item)
 
 
 def clean(text: str) -> str:

@@ -19,7 +19,7 @@ from telephony.simulator.agi_client import AgiCommands, AgiTarget, run_agi
 from telephony.simulator.ami_server import AmiServer, AmiSession
 from telephony.simulator.core import PbxCore
 from telephony.simulator.customer_line import CustomerLine
-from telephony.simulator.model import INUSE, NOT_INUSE, RINGING, UNKNOWN, Channel, clean
+from telephony.simulator.model import INUSE, NOT_INUSE, RINGING, UNKNOWN, Channel, clean, trim
 from telephony.simulator.phones import CustomerPhone
 from telephony.simulator.queue_calls import QueueCall
 from telephony.simulator.templates import (
@@ -204,9 +204,15 @@ class OriginateEngine:
 
     async def _ended(self, call: SurveyCall) -> None:
         call.ended.set()
+        trim(self.calls, lambda c: c.ended.is_set())
         async with self._changed:
             self._changed.notify_all()
         log.info("sim_survey_call_done", number=call.number, outcome=call.outcome)
+
+    def _respond(self, call: SurveyCall, success: bool, reason: int) -> None:
+        """OriginateResponse: only an Async originate gets one (a sync one has its Response)."""
+        if call.request is not None and call.request.is_async:
+            self.core.emit(self._response(call, success, reason))
 
     def _response(self, call: SurveyCall, success: bool, reason: int) -> Fields:
         request, ch = call.request, call.channel
@@ -233,7 +239,7 @@ class OriginateEngine:
         assert request is not None
         if phone.outcome == "invalid":
             call.outcome = "failed"
-            emit(self._response(call, False, 0))
+            self._respond(call, False, 0)
             return False
         ch = self.core.new_channel(
             request.endpoint,
@@ -271,7 +277,7 @@ class OriginateEngine:
             emit(hangup(ch, cause, tech_cause))
             self.core.drop_channel(ch)
             call.outcome = phone.outcome
-            emit(self._response(call, False, 0))
+            self._respond(call, False, 0)
             return False
         ch.state = 5
         emit(chan_event("Newstate", ch))
@@ -281,7 +287,7 @@ class OriginateEngine:
         ring = phone.ring if phone.outcome == "answer" else request.timeout
         if await self.core.clock.wait(hung, min(ring, request.timeout)) or ring >= request.timeout:
             call.outcome = "noanswer"
-            emit(self._response(call, False, 3))
+            self._respond(call, False, 3)
             emit(hangup(ch, 19, 480))
             self.core.drop_channel(ch)
             emit(device_state(request.endpoint, NOT_INUSE))
@@ -289,7 +295,7 @@ class OriginateEngine:
         ch.state, ch.answered = 6, self.core.clock.now()
         emit(chan_event("Newstate", ch))
         emit(dial_event("DialEnd", None, ch, ("DialStatus", "ANSWER")))
-        emit(self._response(call, True, 4))
+        self._respond(call, True, 4)
         emit(device_state(request.endpoint, INUSE))
         call.outcome = "answered"
         return True

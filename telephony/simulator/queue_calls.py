@@ -28,6 +28,7 @@ from telephony.simulator.model import (
     Member,
     Queue,
     clean,
+    trim,
 )
 from telephony.simulator.phones import AgentPhone
 from telephony.simulator.templates import (
@@ -705,6 +706,7 @@ class QueueEngine:
         if call.recheck is not None:
             call.recheck.cancel()
         call.ended.set()
+        trim(self.calls, lambda c: c.state == "ended")
         log.info("sim_call_ended", uniqueid=call.uniqueid, outcome=outcome)
         for queue in self.core.queues.values():
             self.dispatch(queue)

@@ -7,6 +7,7 @@ import pytest
 from telephony.simulator import AgentPhone, PbxSimulator
 from telephony.simulator.__main__ import build_parser
 from telephony.simulator.generator import TrafficGenerator, TrafficProfile
+from telephony.simulator.model import trim
 
 from .sequences import generated, names
 
@@ -112,3 +113,11 @@ async def test_wait_for_event_sees_past_and_future_events(lab: PbxSimulator) -> 
     connect = await lab.wait_for_event("AgentConnect", Uniqueid=call.uniqueid)
     assert connect["Interface"] == "PJSIP/agent101"
     await lab.hangup(call)
+
+
+def test_trim_forgets_only_the_oldest_finished_items() -> None:
+    items = list(range(10))
+    trim(items, lambda i: i % 2 == 0, keep=6)
+    assert items == [1, 3, 5, 7, 8, 9]
+    trim(items, lambda i: True, keep=4)
+    assert items == [5, 7, 8, 9]

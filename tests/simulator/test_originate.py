@@ -232,6 +232,39 @@ async def test_synchronous_originate_fails_before_the_channel_events() -> None:
         first = await c.until(lambda m: m.action_id == "sync" or m.name == "Newchannel")
         await sim.wait_survey_calls(1)
     assert (first[-1]["Response"], first[-1]["Message"]) == ("Error", "Originate failed")
+    assert "OriginateResponse" not in names(generated(sim.events))
+
+
+async def test_synchronous_originate_answers_once_the_phone_is_up() -> None:
+    async def script(peer: AgiPeer) -> None:
+        await peer.command("ANSWER")
+
+    phones = {"0812": CustomerPhone.answers("1", ring=2.0)}
+    async with survey_pbx(script, phones) as (sim, _, c):
+        originate(c, "PJSIP/0812@trunk", "sync", Async="no")
+        seen = await c.until(lambda m: m.action_id == "sync")
+        await sim.wait_survey_calls(1)
+    assert seen[-1]["Response"] == "Success"
+    assert "Newstate" in [m.name for m in seen]
+    assert "OriginateResponse" not in names(generated(sim.events))
+
+
+async def test_a_client_leaving_mid_originate_does_not_disturb_others() -> None:
+    async def script(peer: AgiPeer) -> None:
+        await peer.command("ANSWER")
+
+    phones = {"0812": CustomerPhone.answers("1", ring=2.0)}
+    async with survey_pbx(script, phones) as (sim, _, watcher):
+        rude = await AmiClient.connect(*sim.address)
+        await rude.login()
+        originate(rude, "PJSIP/0812@trunk", "gone", Async="false")
+        await sim.wait_for_action("Originate")
+        await rude.close()
+        (call,) = await sim.wait_survey_calls(1)
+        watcher.send("Ping", ActionID="alive")
+        seen = await watcher.until(lambda m: m.action_id == "alive")
+    assert call.outcome == "answered"
+    assert "Hangup" in [m.name for m in seen]
 
 
 async def test_customer_hangs_up_mid_survey() -> None:
