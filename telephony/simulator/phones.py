@@ -52,6 +52,13 @@ class CustomerPhone:
         return cls("answer", ring, tuple(Keypress(d, after) for d in digits))
 
     @classmethod
+    def wrong_then_right(
+        cls, wrong: str, right: str, ring: float = 1.0, after: float = 2.0
+    ) -> CustomerPhone:
+        """Presses an invalid key first, then the intended one at the next prompt."""
+        return cls.answers(wrong, right, ring=ring, after=after)
+
+    @classmethod
     def silent(cls, ring: float = 1.0) -> CustomerPhone:
         return cls("answer", ring)
 

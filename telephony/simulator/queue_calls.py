@@ -381,8 +381,8 @@ class QueueEngine:
                 "call,all",
                 [("Result", "Success")],
                 channel_block(agent, "Transferer"),
-                bridge_block(bridge),
                 channel_block(caller, "Transferee"),
+                bridge_block(bridge),
                 [("IsExternal", "No"), ("Context", clean(context)), ("Extension", clean(exten))],
             )
         )

@@ -300,7 +300,8 @@ async def test_wrong_key_then_right_key_and_silence() -> None:
         answers.append(await peer.command("FROB NICATE"))
         answers.append(await peer.command("HANGUP"))
 
-    phone = CustomerPhone("answer", 1.0, (Keypress("9", 1.0), Keypress("4", 1.0)))
+    phone = CustomerPhone.wrong_then_right("9", "4", after=1.0)
+    assert phone.keys == (Keypress("9", 1.0), Keypress("4", 1.0))
     async with survey_pbx(script, {"0811": phone}) as (sim, _, client):
         originate(client, "PJSIP/0811@trunk", "o1")
         (call,) = await sim.wait_survey_calls(1)
