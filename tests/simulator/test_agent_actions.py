@@ -40,7 +40,8 @@ async def test_blind_transfer_completes_with_reason_transfer(lab: PbxSimulator) 
     transfer = next(m for m in events if m.name == "BlindTransfer")
     assert (transfer["Extension"], transfer["TransfereeUniqueid"]) == ("1662", call.uniqueid)
     order = [k for k, _ in transfer]
-    assert order[2] == "TransfererChannel" and order[-3:] == ["IsExternal", "Context", "Extension"]
+    assert order[2:4] == ["Result", "TransfererChannel"]
+    assert order[-3:] == ["IsExternal", "Context", "Extension"]
     assert order.index("TransfereeLinkedid") < order.index("BridgeUniqueid")
     complete = next(m for m in events if m.name == "AgentComplete")
     assert complete["Reason"] == "transfer"
