@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ from telephony.simulator.templates import (
     dial_event,
     hangup,
     newexten,
+    rtp_qos,
     varset,
 )
 
@@ -324,6 +326,8 @@ class OriginateEngine:
             emit(newexten(ch, "Hangup", ""))
             last_app = "Hangup"
         emit(chan_event("SoftHangupRequest", ch, ("Cause", "16")))
+        for fields in rtp_qos(ch, None, secrets.randbits(31)):
+            emit(fields)
         emit(hangup(ch, 16))
         self.core.drop_channel(ch)
         emit(device_state(request.endpoint, NOT_INUSE))

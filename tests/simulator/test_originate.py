@@ -118,7 +118,8 @@ async def capture_like_script(peer: AgiPeer) -> None:
 async def test_survey_call_plays_asterisks_fastagi_side() -> None:
     phones = {"customer-phone": CustomerPhone.answers("1", ring=1.0, after=3.0)}
     async with survey_pbx(capture_like_script, phones) as (sim, agi, client):
-        originate(client, "PJSIP/customer-phone", "o1", Variable="SURVEY_ID=case-4711")
+        survey_id = "SURVEY_ID=case-4711"
+        originate(client, "PJSIP/customer-phone", "o1", Variable=survey_id, Timeout="20000")
         queued = (await client.until(lambda m: m.action_id == "o1"))[-1]
         assert queued["Message"] == "Originate successfully queued"
         (call,) = await sim.wait_survey_calls(1)
@@ -153,6 +154,10 @@ async def test_survey_call_plays_asterisks_fastagi_side() -> None:
     real = [m for m in cap if m.name in wanted]
     assert names(mine) == names(real)
     for a, b in zip(mine, real, strict=True):
+        assert keys(a) == keys(b), a.name
+    everything = generated(sim.events)
+    assert names(everything) == names(cap)
+    for a, b in zip(everything, cap, strict=True):
         assert keys(a) == keys(b), a.name
     user = next(m for m in mine if m.name == "UserEvent")
     assert (user["UserEvent"], user["Score"], user["Source"]) == ("SurveyResult", "1", "fastagi")
