@@ -8,6 +8,7 @@ and to wait for what happened.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -89,8 +90,7 @@ class PbxSimulator:
         )
         if self.replay is not None:
             self.replay.attach(self.server)
-        self.events: list[Fields] = []
-        self._history = history
+        self.events: deque[Fields] = deque(maxlen=history)
         self._emitted = asyncio.Event()
 
     @classmethod
@@ -121,8 +121,6 @@ class PbxSimulator:
     # events -------------------------------------------------------------------------
     def emit(self, fields: Fields) -> None:
         self.events.append(fields)
-        if len(self.events) > self._history:
-            del self.events[: len(self.events) - self._history]
         self.server.broadcast(fields)
         self._emitted.set()
 

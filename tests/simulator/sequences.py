@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage
@@ -56,7 +57,7 @@ def captured_events(name: str) -> list[AmiMessage]:
     return [m for m in capture_messages(name) if "Privilege" in m and m.name not in NOISE_FREE_SKIP]
 
 
-def generated(events: list[Fields]) -> list[AmiMessage]:
+def generated(events: Iterable[Fields]) -> list[AmiMessage]:
     return [AmiMessage(pairs) for pairs in events]
 
 
