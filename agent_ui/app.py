@@ -21,14 +21,16 @@ from agent_ui.keys import (
     catalog_key,
     clock_key,
     db_key,
+    event_subscribers_key,
     metrics_key,
     settings_key,
     users_key,
 )
+from agent_ui.lifetimes import survey_ctx, telephony_ctx
 from agent_ui.metrics import Metrics, metrics_view
 from agent_ui.settings import Settings
 from agent_ui.templating import render, setup_templates
-from agent_ui.views import login, supervisor
+from agent_ui.views import cases, login, supervisor
 from cases.clock import Clock, SystemClock
 from cases.db import Database, DatabaseUnavailable, EmbeddedPostgres
 from cases.migrate import apply_migrations
@@ -102,8 +104,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[metrics_key] = Metrics()
     app[catalog_key] = Catalog.load()
     app[health_sources_key] = []
+    app[event_subscribers_key] = []
     setup_templates(app)
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(telephony_ctx)
+    app.cleanup_ctx.append(survey_ctx)
+    app.cleanup_ctx.append(cases.case_jobs_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
@@ -112,4 +118,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_static("/static", STATIC_DIR, name="static")
     login.setup(app)
     supervisor.setup(app)
+    cases.setup(app, settings.cases)
     return app

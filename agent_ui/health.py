@@ -18,6 +18,7 @@ class ComponentHealth:
     up: bool
     why: str
     since: datetime | None = None
+    kind: str = "pbx"
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "up": self.up, "why": self.why}
@@ -35,15 +36,15 @@ async def healthz(request: web.Request) -> web.Response:
     metrics = request.app[metrics_key]
     db_up, db_why = await request.app[db_key].check()
     metrics.database_up.set(1 if db_up else 0)
-    pbx: list[ComponentHealth] = []
-    for source in request.app[health_sources_key]:
-        pbx.extend(source())
-    for link in pbx:
-        metrics.pbx_up.labels(link.name).set(1 if link.up else 0)
-    healthy = db_up and all(link.up for link in pbx)
-    body = {
+    parts = [part for source in request.app[health_sources_key] for part in source()]
+    for part in parts:
+        if part.kind == "pbx":
+            metrics.pbx_up.labels(part.name).set(1 if part.up else 0)
+    healthy = db_up and all(part.up for part in parts)
+    body: dict[str, Any] = {
         "status": "ok" if healthy else "degraded",
         "database": {"up": db_up, "why": db_why},
-        "pbx": [link.as_json() for link in pbx],
+        "pbx": [part.as_json() for part in parts if part.kind == "pbx"],
+        "services": [part.as_json() for part in parts if part.kind != "pbx"],
     }
     return web.json_response(body, status=200 if healthy else 503)

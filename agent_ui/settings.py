@@ -25,6 +25,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from cases.settings import CaseSettings
+from ivr.config import SurveySettings
+
 Port = int
 
 
@@ -97,10 +100,14 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: Port = Field(default=8080, ge=1, le=65535)
     agi_host: str = "127.0.0.1"
-    agi_port: Port = Field(default=4573, ge=1, le=65535)
+    agi_port: Port = Field(default=4573, ge=0, le=65535, description="0: any free port (tests)")
     pbx: list[PbxSettings] = Field(default_factory=list)
     timezone: str = "Asia/Bangkok"
     standards: Standards = Field(default_factory=Standards)
+    cases: CaseSettings = Field(default_factory=CaseSettings)
+    survey: dict[str, Any] = Field(
+        default_factory=dict, description="ivr.config.SurveySettings, in seconds and HH:MM"
+    )
     language: Literal["th", "en"] = "th"
     era: Literal["be", "ce"] = "be"
     session_hours: float = Field(default=10, gt=0, le=24 * 30)
@@ -115,6 +122,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("survey")
+    @classmethod
+    def _valid_survey(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            SurveySettings.from_mapping(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(str(exc)) from exc
         return value
 
     @field_validator("database_url")

@@ -88,7 +88,8 @@ SELECT c.id, c.reference, c.call_id, c.created_by, c.resolved_at,
        COALESCE(cl.number, c.contact_phone) AS caller_number
 FROM cases c LEFT JOIN callers cl ON cl.id = c.caller_id
 WHERE c.case_type = 'complaint' AND c.resolved_at >= $1 AND c.anonymised_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.case_id = c.id)
+  AND NOT EXISTS (
+      SELECT 1 FROM surveys s WHERE s.case_id = c.id AND s.selection = 'case_followup')
 ORDER BY c.resolved_at
 """
 

@@ -72,7 +72,7 @@ class SurveyService:
         )
         self._stop = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
-        self._last_error = "not started"
+        self._last_error = ""
 
     async def start(self) -> None:
         """Listen for FastAGI sessions and start the dialer loop.

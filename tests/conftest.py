@@ -23,6 +23,9 @@ from cases.migrate import apply_migrations
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRACES = SHARED / "ami-traces"
+# Every app a test builds listens for FastAGI on a free port, so tests never collide.
+os.environ.setdefault("HOTLINE_AGI_PORT", "0")
+
 TEMPLATE_DB = f"hotline_template_{os.getpid()}"
 _counter = itertools.count()
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from agent_ui.auth import require_role
 from agent_ui.i18n import request_language
-from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
+from agent_ui.keys import catalog_key, clock_key, db_key, event_subscribers_key, settings_key
 from agent_ui.live import SHOWN_STATES, LiveBoard, live_board_key
 from agent_ui.report_tables import (
     TODAY_COLUMNS,
@@ -196,7 +196,9 @@ async def reports_csv(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     """The board the telephony service feeds, and the supervisor routes."""
-    app[live_board_key] = LiveBoard(wrapup_s=app[settings_key].standards.wrapup_s)
+    board = LiveBoard(wrapup_s=app[settings_key].standards.wrapup_s)
+    app[live_board_key] = board
+    app[event_subscribers_key].append(board.handle)
     app.router.add_get("/supervisor", live_page)
     app.router.add_get("/supervisor/live.json", live_json)
     app.router.add_get("/supervisor/reports", reports_page)

@@ -208,7 +208,7 @@ async def test_screen_pop_lists_open_cases_first_then_recent_ones(
     assert old.id not in [s.id for s in summaries]
 
 
-async def test_resolved_complaints_await_a_survey_until_one_exists(
+async def test_resolved_complaints_await_a_follow_up_survey_until_one_exists(
     db: Database, repo: CaseRepository, people: People
 ) -> None:
     complaint = await repo.create_case(complaint_form(), actor=people.agent, now=NOW)
@@ -226,12 +226,14 @@ async def test_resolved_complaints_await_a_survey_until_one_exists(
     assert [w.case_id for w in waiting] == [complaint.id]
     assert waiting[0].caller_number == "0812345678"
     assert waiting[0].survey_due_at == datetime(2026, 11, 25, 16, 30, tzinfo=BANGKOK)
-    await db.pool.execute(
-        "INSERT INTO surveys (id, case_id, caller_number, pbx, not_before, expires_at) "
-        "VALUES (gen_random_uuid(), $1, '0812345678', 'pbx1', $2, $2)",
-        complaint.id,
-        NOW,
+    insert_survey = (
+        "INSERT INTO surveys (id, case_id, caller_number, pbx, not_before, expires_at, selection)"
+        " VALUES (gen_random_uuid(), $1, '0812345678', 'pbx1', $2, $2, $3)"
     )
+    await db.pool.execute(insert_survey, complaint.id, NOW, "answered")
+    still = await repo.complaints_resolved_awaiting_survey(NOW - timedelta(days=1))
+    assert [w.case_id for w in still] == [complaint.id], "the post-call survey is not the follow-up"
+    await db.pool.execute(insert_survey, complaint.id, NOW, "case_followup")
     assert await repo.complaints_resolved_awaiting_survey(NOW - timedelta(days=1)) == []
 
 

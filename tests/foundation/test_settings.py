@@ -30,7 +30,7 @@ def run_hotline(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Comple
     ("env", "named"),
     [
         ({"HOTLINE_WEB_PORT": "70000"}, "web_port (HOTLINE_WEB_PORT)"),
-        ({"HOTLINE_AGI_PORT": "0"}, "agi_port (HOTLINE_AGI_PORT)"),
+        ({"HOTLINE_AGI_PORT": "-1"}, "agi_port (HOTLINE_AGI_PORT)"),
         ({"HOTLINE_PBX": '[{"name": "main", "port": 5038}]'}, "pbx.0.host (HOTLINE_PBX)"),
         ({"HOTLINE_PBX": "not json"}, "HOTLINE_PBX"),
         ({"HOTLINE_TIMEZONE": "Asia/Atlantis"}, "timezone (HOTLINE_TIMEZONE)"),
@@ -62,6 +62,7 @@ def test_the_toml_file_is_read_and_the_environment_wins(
         'username = "hotline"\nsecret = "s3cret"\n[standards]\ngreeting_max_s = 20\n'
     )
     monkeypatch.setenv("HOTLINE_WEB_PORT", "9100")
+    monkeypatch.delenv("HOTLINE_AGI_PORT", raising=False)
     settings = load_settings(config)
     assert settings.web_port == 9100
     assert settings.agi_port == 4600
