@@ -46,9 +46,12 @@ def trim(items: list[T], finished: Callable[[T], bool], keep: int = KEEP_FINISHE
         items.remove(item)
 
 
+_UNSAFE = str.maketrans({"\r": " ", "\n": " ", "\x00": " "})
+
+
 def clean(text: str) -> str:
     """Make untrusted text safe for one AMI header value (no CR/LF, no NUL)."""
-    return "".join(" " if c in "\r\n\x00" else c for c in text)
+    return text.translate(_UNSAFE)
 
 
 @dataclass

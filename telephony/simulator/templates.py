@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from telephony.ami.protocol import AmiMessage
 from telephony.simulator.model import (
     DEVICE_STATE_NAMES,
     STATE_DESC,
@@ -63,7 +62,8 @@ _RTP_STATS = (
 
 
 def encode(fields: Iterable[tuple[str, str]]) -> bytes:
-    return AmiMessage([(k, clean(v)) for k, v in fields]).encode()
+    """Wire bytes of one message. Keys are this module's constants; values are cleaned."""
+    return ("".join(f"{k}: {clean(v)}\r\n" for k, v in fields) + "\r\n").encode("utf-8")
 
 
 def with_timestamp(fields: Fields, now: float) -> Fields:
