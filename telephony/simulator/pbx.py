@@ -231,6 +231,10 @@ class PbxSimulator:
         await call.connected.wait()
         return call
 
+    def decline(self, interface: str) -> QueueCall:
+        """The agent at `interface` rejects the ringing call (AgentRingNoAnswer, then retry)."""
+        return self.queue_engine.decline(interface)
+
     async def hold(self, call: QueueCall) -> None:
         self.queue_engine.hold(call)
 

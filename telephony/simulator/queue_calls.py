@@ -81,6 +81,7 @@ class QueueCall:
     attempts: list[Attempt] = field(default_factory=list)
     ringing: Attempt | None = None
     retrying: bool = False
+    declined: bool = False
     bridge: Bridge | None = None
     connected_at: float | None = None
     held: bool = False
@@ -131,6 +132,9 @@ class QueueEngine:
                 return True
             if ch is call.agent and call.state == "connected":
                 self.hangup(call, "agent")
+                return True
+            if call.ringing is not None and ch is call.ringing.agent:
+                self.decline(call.ringing.member.interface)
                 return True
         return False
 
@@ -252,21 +256,24 @@ class QueueEngine:
         timeout = call.queue.timeout
         auto = phone.answer_after
         limit = timeout if auto is None else min(auto, timeout)
-        answered = await self.core.clock.wait(call.answer_signal, limit)
-        if answered or (auto is not None and auto < timeout):
+        signalled = await self.core.clock.wait(call.answer_signal, limit)
+        if call.declined:
+            self._ring_no_answer(call, attempt, self._now() - attempt.start)
+        elif signalled or (auto is not None and auto < timeout):
             self._connect(call, attempt)
             return
-        self._ring_no_answer(call, attempt)
+        else:
+            self._ring_no_answer(call, attempt, timeout)
         call.retrying = True
         await self.core.clock.sleep(call.queue.retry)
         call.retrying = False
         self._offer(call)
 
-    def _ring_no_answer(self, call: QueueCall, attempt: Attempt) -> None:
+    def _ring_no_answer(self, call: QueueCall, attempt: Attempt, rang: float) -> None:
         emit, caller, agent = self.core.emit, call.caller, attempt.agent
-        call.ringing = None
+        call.ringing, call.declined = None, False
         attempt.end = self._now()
-        ring_ms = str(int(call.queue.timeout * 1000))
+        ring_ms = str(int(rang * 1000))
         emit(
             queue_agent_event(
                 "AgentRingNoAnswer", caller, agent, attempt.member, ("RingTime", ring_ms)
@@ -282,9 +289,20 @@ class QueueEngine:
 
     def answer(self, interface: str) -> QueueCall:
         """The agent at `interface` picks up the call ringing there."""
+        call = self._ringing_at(interface)
+        call.answer_signal.set()
+        return call
+
+    def decline(self, interface: str) -> QueueCall:
+        """The agent rejects the ringing call: it goes on to the next member after `retry`."""
+        call = self._ringing_at(interface)
+        call.declined = True
+        call.answer_signal.set()
+        return call
+
+    def _ringing_at(self, interface: str) -> QueueCall:
         for call in self.calls:
             if call.ringing is not None and call.ringing.member.interface == interface:
-                call.answer_signal.set()
                 return call
         raise LookupError(f"nothing rings at {interface}")
 

@@ -125,3 +125,17 @@ def test_trim_forgets_only_the_oldest_finished_items() -> None:
     assert items == [1, 3, 5, 7, 8, 9]
     trim(items, lambda i: True, keep=4)
     assert items == [5, 7, 8, 9]
+
+
+async def test_declined_ring_goes_to_the_next_agent(lab: PbxSimulator) -> None:
+    lab.set_default_agent_phone(AgentPhone.manual())
+    call = await lab.place_call("hotline", "0812345678", "Somchai")
+    await lab.wait_for_event("AgentCalled", Interface="PJSIP/agent101")
+    await lab.clock.sleep(3.0)
+    lab.decline("PJSIP/agent101")
+    rna = await lab.wait_for_event("AgentRingNoAnswer", Interface="PJSIP/agent101")
+    assert 3000 <= int(rna["RingTime"]) < 15000
+    await lab.wait_for_event("AgentCalled", Interface="PJSIP/agent102")
+    await lab.answer("PJSIP/agent102")
+    await lab.hangup(call)
+    assert [a.member.interface for a in call.attempts] == ["PJSIP/agent101", "PJSIP/agent102"]
