@@ -6,18 +6,16 @@ interleaving of concurrent timers; the simulator's clock speed makes it real tim
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
 from telephony.simulator.pbx import PbxSimulator
 from telephony.simulator.phones import AgentPhone
 from telephony.simulator.queue_calls import HangupSide, MemberError, QueueCall
+from telephony.simulator.tasks import BackgroundTasks
 
 log = structlog.get_logger()
 
@@ -72,32 +70,30 @@ class TrafficGenerator:
         self.transfer_to = transfer_to
         self.placed = 0
         self._callers: list[tuple[str, str]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._calls = BackgroundTasks("traffic")
 
     async def run(self, calls: int | None = None) -> None:
         """Place calls until `calls` were placed (or forever), then wait for them to end."""
-        pauser = asyncio.get_running_loop().create_task(self._guard(self._pauses()))
+        pauses = BackgroundTasks("pauses")
+        pauses.spawn(self._pauses())
         try:
             while calls is None or self.placed < calls:
                 await self.sim.clock.sleep(self.rng.expovariate(self.profile.rate))
                 self._shuffle_phones()
                 number, name = self._caller()
                 self.placed += 1
-                self._spawn(self._call(number, name, random.Random(f"{self.seed}:{self.placed}")))
+                rng = random.Random(f"{self.seed}:{self.placed}")
+                self._calls.spawn(self._call(number, name, rng))
             await self.drain()
         finally:
-            pauser.cancel()
-            await asyncio.gather(pauser, return_exceptions=True)
+            await pauses.close()
 
     async def drain(self) -> None:
         """Wait for the calls in progress to end."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._calls.join()
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._calls.close()
 
     def _caller(self) -> tuple[str, str]:
         if self._callers and self.rng.random() < self.profile.repeat_caller_ratio:
@@ -162,18 +158,3 @@ class TrafficGenerator:
             await self.sim.clock.sleep(rng.expovariate(1 / p.pause_mean))
             with contextlib.suppress(MemberError):
                 self.sim.pause(member.interface, False, "", self.queue)
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(self._guard(coro))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    @staticmethod
-    async def _guard(coro: Coroutine[Any, Any, None]) -> None:
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("sim_traffic_call_failed")

@@ -23,6 +23,7 @@ from telephony.simulator.customer_line import CustomerLine
 from telephony.simulator.model import INUSE, NOT_INUSE, RINGING, UNKNOWN, Channel, clean, trim
 from telephony.simulator.phones import CustomerPhone
 from telephony.simulator.queue_calls import QueueCall
+from telephony.simulator.tasks import BackgroundTasks
 from telephony.simulator.templates import (
     Fields,
     cdr,
@@ -150,7 +151,7 @@ class OriginateEngine:
         self.default_phone = default_phone or CustomerPhone.answers("5")
         self.prompt_seconds = prompt_seconds
         self.calls: list[SurveyCall] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("originate")
         self._hangups: dict[str, asyncio.Event] = {}
         self._changed = asyncio.Condition()
         core.hangup_hooks.append(self._hangup_channel)
@@ -170,14 +171,14 @@ class OriginateEngine:
         self.calls.append(call)
         if request.is_async:
             session.respond(m, "Success", ("Message", "Originate successfully queued"))
-            self._spawn(self._run(call, None))
+            self._tasks.spawn(self._run(call, None))
             return
         if call.phone.outcome != "answer":
             session.error(m, "Originate failed")
-            self._spawn(self._run(call, None))
+            self._tasks.spawn(self._run(call, None))
             return
         answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._spawn(self._run(call, answered))
+        self._tasks.spawn(self._run(call, answered))
         if await answered:
             session.respond(m, "Success", ("Message", "Originate successfully queued"))
         else:
@@ -412,13 +413,5 @@ class OriginateEngine:
         event.set()
         return True
 
-    def _spawn(self, coro: object) -> None:
-        assert asyncio.iscoroutine(coro)
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()

@@ -31,6 +31,7 @@ from telephony.simulator.model import (
     trim,
 )
 from telephony.simulator.phones import AgentPhone
+from telephony.simulator.tasks import BackgroundTasks
 from telephony.simulator.templates import (
     bridge_block,
     bridge_event,
@@ -120,7 +121,7 @@ class QueueEngine:
         self.waiting: dict[str, list[QueueCall]] = {}
         self.calls: list[QueueCall] = []
         self.after_agent: AfterQueue | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("queue")
         core.hangup_hooks.append(self._hangup_channel)
 
     def _hangup_channel(self, ch: Channel) -> bool:
@@ -730,15 +731,10 @@ class QueueEngine:
             self.dispatch(queue)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        return self._tasks.spawn(coro)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()
 
 
 def whole_seconds(start: float, end: float) -> int:

@@ -15,6 +15,7 @@ import structlog
 
 from telephony.ami.capture import CaptureItem, read_capture
 from telephony.simulator.ami_server import AmiServer, AmiSession
+from telephony.simulator.tasks import BackgroundTasks
 
 log = structlog.get_logger()
 
@@ -45,7 +46,7 @@ class ReplayFeed:
             self.gate.set()
         self.finished = 0
         self._changed = asyncio.Condition()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks("replay")
 
     @property
     def data(self) -> bytes:
@@ -62,9 +63,7 @@ class ReplayFeed:
     def _on_login(self, session: AmiSession) -> None:
         if session.event_mask == frozenset():
             return
-        task = asyncio.get_running_loop().create_task(self._stream(session))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._stream(session))
 
     async def _stream(self, session: AmiSession) -> None:
         await self.gate.wait()
@@ -88,6 +87,4 @@ class ReplayFeed:
             await self._changed.wait_for(lambda: self.finished >= count)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close()

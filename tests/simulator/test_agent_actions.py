@@ -139,3 +139,19 @@ async def test_declined_ring_goes_to_the_next_agent(lab: PbxSimulator) -> None:
     await lab.answer("PJSIP/agent102")
     await lab.hangup(call)
     assert [a.member.interface for a in call.attempts] == ["PJSIP/agent101", "PJSIP/agent102"]
+
+
+async def test_a_failing_background_task_is_logged_not_lost() -> None:
+    from structlog.testing import capture_logs
+
+    from telephony.simulator.tasks import BackgroundTasks
+
+    async def boom() -> None:
+        raise ValueError("broken flow")
+
+    tasks = BackgroundTasks("test")
+    with capture_logs() as logs:
+        tasks.spawn(boom())
+        await tasks.join()
+    assert [entry["event"] for entry in logs] == ["sim_task_failed"]
+    await tasks.close()
