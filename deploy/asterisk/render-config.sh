@@ -32,4 +32,8 @@ if grep -l '@[A-Z][A-Z0-9_]*@' "$target"/*.conf >/dev/null 2>&1; then
     echo "render-config: placeholders left in $target" >&2
     exit 1
 fi
+# Secrets inside: readable by root and the asterisk group only (Asterisk may run as either).
+if getent group asterisk >/dev/null 2>&1; then
+    chgrp asterisk "$target/manager.conf" "$target/pjsip.conf"
+fi
 chmod 640 "$target/manager.conf" "$target/pjsip.conf"
