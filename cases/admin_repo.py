@@ -362,7 +362,8 @@ class AdminRepository:
 
 
 async def _locked(conn: asyncpg.Connection, user_id: int) -> UserRow:
-    await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", user_id)
+    # NO KEY UPDATE: audit rows naming this user (foreign keys) must not wait on it.
+    await conn.execute("SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE", user_id)
     record = await conn.fetchrow(_ROWS, user_id, None)
     if record is None:
         raise UserNotFound(f"no user {user_id}")

@@ -22,6 +22,29 @@ from cases.users import UserRepository
 PASSWORD = "correct horse battery"
 PBX = "pbx1"
 HTML = {"Accept": "text/html"}
+NEW_PASSWORD = "a long new passphrase"
+
+
+def new_agent(**changes: str) -> dict[str, str]:
+    """The new-user form for agent somchai on PJSIP/agent104 serving hotline."""
+    form = {
+        "username": "somchai",
+        "display_name": "สมชาย ใจดี",
+        "role": "agent",
+        "pbx": PBX,
+        "interface": "PJSIP/agent104",
+        "queues": "hotline",
+        "language": "th",
+        "password": NEW_PASSWORD,
+        "password2": NEW_PASSWORD,
+    }
+    return {**form, **changes}
+
+
+def field_error(html: str, field: str) -> str:
+    """The error text shown beside `field`, or "" if none."""
+    match = re.search(rf'data-field="{field}">([^<]*)<', html)
+    return match.group(1) if match else ""
 
 
 def _closed_port() -> int:

@@ -9,29 +9,7 @@ from aiohttp.test_utils import TestServer
 
 from agent_ui.keys import db_key
 from cases.users import UserRepository
-from tests.admin.conftest import PBX, Browser, MakeUser
-
-NEW_PASSWORD = "a long new passphrase"
-
-
-def new_agent(**changes: str) -> dict[str, str]:
-    form = {
-        "username": "somchai",
-        "display_name": "สมชาย ใจดี",
-        "role": "agent",
-        "pbx": PBX,
-        "interface": "PJSIP/agent104",
-        "queues": "hotline",
-        "language": "th",
-        "password": NEW_PASSWORD,
-        "password2": NEW_PASSWORD,
-    }
-    return {**form, **changes}
-
-
-def field_error(html: str, field: str) -> str:
-    match = re.search(rf'data-field="{field}">([^<]*)<', html)
-    return match.group(1) if match else ""
+from tests.admin.conftest import NEW_PASSWORD, PBX, Browser, MakeUser, field_error, new_agent
 
 
 async def test_an_admin_creates_an_agent_who_can_then_log_in(
