@@ -1,0 +1,64 @@
+"""`python -m telephony.simulator` as the demo runs it: a real process, a real AMI port."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+
+from telephony.simulator import PbxSimulator
+
+from .conftest import TRACES, AmiClient
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_cli_replays_a_capture_and_stops_on_sigterm() -> None:
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "telephony.simulator",
+        "--ami-port",
+        str(port),
+        "--secret",
+        "s3cret",
+        "--replay",
+        str(TRACES / "member-pause.txt"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    try:
+        await asyncio.wait_for(process.stdout.readuntil(b"pbx_sim_ready"), 20)
+        client = await AmiClient.connect("127.0.0.1", port)
+        try:
+            assert (await client.login(secret="s3cret"))[0]["Response"] == "Success"
+            pause = await client.until(lambda m: m.name == "QueueMemberPause")
+            assert pause[-1]["PausedReason"] == "Lunch break"
+        finally:
+            await client.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0
+
+
+async def test_event_mask_filters_by_class() -> None:
+    async with PbxSimulator.lab(speed=50.0) as sim:
+        client = await AmiClient.connect(*sim.address)
+        try:
+            await client.banner()
+            client.send("Login", Username="hotline", Secret="hotline", Events="agent")
+            await client.until(lambda m: m.get("Response") == "Success")
+            sim.pause("PJSIP/agent101", True, "Lunch")
+            client.send("Ping", ActionID="p")
+            seen = await client.until(lambda m: m.action_id == "p")
+        finally:
+            await client.close()
+    assert [m.name for m in seen] == ["FullyBooted", "QueueMemberPause", None]
