@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 from collections.abc import Sequence
@@ -77,8 +76,7 @@ async def run(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.set)
     async with sim:
         log.info("pbx_sim_ready", host=sim.address[0], port=sim.address[1], replay=args.replay)
         traffic: asyncio.Task[None] | None = None

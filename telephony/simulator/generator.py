@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import structlog
 
+from telephony.simulator.members import MemberError
 from telephony.simulator.pbx import PbxSimulator
 from telephony.simulator.phones import AgentPhone
-from telephony.simulator.queue_calls import HangupSide, MemberError, QueueCall
+from telephony.simulator.queue_calls import HangupSide, QueueCall
 from telephony.simulator.tasks import BackgroundTasks
 
 log = structlog.get_logger()

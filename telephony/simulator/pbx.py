@@ -18,6 +18,7 @@ from telephony.ami.protocol import AmiMessage
 from telephony.simulator.ami_server import AmiServer
 from telephony.simulator.clock import SimClock
 from telephony.simulator.core import PbxCore
+from telephony.simulator.members import MemberRoster
 from telephony.simulator.model import IdAllocator, Member, Queue
 from telephony.simulator.originate import OriginateEngine, SurveyCall
 from telephony.simulator.phones import AgentPhone, CustomerPhone
@@ -83,7 +84,8 @@ class PbxSimulator:
         )
         if incall_survey:
             self.queue_engine.after_agent = self.originate.incall_survey
-        QueueActions(self.core, self.queue_engine).register(self.server)
+        self.roster = MemberRoster(self.core, self.queue_engine.dispatch)
+        QueueActions(self.core, self.queue_engine, self.roster).register(self.server)
         self.originate.register(self.server)
         self.replay = (
             ReplayFeed(replay, speed=replay_speed, autostart=replay_autostart) if replay else None
@@ -191,7 +193,7 @@ class PbxSimulator:
         """Static members are configuration (no event); dynamic ones announce QueueMemberAdded."""
         if phone is not None:
             self.set_agent_phone(interface, phone)
-        return self.queue_engine.add_member(
+        return self.roster.add_member(
             queue,
             interface,
             name,
@@ -202,12 +204,12 @@ class PbxSimulator:
         )
 
     def remove_member(self, queue: str, interface: str) -> Member:
-        return self.queue_engine.remove_member(queue, interface)
+        return self.roster.remove_member(queue, interface)
 
     def pause(
         self, interface: str, paused: bool = True, reason: str = "", queue: str | None = None
     ) -> None:
-        self.queue_engine.pause_member(interface, paused, reason, queue)
+        self.roster.pause_member(interface, paused, reason, queue)
 
     def set_agent_phone(self, interface: str, phone: AgentPhone) -> None:
         self.queue_engine.phones[interface] = phone

@@ -5,7 +5,8 @@ from __future__ import annotations
 from telephony.ami.protocol import AmiMessage
 from telephony.simulator.ami_server import AmiServer, AmiSession
 from telephony.simulator.core import PbxCore
-from telephony.simulator.queue_calls import MemberError, QueueEngine
+from telephony.simulator.members import MemberError, MemberRoster
+from telephony.simulator.queue_calls import QueueEngine
 from telephony.simulator.templates import (
     Fields,
     core_show_channel_item,
@@ -32,9 +33,10 @@ def _send_list(
 class QueueActions:
     """QueueStatus, QueueSummary, CoreShowChannels, QueuePause, QueueAdd, QueueRemove, Hangup."""
 
-    def __init__(self, core: PbxCore, engine: QueueEngine) -> None:
+    def __init__(self, core: PbxCore, engine: QueueEngine, members: MemberRoster) -> None:
         self.core = core
         self.engine = engine
+        self.members = members
 
     def register(self, server: AmiServer) -> None:
         server.register("QueueStatus", self.queue_status)
@@ -98,7 +100,7 @@ class QueueActions:
             return
         message = "Interface paused successfully" if pause else "Interface unpaused successfully"
         session.respond(request, "Success", ("Message", message))
-        self.engine.pause_member(interface, pause, request.get("Reason") or "", queue)
+        self.members.pause_member(interface, pause, request.get("Reason") or "", queue)
 
     async def queue_add(self, session: AmiSession, request: AmiMessage) -> None:
         queue, interface = request.get("Queue"), request.get("Interface")
@@ -117,7 +119,7 @@ class QueueActions:
         if queue in self.core.queues and interface not in self.core.queues[queue].members:
             session.respond(request, "Success", ("Message", "Added interface to queue"))
         try:
-            self.engine.add_member(queue, interface, name, penalty=penalty, paused=paused)
+            self.members.add_member(queue, interface, name, penalty=penalty, paused=paused)
         except MemberError as exc:
             session.error(request, str(exc))
 
@@ -131,7 +133,7 @@ class QueueActions:
         if member is not None and member.dynamic:
             session.respond(request, "Success", ("Message", "Removed interface from queue"))
         try:
-            self.engine.remove_member(queue, interface)
+            self.members.remove_member(queue, interface)
         except MemberError as exc:
             session.error(request, str(exc))
 
