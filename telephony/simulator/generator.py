@@ -86,6 +86,7 @@ class TrafficGenerator:
                 rng = random.Random(f"{self.seed}:{self.placed}")
                 self._calls.spawn(self._call(number, name, rng))
             await self.drain()
+            log.info("sim_traffic_done", calls=self.placed, seed=self.seed)
         finally:
             await pauses.close()
 

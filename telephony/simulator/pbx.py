@@ -12,8 +12,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-import structlog
-
 from telephony.ami.protocol import AmiMessage
 from telephony.simulator.ami_server import AmiServer
 from telephony.simulator.clock import SimClock
@@ -27,16 +25,10 @@ from telephony.simulator.queue_calls import HangupSide, QueueCall, QueueEngine
 from telephony.simulator.replay import ReplayFeed
 from telephony.simulator.templates import Fields
 
-log = structlog.get_logger()
-
-LAB_AGENTS = (
-    ("PJSIP/agent101", "Agent 101"),
-    ("PJSIP/agent102", "Agent 102"),
-    ("PJSIP/agent103", "Agent 103"),
-)
-
 
 class PbxSimulator:
+    """One simulated Asterisk: AMI server, queues, phones, survey calls, optional replay."""
+
     def __init__(
         self,
         *,
