@@ -133,8 +133,7 @@ def parse_account(
         errors["unit_id"] = "invalid"
     elif role == "unit" and unit_id is None:
         errors["unit_id"] = "required"
-    pbx = values.get("pbx", "").strip() or None
-    interface = values.get("interface", "").strip() or None
+    pbx, interface = _text(values, "pbx"), _text(values, "interface")
     if pbx is not None and pbx not in pbx_names:
         errors["pbx"] = "unknown"
     if interface is not None and not INTERFACE.fullmatch(interface):
@@ -166,11 +165,19 @@ def password_errors(password: str, repeat: str) -> dict[str, str]:
     return {}
 
 
+def _username(values: Mapping[str, str]) -> str:
+    return values.get("username", "").strip().lower()
+
+
+def _text(values: Mapping[str, str], name: str) -> str | None:
+    return values.get(name, "").strip() or None
+
+
 def parse_new_account(
     values: Mapping[str, str], queues: Iterable[str], *, pbx_names: Collection[str]
 ) -> tuple[str, Account]:
     """The username and account of a new user; the passwords are checked, not returned."""
-    username = values.get("username", "").strip().lower()
+    username = _username(values)
     errors: dict[str, str] = {}
     if not username:
         errors["username"] = "required"
@@ -277,6 +284,13 @@ class AdminRepository:
         """Queues known on any PBX, offered as checkboxes."""
         return [r["name"] for r in await self._pool.fetch(_QUEUE_NAMES)]
 
+    async def taken(self, values: Mapping[str, str], *, user_id: int | None) -> dict[str, str]:
+        """The username (for a new user) or phone as typed, if someone else has it: told
+        together with the form's other mistakes, not only once those are fixed."""
+        username = _username(values) if user_id is None else None
+        pbx, interface = _text(values, "pbx"), _text(values, "interface")
+        return await _taken_fields(self._pool, username, pbx, interface, user_id)
+
     async def audit(self, user_id: int) -> list[AuditEntry]:
         return [
             AuditEntry(r["at"], r["actor"], r["action"], r["changes"])
@@ -382,12 +396,22 @@ async def _keep_an_admin(
         raise InvalidAccount({field: "last_admin"})
 
 
+async def _taken_fields(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    username: str | None,
+    pbx: str | None,
+    interface: str | None,
+    user_id: int | None,
+) -> dict[str, str]:
+    taken = await conn.fetchrow(_TAKEN, username, pbx, interface, user_id)
+    return {name: "taken" for name in ("username", "interface") if taken[name]}
+
+
 async def _check_free(
     conn: asyncpg.Connection, account: Account, *, username: str | None, user_id: int | None
 ) -> None:
     """Report a taken username or phone, or an unknown unit, on its field before writing."""
-    taken = await conn.fetchrow(_TAKEN, username, account.pbx, account.interface, user_id)
-    errors = {name: "taken" for name in ("username", "interface") if taken[name]}
+    errors = await _taken_fields(conn, username, account.pbx, account.interface, user_id)
     if account.unit_id is not None and not await conn.fetchval(_UNIT_EXISTS, account.unit_id):
         errors["unit_id"] = "unknown"
     if errors:

@@ -116,6 +116,13 @@ def _account_values(row: UserRow) -> tuple[Values, list[str]]:
     return values, list(row.queues)
 
 
+async def _all_errors(
+    request: web.Request, values: Values, exc: InvalidAccount, *, user_id: int | None
+) -> dict[str, str]:
+    """The form's mistakes and, with them, a username or phone someone else has."""
+    return {**await _repo(request).taken(values, user_id=user_id), **exc.field_errors}
+
+
 @require_role("admin")
 async def users_page(request: web.Request) -> web.Response:
     role = request.query.get("role", "")
@@ -155,7 +162,8 @@ async def new_user_submit(request: web.Request) -> web.StreamResponse:
             at=request.app[clock_key].now(),
         )
     except InvalidAccount as exc:
-        return await _new_user_form(request, values, queues, exc.field_errors, status=422)
+        errors = await _all_errors(request, values, exc, user_id=None)
+        return await _new_user_form(request, values, queues, errors, status=422)
     return see_other(f"/admin/users/{user_id}?done=created")
 
 
@@ -199,8 +207,9 @@ async def edit_submit(request: web.Request) -> web.StreamResponse:
             row.user.id, account, actor_id=_admin(request).id, at=request.app[clock_key].now()
         )
     except InvalidAccount as exc:
+        errors = await _all_errors(request, values, exc, user_id=row.user.id)
         return await _user_page(
-            request, row, values=values, queues=queues, errors=exc.field_errors, status=422
+            request, row, values=values, queues=queues, errors=errors, status=422
         )
     return see_other(f"/admin/users/{row.user.id}?done=saved")
 

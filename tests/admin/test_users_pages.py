@@ -64,6 +64,9 @@ async def test_a_taken_username_and_phone_are_shown_on_their_fields_with_input_k
     for kept in ('value="somchai"', 'value="สมชาย คนที่สอง"', 'value="PJSIP/agent104"'):
         assert kept in html
     assert 'value="hotline"' in html and NEW_PASSWORD not in html
+    status, html, _ = await admin.post("/admin/users/new", {**form, "password": "short"})
+    assert status == 422 and field_error(html, "username") == "มีผู้ใช้งานอื่นใช้อยู่แล้ว"
+    assert field_error(html, "password") == "รหัสผ่านต้องมีอย่างน้อย 8 ตัวอักษร"
     status, html, _ = await admin.post(
         "/admin/users/new", new_agent(username="somsri", interface="PJSIP/agent105")
     )
