@@ -59,8 +59,12 @@ def _admin(request: web.Request) -> User:
     return user
 
 
-def _pbx_names(request: web.Request) -> list[str]:
-    return [pbx.name for pbx in request.app[settings_key].pbx]
+def _pbx_names(request: web.Request, row: UserRow | None = None) -> list[str]:
+    """The configured PBXs, and the user's own even if no longer configured, so editing
+    someone's name never forces a change of phone."""
+    names = [pbx.name for pbx in request.app[settings_key].pbx]
+    own = row.user.pbx if row else None
+    return [*names, own] if own and own not in names else names
 
 
 async def _posted(request: web.Request) -> tuple[Values, list[str]]:
@@ -85,7 +89,11 @@ async def _user_row(request: web.Request) -> UserRow:
 
 
 async def _form_context(
-    request: web.Request, values: Values, queues: list[str], errors: dict[str, str]
+    request: web.Request,
+    values: Values,
+    queues: list[str],
+    errors: dict[str, str],
+    row: UserRow | None = None,
 ) -> dict[str, Any]:
     """What the account form offers, and what was typed, without any password."""
     known = await _repo(request).queue_names()
@@ -94,7 +102,7 @@ async def _form_context(
         "roles": ROLES,
         "languages": LANGUAGES,
         "unit_choices": [(str(unit.id), unit.name) for unit in units],
-        "pbx_choices": [(name, name) for name in _pbx_names(request)],
+        "pbx_choices": [(name, name) for name in _pbx_names(request, row)],
         "known_queues": known,
         "values": {k: v for k, v in values.items() if k not in PASSWORD_FIELDS},
         "chosen_queues": queues,
@@ -183,7 +191,7 @@ async def _user_page(
         values, queues = _account_values(row)
     done = request.query.get("done", "")
     context = {
-        **await _form_context(request, values, queues, errors or {}),
+        **await _form_context(request, values, queues, errors or {}, row),
         "row": row,
         "audit": await _repo(request).audit(row.user.id),
         "fmt_dt": partial(format_datetime, era=settings.era, lang=lang),
@@ -202,7 +210,7 @@ async def edit_submit(request: web.Request) -> web.StreamResponse:
     row = await _user_row(request)
     values, queues = await _posted(request)
     try:
-        account = parse_account(values, queues, pbx_names=_pbx_names(request))
+        account = parse_account(values, queues, pbx_names=_pbx_names(request, row))
         await _repo(request).update(
             row.user.id, account, actor_id=_admin(request).id, at=request.app[clock_key].now()
         )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aiohttp.test_utils import TestServer
 
 from agent_ui.keys import db_key
+from cases.repository import CaseRepository
 from cases.users import UserRepository
 from tests.admin.conftest import NEW_PASSWORD, PBX, Browser, MakeUser, field_error, new_agent
 
@@ -73,10 +74,10 @@ async def test_a_taken_username_and_phone_are_shown_on_their_fields_with_input_k
     assert status == 303
 
 
-async def test_the_same_phone_on_another_pbx_is_free_but_not_another_users_on_edit(
+async def test_phones_are_unique_per_pbx_and_a_retired_pbx_is_kept_on_edit(
     admin: Browser, make_user: MakeUser, server: TestServer
 ) -> None:
-    await make_user("other", "agent", pbx="pbx-old", interface="PJSIP/agent104")
+    other_id = await make_user("other", "agent", pbx="pbx-old", interface="PJSIP/agent104")
     taken_id = await make_user("mali", "agent", pbx=PBX, interface="PJSIP/agent101")
     assert (await admin.post("/admin/users/new", new_agent()))[0] == 303
     edit = {k: v for k, v in new_agent(interface="PJSIP/agent104").items() if "password" not in k}
@@ -84,6 +85,12 @@ async def test_the_same_phone_on_another_pbx_is_free_but_not_another_users_on_ed
     assert status == 422 and field_error(html, "interface") == "มีผู้ใช้งานอื่นใช้อยู่แล้ว"
     mali = await UserRepository(server.app[db_key].pool).get(taken_id)
     assert mali is not None and mali.interface == "PJSIP/agent101"
+    _, html = await admin.get(f"/admin/users/{other_id}")
+    assert '<option value="pbx-old" selected>' in html
+    kept = {**edit, "username": "other", "display_name": "Other Person", "pbx": "pbx-old"}
+    assert (await admin.post(f"/admin/users/{other_id}", kept))[0] == 303
+    other = await UserRepository(server.app[db_key].pool).get(other_id)
+    assert other is not None and (other.pbx, other.display_name) == ("pbx-old", "Other Person")
 
 
 async def test_each_mistake_is_told_beside_its_field(admin: Browser) -> None:
@@ -166,3 +173,17 @@ async def test_a_post_without_the_csrf_token_is_refused(
     )
     agent = await users.get(agent_id)
     assert status == 403 and agent is not None and agent.active
+
+
+async def test_unit_staff_belong_to_a_unit_and_the_pages_speak_english(
+    admin: Browser, server: TestServer
+) -> None:
+    unit = await CaseRepository(server.app[db_key].pool).create_unit("กองตรวจสอบ")
+    form = new_agent(username="unit1", role="unit", unit_id=str(unit.id), pbx="", interface="")
+    status, _, _ = await admin.post("/admin/users/new", {**form, "queues": ""})
+    assert status == 303
+    await admin.session.get("/lang/en", allow_redirects=False)
+    _, html = await admin.get("/admin/users?role=unit")
+    row = re.search(r'<tr class="user" data-username="unit1">.*?</tr>', html, re.S)
+    assert row and "กองตรวจสอบ" in row.group(0) and "Unit staff" in row.group(0)
+    assert "Add a user" in html and 'data-username="somchai"' not in html
