@@ -126,39 +126,36 @@ class AgiCommands:
         )
         return reply, close
 
-    async def _run(self, words: list[str]) -> tuple[str, bool]:
-        head = " ".join(w.upper() for w in words[:3])
-        args = words
-        if head.startswith("GET FULL VARIABLE") and len(args) >= 4:
+    async def _run(self, args: list[str]) -> tuple[str, bool]:
+        """Dispatch on the command's leading words, the way res_agi matches them."""
+        words = [w.upper() for w in args[:3]]
+        one, two = words[0], " ".join(words[:2])
+        if " ".join(words) == "GET FULL VARIABLE" and len(args) >= 4:
             return self._result(1, self._expand(args[3])), False
-        head = " ".join(w.upper() for w in words[:2])
-        one = words[0].upper()
-        if one == "ANSWER":
+        if one in ("ANSWER", "NOOP"):
             return "200 result=0\n", False
-        if one == "HANGUP":
+        if one == "HANGUP" or (one == "EXEC" and words[1:2] == ["HANGUP"]):
             self.hangup_requested = True
-            return "200 result=1\n", True
-        if one in ("VERBOSE",):
+            return ("200 result=1\n" if one == "HANGUP" else "200 result=-1\n"), True
+        if one == "VERBOSE":
             return "200 result=1\n", False
-        if one == "NOOP":
-            return "200 result=0\n", False
-        if head == "CHANNEL STATUS":
+        if two == "CHANNEL STATUS":
             return "200 result=6\n", False
-        if head == "GET VARIABLE" and len(args) >= 3:
+        if two == "GET VARIABLE" and len(args) >= 3:
             value = self.ch.variables.get(args[2])
             return (self._result(1, value) if value is not None else "200 result=0\n"), False
-        if head == "SET VARIABLE" and len(args) >= 4:
+        if two == "SET VARIABLE" and len(args) >= 4:
             self.ch.variables[args[2]] = args[3]
             self.emit(varset(self.ch, args[2], args[3]))
             return "200 result=1\n", False
-        if head == "WAIT FOR" and len(args) >= 4 and args[2].upper() == "DIGIT":
+        if " ".join(words) == "WAIT FOR DIGIT" and len(args) >= 4:
             digit = await self.line.next_digit(self._seconds(args[3], default=30.0))
             return f"200 result={ord(digit) if digit else 0}\n", False
-        if head == "STREAM FILE" and len(args) >= 3:
+        if two == "STREAM FILE" and len(args) >= 3:
             escape = args[3] if len(args) >= 4 else ""
             digit = await self.line.play(args[2], self.prompt_seconds, escape)
             return f"200 result={ord(digit) if digit else 0} endpos=8000\n", False
-        if head == "GET DATA" and len(args) >= 3:
+        if two == "GET DATA" and len(args) >= 3:
             return await self._get_data(args), False
         if one == "SAY" and len(args) >= 3:
             await self.line.play(f"{args[1].lower()}:{args[2]}", self.prompt_seconds)
@@ -202,8 +199,6 @@ class AgiCommands:
                 )
             )
             return "200 result=0\n"
-        if name in ("hangup",):
-            return "200 result=-1\n"
         return "200 result=0\n"
 
     def _expand(self, expression: str) -> str:
