@@ -380,3 +380,33 @@ async def test_in_call_survey_after_the_agent_hangs_up() -> None:
     assert order[0] == "AgentComplete" and order[-1] == "Hangup"
     assert "AGIExecStart" in order
     assert call.outcome == "answered"
+
+
+async def test_misc_agi_commands_answer_like_asterisk() -> None:
+    replies: list[str] = []
+
+    async def script(peer: AgiPeer) -> None:
+        for line in (
+            "GET VARIABLE NOT_SET",
+            "CHANNEL STATUS",
+            "EXEC Playback hotline/thanks&hotline/bye",
+            'SAY NUMBER 42 ""',
+            'VERBOSE "unbalanced',
+            "EXEC Hangup",
+        ):
+            replies.append(await peer.command(line))
+        replies.append((await peer.reader.read()).decode())
+
+    async with survey_pbx(script, {"0811": CustomerPhone.silent()}) as (sim, _, client):
+        originate(client, "PJSIP/0811@trunk", "o1")
+        (call,) = await sim.wait_survey_calls(1)
+    assert replies == [
+        "200 result=0\n",
+        "200 result=6\n",
+        "200 result=0\n",
+        "200 result=0\n",
+        "520 Invalid command syntax.  Proper usage not available.\n",
+        "200 result=-1\n",
+        "",
+    ]
+    assert call.heard == ["hotline/thanks", "hotline/bye", "number:42"]
