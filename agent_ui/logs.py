@@ -40,4 +40,5 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    for chatty in ("aiohttp.access", "pgserver", "yoyo"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
