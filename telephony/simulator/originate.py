@@ -83,6 +83,11 @@ class OriginateRequest:
         resource = self.resource
         return f"{self.tech}/{resource.split('@', 1)[1] if '@' in resource else resource}"
 
+    @property
+    def endpoint_context(self) -> str:
+        """The new channel starts in its endpoint's context (pjsip.conf `context =`)."""
+        return "from-trunk" if "@" in self.resource else "from-agents"
+
     @classmethod
     def from_action(cls, m: AmiMessage) -> OriginateRequest:
         variables: dict[str, str] = {}
@@ -248,7 +253,7 @@ class OriginateEngine:
             request.endpoint,
             caller_num=UNKNOWN,
             caller_name=UNKNOWN,
-            context="from-agents",
+            context=request.endpoint_context,
             exten="s",
             uniqueid=request.channel_id,
         )
