@@ -23,6 +23,7 @@ from cases.admin_repo import (
     parse_account,
     parse_new_account,
     password_errors,
+    split_queues,
 )
 from cases.dates import Lang, format_datetime
 from cases.repository import CaseRepository
@@ -97,6 +98,7 @@ async def _form_context(
 ) -> dict[str, Any]:
     """What the account form offers, and what was typed, without any password."""
     known = await _repo(request).queue_names()
+    chosen = split_queues(queues)
     units = await CaseRepository(request.app[db_key].pool).list_units()
     return {
         "roles": ROLES,
@@ -105,8 +107,8 @@ async def _form_context(
         "pbx_choices": [(name, name) for name in _pbx_names(request, row)],
         "known_queues": known,
         "values": {k: v for k, v in values.items() if k not in PASSWORD_FIELDS},
-        "chosen_queues": queues,
-        "other_queues": ", ".join(q for q in queues if q not in known),
+        "chosen_queues": chosen,
+        "other_queues": ", ".join(q for q in chosen if q not in known),
         "errors": errors,
     }
 

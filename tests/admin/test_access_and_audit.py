@@ -52,6 +52,8 @@ async def test_an_admin_cannot_deactivate_or_demote_themself(
     root = await users.credentials("root")
     assert root is not None
     root_id = root[0].id
+    _, html = await admin.get(f"/admin/users/{root_id}")
+    assert f"/admin/users/{root_id}/deactivate" not in html
     status, html, _ = await admin.post(f"/admin/users/{root_id}/deactivate", {})
     assert status == 422 and field_error(html, "active") == "ไม่สามารถทำกับบัญชีของตนเองได้"
     edit = {"display_name": "Root", "role": "supervisor", "language": "th"}
