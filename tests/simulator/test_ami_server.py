@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import socket
 
 import pytest
@@ -173,3 +175,26 @@ async def test_drop_and_refuse_connections(lab: PbxSimulator) -> None:
         assert (await again.login())[0]["Response"] == "Success"
     finally:
         await again.close()
+
+
+async def test_random_bytes_never_break_the_server(lab: PbxSimulator) -> None:
+    rng = random.Random(20261121)
+    pieces = [b"Action: ", b"Login", b"\r\n", b"\n", b": ", b"\x00", b"\xff\xfe", b"ActionID"]
+    pieces.append("é ไทย".encode())
+    for _ in range(40):
+        _, writer = await asyncio.open_connection(*lab.address)
+        payload = b"".join(rng.choice(pieces) for _ in range(rng.randrange(1, 200)))
+        payload += bytes(rng.randrange(256) for _ in range(rng.randrange(0, 64)))
+        writer.write(payload)
+        await writer.drain()
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    c = await AmiClient.connect(*lab.address)
+    try:
+        await c.login()
+        c.send("Ping", ActionID="after-fuzz")
+        reply = (await c.until(lambda m: m.action_id == "after-fuzz"))[-1]
+        assert reply["Ping"] == "Pong"
+    finally:
+        await c.close()
