@@ -12,6 +12,7 @@ import structlog
 
 from telephony.simulator.generator import TrafficGenerator, TrafficProfile
 from telephony.simulator.pbx import PbxSimulator
+from telephony.simulator.phones import CustomerPhone
 
 log = structlog.get_logger()
 
@@ -38,6 +39,18 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument(
         "--timestamp-events", action="store_true", help="add Timestamp: like timestampevents=yes"
     )
+    survey = parser.add_argument_group("survey calls")
+    survey.add_argument(
+        "--survey-keys",
+        default="5",
+        help="keys every customer presses, one per prompt (default '5'; '' = silent)",
+    )
+    survey.add_argument(
+        "--incall-survey",
+        action="store_true",
+        help="after the agent hangs up, run AGI survey-incall for the caller",
+    )
+    survey.add_argument("--pbx-name", default="main", help="PBX name passed to survey-incall")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--replay", metavar="FILE", help="stream a capture's events to each client")
     mode.add_argument("--generate", action="store_true", help="generate queue traffic")
@@ -72,6 +85,9 @@ async def run(args: argparse.Namespace) -> None:
         agi_port=args.agi_port,
         replay=args.replay,
         replay_speed=args.replay_speed,
+        default_customer_phone=CustomerPhone.answers(*args.survey_keys),
+        incall_survey=args.incall_survey,
+        pbx_name=args.pbx_name,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

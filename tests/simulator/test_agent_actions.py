@@ -106,6 +106,7 @@ def test_cli_parses_the_documented_options() -> None:
     argv = "--ami-port 5038 --agi-host 10.0.0.5 --generate --rate 0.5 --agents 3 --seed 1"
     args = build_parser().parse_args(argv.split())
     assert (args.ami_port, args.agi_host, args.generate, args.rate) == (5038, "10.0.0.5", True, 0.5)
+    assert (args.survey_keys, args.incall_survey, args.pbx_name) == ("5", False, "main")
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--replay", "x.txt", "--generate"])
 
