@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 
 from telephony.simulator.clock import SimClock
 from telephony.simulator.model import INUSE, NOT_INUSE, Channel, IdAllocator, Member, Queue
-from telephony.simulator.templates import Fields, device_state, member_event
+from telephony.simulator.templates import Fields, device_state, member_event, rtp_qos
 
 Emit = Callable[[Fields], None]
 
@@ -53,6 +54,11 @@ class PbxCore:
         )
         self.channels[uid] = ch
         return ch
+
+    def emit_rtp_qos(self, ch: Channel, peer: Channel | None = None) -> None:
+        """The RTCP summary variables a media channel gets when it hangs up."""
+        for fields in rtp_qos(ch, peer, secrets.randbits(31)):
+            self.emit(fields)
 
     def drop_channel(self, ch: Channel) -> None:
         self.channels.pop(ch.uniqueid, None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -32,7 +31,6 @@ from telephony.simulator.templates import (
     dial_event,
     hangup,
     newexten,
-    rtp_qos,
     varset,
 )
 
@@ -332,8 +330,7 @@ class OriginateEngine:
             emit(newexten(ch, "Hangup", ""))
             last_app = "Hangup"
         emit(chan_event("SoftHangupRequest", ch, ("Cause", "16")))
-        for fields in rtp_qos(ch, None, secrets.randbits(31)):
-            emit(fields)
+        self.core.emit_rtp_qos(ch)
         emit(hangup(ch, 16))
         self.core.drop_channel(ch)
         emit(device_state(request.endpoint, NOT_INUSE))

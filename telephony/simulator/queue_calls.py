@@ -44,7 +44,6 @@ from telephony.simulator.templates import (
     hangup,
     newexten,
     queue_agent_event,
-    rtp_qos,
     varset,
 )
 
@@ -474,8 +473,7 @@ class QueueEngine:
         agent, member = self._connected_agent(call)
         emit, caller, bridge = self.core.emit, call.caller, call.bridge
         assert bridge is not None
-        for fields in rtp_qos(caller, agent, secrets.randbits(31)):
-            emit(fields)
+        self.core.emit_rtp_qos(caller, agent)
         emit(chan_event("HangupRequest", caller))
         self._clear_bridge_peers(caller, agent)
         self._complete(call, "caller")
@@ -487,8 +485,7 @@ class QueueEngine:
         emit(bridge_event("BridgeDestroy", bridge))
         self._drop_caller(call)
         self._emit_cdrs(call)
-        for fields in rtp_qos(agent, None, secrets.randbits(31)):
-            emit(fields)
+        self.core.emit_rtp_qos(agent)
         emit(hangup(agent, 16))
         self.core.drop_channel(agent)
         self._release_member(call, member)
@@ -498,8 +495,7 @@ class QueueEngine:
         agent, member = self._connected_agent(call)
         emit, caller, bridge = self.core.emit, call.caller, call.bridge
         assert bridge is not None
-        for fields in rtp_qos(agent, caller, secrets.randbits(31)):
-            emit(fields)
+        self.core.emit_rtp_qos(agent, caller)
         emit(chan_event("HangupRequest", agent))
         self._complete(call, "agent")
         self._clear_bridge_peers(agent, caller)
@@ -521,8 +517,7 @@ class QueueEngine:
 
     def _caller_leaves(self, call: QueueCall) -> None:
         caller = call.caller
-        for fields in rtp_qos(caller, None, secrets.randbits(31)):
-            self.core.emit(fields)
+        self.core.emit_rtp_qos(caller)
         self._emit_cdrs(call)
         self.core.emit(hangup(caller, 16))
         self._drop_caller(call)
@@ -545,8 +540,7 @@ class QueueEngine:
         call.ringing = None
         if call.task is not None:
             call.task.cancel()
-        for fields in rtp_qos(caller, None, secrets.randbits(31)):
-            emit(fields)
+        self.core.emit_rtp_qos(caller)
         emit(chan_event("HangupRequest", caller))
         emit(chan_event("MusicOnHoldStop", caller))
         if ringing is not None:

@@ -68,6 +68,11 @@ class AmiClient:
             if match(message):
                 return seen
 
+    async def ask(self, action: str, action_id: str, **fields: str) -> list[AmiMessage]:
+        """Send an action; return what arrived up to and including its response."""
+        self.send(action, ActionID=action_id, **fields)
+        return await self.until(lambda m: m.action_id == action_id and "Response" in m, wait=10)
+
     async def login(
         self, username: str = "hotline", secret: str = "hotline", events: str = "on"
     ) -> list[AmiMessage]:

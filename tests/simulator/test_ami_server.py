@@ -68,8 +68,7 @@ async def test_actions_before_login_are_denied(lab: PbxSimulator) -> None:
 
 
 async def test_ping_and_unknown_action(client: AmiClient) -> None:
-    client.send("Ping", ActionID="p1")
-    pong = await client.until(lambda m: m.action_id == "p1")
+    pong = await client.ask("Ping", "p1")
     assert keys(pong[-1]) == ["Response", "ActionID", "Ping", "Timestamp"]
     assert pong[-1]["Ping"] == "Pong"
     float(pong[-1]["Timestamp"])
@@ -92,8 +91,7 @@ async def test_events_off_then_on(lab: PbxSimulator, client: AmiClient) -> None:
     reply = (await client.until(lambda m: m.action_id == "e1"))[-1]
     assert reply["Events"] == "Off"
     lab.pause("PJSIP/agent101", True, "Lunch")
-    client.send("Ping", ActionID="p")
-    seen = await client.until(lambda m: m.action_id == "p")
+    seen = await client.ask("Ping", "p")
     assert [m.name for m in seen] == [None]
     client.send("Events", EventMask="on", ActionID="e2")
     await client.until(lambda m: m.action_id == "e2")
@@ -128,8 +126,7 @@ async def test_garbage_and_abrupt_clients_do_not_hurt_others(lab: PbxSimulator) 
         loud.write(b"Action: Ping\r\n" + b"X" * 300_000 + b"\r\n\r\n")
         loud.close()
         await loud.wait_closed()
-        good.send("Ping", ActionID="still-here")
-        reply = (await good.until(lambda m: m.action_id == "still-here"))[-1]
+        reply = (await good.ask("Ping", "still-here"))[-1]
         assert reply["Ping"] == "Pong"
     finally:
         await good.close()
@@ -193,8 +190,7 @@ async def test_random_bytes_never_break_the_server(lab: PbxSimulator) -> None:
     c = await AmiClient.connect(*lab.address)
     try:
         await c.login()
-        c.send("Ping", ActionID="after-fuzz")
-        reply = (await c.until(lambda m: m.action_id == "after-fuzz"))[-1]
+        reply = (await c.ask("Ping", "after-fuzz"))[-1]
         assert reply["Ping"] == "Pong"
     finally:
         await c.close()

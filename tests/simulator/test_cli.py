@@ -57,8 +57,7 @@ async def test_event_mask_filters_by_class() -> None:
             client.send("Login", Username="hotline", Secret="hotline", Events="agent")
             await client.until(lambda m: m.get("Response") == "Success")
             sim.pause("PJSIP/agent101", True, "Lunch")
-            client.send("Ping", ActionID="p")
-            seen = await client.until(lambda m: m.action_id == "p")
+            seen = await client.ask("Ping", "p")
         finally:
             await client.close()
     assert [m.name for m in seen] == ["FullyBooted", "QueueMemberPause", None]

@@ -266,8 +266,7 @@ async def test_a_client_leaving_mid_originate_does_not_disturb_others() -> None:
         await sim.wait_for_action("Originate")
         await rude.close()
         (call,) = await sim.wait_survey_calls(1)
-        watcher.send("Ping", ActionID="alive")
-        seen = await watcher.until(lambda m: m.action_id == "alive")
+        seen = await watcher.ask("Ping", "alive")
     assert call.outcome == "answered"
     assert "Hangup" in [m.name for m in seen]
 

@@ -33,8 +33,7 @@ async def test_replay_delivers_the_capture_byte_for_byte(capture: str) -> None:
         try:
             await c.login()
             await sim.wait_replayed()
-            c.send("Ping", ActionID="end")
-            await c.until(lambda m: m.action_id == "end", wait=10)
+            await c.ask("Ping", "end")
         finally:
             await c.close()
     expected = _expected(capture)
