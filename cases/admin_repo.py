@@ -41,6 +41,8 @@ class InvalidAccount(Exception):
 
 
 class UserNotFound(Exception):
+    """The user vanished between the page and the change (pages check first)."""
+
     code: ClassVar[str] = "user_not_found"
     status: ClassVar[int] = 404
 
