@@ -19,7 +19,7 @@ import structlog
 from telephony.simulator.core import Emit
 from telephony.simulator.customer_line import CustomerLine, LineHungUp
 from telephony.simulator.model import Channel, clean
-from telephony.simulator.templates import chan_event, channel_block, event, varset
+from telephony.simulator.templates import chan_event, user_event, varset
 
 log = structlog.get_logger()
 
@@ -183,22 +183,7 @@ class AgiCommands:
                 await self.line.play(prompt.split(",")[0], self.prompt_seconds)
             return "200 result=0\n"
         if name == "userevent":
-            parts = data.split(",")
-            extra = []
-            for part in parts[1:]:
-                key, _, value = part.partition(":")
-                if key.strip():
-                    extra.append((key.strip(), value.strip()))
-            self.emit(
-                event(
-                    "UserEvent",
-                    "user,all",
-                    channel_block(self.ch),
-                    [("UserEvent", parts[0])],
-                    extra,
-                )
-            )
-            return "200 result=0\n"
+            self.emit(user_event(self.ch, data))
         return "200 result=0\n"
 
     def _expand(self, expression: str) -> str:

@@ -31,6 +31,7 @@ from telephony.simulator.templates import (
     dial_event,
     hangup,
     newexten,
+    user_event,
     varset,
 )
 
@@ -353,8 +354,17 @@ class OriginateEngine:
         phone = self.phones.get(ch.caller_num, self.default_phone)
         call = SurveyCall(ch.caller_num, phone, channel=ch, outcome="answered")
         self.calls.append(call)
+        queue = queue_call.queue.name
+        # deploy/asterisk/extensions.conf after Queue(): report QUEUESTATUS, two GotoIf tests.
         ch.priority += 1
-        args = (self.pbx_name, queue_call.queue.name)
+        exit_data = f"QueueExit,Queue: {queue},Status: CONTINUE,Uniqueid: {ch.uniqueid}"
+        self.core.emit(newexten(ch, "UserEvent", exit_data))
+        self.core.emit(user_event(ch, exit_data))
+        for _ in range(2):
+            ch.priority += 1
+            self.core.emit(newexten(ch, "GotoIf", "0?done"))
+        ch.priority += 1
+        args = (self.pbx_name, queue)
         try:
             await self._agi(
                 call, ch, AgiTarget(self.agi_host, self.agi_port, "survey-incall", args)

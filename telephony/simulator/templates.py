@@ -172,6 +172,13 @@ def newexten(ch: Channel, application: str, app_data: str) -> Fields:
     )
 
 
+def user_event(ch: Channel, app_data: str) -> Fields:
+    """What `UserEvent(Name,Key: Value,...)` broadcasts: the name, then each pair as given."""
+    name, *pairs = app_data.split(",")
+    extra = [(k.strip(), v.strip()) for k, _, v in (p.partition(":") for p in pairs) if k.strip()]
+    return event("UserEvent", "user,all", channel_block(ch), [("UserEvent", name)], extra)
+
+
 def hangup(ch: Channel, cause: int, tech_cause: int | None = None) -> Fields:
     extra = [("Cause", str(cause)), ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown"))]
     if tech_cause is not None:

@@ -379,6 +379,10 @@ async def test_in_call_survey_after_the_agent_hangs_up() -> None:
     assert order[0] == "AgentComplete" and order[-1] == "Hangup"
     assert "AGIExecStart" in order
     assert call.outcome == "answered"
+    exit_event = next(m for m in generated(sim.events) if m.get("UserEvent") == "QueueExit")
+    assert (exit_event["Queue"], exit_event["Status"]) == ("hotline", "CONTINUE")
+    step = next(m for m in generated(sim.events) if m.get("Application") == "AGI")
+    assert step["AppData"].endswith("/survey-incall,pbx1,hotline")
 
 
 async def test_misc_agi_commands_answer_like_asterisk() -> None:
