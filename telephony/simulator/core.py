@@ -60,6 +60,10 @@ class PbxCore:
         for fields in rtp_qos(ch, peer, secrets.randbits(31)):
             self.emit(fields)
 
+    def hang_up(self, ch: Channel) -> bool:
+        """Hang up `ch` through the flow that owns it; False when none does."""
+        return any(hook(ch) for hook in self.hangup_hooks)
+
     def drop_channel(self, ch: Channel) -> None:
         self.channels.pop(ch.uniqueid, None)
 

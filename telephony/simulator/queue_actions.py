@@ -147,6 +147,4 @@ class QueueActions:
             session.error(request, "No such channel")
             return
         session.respond(request, "Success", ("Message", "Channel Hungup"))
-        for hook in self.core.hangup_hooks:
-            if hook(ch):
-                return
+        self.core.hang_up(ch)

@@ -468,6 +468,9 @@ class QueueEngine:
             self._drop_caller(call)
             self._emit_cdrs(call)
             self._finish(call, "transferred")
+        elif call.state == "after_queue":
+            # The caller is in the in-call survey, which owns the channel now.
+            self.core.hang_up(call.caller)
 
     def _caller_hangs_up(self, call: QueueCall) -> None:
         agent, member = self._connected_agent(call)

@@ -413,3 +413,22 @@ async def test_misc_agi_commands_answer_like_asterisk() -> None:
         "",
     ]
     assert call.heard == ["hotline/thanks", "hotline/bye", "number:42"]
+
+
+async def test_caller_hanging_up_during_the_in_call_survey() -> None:
+    async def script(peer: AgiPeer) -> None:
+        peer.replies.append(await peer.command("WAIT FOR DIGIT 20000"))
+        peer.replies.append((await asyncio.wait_for(peer.reader.readline(), 5)).decode())
+
+    async with TinyAgiServer(script) as agi:
+        sim = PbxSimulator.lab(speed=20.0, agi_port=agi.port, incall_survey=True)
+        sim.originate.default_phone = CustomerPhone.silent()
+        async with sim:
+            call = await sim.place_call("hotline", "0812345678", "Somchai")
+            await call.connected.wait()
+            await sim.hangup(call, by="agent")
+            await sim.wait_for_event("AGIExecStart")
+            await sim.hangup(call, by="caller")
+            await asyncio.wait_for(call.ended.wait(), 10)
+    assert agi.sessions[0].replies[-2:] == ["200 result=-1\n", "HANGUP\n"]
+    assert sim.survey_calls[0].agi_status == "HANGUP"
