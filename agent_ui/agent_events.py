@@ -42,17 +42,22 @@ class AgentEventRouter:
     def __init__(self, panel: PanelService, find_user: UserLookup) -> None:
         self._panel = panel
         self._find_user = find_user
-        self._users: dict[tuple[str, str], int | None] = {}
+        self._users: dict[tuple[str, str], int] = {}
+
+    def know(self, phones: dict[tuple[str, str], int]) -> None:
+        """Agents' phones known in advance (at start), so no ring waits for a lookup."""
+        self._users.update(phones)
 
     async def _user(self, pbx: str, interface: str) -> int | None:
+        """The agent at this phone; a phone nobody has is looked up again next time, as an
+        admin may bind it meanwhile."""
         key = (pbx, interface)
-        if key not in self._users:
-            self._users[key] = await self._find_user(pbx, interface)
-        return self._users[key]
-
-    def forget_users(self) -> None:
-        """Drop the phone -> agent cache (after an admin rebinds a phone)."""
-        self._users.clear()
+        user = self._users.get(key)
+        if user is None:
+            user = await self._find_user(pbx, interface)
+            if user is not None:
+                self._users[key] = user
+        return user
 
     async def __call__(self, event: TelephonyEvent) -> None:
         try:

@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import asyncpg
 import structlog
@@ -26,6 +27,8 @@ from cases.clock import Clock
 from telephony.commands import CallControl
 
 log = structlog.get_logger()
+
+Write = Callable[[], Awaitable[object]]
 
 PAUSE_REASONS = ("break", "lunch", "training", "meeting", "after_call_work", "other")
 
@@ -61,7 +64,7 @@ class PanelService:
         self._clock = clock
         self._desks: dict[int, Desk] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._writes: asyncio.Queue[Write | asyncio.Future[None]] = asyncio.Queue()
 
     # Reading
 
@@ -97,7 +100,7 @@ class PanelService:
             return
         pop = await self.pops.pop(number, now=at, this_call=call_key)
         if desk.call is not None and desk.call.status == "wrapup":
-            await self._finish_wrapup(desk, desk.call, at)
+            self._finish_wrapup(desk, desk.call, at)
         call = DeskCall(
             call_key=call_key,
             queue=queue,
@@ -116,7 +119,7 @@ class PanelService:
         if call is None:
             return
         self._publish(desk, "answered")
-        await self.store.mark_phase(call_key, call.phases[-1], None, user_id)
+        self._store_later(partial(self.store.mark_phase, call_key, call.phases[-1], None, user_id))
 
     def withdraw(self, call_key: str, *, keep: int | None = None, only: int | None = None) -> None:
         """Take back the pops of a call that stopped ringing: answered by `keep`, rung out
@@ -152,10 +155,10 @@ class PanelService:
         self._publish(desk, "ended")
         done, started = call.phases[-2], call.phases[-1]
         if before is not None and before.phase != done.phase:
-            await self.store.mark_phase(call_key, done, before, user_id)
-        await self.store.mark_phase(call_key, started, None, user_id)
+            self._store_later(partial(self.store.mark_phase, call_key, done, before, user_id))
+        self._store_later(partial(self.store.mark_phase, call_key, started, None, user_id))
         if wrapup is None:
-            await self._finish_wrapup(desk, call, at)
+            self._finish_wrapup(desk, call, at)
         else:
             self._schedule_wrapup_end(desk, call)
 
@@ -165,7 +168,9 @@ class PanelService:
         """The PBX reports the agent's state (paused elsewhere, removed from a queue, ...)."""
         desk = await self.desk(user_id)
         if desk.set_availability(availability, reason, at):
-            await self.store.record_availability(user_id, availability, reason, at, "pbx")
+            self._store_later(
+                partial(self.store.record_availability, user_id, availability, reason, at, "pbx")
+            )
             self._publish(desk, "state")
 
     # From the agent
@@ -178,7 +183,8 @@ class PanelService:
         if mark is None or call is None:
             return None
         self._publish(desk, "phase")
-        await self.store.mark_phase(call.call_key, mark, before, user_id)
+        self._store_later(partial(self.store.mark_phase, call.call_key, mark, before, user_id))
+        await self._settled()
         log.info("phase_changed", agent=user_id, call_key=call.call_key, phase=mark.phase)
         return mark
 
@@ -187,7 +193,8 @@ class PanelService:
         call = desk.call
         if call is None or call.status != "wrapup":
             return False
-        await self._finish_wrapup(desk, call, self._clock.now())
+        self._finish_wrapup(desk, call, self._clock.now())
+        await self._settled()
         return True
 
     async def case_saved(self, user_id: int, call_key: str, case_id: int, reference: str) -> None:
@@ -210,7 +217,17 @@ class PanelService:
         else:
             desk.queues.clear()
         if desk.set_availability(availability, reason, now):
-            await self.store.record_availability(agent.user_id, availability, reason, now, "panel")
+            self._store_later(
+                partial(
+                    self.store.record_availability,
+                    agent.user_id,
+                    availability,
+                    reason,
+                    now,
+                    "panel",
+                )
+            )
+            await self._settled()
             self._publish(desk, "state")
             log.info("availability_changed", agent=agent.user_id, state=availability, reason=reason)
 
@@ -239,35 +256,59 @@ class PanelService:
         until = call.wrapup_until
         self._cancel_timer(desk.user_id)
         self._timers[desk.user_id] = asyncio.get_running_loop().call_later(
-            delay, self._spawn, lambda: self._finish_wrapup(desk, call, until)
+            delay, self._finish_wrapup, desk, call, until
         )
-
-    def _spawn(self, work: Callable[[], Awaitable[None]]) -> None:
-        task = asyncio.ensure_future(work())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _cancel_timer(self, user_id: int) -> None:
         timer = self._timers.pop(user_id, None)
         if timer is not None:
             timer.cancel()
 
-    async def _finish_wrapup(self, desk: Desk, call: DeskCall, at: datetime) -> None:
+    def _finish_wrapup(self, desk: Desk, call: DeskCall, at: datetime) -> None:
         if desk.clear(call.call_key) is None:
             return
         self._cancel_timer(desk.user_id)
         self._publish(desk, "wrapup_ended")
-        await self.store.end_wrapup(call.call_key, at)
+        self._store_later(partial(self.store.end_wrapup, call.call_key, at))
         log.info("wrapup_ended", agent=desk.user_id, call_key=call.call_key)
+
+    # Storing: one ordered writer, so telephony events never wait on the database
+
+    def _store_later(self, write: Write) -> None:
+        """Queue a write behind the others; the caller goes on at once."""
+        self._writes.put_nowait(write)
+
+    async def _settled(self) -> None:
+        """Wait until every write queued so far is done, for answers that must be stored."""
+        barrier: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._writes.put_nowait(barrier)
+        await barrier
+
+    async def _write(self) -> None:
+        while True:
+            item = await self._writes.get()
+            try:
+                if isinstance(item, asyncio.Future):
+                    if not item.done():
+                        item.set_result(None)
+                else:
+                    await item()
+            except Exception:
+                log.exception("panel_write_failed")
+            finally:
+                self._writes.task_done()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[PanelService]:
-        """Wrap-up timers stop with the service."""
+        """The writer runs while the service does; wrap-up timers stop with it and queued
+        writes are finished before the pool closes."""
+        writer = asyncio.create_task(self._write(), name="panel-writer")
         try:
             yield self
         finally:
             for user_id in list(self._timers):
                 self._cancel_timer(user_id)
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._writes.join()
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer

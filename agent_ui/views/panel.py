@@ -260,9 +260,15 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
         control=control,
     )
     app[panel_key] = panel
-    app[agent_events_key] = AgentEventRouter(
-        panel, lambda pbx, interface: _find_user(app, pbx, interface)
+    router = AgentEventRouter(panel, lambda pbx, interface: _find_user(app, pbx, interface))
+    router.know(
+        {
+            (agent.pbx, agent.interface): agent.id
+            for agent in await app[users_key].agents()
+            if agent.pbx and agent.interface and agent.active
+        }
     )
+    app[agent_events_key] = router
     if telephony is not None:
         telephony.subscribe(app[agent_events_key])
     async with app[hub_key].running(), panel.running():
