@@ -30,7 +30,7 @@ from agent_ui.lifetimes import survey_ctx, telephony_ctx
 from agent_ui.metrics import Metrics, metrics_view
 from agent_ui.settings import Settings
 from agent_ui.templating import render, setup_templates
-from agent_ui.views import admin, cases, login, supervisor
+from agent_ui.views import admin, cases, login, panel, supervisor
 from cases.clock import Clock, SystemClock
 from cases.db import Database, DatabaseUnavailable, EmbeddedPostgres
 from cases.migrate import apply_migrations
@@ -120,4 +120,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     supervisor.setup(app)
     cases.setup(app, settings.cases)
     admin.setup(app)
+    panel.setup(app)
     return app

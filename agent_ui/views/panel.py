@@ -18,7 +18,7 @@ from agent_ui.auth import current_user, require_role
 from agent_ui.desk import Availability
 from agent_ui.hub import Hub
 from agent_ui.i18n import LANGUAGES, request_language
-from agent_ui.keys import catalog_key, clock_key, db_key, settings_key, users_key
+from agent_ui.keys import catalog_key, clock_key, db_key, settings_key, telephony_key, users_key
 from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
 from agent_ui.panel_store import SCRIPT_KINDS
 from agent_ui.phases import PhaseStandards
@@ -32,14 +32,12 @@ from cases.numbers import normalise
 from cases.repository import CaseRepository
 from cases.users import User
 from telephony.errors import TelephonyError
-from telephony.service import TelephonyService
 
 log = structlog.get_logger()
 
 hub_key = web.AppKey("panel_hub", Hub)
 panel_key = web.AppKey("panel_service", PanelService)
 agent_events_key = web.AppKey("agent_events", AgentEventRouter)
-telephony_key = web.AppKey("telephony", TelephonyService)
 
 LOCALE_FILE = Path(__file__).resolve().parents[1] / "locales" / "panel.json"
 AVAILABILITIES: tuple[Availability, ...] = ("ready", "paused", "logged_out")
@@ -275,9 +273,9 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def setup(app: web.Application, *, hub: Hub | None = None) -> None:
-    """Routes and lifetime of the panel. Subscribe `app[agent_events_key]` to telephony."""
-    app[hub_key] = hub or Hub()
+def setup(app: web.Application) -> None:
+    """Routes and lifetime of the panel; it follows the PBX once telephony has started."""
+    app[hub_key] = Hub()
     app.router.add_get("/panel", panel_page)
     app.router.add_get("/panel/state", panel_state)
     app.router.add_get("/panel/ws", panel_socket)

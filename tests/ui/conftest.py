@@ -18,10 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from agent_ui import auth
 from agent_ui.app import create_app
-from agent_ui.hub import Hub
 from agent_ui.keys import db_key
 from agent_ui.settings import load_settings
-from agent_ui.views import panel
 from cases.clock import ManualClock
 from cases.users import UserRepository
 
@@ -30,13 +28,19 @@ START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 PBX = "pbx1"
 
 
-def build_app(database_url: str, data_dir: Path, clock: Any, **standards: float) -> web.Application:
-    """The real service, with the panel wired in and the given phase standards."""
-    settings = load_settings(database_url=database_url, data_dir=data_dir, standards=standards)
-    app = create_app(settings, clock=clock)
-    if panel.hub_key not in app:
-        panel.setup(app, hub=Hub(heartbeat_s=0.2))
-    return app
+def build_app(
+    database_url: str,
+    data_dir: Path,
+    clock: Any,
+    *,
+    pbx: list[dict[str, Any]] | None = None,
+    **standards: float,
+) -> web.Application:
+    """The real service with the given phase standards (and PBXs to follow, if any)."""
+    settings = load_settings(
+        database_url=database_url, data_dir=data_dir, standards=standards, pbx=pbx or []
+    )
+    return create_app(settings, clock=clock)
 
 
 def csrf_from(html: str) -> str:
@@ -109,8 +113,8 @@ async def make_agent(panel_app: TestServer) -> AsyncIterator[MakeAgent]:
                 display_name=username.title(),
                 password_hash=auth.hash_password(PASSWORD),
                 role="agent",
-                pbx=PBX,
-                interface=interface,
+                pbx=PBX if interface else None,
+                interface=interface or None,
                 queues=queues,
             )
             user_id = user.id

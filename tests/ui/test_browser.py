@@ -15,16 +15,11 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 
 from agent_ui import auth
-from agent_ui.keys import db_key
-from agent_ui.views import panel
-from cases.calls import CallRepository
+from agent_ui.keys import db_key, event_subscribers_key
 from cases.clock import SystemClock
 from cases.users import UserRepository
-from telephony.config import PbxConfig
 from telephony.events import PbxSnapshot, TelephonyEvent
-from telephony.service import TelephonyService
 from telephony.simulator import AgentPhone, PbxSimulator
-from telephony.tracker import CallTracker
 from tests.ui.conftest import PASSWORD, build_app
 
 pytestmark = pytest.mark.browser
@@ -67,25 +62,23 @@ async def live(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
         fresh_db_url,
         tmp_path,
         SystemClock(),
+        pbx=[
+            {"name": "sim", "host": host, "port": port, "username": "hotline", "secret": "hotline"}
+        ],
         greeting_max_s=3,
         inquiry_min_s=0,
         inquiry_max_s=60,
         closing_max_s=30,
         wrapup_s=120,
     )
-    telephony = TelephonyService(
-        [PbxConfig(name="sim", host=host, port=port, username="hotline", secret="hotline")]
-    )
-    app[panel.telephony_key] = telephony
+    synced = asyncio.Event()
+
+    async def on_snapshot(event: TelephonyEvent) -> None:
+        if isinstance(event, PbxSnapshot):
+            synced.set()
+
+    app[event_subscribers_key].append(on_snapshot)
     async with TestServer(app) as server, async_playwright() as playwright:
-        telephony.subscribe(CallTracker(CallRepository(app[db_key].pool)).handle)
-        synced = asyncio.Event()
-
-        async def on_snapshot(event: TelephonyEvent) -> None:
-            if isinstance(event, PbxSnapshot):
-                synced.set()
-
-        telephony.subscribe(on_snapshot)
         await UserRepository(app[db_key].pool).create(
             username="somchai",
             display_name="Somchai",
@@ -96,7 +89,6 @@ async def live(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
             language="en",
             queues=(QUEUE,),
         )
-        await telephony.start()
         browser: Browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS
         )
@@ -113,8 +105,7 @@ async def live(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
             yield Live(sim, server, page, dialogs)
         finally:
             await browser.close()
-            await telephony.stop()
-            await sim.stop()
+    await sim.stop()
 
 
 async def log_in_and_go_ready(live: Live) -> Page:

@@ -313,19 +313,29 @@ async def test_pbx_side_pauses_show_on_the_panel(
         )
 
 
-async def test_an_agent_without_a_pbx_link_changes_state_and_it_is_stored(
-    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+async def test_a_state_change_the_pbx_cannot_take_is_refused_and_not_shown(
+    panel_app: TestServer, make_agent: MakeAgent
 ) -> None:
     somchai = await make_agent("somchai", "PJSIP/101")
+    status, body = await somchai.post("/panel/availability", availability="paused", reason="break")
+    assert (status, body["error"]) == (502, "pbx_refused")
+    state = await (await somchai.session.get("/panel/state")).json()
+    assert state["desk"]["availability"] == "logged_out"
+    assert (await somchai.post("/panel/availability", availability="paused", reason="nap"))[
+        0
+    ] == 422
+
+
+async def test_an_agent_without_a_phone_changes_state_and_it_is_stored(
+    panel_app: TestServer, make_agent: MakeAgent
+) -> None:
+    somchai = await make_agent("somchai", "")
     status, body = await somchai.post("/panel/availability", availability="paused", reason="break")
     assert (status, body["desk"]["availability"], body["desk"]["reason"]) == (
         200,
         "paused",
         "break",
     )
-    assert (await somchai.post("/panel/availability", availability="paused", reason="nap"))[
-        0
-    ] == 422
     stored = await panel_app.app[db_key].pool.fetchval(
         "SELECT availability FROM agent_state_events WHERE user_id = $1", somchai.user_id
     )
