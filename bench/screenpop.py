@@ -35,20 +35,14 @@ from yarl import URL
 
 from agent_ui.app import create_app
 from agent_ui.auth import SESSION_COOKIE, token_hash
-from agent_ui.hub import Hub
-from agent_ui.keys import db_key
+from agent_ui.keys import db_key, event_subscribers_key
 from agent_ui.logs import configure_logging
 from agent_ui.settings import load_settings
-from agent_ui.views import panel
-from cases.calls import CallRepository
 from cases.db import EmbeddedPostgres, database_url_for
 from cases.migrate import apply_migrations
 from cases.users import UserRepository
-from telephony.config import PbxConfig
 from telephony.events import PbxSnapshot, TelephonyEvent, make_call_key
-from telephony.service import TelephonyService
 from telephony.simulator import AgentPhone, PbxSimulator
-from telephony.tracker import CallTracker
 
 PBX, QUEUE = "sim", "bench"
 CALLERS, CALLS, CASES, SURVEYS = 200_000, 1_000_000, 200_000, 100_000
@@ -237,26 +231,22 @@ async def serve(url: str, folder: Path, args: argparse.Namespace) -> list[tuple[
     )
     child.start()
     host, port = await asyncio.to_thread(pipe.recv)
-    app = create_app(load_settings(database_url=url, data_dir=folder, log_level="warning"))
-    if panel.hub_key not in app:
-        panel.setup(app, hub=Hub())
-    telephony = TelephonyService([PbxConfig(PBX, host, port, "hotline", "hotline")])
-    app[panel.telephony_key] = telephony
+    pbx = {"name": PBX, "host": host, "port": port, "username": "hotline", "secret": "hotline"}
+    app = create_app(
+        load_settings(database_url=url, data_dir=folder, log_level="warning", pbx=[pbx])
+    )
     synced = asyncio.Event()
 
     async def on_snapshot(event: TelephonyEvent) -> None:
         if isinstance(event, PbxSnapshot):
             synced.set()
 
+    app[event_subscribers_key].append(on_snapshot)
     async with TestServer(app) as server:
         pool = app[db_key].pool
-        telephony.subscribe(CallTracker(CallRepository(pool)).handle)
-        telephony.subscribe(on_snapshot)
-        await telephony.start()
         await asyncio.wait_for(synced.wait(), 30)
         pipe.send((str(server.make_url("/")), await open_sessions(pool)))
         samples, placed = await asyncio.to_thread(pipe.recv)
-        await telephony.stop()
     await asyncio.to_thread(child.join)
     report([(arrived - sent) * 1000 for _key, sent, arrived in samples], placed)
     return samples

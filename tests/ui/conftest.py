@@ -63,6 +63,11 @@ class Desk:
         )
         return response.status, await response.json()
 
+    async def state(self) -> Any:
+        """The desk as the panel reloads it."""
+        response = await self.session.get("/panel/state")
+        return (await response.json())["desk"]
+
     def socket(self, since: int | None = None, epoch: str = "") -> Any:
         query = "" if since is None else f"?since={since}&epoch={epoch}"
         return self.session.ws_connect("/panel/ws" + query)
@@ -82,8 +87,8 @@ async def panel_app(
         yield server
 
 
-async def log_in(session: aiohttp.ClientSession, username: str) -> str:
-    """Log in and open the panel; the page's CSRF token."""
+async def log_in(session: aiohttp.ClientSession, username: str, page_path: str = "/panel") -> str:
+    """Log in and open a page (the panel); the page's CSRF token."""
     login = await session.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', await login.text())
     assert token
@@ -92,7 +97,7 @@ async def log_in(session: aiohttp.ClientSession, username: str) -> str:
         data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
         allow_redirects=False,
     )
-    page = await session.get("/panel")
+    page = await session.get(page_path)
     assert page.status == 200, await page.text()
     return csrf_from(await page.text())
 
@@ -105,10 +110,21 @@ async def make_agent(panel_app: TestServer) -> AsyncIterator[MakeAgent]:
     sessions: list[aiohttp.ClientSession] = []
 
     async def make(
-        username: str, interface: str = "", queues: tuple[str, ...] = ("1169",), user_id: int = 0
+        username: str,
+        interface: str = "",
+        queues: tuple[str, ...] = ("1169",),
+        *,
+        existing: bool = False,
+        page: str = "/panel",
     ) -> Desk:
-        if not user_id:
-            user = await UserRepository(panel_app.app[db_key].pool).create(
+        """A new agent bound to `interface`, logged in; or an `existing` user logged in."""
+        repository = UserRepository(panel_app.app[db_key].pool)
+        if existing:
+            found = await repository.credentials(username)
+            assert found is not None
+            user_id = found[0].id
+        else:
+            user = await repository.create(
                 username=username,
                 display_name=username.title(),
                 password_hash=auth.hash_password(PASSWORD),
@@ -122,7 +138,7 @@ async def make_agent(panel_app: TestServer) -> AsyncIterator[MakeAgent]:
             base_url=str(panel_app.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
         )
         sessions.append(session)
-        return Desk(session, user_id, await log_in(session, username))
+        return Desk(session, user_id, await log_in(session, username, page))
 
     yield make
     for session in sessions:

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
 
+from agent_ui.auth import hash_password
 from agent_ui.keys import db_key
 from agent_ui.views import panel
 from cases.clock import ManualClock
+from cases.users import UserRepository
 from telephony.events import (
     AgentRinging,
     AgentStateChanged,
+    CallAbandoned,
     CallAnswered,
     CallEnded,
     CallHeld,
     CallResumed,
+    CallTransferred,
+    RingNoAnswer,
     make_call_key,
 )
-from tests.ui.conftest import PBX, MakeAgent
+from tests.ui.conftest import PASSWORD, PBX, MakeAgent
 
 NUMBER = "0812345678"
 EVIL = "<img src=x onerror=alert(1)>"
@@ -70,6 +76,13 @@ def ended(clock: ManualClock, uid: str, interface: str) -> CallEnded:
         hold_s=0,
         wait_s=3,
     )
+
+
+def boot_of(page: str) -> Any:
+    """The state a panel page hands its script."""
+    found = re.search(r'<script type="application/json" id="panel-boot">(.*?)</script>', page)
+    assert found
+    return json.loads(found.group(1))
 
 
 async def feed(server: TestServer, *events: Any) -> None:
@@ -348,3 +361,91 @@ async def test_the_panel_refuses_actions_without_the_csrf_token(
     somchai = await make_agent("somchai", "PJSIP/101")
     response = await somchai.session.post("/panel/phase/next", data={})
     assert response.status == 403
+
+
+async def test_a_pop_is_withdrawn_when_someone_else_answers_or_the_caller_gives_up(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    malee = await make_agent("malee", "PJSIP/102")
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), ringing(clock, "1.1", "PJSIP/102"))
+    await feed(panel_app, answered(clock, "1.1", "PJSIP/102"))
+    assert (await somchai.state())["call"] is None
+    assert (await malee.state())["call"]["status"] == "talking"
+
+    await feed(panel_app, ringing(clock, "2.1", "PJSIP/101"))
+    await feed(
+        panel_app,
+        RingNoAnswer(
+            PBX, clock.now(), make_call_key(PBX, "1169", "2.1"), "1169", "PJSIP/101", "", 15
+        ),
+    )
+    assert (await somchai.state())["call"] is None
+
+    await feed(panel_app, ringing(clock, "3.1", "PJSIP/101"))
+    await feed(
+        panel_app,
+        CallAbandoned(PBX, clock.now(), make_call_key(PBX, "1169", "3.1"), "1169", 30, 1, 1),
+    )
+    assert (await somchai.state())["call"] is None
+
+
+async def test_a_transfer_shows_where_the_call_went(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    await feed(
+        panel_app,
+        CallTransferred(
+            PBX, clock.now(), make_call_key(PBX, "1169", "1.1"), "1169", "PJSIP/101", "2001"
+        ),
+    )
+    assert (await somchai.state())["call"]["transferred_to"] == "2001"
+
+
+async def test_a_saved_case_can_be_corrected_from_the_same_form(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    await insert_call(panel_app, "1.1", clock)
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    key = make_call_key(PBX, "1169", "1.1")
+    form = {"call_key": key, "channel": "phone", "case_type": "complaint", "topic": "Bill"}
+    _, first = await somchai.post("/panel/intake", **form)
+    status, second = await somchai.post(
+        "/panel/intake", **{**form, "topic": "Bill, corrected", "case_id": str(first["case_id"])}
+    )
+    assert status == 200
+    assert second == first
+    topics = await panel_app.app[db_key].pool.fetch("SELECT topic FROM cases")
+    assert [r["topic"] for r in topics] == ["Bill, corrected"]
+
+
+async def test_an_admin_edits_the_scripts_and_agents_see_them_in_their_language(
+    panel_app: TestServer, make_agent: MakeAgent
+) -> None:
+    pool = panel_app.app[db_key].pool
+    await UserRepository(pool).create(
+        username="admin", display_name="Admin", password_hash=hash_password(PASSWORD), role="admin"
+    )
+    admin = await make_agent("admin", existing=True, page="/panel/scripts")
+    response = await admin.session.post(
+        "/panel/scripts",
+        data={
+            "csrf_token": admin.csrf,
+            "greeting_th": "สวัสดีค่ะ <b>1169</b>",
+            "greeting_en": "Hello from 1169",
+            "closing_th": "ขอบคุณค่ะ",
+            "closing_en": "Thank you",
+        },
+    )
+    assert response.status == 200
+    somchai = await make_agent("somchai", "PJSIP/101")
+    page = await (await somchai.session.get("/panel")).text()
+    assert "<b>1169" not in page
+    assert boot_of(page)["scripts"]["greeting"] == "สวัสดีค่ะ <b>1169</b>"
+    english = await (await somchai.session.get("/lang/en?next=/panel")).text()
+    assert boot_of(english)["scripts"] == {"greeting": "Hello from 1169", "closing": "Thank you"}
+    forbidden = await somchai.session.get("/panel/scripts")
+    assert forbidden.status == 403
