@@ -248,19 +248,32 @@ LEFT JOIN users u ON u.id = {agent}
 LEFT JOIN units un ON un.id = u.unit_id
 """
 
+# A call's wait: the one recorded, else until it was answered or ended. One definition for
+# the figures and the call lists, so a wait reads the same on both.
+_WAIT = """
+CROSS JOIN LATERAL (
+    SELECT COALESCE(
+        c.wait_s,
+        EXTRACT(EPOCH FROM COALESCE(c.answered_at, c.ended_at) - c.joined_at)::float8
+    ) AS wait
+) w
+""".strip()
+# Callers who left the queue without an agent and without hanging up.
+_EXITED = "c.end_reason IN ('timeout', 'empty', 'key')"
+
 # $1/$2 period bounds, $3 time zone, $4 queue or NULL, $5 S, $6 T, $7-$10 phase standards.
-_QUEUE_SQL = """
+_QUEUE_SQL = f"""
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
            $5::float8 AS short_s, $6::float8 AS sl_s, $7::float8 AS greeting_max,
            $8::float8 AS inquiry_min, $9::float8 AS inquiry_max, $10::float8 AS closing_max
 )
-SELECT {key} AS key, {label} AS label,
+SELECT {{key}} AS key, {{label}} AS label,
     count(*) AS offered,
     count(*) FILTER (WHERE c.answered_at IS NOT NULL) AS answered,
     count(*) FILTER (WHERE c.abandoned) AS abandoned,
     count(*) FILTER (WHERE c.abandoned AND w.wait < p.short_s) AS short_abandoned,
-    count(*) FILTER (WHERE c.end_reason IN ('timeout', 'empty', 'key')) AS exited,
+    count(*) FILTER (WHERE {_EXITED}) AS exited,
     count(*) FILTER (WHERE c.answered_at IS NOT NULL AND w.wait <= p.sl_s) AS answered_in_t,
     count(*) FILTER (WHERE c.abandoned AND w.wait <= p.sl_s) AS abandoned_in_t,
     COALESCE(sum(w.wait) FILTER (WHERE c.answered_at IS NOT NULL), 0) AS answered_wait_s,
@@ -272,19 +285,14 @@ SELECT {key} AS key, {label} AS label,
     count(*) FILTER (WHERE g.finished AND g.greeting AND g.inquiry AND g.closing) AS phases_ok
 FROM calls c
 CROSS JOIN p
-CROSS JOIN LATERAL (
-    SELECT COALESCE(
-        c.wait_s,
-        EXTRACT(EPOCH FROM COALESCE(c.answered_at, c.ended_at) - c.joined_at)::float8
-    ) AS wait
-) w
+{_WAIT}
 CROSS JOIN LATERAL (
     SELECT c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL AS finished,
            COALESCE(c.greeting_s <= p.greeting_max, false) AS greeting,
            COALESCE(c.inquiry_s BETWEEN p.inquiry_min AND p.inquiry_max, false) AS inquiry,
            COALESCE(c.closing_s <= p.closing_max, false) AS closing
 ) g
-{people}
+{{people}}
 WHERE c.joined_at >= p.t0 AND c.joined_at < p.t1 AND (p.queue IS NULL OR c.queue = p.queue)
 GROUP BY 1, 2
 """
@@ -514,10 +522,10 @@ class CallLine:
     short: bool
 
 
-_OUTCOME = """
+_OUTCOME = f"""
 CASE WHEN c.answered_at IS NOT NULL THEN 'answered'
      WHEN c.abandoned THEN 'abandoned'
-     WHEN c.end_reason IN ('timeout', 'empty', 'key') THEN 'exited'
+     WHEN {_EXITED} THEN 'exited'
      WHEN c.ended_at IS NULL THEN 'waiting'
      ELSE COALESCE(c.end_reason, 'unknown') END
 """
@@ -530,12 +538,7 @@ SELECT c.joined_at, c.ended_at, c.queue, COALESCE(c.caller_number, '') AS caller
        COALESCE(u.display_name, c.agent_name, '') AS agent,
        (c.abandoned AND w.wait < $4::float8) AS short
 FROM calls c
-CROSS JOIN LATERAL (
-    SELECT COALESCE(
-        c.wait_s,
-        EXTRACT(EPOCH FROM COALESCE(c.answered_at, c.ended_at) - c.joined_at)::float8
-    ) AS wait
-) w
+{_WAIT}
 LEFT JOIN users u ON u.id = c.agent_user_id
 WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
   AND (NOT $5::bool OR c.abandoned)
@@ -549,6 +552,30 @@ def _line(row: asyncpg.Record) -> CallLine:
     return CallLine(**_counts(row, *CallLine.__slots__))
 
 
+async def _call_lines(
+    pool: asyncpg.Pool,
+    period: Period,
+    thresholds: Thresholds,
+    queue: str | None,
+    *,
+    abandoned_only: bool,
+    by_wait: bool,
+    limit: int,
+) -> list[CallLine]:
+    """The one query behind both call lists; they differ only in filter and order."""
+    rows = await pool.fetch(
+        _CALL_LINES_SQL,
+        period.start,
+        period.end,
+        queue,
+        thresholds.short_abandon_s,
+        abandoned_only,
+        by_wait,
+        limit,
+    )
+    return [_line(row) for row in rows]
+
+
 async def abandoned_calls(
     pool: asyncpg.Pool,
     period: Period,
@@ -558,17 +585,9 @@ async def abandoned_calls(
     limit: int = 500,
 ) -> list[CallLine]:
     """Every abandoned call of the period, oldest first, short abandons flagged."""
-    rows = await pool.fetch(
-        _CALL_LINES_SQL,
-        period.start,
-        period.end,
-        queue,
-        thresholds.short_abandon_s,
-        True,
-        False,
-        limit,
+    return await _call_lines(
+        pool, period, thresholds, queue, abandoned_only=True, by_wait=False, limit=limit
     )
-    return [_line(row) for row in rows]
 
 
 async def longest_waits(
@@ -580,17 +599,9 @@ async def longest_waits(
     limit: int = 20,
 ) -> list[CallLine]:
     """The calls that waited longest in the period, whatever became of them."""
-    rows = await pool.fetch(
-        _CALL_LINES_SQL,
-        period.start,
-        period.end,
-        queue,
-        thresholds.short_abandon_s,
-        False,
-        True,
-        limit,
+    return await _call_lines(
+        pool, period, thresholds, queue, abandoned_only=False, by_wait=True, limit=limit
     )
-    return [_line(row) for row in rows]
 
 
 async def queue_names(pool: asyncpg.Pool) -> list[str]:
