@@ -195,7 +195,7 @@ class CallTracker:
             CallAbandoned: self._abandoned,
             CallExitedQueue: self._exited,
             AgentStateChanged: self._agent_state,
-            MemberAdded: self._member_added,
+            MemberAdded: self._agent_state,
             MemberRemoved: self._member_removed,
             PbxSnapshot: self.reconcile,
             LinkUp: self._link_up,
@@ -442,12 +442,8 @@ class CallTracker:
             agent.since = at
         agent.state, agent.paused, agent.reason = state, paused, reason
 
-    async def _agent_state(self, event: AgentStateChanged) -> None:
-        agent = self._agent(event.pbx, event.interface, event.member_name, event.at)
-        agent.queues.add(event.queue)
-        self._set_state(agent, event.state, event.paused, event.reason, event.at)
-
-    async def _member_added(self, event: MemberAdded) -> None:
+    async def _agent_state(self, event: AgentStateChanged | MemberAdded) -> None:
+        """A state report and a new membership say the same: in this queue, in this state."""
         agent = self._agent(event.pbx, event.interface, event.member_name, event.at)
         agent.queues.add(event.queue)
         self._set_state(agent, event.state, event.paused, event.reason, event.at)
