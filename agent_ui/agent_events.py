@@ -6,7 +6,9 @@ on every ring. Events for phones no agent is bound to are ignored.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
 import structlog
@@ -33,16 +35,35 @@ from telephony.events import (
 
 log = structlog.get_logger()
 
+_HANDLED = (
+    AgentRinging,
+    CallAnswered,
+    RingNoAnswer,
+    CallAbandoned,
+    CallExitedQueue,
+    CallHeld,
+    CallResumed,
+    CallTransferred,
+    CallEnded,
+    AgentStateChanged,
+    MemberAdded,
+    MemberRemoved,
+    PbxSnapshot,
+)
+
 UserLookup = Callable[[str, str], Awaitable[int | None]]
 
 
 class AgentEventRouter:
-    """Call it with every telephony event, in order."""
+    """Call it with every telephony event, in order; it only queues them, so the PBX's event
+    stream (and the call tracker behind it) never waits on a screen-pop query. One worker
+    handles the queue in order while `running()`."""
 
     def __init__(self, panel: PanelService, find_user: UserLookup) -> None:
         self._panel = panel
         self._find_user = find_user
         self._users: dict[tuple[str, str], int] = {}
+        self._inbox: asyncio.Queue[TelephonyEvent] = asyncio.Queue()
 
     def know(self, phones: dict[tuple[str, str], int]) -> None:
         """Agents' phones known in advance (at start), so no ring waits for a lookup."""
@@ -60,10 +81,32 @@ class AgentEventRouter:
         return user
 
     async def __call__(self, event: TelephonyEvent) -> None:
+        if isinstance(event, _HANDLED):
+            self._inbox.put_nowait(event)
+
+    async def settled(self) -> None:
+        """Wait until every event queued so far has reached the desks."""
+        await self._inbox.join()
+
+    async def _work(self) -> None:
+        while True:
+            event = await self._inbox.get()
+            try:
+                await self._route(event)
+            except Exception:
+                log.exception("agent_event_failed", event=type(event).__name__, pbx=event.pbx)
+            finally:
+                self._inbox.task_done()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[AgentEventRouter]:
+        worker = asyncio.create_task(self._work(), name="agent-events")
         try:
-            await self._route(event)
-        except Exception:
-            log.exception("agent_event_failed", event=type(event).__name__, pbx=event.pbx)
+            yield self
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
 
     async def _route(self, event: TelephonyEvent) -> None:
         panel = self._panel
@@ -107,8 +150,6 @@ class AgentEventRouter:
             case PbxSnapshot():
                 for member in event.members:
                     await self._membership(event.pbx, member, event.at)
-            case _:
-                pass
 
     async def _membership(
         self,

@@ -99,9 +99,16 @@ class Desk:
         self.availability, self.reason, self.since = availability, reason, at
         return True
 
+    def accepts_ring(self, call_key: str) -> bool:
+        """Whether a ring pops: the same call ringing again (a replay, a retry) pops nothing
+        new, and a second call never takes the place of one the agent is talking on."""
+        current = self.call
+        return current is None or (
+            current.call_key != call_key and current.status not in ("talking", "held")
+        )
+
     def ring(self, call: DeskCall) -> bool:
-        """A call rings; the same call ringing again (a replay, a retry) pops nothing new."""
-        if self.call is not None and self.call.call_key == call.call_key:
+        if not self.accepts_ring(call.call_key):
             return False
         self.call = call
         return True

@@ -96,7 +96,7 @@ class PanelService:
     ) -> None:
         """Pop the caller's history on this agent's panels, once per call."""
         desk = await self.desk(user_id)
-        if desk.current(call_key) is not None:
+        if not desk.accepts_ring(call_key):
             return
         pop = await self.pops.pop(number, now=at, this_call=call_key)
         if desk.call is not None and desk.call.status == "wrapup":

@@ -210,8 +210,11 @@
       return;
     }
     if (message.type === "reload") {
+      // Too far behind to replay: take the whole desk again, then listen from there.
+      const stale = socket;
+      socket = null;
+      stale.close();
       $("link-lost").hidden = true;
-      socket.close();
       reloadState().finally(connect);
       return;
     }

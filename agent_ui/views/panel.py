@@ -269,7 +269,7 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
     app[agent_events_key] = router
     if telephony is not None:
         telephony.subscribe(app[agent_events_key])
-    async with app[hub_key].running(), panel.running():
+    async with app[hub_key].running(), panel.running(), router.running():
         yield
 
 

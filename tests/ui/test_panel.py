@@ -86,8 +86,10 @@ def boot_of(page: str) -> Any:
 
 
 async def feed(server: TestServer, *events: Any) -> None:
+    router = server.app[panel.agent_events_key]
     for event in events:
-        await server.app[panel.agent_events_key](event)
+        await router(event)
+    await router.settled()
 
 
 async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
