@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import structlog
 
@@ -43,6 +44,7 @@ log = structlog.get_logger()
 
 Events = list[TelephonyEvent]
 Handler = Callable[[AmiMessage, datetime], Events]
+_Member = TypeVar("_Member", AgentStateChanged, MemberAdded)
 
 DEFAULT_MAX_CALLS = 20_000
 DEFAULT_MAX_ENDED = 4_096
@@ -712,38 +714,29 @@ class Translator:
         name = msg.get("MemberName") or msg.get("Name") or interface
         return queue, interface, name
 
-    def _on_member_state(self, msg: AmiMessage, at: datetime) -> Events:
+    def _member_state(
+        self, kind: type[_Member], msg: AmiMessage, at: datetime, reason: str
+    ) -> _Member:
+        """A member's state and pause as QueueMemberStatus/Pause and QueueMemberAdded give them."""
         queue, interface, name = self._member(msg)
         paused = msg.get("Paused") == "1"
-        reason = (msg.get("PausedReason") or msg.get("Reason") or "") if paused else ""
-        return [
-            AgentStateChanged(
-                pbx=self.pbx,
-                at=at,
-                queue=queue,
-                interface=interface,
-                member_name=name,
-                state=agent_state(msg.get("Status") or "", paused),
-                paused=paused,
-                reason=reason,
-            )
-        ]
+        return kind(
+            pbx=self.pbx,
+            at=at,
+            queue=queue,
+            interface=interface,
+            member_name=name,
+            state=agent_state(msg.get("Status") or "", paused),
+            paused=paused,
+            reason=reason if paused else "",
+        )
+
+    def _on_member_state(self, msg: AmiMessage, at: datetime) -> Events:
+        reason = msg.get("PausedReason") or msg.get("Reason") or ""
+        return [self._member_state(AgentStateChanged, msg, at, reason)]
 
     def _on_member_added(self, msg: AmiMessage, at: datetime) -> Events:
-        queue, interface, name = self._member(msg)
-        paused = msg.get("Paused") == "1"
-        return [
-            MemberAdded(
-                pbx=self.pbx,
-                at=at,
-                queue=queue,
-                interface=interface,
-                member_name=name,
-                state=agent_state(msg.get("Status") or "", paused),
-                paused=paused,
-                reason=(msg.get("PausedReason") or "") if paused else "",
-            )
-        ]
+        return [self._member_state(MemberAdded, msg, at, msg.get("PausedReason") or "")]
 
     def _on_member_removed(self, msg: AmiMessage, at: datetime) -> Events:
         queue, interface, name = self._member(msg)
