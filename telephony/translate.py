@@ -30,6 +30,7 @@ from telephony.events import (
     CallQueued,
     CallResumed,
     CallTransferred,
+    ConnectedCall,
     ExitReason,
     HungUpBy,
     MemberAdded,
@@ -37,6 +38,7 @@ from telephony.events import (
     PbxSnapshot,
     RingNoAnswer,
     TelephonyEvent,
+    WaitingCaller,
     make_call_key,
 )
 
@@ -240,25 +242,10 @@ class Translator:
         """
         live: dict[str, _Call] = {}
         for waiting in snapshot.waiting:
-            call = self._calls.get(waiting.uniqueid) or _Call(
-                call_key=waiting.call_key,
-                queue=waiting.queue,
-                uniqueid=waiting.uniqueid,
-                caller_number=waiting.caller_number,
-                caller_name=waiting.caller_name,
-                joined_at=snapshot.at - timedelta(seconds=waiting.wait_s),
-                position=waiting.position,
-            )
-            live[waiting.uniqueid] = call
+            joined_at = snapshot.at - timedelta(seconds=waiting.wait_s)
+            live[waiting.uniqueid] = self._known_or_adopted(waiting, joined_at, waiting.position)
         for connected in snapshot.connected:
-            call = self._calls.get(connected.uniqueid) or _Call(
-                call_key=connected.call_key,
-                queue=connected.queue,
-                uniqueid=connected.uniqueid,
-                caller_number=connected.caller_number,
-                caller_name=connected.caller_name,
-                joined_at=None,
-            )
+            call = self._known_or_adopted(connected, None)
             if call.answered_at is None:
                 call.answered_at = snapshot.at - timedelta(seconds=connected.talking_s)
                 call.interface = connected.interface
@@ -277,6 +264,20 @@ class Translator:
             self._log.info("translator_state_dropped_after_resync", calls=dropped)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _known_or_adopted(
+        self, seen: WaitingCaller | ConnectedCall, joined_at: datetime | None, position: int = 0
+    ) -> _Call:
+        """The call as we tracked it, or as the snapshot shows it when we never saw it."""
+        return self._calls.get(seen.uniqueid) or _Call(
+            call_key=seen.call_key,
+            queue=seen.queue,
+            uniqueid=seen.uniqueid,
+            caller_number=seen.caller_number,
+            caller_name=seen.caller_name,
+            joined_at=joined_at,
+            position=position,
+        )
 
     @staticmethod
     def _when(msg: AmiMessage, received_at: datetime) -> datetime:
