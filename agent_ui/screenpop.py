@@ -1,8 +1,8 @@
 """The screen-pop: everything known about a caller, gathered the moment their call rings.
 
-The caller's profile is read first (its id finds their cases); their last calls, cases and
-survey ratings are then read at once on separate pooled connections, so a pop costs about
-two database round trips whatever the size of the history.
+Their last calls and survey ratings are read at the same time as their profile (whose id
+then finds their cases), on separate pooled connections, so a pop costs about two database
+round trips whatever the size of the history.
 """
 
 from __future__ import annotations
@@ -60,12 +60,11 @@ class ScreenPops:
         a caller row alone (the call tracker adds one on the first ring) is not "known".
         """
         national = normalise(number)
-        profile = None if national is None else await self._pool.fetchrow(_PROFILE, national)
-        calls, cases, ratings = await asyncio.gather(
+        (profile, cases), calls, ratings = await asyncio.gather(
+            self._profile_and_cases(national, now),
             self._calls.caller_history(
                 number, self._limits.calls, exclude_call_key=this_call or None
             ),
-            self._caller_cases(profile["id"] if profile else None, now),
             self._pool.fetch(_RATINGS, national, self._limits.ratings) if national else _none(),
         )
         fields = {name: (profile[name] if profile else None) or "" for name in PROFILE_FIELDS}
@@ -78,12 +77,19 @@ class ScreenPops:
             "ratings": [jsonable(dict(row)) for row in ratings],
         }
 
-    async def _caller_cases(self, caller_id: int | None, now: datetime) -> list[CaseSummary]:
-        if caller_id is None:
-            return []
-        return await self._cases.caller_cases(
-            caller_id, now=now, recent_days=self._limits.recent_days, limit=self._limits.cases
+    async def _profile_and_cases(
+        self, national: str | None, now: datetime
+    ) -> tuple[asyncpg.Record | None, list[CaseSummary]]:
+        """The caller's profile, then their cases (found by the profile's id)."""
+        if national is None:
+            return None, []
+        profile = await self._pool.fetchrow(_PROFILE, national)
+        if profile is None:
+            return None, []
+        cases = await self._cases.caller_cases(
+            profile["id"], now=now, recent_days=self._limits.recent_days, limit=self._limits.cases
         )
+        return profile, cases
 
 
 async def _none() -> list[Any]:

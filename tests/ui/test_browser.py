@@ -7,15 +7,24 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Dialog,
+    Page,
+    WebSocketRoute,
+    async_playwright,
+    expect,
+)
 
 from agent_ui import auth
 from agent_ui.keys import db_key, event_subscribers_key
+from agent_ui.views import panel
 from cases.clock import SystemClock
 from cases.users import UserRepository
 from telephony.events import PbxSnapshot, TelephonyEvent
@@ -172,6 +181,8 @@ async def test_a_call_from_ring_to_wrapup_and_the_case_at_the_next_call(live: Li
     await expect(page.get_by_test_id("history-cases")).to_contain_text("Water bill too high")
     await expect(page.get_by_test_id("history-calls")).to_contain_text("Somchai")
     await expect(page.locator("#profile-occupation")).to_have_text("farmer")
+    be_year = str(datetime.now(UTC).year + 543)
+    await expect(page.get_by_test_id("history-calls")).to_contain_text(be_year)
     await page.reload()
     await expect(page.get_by_test_id("caller-number")).to_have_text(NUMBER)
 
@@ -194,5 +205,30 @@ async def test_a_hostile_caller_name_is_shown_as_text_and_nothing_runs(live: Liv
     await page.reload()
     await expect(page.get_by_test_id("caller-name")).to_have_text(EVIL)
     await expect(page.locator("input[name=contact_name]")).to_have_value(EVIL)
-    await asyncio.sleep(0.3)
+    await page.goto(live.url("/lang/th?next=/panel"))
+    await expect(page.get_by_test_id("availability")).to_have_text("พร้อมรับสาย")
+    await expect(page.get_by_test_id("caller-name")).to_have_text(EVIL)
     assert live.dialogs == []
+
+
+async def test_a_dropped_link_reconnects_and_replays_what_it_missed(live: Live) -> None:
+    routes: list[WebSocketRoute] = []
+    missed_pop_sent = asyncio.Event()
+
+    async def through(ws: WebSocketRoute) -> None:
+        if routes:
+            await missed_pop_sent.wait()
+        routes.append(ws)
+        ws.connect_to_server()
+
+    await live.page.route_web_socket(re.compile(r"/panel/ws"), through)
+    page = await log_in_and_go_ready(live)
+    await routes[0].close()
+    await expect(page.locator("#link-lost")).to_be_visible()
+    await live.sim.place_call(QUEUE, NUMBER, "Nok")
+    await live.sim.wait_for_event("AgentCalled")
+    await live.server.app[panel.agent_events_key].settled()
+    missed_pop_sent.set()
+    await expect(page.get_by_test_id("caller-number")).to_have_text(NUMBER)
+    await expect(page.locator("#link-lost")).to_be_hidden()
+    assert len(routes) == 2
