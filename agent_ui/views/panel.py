@@ -39,7 +39,10 @@ hub_key = web.AppKey("panel_hub", Hub)
 panel_key = web.AppKey("panel_service", PanelService)
 agent_events_key = web.AppKey("agent_events", AgentEventRouter)
 
-LOCALE_FILE = Path(__file__).resolve().parents[1] / "locales" / "panel.json"
+# The keys of the panel's own texts, which its script needs in the page's language.
+PANEL_KEYS = tuple(
+    json.loads((Path(__file__).resolve().parents[1] / "locales" / "panel.json").read_text("utf-8"))
+)
 AVAILABILITIES: tuple[Availability, ...] = ("ready", "paused", "logged_out")
 SHORTCUT = "Alt+N"
 
@@ -56,9 +59,8 @@ def standards_of(standards: Standards) -> PhaseStandards:
 
 def _strings(request: web.Request, lang: str) -> dict[str, str]:
     """The panel's texts in the page's language, for its script."""
-    keys = json.loads(LOCALE_FILE.read_text(encoding="utf-8"))
     catalog = request.app[catalog_key]
-    return {key: catalog.text(key, lang) for key in keys}
+    return {key: catalog.text(key, lang) for key in PANEL_KEYS}
 
 
 async def _agent(request: web.Request, user: User) -> Agent:

@@ -3,7 +3,6 @@ and logged-in sessions; telephony events are fed to the panel's subscriber direc
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,8 +21,8 @@ from agent_ui.keys import db_key
 from agent_ui.settings import load_settings
 from cases.clock import ManualClock
 from cases.users import UserRepository
+from tests.foundation.conftest import PASSWORD, csrf_from, log_in
 
-PASSWORD = "correct horse battery"
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 PBX = "pbx1"
 
@@ -41,12 +40,6 @@ def build_app(
         database_url=database_url, data_dir=data_dir, standards=standards, pbx=pbx or []
     )
     return create_app(settings, clock=clock)
-
-
-def csrf_from(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 @dataclass
@@ -87,17 +80,10 @@ async def panel_app(
         yield server
 
 
-async def log_in(session: aiohttp.ClientSession, username: str, page_path: str = "/panel") -> str:
+async def open_page(session: aiohttp.ClientSession, username: str, path: str = "/panel") -> str:
     """Log in and open a page (the panel); the page's CSRF token."""
-    login = await session.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await login.text())
-    assert token
-    await session.post(
-        "/login",
-        data={"username": username, "password": PASSWORD, "csrf_token": token.group(1)},
-        allow_redirects=False,
-    )
-    page = await session.get(page_path)
+    assert await log_in(session, username) == 303
+    page = await session.get(path)
     assert page.status == 200, await page.text()
     return csrf_from(await page.text())
 
@@ -138,7 +124,7 @@ async def make_agent(panel_app: TestServer) -> AsyncIterator[MakeAgent]:
             base_url=str(panel_app.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
         )
         sessions.append(session)
-        return Desk(session, user_id, await log_in(session, username, page))
+        return Desk(session, user_id, await open_page(session, username, page))
 
     yield make
     for session in sessions:
