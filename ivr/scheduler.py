@@ -94,15 +94,8 @@ class SurveyScheduler:
         return replace(plan, status="in_progress", not_before=now)
 
     async def on_call_ended(self, event: CallEnded, now: datetime) -> Scheduled:
-        result = await self._queue.schedule(self.plan_call(event), now, min_gap=self.min_gap)
-        log.info(
-            "survey_scheduled",
-            call_key=event.call_key,
-            survey_id=str(result.survey_id),
-            status=result.status,
-            reason=result.reason,
-        )
-        return result
+        plan = self.plan_call(event)
+        return await self._schedule(plan, now, self.min_gap, call_key=event.call_key)
 
     async def on_case_resolved(
         self, candidate: SurveyCandidate, pbx: str, now: datetime
@@ -119,10 +112,16 @@ class SurveyScheduler:
             case_id=candidate.case_id,
             agent_user_id=candidate.agent_user_id,
         )
-        result = await self._queue.schedule(plan, now, min_gap=_days(0))
+        return await self._schedule(plan, now, _days(0), case_id=candidate.case_id)
+
+    async def _schedule(
+        self, plan: NewSurvey, now: datetime, min_gap: timedelta, **origin: object
+    ) -> Scheduled:
+        """Queue a planned survey; the log line names what it came from and how it went."""
+        result = await self._queue.schedule(plan, now, min_gap=min_gap)
         log.info(
             "survey_scheduled",
-            case_id=candidate.case_id,
+            **origin,
             survey_id=str(result.survey_id),
             status=result.status,
             reason=result.reason,
