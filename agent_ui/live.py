@@ -106,27 +106,10 @@ class LiveBoard:
                     event.position,
                 )
             case AgentRinging():
-                agent = self._agent(event.pbx, event.interface, event.member_name, event.at)
-                agent.call = _AgentCall(
-                    event.call_key,
-                    event.queue,
-                    event.caller_number,
-                    event.caller_name,
-                    "ringing",
-                    event.at,
-                )
+                self._on_phone(event, "ringing")
             case CallAnswered():
                 self._leave_queue(event.call_key, keep=(event.pbx, event.interface))
-                agent = self._agent(event.pbx, event.interface, event.member_name, event.at)
-                agent.call = _AgentCall(
-                    event.call_key,
-                    event.queue,
-                    event.caller_number,
-                    event.caller_name,
-                    "in_call",
-                    event.at,
-                )
-                agent.wrapup_from = None
+                self._on_phone(event, "in_call").wrapup_from = None
             case CallHeld() | CallResumed():
                 call = self._call_of(event.pbx, event.interface, event.call_key)
                 if call is not None:
@@ -163,6 +146,14 @@ class LiveBoard:
             self._agents[(pbx, interface)] = agent
         elif name:
             agent.name = name
+        return agent
+
+    def _on_phone(self, event: AgentRinging | CallAnswered, status: str) -> _Agent:
+        """The queue call now ringing or answered on the agent's phone, in place of any other."""
+        agent = self._agent(event.pbx, event.interface, event.member_name, event.at)
+        agent.call = _AgentCall(
+            event.call_key, event.queue, event.caller_number, event.caller_name, status, event.at
+        )
         return agent
 
     def _call_of(self, pbx: str, interface: str, call_key: str) -> _AgentCall | None:
