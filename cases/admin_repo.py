@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
 import asyncpg
 
-from cases.users import ROLES, User
+from cases.users import ROLES, USER_COLUMNS, User, user_of
 
 USERNAME = re.compile(r"[a-z0-9_.-]{2,64}")
 INTERFACE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.@:+-]{1,80}")
@@ -195,10 +195,8 @@ def parse_new_account(
     return username, account
 
 
-_USER_COLUMNS = ", ".join(f"u.{f.name}" for f in fields(User))
-
 _ROWS = f"""
-SELECT {_USER_COLUMNS}, un.name AS unit_name,
+SELECT {USER_COLUMNS}, un.name AS unit_name,
        COALESCE(array_agg(q.name ORDER BY q.name) FILTER (WHERE q.id IS NOT NULL), '{{}}')
            AS queues
 FROM users u
@@ -220,8 +218,9 @@ SELECT EXISTS (SELECT 1 FROM users WHERE username = $1 AND id IS DISTINCT FROM $
 
 _UNIT_EXISTS = "SELECT EXISTS (SELECT 1 FROM units WHERE id = $1)"
 
+# _INSERT and _UPDATE take the account's columns last, as `_write` gives them.
 _INSERT = """
-INSERT INTO users (username, display_name, password_hash, role, unit_id, pbx, interface, language)
+INSERT INTO users (username, password_hash, display_name, role, unit_id, pbx, interface, language)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id
 """
@@ -265,8 +264,9 @@ WHERE a.target_user_id = $1 ORDER BY a.at DESC, a.id DESC
 
 
 def _row(record: asyncpg.Record) -> UserRow:
-    user = User(**{f.name: record[f.name] for f in fields(User)})
-    return UserRow(user=user, unit_name=record["unit_name"], queues=tuple(record["queues"]))
+    return UserRow(
+        user=user_of(record), unit_name=record["unit_name"], queues=tuple(record["queues"])
+    )
 
 
 class AdminRepository:
@@ -304,20 +304,7 @@ class AdminRepository:
     ) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
             await _check_free(conn, account, username=username, user_id=None)
-            try:
-                user_id: int = await conn.fetchval(
-                    _INSERT,
-                    username,
-                    account.display_name,
-                    password_hash,
-                    account.role,
-                    account.unit_id,
-                    account.pbx,
-                    account.interface,
-                    account.language,
-                )
-            except asyncpg.UniqueViolationError as exc:
-                raise _taken(exc) from exc
+            user_id: int = await _write(conn, _INSERT, account, username, password_hash)
             await _set_queues(conn, user_id, account)
             changes = {"username": {"from": None, "to": username}, **account.changes_from(None)}
             await _audit(conn, at, actor_id, "create", user_id, changes)
@@ -330,19 +317,7 @@ class AdminRepository:
             if before.user.role == "admin" and account.role != "admin":
                 await _keep_an_admin(conn, before, actor_id, "role")
             await _check_free(conn, account, username=None, user_id=user_id)
-            try:
-                await conn.execute(
-                    _UPDATE,
-                    user_id,
-                    account.display_name,
-                    account.role,
-                    account.unit_id,
-                    account.pbx,
-                    account.interface,
-                    account.language,
-                )
-            except asyncpg.UniqueViolationError as exc:
-                raise _taken(exc) from exc
+            await _write(conn, _UPDATE, account, user_id)
             await _set_queues(conn, user_id, account)
             changes = account.changes_from(before.account)
             if changes:
@@ -418,6 +393,23 @@ async def _check_free(
         errors["unit_id"] = "unknown"
     if errors:
         raise InvalidAccount(errors)
+
+
+async def _write(conn: asyncpg.Connection, sql: str, account: Account, *first: object) -> Any:
+    """Insert or update a user: `first`, then the account's columns. A unique username or
+    phone lost to another admin's save is told on its field."""
+    columns = (
+        account.display_name,
+        account.role,
+        account.unit_id,
+        account.pbx,
+        account.interface,
+        account.language,
+    )
+    try:
+        return await conn.fetchval(sql, *first, *columns)
+    except asyncpg.UniqueViolationError as exc:
+        raise _taken(exc) from exc
 
 
 def _taken(exc: asyncpg.UniqueViolationError) -> InvalidAccount:

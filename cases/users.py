@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import asyncpg
@@ -37,8 +37,8 @@ class Session:
     expires_at: datetime
 
 
-_USER_COLUMNS = "u.id, u.username, u.display_name, u.role, u.unit_id, u.pbx, u.interface, \
-u.language, u.active"
+#: The `users u` columns a `User` is read from (`user_of`), in its fields' order.
+USER_COLUMNS = ", ".join(f"u.{f.name}" for f in fields(User))
 
 _INSERT_USER = """
 INSERT INTO users (username, display_name, password_hash, role, unit_id, pbx, interface, language)
@@ -57,17 +57,17 @@ INSERT INTO agent_queues (user_id, queue_id) VALUES ($1, $2) ON CONFLICT DO NOTH
 """
 
 _BY_USERNAME = f"""
-SELECT {_USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1
+SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = $1
 """
 
-_BY_ID = f"SELECT {_USER_COLUMNS} FROM users u WHERE u.id = $1"
+_BY_ID = f"SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"
 
 _BY_INTERFACE = f"""
-SELECT {_USER_COLUMNS} FROM users u WHERE u.pbx = $1 AND u.interface = $2 AND u.active
+SELECT {USER_COLUMNS} FROM users u WHERE u.pbx = $1 AND u.interface = $2 AND u.active
 """
 
 _AGENTS = f"""
-SELECT {_USER_COLUMNS} FROM users u WHERE u.role = 'agent' ORDER BY u.display_name
+SELECT {USER_COLUMNS} FROM users u WHERE u.role = 'agent' ORDER BY u.display_name
 """
 
 _QUEUES_OF = """
@@ -82,7 +82,7 @@ INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($
 """
 
 _SESSION = f"""
-SELECT {_USER_COLUMNS}, s.csrf_token, s.expires_at
+SELECT {USER_COLUMNS}, s.csrf_token, s.expires_at
 FROM web_sessions s JOIN users u ON u.id = s.user_id
 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active
 """
@@ -91,18 +91,9 @@ _DELETE_SESSION = "DELETE FROM web_sessions WHERE token_hash = $1"
 _PURGE_SESSIONS = "DELETE FROM web_sessions WHERE expires_at <= $1"
 
 
-def _user(row: asyncpg.Record) -> User:
-    return User(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        role=row["role"],
-        unit_id=row["unit_id"],
-        pbx=row["pbx"],
-        interface=row["interface"],
-        language=row["language"],
-        active=row["active"],
-    )
+def user_of(row: asyncpg.Record) -> User:
+    """The user in a row that selected USER_COLUMNS (and maybe more)."""
+    return User(**{f.name: row[f.name] for f in fields(User)})
 
 
 class UserRepository:
@@ -145,23 +136,23 @@ class UserRepository:
                 queue_id = await conn.fetchval(_ENSURE_QUEUE, pbx or "", queue)
                 await conn.execute(_JOIN_QUEUE, user_id, queue_id)
             row = await conn.fetchrow(_BY_ID, user_id)
-        return _user(row)
+        return user_of(row)
 
     async def credentials(self, username: str) -> tuple[User, str] | None:
         """The user and their password hash, for checking a login."""
         row = await self._pool.fetchrow(_BY_USERNAME, username)
-        return None if row is None else (_user(row), row["password_hash"])
+        return None if row is None else (user_of(row), row["password_hash"])
 
     async def get(self, user_id: int) -> User | None:
         row = await self._pool.fetchrow(_BY_ID, user_id)
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     async def by_interface(self, pbx: str, interface: str) -> User | None:
         row = await self._pool.fetchrow(_BY_INTERFACE, pbx, interface)
-        return None if row is None else _user(row)
+        return None if row is None else user_of(row)
 
     async def agents(self) -> list[User]:
-        return [_user(row) for row in await self._pool.fetch(_AGENTS)]
+        return [user_of(row) for row in await self._pool.fetch(_AGENTS)]
 
     async def queues_of(self, user_id: int) -> list[tuple[str, str]]:
         return [(r["pbx"], r["name"]) for r in await self._pool.fetch(_QUEUES_OF, user_id)]
@@ -178,7 +169,9 @@ class UserRepository:
         row = await self._pool.fetchrow(_SESSION, token_hash, now)
         if row is None:
             return None
-        return Session(user=_user(row), csrf_token=row["csrf_token"], expires_at=row["expires_at"])
+        return Session(
+            user=user_of(row), csrf_token=row["csrf_token"], expires_at=row["expires_at"]
+        )
 
     async def close_session(self, token_hash: str) -> None:
         await self._pool.execute(_DELETE_SESSION, token_hash)
