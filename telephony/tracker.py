@@ -165,6 +165,35 @@ def _uniqueid_of(call_key: str, pbx: str, queue: str) -> str:
     return call_key[len(prefix) :] if call_key.startswith(prefix) else call_key.rsplit("/", 1)[-1]
 
 
+def _settle_completed(record: CallRecord, event: CallEnded) -> None:
+    """An answered call is over: its end fills in what the record did not learn before."""
+    record.talk_s = event.talk_s
+    record.hold_s = max(record.hold_s, event.hold_s)
+    record.hung_up_by = event.hung_up_by
+    transferred = event.hung_up_by == "transfer" or record.transferred_to is not None
+    record.end_reason = "transferred" if transferred else "completed"
+    record.agent_interface = record.agent_interface or event.interface or None
+    record.agent_name = record.agent_name or event.member_name or None
+    record.caller_number = record.caller_number or event.caller_number or None
+    if record.wait_s is None:
+        record.wait_s = event.wait_s
+
+
+def _settle_abandoned(record: CallRecord, event: CallAbandoned) -> None:
+    record.wait_s = event.wait_s
+    record.abandoned = True
+    record.hung_up_by = "caller"
+    record.end_reason = "abandoned"
+    record.position = event.position
+    record.original_position = event.original_position
+
+
+def _settle_exited(record: CallRecord, event: CallExitedQueue) -> None:
+    record.wait_s = event.wait_s
+    record.end_reason = event.reason
+    record.position = event.position
+
+
 class CallTracker:
     """Consumes TelephonyEvents in order (`await handle(event)`), one instance for all PBXs."""
 
@@ -191,9 +220,9 @@ class CallTracker:
             CallHeld: self._held,
             CallResumed: self._resumed,
             CallTransferred: self._transferred,
-            CallEnded: self._ended,
-            CallAbandoned: self._abandoned,
-            CallExitedQueue: self._exited,
+            CallEnded: self._finished,
+            CallAbandoned: self._finished,
+            CallExitedQueue: self._finished,
             AgentStateChanged: self._agent_state,
             MemberAdded: self._agent_state,
             MemberRemoved: self._member_removed,
@@ -384,44 +413,18 @@ class CallTracker:
             record.hung_up_by = "transfer"
         await self._save(record)
 
-    async def _ended(self, event: CallEnded) -> None:
+    async def _finished(self, event: CallEnded | CallAbandoned | CallExitedQueue) -> None:
+        """Close the record once, however the call ended; a late second end changes nothing."""
         record = self._closing(event.call_key, event.pbx, event.queue)
         if record is None:
             return
         record.ended_at = event.at
-        record.talk_s = event.talk_s
-        record.hold_s = max(record.hold_s, event.hold_s)
-        record.hung_up_by = event.hung_up_by
-        transferred = event.hung_up_by == "transfer" or record.transferred_to is not None
-        record.end_reason = "transferred" if transferred else "completed"
-        record.agent_interface = record.agent_interface or event.interface or None
-        record.agent_name = record.agent_name or event.member_name or None
-        record.caller_number = record.caller_number or event.caller_number or None
-        if record.wait_s is None:
-            record.wait_s = event.wait_s
-        await self._close(record)
-
-    async def _abandoned(self, event: CallAbandoned) -> None:
-        record = self._closing(event.call_key, event.pbx, event.queue)
-        if record is None:
-            return
-        record.ended_at = event.at
-        record.wait_s = event.wait_s
-        record.abandoned = True
-        record.hung_up_by = "caller"
-        record.end_reason = "abandoned"
-        record.position = event.position
-        record.original_position = event.original_position
-        await self._close(record)
-
-    async def _exited(self, event: CallExitedQueue) -> None:
-        record = self._closing(event.call_key, event.pbx, event.queue)
-        if record is None:
-            return
-        record.ended_at = event.at
-        record.wait_s = event.wait_s
-        record.end_reason = event.reason
-        record.position = event.position
+        if isinstance(event, CallEnded):
+            _settle_completed(record, event)
+        elif isinstance(event, CallAbandoned):
+            _settle_abandoned(record, event)
+        else:
+            _settle_exited(record, event)
         await self._close(record)
 
     # -- agents and links ----------------------------------------------------------------
