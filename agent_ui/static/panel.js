@@ -116,7 +116,8 @@
 
   function render() {
     setText("state-label", text("panel.state." + desk.availability));
-    setText("state-reason", desk.reason ? text("panel.reason." + desk.reason) : "");
+    // A reason typed on the PBX side has no translation: show it as it came.
+    setText("state-reason", desk.reason ? S["panel.reason." + desk.reason] || desk.reason : "");
     $("state-label").dataset.state = desk.availability;
     const call = desk.call;
     $("idle").hidden = !!call;

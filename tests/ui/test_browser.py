@@ -232,3 +232,20 @@ async def test_a_dropped_link_reconnects_and_replays_what_it_missed(live: Live) 
     await expect(page.get_by_test_id("caller-number")).to_have_text(NUMBER)
     await expect(page.locator("#link-lost")).to_be_hidden()
     assert len(routes) == 2
+
+
+async def test_pauses_go_to_the_pbx_and_pbx_side_pauses_show_live(live: Live) -> None:
+    page = await log_in_and_go_ready(live)
+    await page.select_option("#pause-reason", "training")
+    await page.click("button[data-availability=paused]")
+    await expect(page.get_by_test_id("availability")).to_have_attribute("data-state", "paused")
+    await expect(page.locator("#state-reason")).to_have_text("Training")
+    member = next(m for m in live.sim.members(QUEUE) if m.interface == AGENT)
+    assert (member.paused, member.paused_reason) == (True, "training")
+    live.sim.pause(AGENT, paused=True, reason="<b>coffee</b>")
+    await expect(page.locator("#state-reason")).to_have_text("<b>coffee</b>")
+    live.sim.pause(AGENT, paused=False)
+    await expect(page.get_by_test_id("availability")).to_have_attribute("data-state", "ready")
+    await page.click("button[data-availability=logged_out]")
+    await expect(page.get_by_test_id("availability")).to_have_attribute("data-state", "logged_out")
+    assert all(m.interface != AGENT for m in live.sim.members(QUEUE))
