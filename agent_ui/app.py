@@ -29,7 +29,7 @@ from agent_ui.keys import (
 from agent_ui.lifetimes import survey_ctx, telephony_ctx
 from agent_ui.metrics import Metrics, metrics_view
 from agent_ui.settings import Settings
-from agent_ui.templating import render, setup_templates
+from agent_ui.templating import setup_templates
 from agent_ui.views import admin, cases, login, panel, supervisor
 from cases.clock import Clock, SystemClock
 from cases.db import Database, DatabaseUnavailable, EmbeddedPostgres
@@ -74,14 +74,7 @@ async def home(request: web.Request) -> web.StreamResponse:
     if user is None:
         raise web.HTTPFound("/login")
     destinations = {"agent": "/panel", "supervisor": "/supervisor", "admin": "/supervisor"}
-    target = destinations.get(user.role, "/cases")
-    if not _has_route(request.app, target):
-        return render(request, "home.html", {})
-    raise web.HTTPFound(target)
-
-
-def _has_route(app: web.Application, path: str) -> bool:
-    return any(getattr(resource, "canonical", None) == path for resource in app.router.resources())
+    raise web.HTTPFound(destinations.get(user.role, "/cases"))
 
 
 async def choose_language(request: web.Request) -> web.StreamResponse:
