@@ -104,7 +104,7 @@ class PanelService:
         call = DeskCall(
             call_key=call_key,
             queue=queue,
-            caller_number=number,
+            caller_number=pop["number"],
             caller_name=name,
             pop=pop,
             rang_at=at,
