@@ -316,6 +316,8 @@ class CallTracker:
         return record
 
     def _open_record(self, record: CallRecord) -> None:
+        """Track a call from now on; one seen again (re-queued, adopted) is no longer recent."""
+        self._recent.pop(record.call_key, None)
         if len(self._open) >= self._max_open and record.call_key not in self._open:
             oldest = next(iter(self._open))
             log.warning("call_tracker_evicted", call_key=oldest)
@@ -358,7 +360,6 @@ class CallTracker:
             position=event.position,
             original_position=event.position,
         )
-        self._recent.pop(event.call_key, None)
         self._open_record(record)
         await self._save(record)
 
@@ -512,7 +513,6 @@ class CallTracker:
             original_position=waiting.position,
             recovered=True,
         )
-        self._recent.pop(record.call_key, None)
         self._open_record(record)
         await self._save(record)
 
@@ -532,7 +532,6 @@ class CallTracker:
                 caller_name=connected.caller_name or None,
                 recovered=True,
             )
-            self._recent.pop(record.call_key, None)
             self._open_record(record)
         record.answered_at = answered_at
         record.agent_interface = connected.interface or None
