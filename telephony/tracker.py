@@ -363,26 +363,31 @@ class CallTracker:
         self._open_record(record)
         await self._save(record)
 
-    async def _ringing(self, event: AgentRinging) -> None:
+    def _in_progress(self, event: AgentRinging | CallAnswered) -> CallRecord | None:
+        """The record a ringing or an answer updates, caller ID learnt; None once it ended."""
         if event.call_key in self._recent:
-            return
+            return None
         record = self._record(event.pbx, event.queue, event.call_key)
-        record.ringing_at = event.at
         record.caller_number = record.caller_number or event.caller_number or None
         record.caller_name = record.caller_name or event.caller_name or None
+        return record
+
+    async def _ringing(self, event: AgentRinging) -> None:
+        record = self._in_progress(event)
+        if record is None:
+            return
+        record.ringing_at = event.at
         await self._save(record)
 
     async def _answered(self, event: CallAnswered) -> None:
-        if event.call_key in self._recent:
+        record = self._in_progress(event)
+        if record is None:
             return
-        record = self._record(event.pbx, event.queue, event.call_key)
         record.answered_at = event.at
         record.agent_interface = event.interface
         record.agent_name = event.member_name
         record.wait_s = event.wait_s
         record.ring_s = event.ring_s
-        record.caller_number = record.caller_number or event.caller_number or None
-        record.caller_name = record.caller_name or event.caller_name or None
         if record.ringing_at is None:
             record.ringing_at = event.at - timedelta(seconds=event.ring_s)
         if record.joined_at is None:
