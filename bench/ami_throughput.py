@@ -23,11 +23,12 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from panoramisk.ami_protocol import AMIProtocol
@@ -35,10 +36,13 @@ from panoramisk.ami_protocol import AMIProtocol
 from telephony.ami.capture import read_capture
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage, FrameParser
-from telephony.call_writer import CallWriter
+from telephony.call_writer import BatchCallSink, CallWriter
 from telephony.config import PbxConfig
 from telephony.tracker import CallRecord, CallTracker
 from telephony.translate import Translator
+
+if TYPE_CHECKING:
+    from cases.db import Database
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "ami-traces"
 CHUNK = 64 * 1024
@@ -224,40 +228,54 @@ async def bench_end_to_end(stream: bytes, expected: int, sink: Any) -> tuple[int
         await blaster.stop()
 
 
-async def with_database(stream: bytes, expected: int) -> dict[str, Timing]:
-    """End to end into a fresh embedded PostgreSQL (durable commits), saving each milestone
-    directly, then through the write-behind CallWriter (its final flush included)."""
-    from cases.calls import CallRepository
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[Database]:
+    """A migrated database in a throw-away embedded PostgreSQL (durable commits), removed
+    afterwards; cases is imported only here so `--no-db` runs never load it."""
     from cases.db import Database, EmbeddedPostgres
     from cases.migrate import apply_migrations
 
     folder = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     server = EmbeddedPostgres(folder / "data")
-    timings: dict[str, Timing] = {}
     try:
         url = server.start()
         await apply_migrations(url)
         db = await Database.connect(url)
         try:
-            repository = CallRepository(db.pool)
-            _, timings["... + PostgreSQL, save per milestone"] = await bench_end_to_end(
-                stream, expected, repository
-            )
-            await db.pool.execute("TRUNCATE calls, callers CASCADE")
-            writer = CallWriter(repository)
-            await writer.start()
-            _, timing = await bench_end_to_end(stream, expected, writer)
-            started = clocks()
-            await writer.stop()
-            flush = Timing.since(*started)
-            timings["... + PostgreSQL via CallWriter"] = Timing(
-                timing.wall + flush.wall, timing.cpu + flush.cpu
-            )
+            yield db
         finally:
             await db.close()
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def through_writer(stream: bytes, expected: int, sink: BatchCallSink) -> Timing:
+    """End to end through the write-behind CallWriter, its final flush included."""
+    writer = CallWriter(sink)
+    await writer.start()
+    _, timing = await bench_end_to_end(stream, expected, writer)
+    started = clocks()
+    await writer.stop()
+    flush = Timing.since(*started)
+    return Timing(timing.wall + flush.wall, timing.cpu + flush.cpu)
+
+
+async def with_database(stream: bytes, expected: int) -> dict[str, Timing]:
+    """End to end into PostgreSQL, saving each milestone directly, then through the
+    write-behind CallWriter."""
+    from cases.calls import CallRepository
+
+    timings: dict[str, Timing] = {}
+    async with fresh_database() as db:
+        repository = CallRepository(db.pool)
+        _, timings["... + PostgreSQL, save per milestone"] = await bench_end_to_end(
+            stream, expected, repository
+        )
+        await db.pool.execute("TRUNCATE calls, callers CASCADE")
+        timings["... + PostgreSQL via CallWriter"] = await through_writer(
+            stream, expected, repository
+        )
     return timings
 
 

@@ -11,45 +11,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
-import tempfile
-import time
-from pathlib import Path
 
-from bench.ami_throughput import bench_end_to_end, build_stream
+from bench.ami_throughput import bench_end_to_end, build_stream, fresh_database, through_writer
 from cases.calls import CallRepository
-from cases.db import Database, EmbeddedPostgres
-from cases.migrate import apply_migrations
-from telephony.call_writer import CallWriter
+from cases.db import Database
 
 
 async def run(stream: bytes, expected: int) -> list[tuple[str, float, int]]:
-    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    server = EmbeddedPostgres(folder / "data")
     rows: list[tuple[str, float, int]] = []
-    try:
-        url = server.start()
-        await apply_migrations(url)
-        db = await Database.connect(url)
-        try:
-            repo = CallRepository(db.pool)
-            _, timing = await bench_end_to_end(stream, expected, repo)
-            seconds = timing.wall
-            rows.append(("save per milestone", seconds, await _count(db)))
-            await db.pool.execute("TRUNCATE calls, callers CASCADE")
-            writer = CallWriter(repo)
-            await writer.start()
-            _, timing = await bench_end_to_end(stream, expected, writer)
-            seconds = timing.wall
-            started = time.perf_counter()
-            await writer.stop()
-            seconds += time.perf_counter() - started
-            rows.append(("CallWriter (write-behind)", seconds, await _count(db)))
-        finally:
-            await db.close()
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    async with fresh_database() as db:
+        repo = CallRepository(db.pool)
+        _, timing = await bench_end_to_end(stream, expected, repo)
+        rows.append(("save per milestone", timing.wall, await _count(db)))
+        await db.pool.execute("TRUNCATE calls, callers CASCADE")
+        timing = await through_writer(stream, expected, repo)
+        rows.append(("CallWriter (write-behind)", timing.wall, await _count(db)))
     return rows
 
 
