@@ -59,8 +59,8 @@ class AgentEventRouter:
     stream (and the call tracker behind it) never waits on a screen-pop query. One worker
     handles the queue in order while `running()`."""
 
-    def __init__(self, panel: PanelService, find_user: UserLookup) -> None:
-        self._panel = panel
+    def __init__(self, find_user: UserLookup) -> None:
+        self._panel: PanelService | None = None
         self._find_user = find_user
         self._users: dict[tuple[str, str], int] = {}
         self._inbox: asyncio.Queue[TelephonyEvent] = asyncio.Queue()
@@ -99,7 +99,10 @@ class AgentEventRouter:
                 self._inbox.task_done()
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[AgentEventRouter]:
+    async def running(self, panel: PanelService) -> AsyncIterator[AgentEventRouter]:
+        """Hand events to `panel`, starting with those queued before it was ready (the
+        snapshot taken when the PBX link came up)."""
+        self._panel = panel
         worker = asyncio.create_task(self._work(), name="agent-events")
         try:
             yield self
@@ -110,6 +113,7 @@ class AgentEventRouter:
 
     async def _route(self, event: TelephonyEvent) -> None:
         panel = self._panel
+        assert panel is not None, "events are routed only while running"
         match event:
             case AgentRinging():
                 user = await self._user(event.pbx, event.interface)
@@ -161,6 +165,7 @@ class AgentEventRouter:
         user = await self._user(pbx, member.interface)
         if user is None:
             return
+        assert self._panel is not None
         desk = await self._panel.desk(user)
         removed = isinstance(member, MemberRemoved) or member.state == "logged_out"
         if removed:

@@ -62,7 +62,7 @@ class Hub:
     def __init__(
         self,
         *,
-        replay_size: int = 256,
+        replay_size: int = 64,
         heartbeat_s: float = 20.0,
         outbox_size: int = 1024,
         epoch: str | None = None,

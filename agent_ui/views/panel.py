@@ -18,7 +18,15 @@ from agent_ui.auth import current_user, require_role
 from agent_ui.desk import Availability
 from agent_ui.hub import Hub
 from agent_ui.i18n import LANGUAGES, request_language
-from agent_ui.keys import catalog_key, clock_key, db_key, settings_key, telephony_key, users_key
+from agent_ui.keys import (
+    catalog_key,
+    clock_key,
+    db_key,
+    event_subscribers_key,
+    settings_key,
+    telephony_key,
+    users_key,
+)
 from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
 from agent_ui.panel_store import SCRIPT_KINDS
 from agent_ui.phases import PhaseStandards
@@ -252,6 +260,7 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
     """The panel's service and its hub, once the database is up; stopped first."""
     telephony = app.get(telephony_key)
     control = telephony.control if telephony is not None else None
+    router = app[agent_events_key]
     panel = PanelService(
         pool=app[db_key].pool,
         hub=app[hub_key],
@@ -260,7 +269,6 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
         control=control,
     )
     app[panel_key] = panel
-    router = AgentEventRouter(panel, lambda pbx, interface: _find_user(app, pbx, interface))
     router.know(
         {
             (agent.pbx, agent.interface): agent.id
@@ -268,16 +276,17 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
             if agent.pbx and agent.interface and agent.active
         }
     )
-    app[agent_events_key] = router
-    if telephony is not None:
-        telephony.subscribe(app[agent_events_key])
-    async with app[hub_key].running(), panel.running(), router.running():
+    async with app[hub_key].running(), panel.running(), router.running(panel):
         yield
 
 
 def setup(app: web.Application) -> None:
-    """Routes and lifetime of the panel; it follows the PBX once telephony has started."""
+    """Routes and lifetime of the panel. Its telephony subscriber is registered now, so it
+    sees every event from the first link-up; it handles them once the panel has started."""
     app[hub_key] = Hub()
+    router = AgentEventRouter(lambda pbx, interface: _find_user(app, pbx, interface))
+    app[agent_events_key] = router
+    app[event_subscribers_key].append(router)
     app.router.add_get("/panel", panel_page)
     app.router.add_get("/panel/state", panel_state)
     app.router.add_get("/panel/ws", panel_socket)
