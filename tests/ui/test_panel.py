@@ -25,6 +25,9 @@ from telephony.events import (
     CallHeld,
     CallResumed,
     CallTransferred,
+    MemberRemoved,
+    MemberSnapshot,
+    PbxSnapshot,
     RingNoAnswer,
     make_call_key,
 )
@@ -451,3 +454,22 @@ async def test_an_admin_edits_the_scripts_and_agents_see_them_in_their_language(
     assert boot_of(english)["scripts"] == {"greeting": "Hello from 1169", "closing": "Thank you"}
     forbidden = await somchai.session.get("/panel/scripts")
     assert forbidden.status == 403
+
+
+async def test_the_pbx_snapshot_after_a_reconnect_sets_each_agents_state(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    malee = await make_agent("malee", "PJSIP/102")
+    members = (
+        MemberSnapshot("1169", "PJSIP/101", "Somchai", "ready", True, "meeting"),
+        MemberSnapshot("1169", "PJSIP/102", "Malee", "ready", False, ""),
+    )
+    await feed(panel_app, PbxSnapshot(PBX, clock.now(), (), (), members))
+    assert ((await somchai.state())["availability"], (await somchai.state())["reason"]) == (
+        "paused",
+        "meeting",
+    )
+    assert (await malee.state())["availability"] == "ready"
+    await feed(panel_app, MemberRemoved(PBX, clock.now(), "1169", "PJSIP/102", "Malee"))
+    assert (await malee.state())["availability"] == "logged_out"
