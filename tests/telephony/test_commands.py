@@ -27,14 +27,6 @@ async def ignore(message: AmiMessage) -> None:
 
 
 @pytest.fixture
-async def ami() -> AsyncIterator[FakeAmi]:
-    server = FakeAmi()
-    await server.start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
 async def link(ami: FakeAmi) -> AsyncIterator[AmiLink]:
     link = AmiLink(ami.config(), ignore)
     await link.start()

@@ -13,15 +13,6 @@ from telephony.config import PbxConfig
 from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable
 from tests.telephony.fake_ami import SECRET, TRACES, FakeAmi, Recorder, error, eventually, reply
 
-
-@pytest.fixture
-async def ami() -> AsyncIterator[FakeAmi]:
-    server = FakeAmi()
-    await server.start()
-    yield server
-    await server.close()
-
-
 LinkFactory = Callable[..., Awaitable[AmiLink]]
 
 
