@@ -60,6 +60,7 @@
     if (!items.length) {
       const row = document.createElement("tr");
       cell(row, text("panel.history.none"));
+      row.firstChild.colSpan = columns.length;
       body.appendChild(row);
       return;
     }

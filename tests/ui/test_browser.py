@@ -141,6 +141,7 @@ async def test_a_call_from_ring_to_wrapup_and_the_case_at_the_next_call(live: Li
     greeting = page.get_by_test_id("phase-greeting")
     await expect(greeting).to_have_attribute("data-colour", "green")
     await expect(page.locator("#script-greeting")).to_be_visible()
+    await expect(page.locator("#wrapup")).to_be_hidden()
     for colour in ("amber", "red"):
         await page.wait_for_function(
             "colour => document.getElementById('phase-greeting').dataset.colour === colour",
