@@ -121,6 +121,7 @@ class AgentEventRouter:
                     await panel.ringing(
                         user,
                         call_key=event.call_key,
+                        pbx=event.pbx,
                         queue=event.queue,
                         number=event.caller_number,
                         name=event.caller_name,
@@ -152,6 +153,12 @@ class AgentEventRouter:
             case AgentStateChanged() | MemberAdded() | MemberRemoved():
                 await self._membership(event.pbx, event, event.at)
             case PbxSnapshot():
+                await panel.resynchronised(
+                    event.pbx,
+                    event.at,
+                    waiting={caller.call_key for caller in event.waiting},
+                    connected={call.call_key for call in event.connected},
+                )
                 for member in event.members:
                     await self._membership(event.pbx, member, event.at)
 

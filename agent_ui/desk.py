@@ -30,6 +30,7 @@ class DeskCall:
     """The queue call on the agent's desk, from the ring to the end of wrap-up."""
 
     call_key: str
+    pbx: str
     queue: str
     caller_number: str
     caller_name: str
@@ -52,6 +53,7 @@ class DeskCall:
     def as_json(self) -> dict[str, Any]:
         return {
             "call_key": self.call_key,
+            "pbx": self.pbx,
             "queue": self.queue,
             "caller_number": self.caller_number,
             "caller_name": self.caller_name,

@@ -92,7 +92,15 @@ class PanelService:
     # From the PBX
 
     async def ringing(
-        self, user_id: int, *, call_key: str, queue: str, number: str, name: str, at: datetime
+        self,
+        user_id: int,
+        *,
+        call_key: str,
+        pbx: str,
+        queue: str,
+        number: str,
+        name: str,
+        at: datetime,
     ) -> None:
         """Pop the caller's history on this agent's panels, once per call."""
         desk = await self.desk(user_id)
@@ -103,6 +111,7 @@ class PanelService:
             self._finish_wrapup(desk, desk.call, at)
         call = DeskCall(
             call_key=call_key,
+            pbx=pbx,
             queue=queue,
             caller_number=pop["number"],
             caller_name=name,
@@ -161,6 +170,20 @@ class PanelService:
             self._finish_wrapup(desk, call, at)
         else:
             self._schedule_wrapup_end(desk, call)
+
+    async def resynchronised(
+        self, pbx: str, at: datetime, *, waiting: set[str], connected: set[str]
+    ) -> None:
+        """After a PBX link came back: calls that ended or stopped ringing during the gap
+        leave the desks they would otherwise stay on forever."""
+        for desk in list(self._desks.values()):
+            call = desk.call
+            if call is None or call.pbx != pbx:
+                continue
+            if call.status == "ringing" and call.call_key not in waiting:
+                self.withdraw(call.call_key)
+            elif call.status in ("talking", "held") and call.call_key not in connected:
+                await self.ended(desk.user_id, call.call_key, at)
 
     async def availability_seen(
         self, user_id: int, availability: Availability, reason: str, at: datetime

@@ -12,7 +12,13 @@ T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 def _call(key: str) -> DeskCall:
     return DeskCall(
-        call_key=key, queue="1169", caller_number="0812345678", caller_name="", pop={}, rang_at=T0
+        call_key=key,
+        pbx="pbx1",
+        queue="1169",
+        caller_number="0812345678",
+        caller_name="",
+        pop={},
+        rang_at=T0,
     )
 
 

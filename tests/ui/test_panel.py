@@ -473,3 +473,18 @@ async def test_the_pbx_snapshot_after_a_reconnect_sets_each_agents_state(
     assert (await malee.state())["availability"] == "ready"
     await feed(panel_app, MemberRemoved(PBX, clock.now(), "1169", "PJSIP/102", "Malee"))
     assert (await malee.state())["availability"] == "logged_out"
+
+
+async def test_calls_that_ended_while_the_pbx_link_was_down_leave_the_desk(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    malee = await make_agent("malee", "PJSIP/102")
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    await feed(panel_app, ringing(clock, "2.1", "PJSIP/102"))
+    clock.advance(timedelta(seconds=90))
+    await feed(panel_app, PbxSnapshot(PBX, clock.now(), (), (), ()))
+    call = (await somchai.state())["call"]
+    assert call["status"] == "wrapup"
+    assert call["ended_at"] == clock.now().isoformat()
+    assert (await malee.state())["call"] is None
