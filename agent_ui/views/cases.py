@@ -166,6 +166,11 @@ async def _form_fields(request: web.Request, names: tuple[str, ...]) -> dict[str
     }
 
 
+def _optional_id(text: str) -> int | None:
+    """A unit chosen in a form, or none: anything but plain digits means none."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 # The register and its exports.
 
 
@@ -288,13 +293,12 @@ async def action_submit(request: web.Request) -> web.StreamResponse:
         return await _detail(
             request, case, action_values=values, action_errors={"action": "invalid"}, status=422
         )
-    unit_text = values.get("unit_id", "")
     move = Move(
         action=action,
         note=values.get("note", "").strip(),
         decision=values.get("decision", "").strip(),
         decision_reasons=values.get("decision_reasons", "").strip(),
-        unit_id=int(unit_text) if unit_text.isascii() and unit_text.isdigit() else None,
+        unit_id=_optional_id(values.get("unit_id", "")),
     )
     try:
         await repo.transition(case_id, move, actor=actor, now=_now(request))
@@ -446,11 +450,9 @@ async def units_page(request: web.Request) -> web.Response:
 @require_role("admin")
 async def units_submit(request: web.Request) -> web.StreamResponse:
     values = await _form_fields(request, ("name", "parent_id"))
-    parent = values.get("parent_id", "")
     try:
         await _repo(request).create_unit(
-            values.get("name", ""),
-            int(parent) if parent.isascii() and parent.isdigit() else None,
+            values.get("name", ""), _optional_id(values.get("parent_id", ""))
         )
     except InvalidCaseData as exc:
         return await _units(request, values, exc.field_errors, status=422)
