@@ -7,8 +7,9 @@ from datetime import datetime
 
 from cases.db import Database
 from cases.intake import IntakeForm
-from cases.lifecycle import CaseType, Channel
+from cases.lifecycle import Action, CaseType, Channel, Move
 from cases.models import Actor
+from cases.repository import CaseRepository
 from cases.working_days import BANGKOK
 
 #: Friday 20 Nov 2026, 10:00 in Bangkok: a working day.
@@ -50,3 +51,13 @@ def complaint_form(**overrides: object) -> IntakeForm:
     }
     values.update(overrides)
     return IntakeForm(**values)  # type: ignore[arg-type]
+
+
+async def forward(repo: CaseRepository, case_id: int, unit_id: int, actor: Actor) -> None:
+    """Acknowledge, assess and forward a new case to a unit: how most unit tests begin."""
+    for move in (
+        Move(Action.ACKNOWLEDGE),
+        Move(Action.ASSESS),
+        Move(Action.FORWARD, unit_id=unit_id),
+    ):
+        await repo.transition(case_id, move, actor=actor, now=NOW)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from cases.escalation import EscalationJob
-from cases.lifecycle import Action, Move, Role
+from cases.lifecycle import Role
 from cases.models import Actor
 from cases.working_days import BANGKOK, WorkingCalendar
-from tests.cases.factories import NOW, complaint_form
+from tests.cases.factories import NOW, complaint_form, forward
 from tests.cases.site import Site
 
 
@@ -57,12 +57,7 @@ async def test_the_escalation_list_shows_a_unit_its_own_cases_only(site: Site) -
     await site.add_user("roads", "unit", roads.id)
     actor = Actor(agent, Role.AGENT)
     case = await site.cases.create_case(complaint_form(), actor=actor, now=NOW)
-    for move in (
-        Move(Action.ACKNOWLEDGE),
-        Move(Action.ASSESS),
-        Move(Action.FORWARD, unit_id=water.id),
-    ):
-        await site.cases.transition(case.id, move, actor=actor, now=NOW)
+    await forward(site.cases, case.id, water.id, actor)
     await EscalationJob(site.pool, WorkingCalendar()).run_once(
         datetime(2026, 11, 26, 10, 0, tzinfo=BANGKOK)
     )

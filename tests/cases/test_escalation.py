@@ -13,7 +13,7 @@ from cases.lifecycle import Action, CaseType, Move
 from cases.models import Escalation
 from cases.repository import CaseRepository
 from cases.working_days import BANGKOK, WorkingCalendar
-from tests.cases.factories import NOW, People, complaint_form
+from tests.cases.factories import NOW, People, complaint_form, forward
 
 
 def at(day: int, hour: int = 10) -> datetime:
@@ -22,12 +22,7 @@ def at(day: int, hour: int = 10) -> datetime:
 
 async def forwarded_complaint(repo: CaseRepository, people: People, **form: object) -> int:
     case = await repo.create_case(complaint_form(**form), actor=people.agent, now=NOW)
-    for move in (
-        Move(Action.ACKNOWLEDGE),
-        Move(Action.ASSESS),
-        Move(Action.FORWARD, unit_id=people.unit_id),
-    ):
-        await repo.transition(case.id, move, actor=people.agent, now=NOW)
+    await forward(repo, case.id, people.unit_id, people.agent)
     return case.id
 
 

@@ -8,9 +8,9 @@ import re
 
 from openpyxl import load_workbook
 
-from cases.lifecycle import Action, Move, Role
+from cases.lifecycle import Role
 from cases.models import Actor
-from tests.cases.factories import NOW, complaint_form
+from tests.cases.factories import NOW, complaint_form, forward
 from tests.cases.site import HTML, Site
 
 INTAKE = {
@@ -62,12 +62,7 @@ async def test_each_role_sees_exactly_what_it_may(site: Site) -> None:
     await site.add_user("roads", "unit", roads.id)
     actor = Actor(agent, Role.AGENT)
     forwarded = await site.cases.create_case(complaint_form(), actor=actor, now=NOW)
-    for move in (
-        Move(Action.ACKNOWLEDGE),
-        Move(Action.ASSESS),
-        Move(Action.FORWARD, unit_id=water.id),
-    ):
-        await site.cases.transition(forwarded.id, move, actor=actor, now=NOW)
+    await forward(site.cases, forwarded.id, water.id, actor)
     kept = await site.cases.create_case(complaint_form(topic="kept"), actor=actor, now=NOW)
     both = sorted([forwarded.reference, kept.reference], reverse=True)
 
@@ -106,12 +101,7 @@ async def test_a_unit_records_its_decision_and_a_missing_reason_keeps_the_text(
     await site.add_user("water", "unit", water.id)
     actor = Actor(agent, Role.AGENT)
     case = await site.cases.create_case(complaint_form(), actor=actor, now=NOW)
-    for move in (
-        Move(Action.ACKNOWLEDGE),
-        Move(Action.ASSESS),
-        Move(Action.FORWARD, unit_id=water.id),
-    ):
-        await site.cases.transition(case.id, move, actor=actor, now=NOW)
+    await forward(site.cases, case.id, water.id, actor)
     await site.log_in("water")
     status, html, _ = await site.post(
         f"/cases/{case.id}/action",

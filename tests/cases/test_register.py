@@ -11,10 +11,10 @@ from openpyxl import load_workbook
 
 from cases.errors import ExportTooLarge
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
-from cases.lifecycle import Action, CaseType, Channel, Move, Status
+from cases.lifecycle import CaseType, Channel, Status
 from cases.register import RegisterFilter, all_rows, search
 from cases.repository import CaseRepository
-from tests.cases.factories import NOW, People, complaint_form
+from tests.cases.factories import NOW, People, complaint_form, forward
 
 LABELS = ExportLabels(headers={c: c.upper() for c in COLUMNS}, code=lambda key: key)
 
@@ -34,12 +34,7 @@ async def seed(repo: CaseRepository, people: People) -> dict[str, int]:
             now=NOW - timedelta(days=days_ago),
         )
         ids[name] = case.id
-    for move in (
-        Move(Action.ACKNOWLEDGE),
-        Move(Action.ASSESS),
-        Move(Action.FORWARD, unit_id=people.unit_id),
-    ):
-        await repo.transition(ids["complaint"], move, actor=people.agent, now=NOW)
+    await forward(repo, ids["complaint"], people.unit_id, people.agent)
     return ids
 
 
