@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 import asyncpg
@@ -21,7 +21,7 @@ import structlog
 from agent_ui.desk import Availability, Desk, DeskCall, PhaseMark
 from agent_ui.hub import Hub
 from agent_ui.panel_store import PanelStore
-from agent_ui.phases import PhaseStandards
+from agent_ui.phases import Phase, PhaseStandards
 from agent_ui.screenpop import ScreenPops
 from cases.clock import Clock
 from telephony.commands import CallControl
@@ -85,6 +85,41 @@ class PanelService:
         """The desk as the page renders it, and the event id the page resumes after."""
         desk = await self.desk(user_id)
         return desk.as_json(self._clock.now()), self.hub.last_event_id(user_id)
+
+    async def restore(self, since: timedelta) -> None:
+        """Put back on the desks the calls agents were on when the service stopped; the PBX
+        snapshot that follows the link-up takes off those that ended meanwhile."""
+        now = self._clock.now()
+        wrapup = self.standards.wrapup
+        for row in await self.store.open_desk_calls(now - since):
+            desk = await self.desk(row["agent_user_id"])
+            pop = await self.pops.pop(
+                row["caller_number"] or "", now=now, this_call=row["call_key"]
+            )
+            call = DeskCall(
+                call_key=row["call_key"],
+                pbx=row["pbx"],
+                queue=row["queue"],
+                caller_number=pop["number"],
+                caller_name=row["caller_name"] or "",
+                pop=pop,
+                rang_at=row["ringing_at"] or row["answered_at"],
+                status="talking",
+                answered_at=row["answered_at"],
+                phases=[
+                    PhaseMark(Phase(phase), at)
+                    for phase, at in zip(row["phases"], row["phase_times"], strict=True)
+                ],
+                transferred_to=row["transferred_to"],
+            )
+            desk.call = call
+            if row["ended_at"] is not None:
+                call.status, call.ended_at = "wrapup", row["ended_at"]
+                call.wrapup_until = row["ended_at"] + timedelta(
+                    seconds=wrapup.max_s if wrapup else 0
+                )
+                self._schedule_wrapup_end(desk, call)
+            log.info("desk_restored", agent=desk.user_id, call_key=call.call_key)
 
     def _publish(self, desk: Desk, kind: str) -> int:
         return self.hub.publish(desk.user_id, kind, desk.as_json(self._clock.now()))

@@ -59,6 +59,21 @@ WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT 1
 
 _CALL_ID = "SELECT id FROM calls WHERE call_key = $1"
 
+# Calls an agent was still on (talking, or in wrap-up) when the service stopped.
+_OPEN_DESK_CALLS = """
+SELECT k.call_key, k.pbx, k.queue, k.caller_number, k.caller_name, k.agent_user_id,
+       k.ringing_at, k.answered_at, k.ended_at, k.transferred_to,
+       COALESCE(array_agg(e.phase ORDER BY e.at, e.id) FILTER (WHERE e.id IS NOT NULL), '{}')
+           AS phases,
+       COALESCE(array_agg(e.at ORDER BY e.at, e.id) FILTER (WHERE e.id IS NOT NULL), '{}')
+           AS phase_times
+FROM calls k LEFT JOIN call_phase_events e ON e.call_id = k.id
+WHERE k.agent_user_id IS NOT NULL AND k.answered_at >= $1 AND k.wrapup_ended_at IS NULL
+  AND (k.ended_at IS NULL OR k.wrapup_started_at IS NOT NULL)
+GROUP BY k.id
+ORDER BY k.answered_at
+"""
+
 # The intake form keeps the caller's profile for the next pop; a blank field keeps what was
 # known.
 _REMEMBER_CALLER = """
@@ -109,6 +124,11 @@ class PanelStore:
 
     async def end_wrapup(self, call_key: str, at: datetime) -> None:
         await self._pool.fetchval(_END_WRAPUP, call_key, at)
+
+    async def open_desk_calls(self, since: datetime) -> list[asyncpg.Record]:
+        """Answered calls since `since` whose agent had not finished them (wrap-up included)."""
+        rows: list[asyncpg.Record] = await self._pool.fetch(_OPEN_DESK_CALLS, since)
+        return rows
 
     async def call_id(self, call_key: str) -> int | None:
         value: int | None = await self._pool.fetchval(_CALL_ID, call_key)

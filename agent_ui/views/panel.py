@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -53,6 +54,8 @@ PANEL_KEYS = tuple(
 )
 AVAILABILITIES: tuple[Availability, ...] = ("ready", "paused", "logged_out")
 SHORTCUT = "Alt+N"
+# Calls answered this long before a restart may still be on an agent's desk.
+RESTORE_WINDOW = timedelta(hours=12)
 
 
 def standards_of(standards: Standards) -> PhaseStandards:
@@ -276,8 +279,10 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
             if agent.pbx and agent.interface and agent.active
         }
     )
-    async with app[hub_key].running(), panel.running(), router.running(panel):
-        yield
+    async with app[hub_key].running(), panel.running():
+        await panel.restore(RESTORE_WINDOW)
+        async with router.running(panel):
+            yield
 
 
 def setup(app: web.Application) -> None:

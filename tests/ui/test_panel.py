@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from agent_ui.auth import hash_password
 from agent_ui.keys import db_key
+from agent_ui.phases import Phase
 from agent_ui.views import panel
 from cases.clock import ManualClock
 from cases.users import UserRepository
@@ -488,3 +489,33 @@ async def test_calls_that_ended_while_the_pbx_link_was_down_leave_the_desk(
     assert call["status"] == "wrapup"
     assert call["ended_at"] == clock.now().isoformat()
     assert (await malee.state())["call"] is None
+
+
+async def test_a_restarted_service_puts_calls_in_progress_back_on_the_desk(
+    fresh_db_url: str, tmp_path: Any, clock: ManualClock
+) -> None:
+    from tests.ui.conftest import build_app
+
+    first = build_app(fresh_db_url, tmp_path, clock, wrapup_s=30)
+    async with TestServer(first) as server:
+        pool = first[db_key].pool
+        user = await pool.fetchval(
+            "INSERT INTO users (username, display_name, password_hash, role, pbx, interface) "
+            "VALUES ('somchai', 'Somchai', 'x', 'agent', $1, 'PJSIP/101') RETURNING id",
+            PBX,
+        )
+        await insert_call(server, "1.1", clock)
+        await feed(server, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+        await pool.execute(
+            "UPDATE calls SET agent_user_id = $1, answered_at = $2", user, clock.now()
+        )
+        clock.advance(timedelta(seconds=20))
+        await first[panel.panel_key].next_phase(user)
+
+    clock.advance(timedelta(seconds=5))
+    second = build_app(fresh_db_url, tmp_path, clock, wrapup_s=30)
+    async with TestServer(second):
+        call = (await second[panel.panel_key].desk(user)).call
+        assert call is not None
+        assert (call.status, call.phase) == ("talking", Phase.INQUIRY)
+        assert call.phases[0].at == clock.now() - timedelta(seconds=25)
