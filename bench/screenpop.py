@@ -41,7 +41,7 @@ from agent_ui.settings import load_settings
 from cases.db import EmbeddedPostgres, database_url_for
 from cases.migrate import apply_migrations
 from cases.users import UserRepository
-from telephony.events import PbxSnapshot, TelephonyEvent, make_call_key
+from telephony.events import AgentRinging, PbxSnapshot, TelephonyEvent, make_call_key
 from telephony.simulator import AgentPhone, PbxSimulator
 
 PBX, QUEUE = "sim", "bench"
@@ -223,7 +223,7 @@ async def run(args: argparse.Namespace) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def serve(url: str, folder: Path, args: argparse.Namespace) -> list[tuple[str, float, float]]:
+async def serve(url: str, folder: Path, args: argparse.Namespace) -> None:
     """The service under test in this process; the load in another."""
     pipe, child_end = multiprocessing.Pipe()
     child = multiprocessing.get_context("spawn").Process(
@@ -236,20 +236,26 @@ async def serve(url: str, folder: Path, args: argparse.Namespace) -> list[tuple[
         load_settings(database_url=url, data_dir=folder, log_level="warning", pbx=[pbx])
     )
     synced = asyncio.Event()
+    rang: dict[str, float] = {}
 
-    async def on_snapshot(event: TelephonyEvent) -> None:
+    async def observe(event: TelephonyEvent) -> None:
+        """When the service's subscribers got each ring: splits AMI from panel time."""
         if isinstance(event, PbxSnapshot):
             synced.set()
+        elif isinstance(event, AgentRinging):
+            rang[event.call_key] = time.perf_counter()
 
-    app[event_subscribers_key].append(on_snapshot)
+    app[event_subscribers_key].append(observe)
     async with TestServer(app) as server:
         pool = app[db_key].pool
         await asyncio.wait_for(synced.wait(), 30)
         pipe.send((str(server.make_url("/")), await open_sessions(pool)))
         samples, placed = await asyncio.to_thread(pipe.recv)
     await asyncio.to_thread(child.join)
-    report([(arrived - sent) * 1000 for _key, sent, arrived in samples], placed)
-    return samples
+    report("total", [(arrived - sent) * 1000 for _key, sent, arrived in samples], placed)
+    seen = [(key, sent, arrived) for key, sent, arrived in samples if key in rang]
+    report("  PBX -> service", [(rang[key] - sent) * 1000 for key, sent, _ in seen], placed)
+    report("  service -> panel", [(arrived - rang[key]) * 1000 for key, _, arrived in seen], placed)
 
 
 async def open_sessions(pool: asyncpg.Pool) -> list[str]:
@@ -264,14 +270,14 @@ async def open_sessions(pool: asyncpg.Pool) -> list[str]:
     return tokens
 
 
-def report(latencies: Sequence[float], placed: int) -> None:
+def report(label: str, latencies: Sequence[float], placed: int) -> None:
     if not latencies:
-        print("no pops arrived")
+        print(f"{label}: no pops arrived")
         return
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     print(
-        f"pops {len(ordered)}/{placed}  p50 {statistics.median(ordered):.1f} ms  "
+        f"{label}: pops {len(ordered)}/{placed}  p50 {statistics.median(ordered):.1f} ms  "
         f"p99 {p99:.1f} ms  max {ordered[-1]:.1f} ms"
     )
 
