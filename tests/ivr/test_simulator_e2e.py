@@ -54,6 +54,13 @@ class Lab:
         await asyncio.wait_for(self.sim.wait_survey_calls(expected_calls), 30)
         await asyncio.wait_for(self.service.fastagi.wait_idle(), 30)
 
+    async def survey_after_call(self, uniqueid: str, number: str, phone: CustomerPhone) -> None:
+        """A queue call from `number` ends; two minutes on, its survey rings `phone`."""
+        self.sim.set_customer_phone(number, phone)
+        await self.service.on_event(call_ended(uniqueid, number, MONDAY_10))
+        self.clock.advance(timedelta(minutes=2))
+        await self.survey_round(1)
+
 
 @pytest.fixture
 async def lab(db: Database) -> AsyncIterator[Lab]:
@@ -76,14 +83,11 @@ async def lab(db: Database) -> AsyncIterator[Lab]:
 
 async def test_call_to_rating_through_the_simulator(lab: Lab) -> None:
     number = "0812345678"
-    lab.sim.set_customer_phone(number, CustomerPhone.answers("2"))
     agent = await seed_agent(lab.db.pool)
     call_id, _ = await seed_call(lab.db.pool, "1795236655.0", number, agent, MONDAY_10)
     case_id = await seed_case(lab.db.pool, call_id, "complaint", MONDAY_10)
 
-    await lab.service.on_event(call_ended("1795236655.0", number, MONDAY_10))
-    lab.clock.advance(timedelta(minutes=2))
-    await lab.survey_round(1)
+    await lab.survey_after_call("1795236655.0", number, CustomerPhone.answers("2"))
 
     row = await lab.db.pool.fetchrow("SELECT * FROM surveys")
     assert (row["status"], row["rating"]) == ("completed", 2)
@@ -98,11 +102,7 @@ async def test_call_to_rating_through_the_simulator(lab: Lab) -> None:
 
 
 async def test_wrong_key_then_right_key_through_the_simulator(lab: Lab) -> None:
-    number = "0812345679"
-    lab.sim.set_customer_phone(number, CustomerPhone.answers("7", "1"))
-    await lab.service.on_event(call_ended("1795236655.1", number, MONDAY_10))
-    lab.clock.advance(timedelta(minutes=2))
-    await lab.survey_round(1)
+    await lab.survey_after_call("1795236655.1", "0812345679", CustomerPhone.answers("7", "1"))
     row = await lab.db.pool.fetchrow("SELECT status, rating FROM surveys")
     assert (row["status"], row["rating"]) == ("completed", 1)
 
@@ -118,35 +118,27 @@ async def test_wrong_key_then_right_key_through_the_simulator(lab: Lab) -> None:
 async def test_unreached_phone_outcome_is_recorded_and_retried(
     lab: Lab, phone: CustomerPhone, outcome: str
 ) -> None:
-    number = "0812345670"
-    lab.sim.set_customer_phone(number, phone)
-    await lab.service.on_event(call_ended("1795236655.2", number, MONDAY_10))
-    lab.clock.advance(timedelta(minutes=2))
-    await lab.survey_round(1)
+    await lab.survey_after_call("1795236655.2", "0812345670", phone)
     row = await lab.db.pool.fetchrow("SELECT id, status, reason FROM surveys")
     assert (row["status"], row["reason"]) == ("pending", outcome)
     attempts = await lab.db.pool.fetch("SELECT outcome FROM survey_attempts")
     assert [a["outcome"] for a in attempts] == [outcome]
 
 
-async def test_hang_up_mid_survey_through_the_simulator(lab: Lab) -> None:
-    number = "0812345671"
-    lab.sim.set_customer_phone(number, CustomerPhone.hangs_up(after=0.5))
-    await lab.service.on_event(call_ended("1795236655.3", number, MONDAY_10))
-    lab.clock.advance(timedelta(minutes=2))
-    await lab.survey_round(1)
+@pytest.mark.parametrize(
+    ("phone", "reason"),
+    [
+        (CustomerPhone.hangs_up(after=0.5), "caller_hung_up"),
+        (CustomerPhone.silent(), "no_valid_input"),
+    ],
+    ids=["hang_up_mid_survey", "silence"],
+)
+async def test_a_survey_left_unanswered_through_the_simulator_is_incomplete(
+    lab: Lab, phone: CustomerPhone, reason: str
+) -> None:
+    await lab.survey_after_call("1795236655.3", "0812345671", phone)
     row = await lab.db.pool.fetchrow("SELECT status, reason FROM surveys")
-    assert (row["status"], row["reason"]) == ("incomplete", "caller_hung_up")
-
-
-async def test_silence_through_the_simulator(lab: Lab) -> None:
-    number = "0812345672"
-    lab.sim.set_customer_phone(number, CustomerPhone.silent())
-    await lab.service.on_event(call_ended("1795236655.4", number, MONDAY_10))
-    lab.clock.advance(timedelta(minutes=2))
-    await lab.survey_round(1)
-    row = await lab.db.pool.fetchrow("SELECT status, reason FROM surveys")
-    assert (row["status"], row["reason"]) == ("incomplete", "no_valid_input")
+    assert (row["status"], row["reason"]) == ("incomplete", reason)
 
 
 async def test_queue_call_to_stored_rating_end_to_end(db: Database) -> None:
