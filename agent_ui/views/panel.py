@@ -198,7 +198,9 @@ async def save_intake(request: web.Request) -> web.Response:
         return web.json_response({"errors": exc.field_errors}, status=422)
     panel, now = app[panel_key], app[clock_key].now()
     call_key = fields.get("call_key", "")
-    number = normalise(intake.contact_phone)
+    on_desk = (await panel.desk(user.id)).current(call_key)
+    # The case belongs to the caller even when the agent left the telephone field empty.
+    number = normalise(intake.contact_phone) or normalise(on_desk.caller_number if on_desk else "")
     caller_id = None
     if number is not None:
         caller_id = await panel.store.remember_caller(

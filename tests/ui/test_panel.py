@@ -519,3 +519,21 @@ async def test_a_restarted_service_puts_calls_in_progress_back_on_the_desk(
         assert call is not None
         assert (call.status, call.phase) == ("talking", Phase.INQUIRY)
         assert call.phases[0].at == clock.now() - timedelta(seconds=25)
+
+
+async def test_a_case_saved_without_a_telephone_still_belongs_to_the_caller(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    await insert_call(panel_app, "1.1", clock)
+    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    key = make_call_key(PBX, "1169", "1.1")
+    status, body = await somchai.post(
+        "/panel/intake", call_key=key, channel="phone", case_type="suggestion", topic="Hours"
+    )
+    assert status == 200
+    owner = await panel_app.app[db_key].pool.fetchval(
+        "SELECT cl.number FROM cases c JOIN callers cl ON cl.id = c.caller_id WHERE c.id = $1",
+        body["case_id"],
+    )
+    assert owner == NUMBER
