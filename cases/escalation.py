@@ -9,7 +9,6 @@ tests call; `run_forever(interval)` is the background loop the composition root 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ import structlog
 
 from cases.access import visible_cases_sql
 from cases.clock import Clock
+from cases.jobs import run_every
 from cases.lifecycle import OPEN_STATUSES, CaseType, Role
 from cases.models import Actor, Escalation
 from cases.working_days import WorkingCalendar
@@ -163,15 +163,10 @@ class EscalationJob:
         )
 
     async def run_forever(self, clock: Clock, interval: float) -> None:
-        """The background loop: a failed pass (database down, a bug) is logged, not fatal."""
-        while True:
-            try:
-                await self.run_once(clock.now())
-            except Exception:
-                log.exception("escalation_pass_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
-            self._wake.clear()
+        """The background loop; `nudge()` starts the next pass at once."""
+        await run_every(
+            self.run_once, clock, interval, failed="escalation_pass_failed", wake=self._wake
+        )
 
 
 async def visible_escalations(

@@ -6,7 +6,6 @@ the deletion. Open cases are never deleted.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +13,7 @@ import asyncpg
 import structlog
 
 from cases.clock import Clock
+from cases.jobs import run_every
 from cases.lifecycle import OPEN_STATUSES
 
 log = structlog.get_logger()
@@ -129,13 +129,8 @@ class RetentionJob:
         return report
 
     async def run_forever(self, clock: Clock, interval: float) -> None:
-        """The scheduled job; a failed run is logged and tried again next interval."""
-        while True:
-            try:
-                await self.run_once(clock.now())
-            except Exception:
-                log.exception("retention_run_failed")
-            await asyncio.sleep(interval)
+        """The scheduled job, `interval` seconds apart."""
+        await run_every(self.run_once, clock, interval, failed="retention_run_failed")
 
 
 def _affected(status: str) -> int:
