@@ -145,8 +145,7 @@ class CaseRepository:
             policy = await self._policy(conn)
             number = await conn.fetchval(_NEXT_REFERENCE, be_year(now))
             reference = format_reference(be_year(now), number)
-            due = policy.due_at(form.case_type, now)
-            sla_start = None if due is None else policy.calendar.sla_start(now)
+            due, sla_start = policy.due_and_start(form.case_type, now)
             case_id = await conn.fetchval(
                 _INSERT_CASE,
                 reference,
@@ -191,8 +190,7 @@ class CaseRepository:
             policy = await self._policy(conn)
             due, sla_start = current.due_at, current.sla_started_at
             if form.case_type is not current.case_type:
-                due = policy.due_at(form.case_type, current.received_at)
-                sla_start = None if due is None else policy.calendar.sla_start(current.received_at)
+                due, sla_start = policy.due_and_start(form.case_type, current.received_at)
             changed = _changed_fields(current, form)
             await conn.execute(
                 _UPDATE_FORM,

@@ -39,5 +39,13 @@ class SlaPolicy:
             return None
         return self.calendar.due_at(received_at, days)
 
+    def due_and_start(
+        self, case_type: CaseType, received_at: datetime
+    ) -> tuple[datetime | None, datetime | None]:
+        """A case's due time and its SLA clock's start, kept together when either changes;
+        neither for a type closed at intake."""
+        due = self.due_at(case_type, received_at)
+        return due, None if due is None else self.calendar.sla_start(received_at)
+
     def survey_due_at(self, resolved_at: datetime) -> datetime:
         return self.calendar.due_at(resolved_at, self.survey_days)
