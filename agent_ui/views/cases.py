@@ -9,7 +9,7 @@ only ever rendered through autoescaping.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -353,16 +353,29 @@ async def new_case_page(request: web.Request) -> web.Response:
     return _form_page(request, values={"channel": "phone"}, errors={}, case=None)
 
 
-@require_role(*CENTRE)
-async def new_case_submit(request: web.Request) -> web.StreamResponse:
+async def _submit_form(
+    request: web.Request, case: Case | None, save: Callable[[IntakeForm], Awaitable[Case]]
+) -> web.StreamResponse:
+    """The posted intake form: shown again with its errors, or saved, escalation nudged, and
+    the user sent to the case."""
     values = await _form_fields(request, (*FIELD_NAMES, "significant"))
     try:
         form = IntakeForm.parse(values)
     except InvalidCaseData as exc:
-        return _form_page(request, values=values, errors=exc.field_errors, case=None, status=422)
-    case = await _repo(request).create_case(form, actor=actor_of(_user(request)), now=_now(request))
+        return _form_page(request, values=values, errors=exc.field_errors, case=case, status=422)
+    saved = await save(form)
     nudge_escalation(request.app, form)
-    return see_other(f"/cases/{case.id}")
+    return see_other(f"/cases/{saved.id}")
+
+
+@require_role(*CENTRE)
+async def new_case_submit(request: web.Request) -> web.StreamResponse:
+    actor = actor_of(_user(request))
+    return await _submit_form(
+        request,
+        None,
+        lambda form: _repo(request).create_case(form, actor=actor, now=_now(request)),
+    )
 
 
 async def _editable_case(request: web.Request, repo: CaseRepository, actor: Actor) -> Case:
@@ -385,14 +398,11 @@ async def edit_case_page(request: web.Request) -> web.Response:
 async def edit_case_submit(request: web.Request) -> web.StreamResponse:
     repo, actor = _repo(request), actor_of(_user(request))
     case = await _editable_case(request, repo, actor)
-    values = await _form_fields(request, (*FIELD_NAMES, "significant"))
-    try:
-        form = IntakeForm.parse(values)
-    except InvalidCaseData as exc:
-        return _form_page(request, values=values, errors=exc.field_errors, case=case, status=422)
-    await repo.update_case(case.id, form, actor=actor, now=_now(request))
-    nudge_escalation(request.app, form)
-    return see_other(f"/cases/{case.id}")
+    return await _submit_form(
+        request,
+        case,
+        lambda form: repo.update_case(case.id, form, actor=actor, now=_now(request)),
+    )
 
 
 # Escalations and closed days.
