@@ -65,6 +65,19 @@ class _Tables(HTMLParser):
             self._cell.append(data)
 
 
+def _tables(html: str) -> dict[str, list[list[str]]]:
+    """What the tests compare: each report table's body rows, by name."""
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+async def _as_boss(app_client: TestClient, make_user: MakeUser) -> None:
+    """Logged in as a supervisor, who may open every page here."""
+    await make_user("boss", "supervisor")
+    await log_in(app_client, "boss")
+
+
 def _as_page(cell: object, shown: str) -> str:
     """A workbook cell as the page writes it: numbers stay numbers in Excel (50.0 reads back
     as 50), text a caller typed may carry the apostrophe that keeps it from being a formula."""
@@ -145,8 +158,7 @@ async def test_the_live_board_shows_waiting_callers_agents_and_today(
             "pbx1", local(2, 12), "q1169", "PJSIP/101", "Anan", "paused", True, "ประชุม"
         )
     )
-    await make_user("boss", "supervisor")
-    await log_in(app_client, "boss")
+    await _as_boss(app_client, make_user)
 
     data = await (await app_client.get("/supervisor/live.json")).json()
     (queue,) = data["board"]["queues"]
@@ -170,26 +182,24 @@ async def test_reports_show_figures_and_lists_with_names_escaped(
     app_client: TestClient, app: web.Application, make_user: MakeUser
 ) -> None:
     await _seed(app)
-    await make_user("boss", "supervisor")
-    await log_in(app_client, "boss")
+    await _as_boss(app_client, make_user)
     response = await app_client.get("/supervisor/reports?from=2026-03-02&to=2026-03-02")
     html = await response.text()
     assert HOSTILE not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert "2 Mar 2569" in html  # English words, Buddhist Era by default
 
-    tables = _Tables()
-    tables.feed(html)
-    summary = dict(tables.tables["summary"])
+    tables = _tables(html)
+    summary = dict(tables["summary"])
     # one short abandon (3 s) leaves rate and SL: 1 ÷ (3 − 1) and 1 ÷ (1 + 2 − 1)
     assert summary["Abandon rate (%)"] == "50.0"
     assert summary["Service level (%)"] == "50.0"  # answered exactly at T counts
     assert summary["AHT (s)"] == "330.0"
-    assert [row[3:] for row in tables.tables["abandoned"]] == [
+    assert [row[3:] for row in tables["abandoned"]] == [
         [HOSTILE, "3.0", "2", "Yes"],
         ['=HYPERLINK("http://evil")', "42.0", "1", "No"],
     ]
-    assert tables.tables["by_occupation"] == [["ชาวนา", "1", "1"]]
+    assert tables["by_occupation"] == [["ชาวนา", "1", "1"]]
 
     in_ce = await (await app_client.get("/supervisor/reports?from=2026-03-02&era=ce")).text()
     assert "2 Mar 2026" in in_ce
@@ -199,17 +209,15 @@ async def test_the_excel_export_has_the_rows_of_the_page_with_thai_intact(
     app_client: TestClient, app: web.Application, make_user: MakeUser
 ) -> None:
     await _seed(app)
-    await make_user("boss", "supervisor")
-    await log_in(app_client, "boss")
+    await _as_boss(app_client, make_user)
     query = "from=2026-03-01&to=2026-03-02"
-    page = _Tables()
-    page.feed(await (await app_client.get(f"/supervisor/reports?{query}")).text())
+    page = _tables(await (await app_client.get(f"/supervisor/reports?{query}")).text())
 
     response = await app_client.get(f"/supervisor/reports.xlsx?{query}")
     assert "attachment" in response.headers["Content-Disposition"]
     book = load_workbook(io.BytesIO(await response.read()))
-    assert set(page.tables) <= set(book.sheetnames)
-    for name, rows in page.tables.items():
+    assert set(page) <= set(book.sheetnames)
+    for name, rows in page.items():
         sheet = list(book[name].iter_rows(min_row=3, values_only=True))
         assert [
             [_as_page(cell, shown) for cell, shown in zip(r, p, strict=True)]
@@ -224,8 +232,7 @@ async def test_the_csv_export_is_utf8_with_a_bom_for_excel(
     app_client: TestClient, app: web.Application, make_user: MakeUser
 ) -> None:
     await _seed(app)
-    await make_user("boss", "supervisor")
-    await log_in(app_client, "boss")
+    await _as_boss(app_client, make_user)
     body = await (await app_client.get("/supervisor/reports.csv?from=2026-03-02")).read()
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
@@ -247,14 +254,12 @@ async def test_satisfaction_comes_from_the_survey_figures(
     await add_survey(pool, calls[3], local(2, 10), attempts=2, agent=anan)  # never answered
     await add_survey(pool, None, local(2, 11), attempts=0, queue="q1662")  # never dialled
     await add_survey(pool, None, local(5, 11), rating=1)  # another week
-    await make_user("boss", "supervisor")
-    await log_in(app_client, "boss")
+    await _as_boss(app_client, make_user)
 
-    page = _Tables()
-    page.feed(
+    page = _tables(
         await (await app_client.get("/supervisor/reports?from=2026-03-02&to=2026-03-02")).text()
     )
-    summary = dict(page.tables["summary"])
+    summary = dict(page["summary"])
     assert summary["Satisfaction (%)"] == "66.7"  # (1 impressed + 1 satisfied) ÷ 3 responses
     assert summary["Satisfaction target (%)"] == "85.0"
     assert [
@@ -262,16 +267,15 @@ async def test_satisfaction_comes_from_the_survey_figures(
         for n, word in enumerate(("Impressed", "Satisfied", "Dissatisfied"), 1)
     ] == ["1", "1", "1"]
     assert summary["Survey response rate (%)"] == "75.0"  # 3 responses ÷ 4 attempted
-    (anan_row,) = page.tables["by_agent"]
+    (anan_row,) = page["by_agent"]
     assert anan_row[0] == "Anan" and "66.7" in anan_row
-    assert [(row[0], row[-1]) for row in page.tables["by_day"]] == [("2 Mar 2569", "66.7")]
-    assert [(row[0], row[-1]) for row in page.tables["by_month"]] == [("March 2569", "66.7")]
+    assert [(row[0], row[-1]) for row in page["by_day"]] == [("2 Mar 2569", "66.7")]
+    assert [(row[0], row[-1]) for row in page["by_month"]] == [("March 2569", "66.7")]
 
-    other = _Tables()
-    other.feed(
+    other = _tables(
         await (await app_client.get("/supervisor/reports?from=2026-03-02&queue=q1662")).text()
     )
-    assert dict(other.tables["summary"])["Satisfaction (%)"] == ""  # no response there
+    assert dict(other["summary"])["Satisfaction (%)"] == ""  # no response there
 
 
 @pytest.mark.parametrize(
@@ -280,8 +284,7 @@ async def test_satisfaction_comes_from_the_survey_figures(
 async def test_a_bad_period_is_explained_not_crashed(
     app_client: TestClient, make_user: MakeUser, query: str
 ) -> None:
-    await make_user("boss", "supervisor")
-    await log_in(app_client, "boss")
+    await _as_boss(app_client, make_user)
     response = await app_client.get(f"/supervisor/reports?{query}")
     assert response.status == 400
 
@@ -295,6 +298,4 @@ async def test_thai_readers_get_thai_labels_and_the_month_so_far_by_default(
     await log_in(app_client, "hua_na")
     html = await (await app_client.get("/supervisor/reports")).text()
     assert "1 มี.ค. 2569" in html and "2 มี.ค. 2569" in html
-    tables = _Tables()
-    tables.feed(html)
-    assert dict(tables.tables["summary"])["สายเข้าคิว"] == "3"  # February's call is not in it
+    assert dict(_tables(html)["summary"])["สายเข้าคิว"] == "3"  # February's call is not in it
