@@ -1,11 +1,13 @@
-"""The loop every background job of the case system runs in (escalation, retention)."""
+"""Background tasks: the loop every job of the case system runs in (escalation, retention),
+and how tasks are stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 import structlog
 
@@ -34,3 +36,12 @@ async def run_every(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), interval)
         wake.clear()
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel the tasks and wait until each has ended, whatever it ended with, so nothing is
+    left running (or writing) after a stop."""
+    stopping = list(tasks)
+    for task in stopping:
+        task.cancel()
+    await asyncio.gather(*stopping, return_exceptions=True)

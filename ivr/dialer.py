@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from cases.clock import Clock
+from cases.jobs import cancel_and_wait
 from ivr.config import SurveySettings
 from ivr.policy import IsHoliday, in_calling_window, retry_time
 from ivr.queue import Claim, SurveyQueue
@@ -57,10 +58,7 @@ class Dialer:
 
     async def close(self) -> None:
         """Cancel calls still waiting for their result; their leases make them safe to redo."""
-        calls = list(self._calls)
-        for task in calls:
-            task.cancel()
-        await asyncio.gather(*calls, return_exceptions=True)
+        await cancel_and_wait(self._calls)
 
     async def _call(self, claim: Claim) -> None:
         """One attempt; a failure to record it is logged, and the lease takes the survey back."""

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 
+from cases.jobs import cancel_and_wait
 from ivr.agi import ENV_LIMIT, AgiChannel, AgiHangup, parse_environment
 
 Handler = Callable[[AgiChannel], Awaitable[None]]
@@ -63,10 +64,7 @@ class FastAgiServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
 
     async def wait_idle(self) -> None:
         """Wait until every session accepted so far has ended."""

@@ -27,6 +27,7 @@ from cases.errors import AccessDenied, InvalidCaseData
 from cases.escalation import EscalationJob, Notify, visible_escalations
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
 from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
+from cases.jobs import cancel_and_wait
 from cases.lifecycle import Action, CaseType, Channel, Move, Role, Status, allowed_actions
 from cases.models import Actor, Case
 from cases.register import RegisterFilter, all_rows, search
@@ -91,9 +92,7 @@ async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await cancel_and_wait(tasks)
 
 
 def nudge_escalation(app: web.Application, form: IntakeForm) -> None:
