@@ -68,7 +68,8 @@ _GENERATE = [
         due_at)
     SELECT 'B-' || g, 1 + g % {CALLERS}, 'phone', 'complaint', 'Topic ' || g % 50,
            CASE WHEN g % 5 = 0 THEN 'forwarded' ELSE 'closed' END,
-           now() - make_interval(hours => g), now() - make_interval(hours => g) + interval '3 d'
+           now() - make_interval(mins => 5 * g),
+           now() - make_interval(mins => 5 * g) + interval '3 d'
     FROM generate_series(1, {CASES}) g""",
     f"""INSERT INTO surveys (id, call_id, caller_number, pbx, status, not_before, expires_at,
         rating, rated_at)
