@@ -32,6 +32,16 @@ ENGLISH_MONTHS_LONG = (
 )  # fmt: skip
 
 
+def as_era(code: str) -> Era:
+    """An era asked for (a query, a setting) as one dates are written in: BE unless "ce"."""
+    return "ce" if code == "ce" else "be"
+
+
+def as_lang(code: str) -> Lang:
+    """A reader's language as one dates are written in: Thai unless "en"."""
+    return "en" if code == "en" else "th"
+
+
 def be_year(value: date | datetime) -> int:
     """The Buddhist Era year of a date (a datetime is first taken to Bangkok time)."""
     return _local_date(value).year + BE_OFFSET

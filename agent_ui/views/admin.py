@@ -25,7 +25,7 @@ from cases.admin_repo import (
     password_errors,
     split_queues,
 )
-from cases.dates import Lang, format_datetime
+from cases.dates import as_lang, format_datetime
 from cases.repository import CaseRepository
 from cases.users import ROLES, User
 
@@ -188,7 +188,7 @@ async def _user_page(
 ) -> web.Response:
     """The user's facts, the edit form, password reset, (de)activation and the audit."""
     settings = request.app[settings_key]
-    lang: Lang = "en" if request_language(request, settings.language) == "en" else "th"
+    lang = as_lang(request_language(request, settings.language))
     if values is None or queues is None:
         values, queues = _account_values(row)
     done = request.query.get("done", "")

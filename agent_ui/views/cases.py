@@ -22,7 +22,7 @@ from agent_ui.auth import current_user, require_role, see_other
 from agent_ui.i18n import request_language
 from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
 from agent_ui.templating import render
-from cases.dates import Era, Lang, format_date, format_datetime, parse_date
+from cases.dates import Era, Lang, as_era, as_lang, format_date, format_datetime, parse_date
 from cases.errors import AccessDenied, InvalidCaseData
 from cases.escalation import EscalationJob, Notify, visible_escalations
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
@@ -129,12 +129,11 @@ def _case_id(request: web.Request) -> int:
 
 
 def _era(request: web.Request) -> Era:
-    chosen = request.query.get("era", request.app[settings_key].era)
-    return "ce" if chosen == "ce" else "be"
+    return as_era(request.query.get("era", request.app[settings_key].era))
 
 
 def _lang(request: web.Request) -> Lang:
-    return "en" if request_language(request, request.app[settings_key].language) == "en" else "th"
+    return as_lang(request_language(request, request.app[settings_key].language))
 
 
 def _context(request: web.Request, **values: Any) -> dict[str, Any]:

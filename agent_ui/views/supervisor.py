@@ -26,7 +26,7 @@ from agent_ui.report_tables import (
 from agent_ui.reports_export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from agent_ui.settings import Settings, Standards
 from agent_ui.templating import render
-from cases.dates import Era, Lang, format_date, parse_date
+from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
 from cases.stats import Period, Thresholds, figures, queue_names
 from ivr.results import SurveyResults
 
@@ -56,9 +56,8 @@ def thresholds_of(standards: Standards) -> Thresholds:
 def _reader(request: web.Request) -> tuple[Text, Era, Lang]:
     """The translation lookup, era and language this page is read in."""
     settings: Settings = request.app[settings_key]
-    lang: Lang = "en" if request_language(request, settings.language) == "en" else "th"
-    chosen = request.query.get("era", settings.era)
-    era: Era = "ce" if chosen == "ce" else "be"
+    lang = as_lang(request_language(request, settings.language))
+    era = as_era(request.query.get("era", settings.era))
     return partial(request.app[catalog_key].text, lang=lang), era, lang
 
 
