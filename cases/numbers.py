@@ -1,8 +1,9 @@
 """Phone numbers in one form, so a caller is recognised however the network spelt them.
 
-Thai numbers become the national form `0XXXXXXXXX` (`+66`, `66` and `0066` folded), short codes
-such as 1169 stay as they are, other international numbers become `+<digits>`, and anything
-anonymous or not a number is None. Digit strings of no known shape (lab trunks) are kept.
+Thai numbers become the national form, a `0` and the subscriber digits (0812345678), with
+`+66`, `66` and `0066` folded; short codes such as 1169 stay as they are, other international
+numbers become `+<digits>`, and anything anonymous or not a number is None. Digit strings
+of no known shape (lab trunks) are kept.
 """
 
 from __future__ import annotations
