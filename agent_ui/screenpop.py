@@ -19,18 +19,13 @@ from cases.calls import CallRepository
 from cases.models import CaseSummary
 from cases.numbers import normalise
 from cases.repository import CaseRepository
+from ivr.results import SurveyResults
 
 PROFILE_FIELDS = ("name", "occupation", "gender", "age_band", "province", "email")
 
 _PROFILE = """
 SELECT id, name, occupation, gender, age_band, province, email
 FROM callers WHERE number = $1 AND anonymised_at IS NULL
-"""
-
-_RATINGS = """
-SELECT rating, rated_at FROM surveys
-WHERE caller_number = $1 AND rating IS NOT NULL
-ORDER BY created_at DESC LIMIT $2
 """
 
 
@@ -51,6 +46,7 @@ class ScreenPops:
         self._pool = pool
         self._calls = CallRepository(pool)
         self._cases = CaseRepository(pool)
+        self._ratings = SurveyResults(pool)
         self._limits = limits or PopLimits()
 
     async def pop(self, number: str, *, now: datetime, this_call: str = "") -> dict[str, Any]:
@@ -65,7 +61,9 @@ class ScreenPops:
             self._calls.caller_history(
                 number, self._limits.calls, exclude_call_key=this_call or None
             ),
-            self._pool.fetch(_RATINGS, national, self._limits.ratings) if national else _none(),
+            self._ratings.caller_last_ratings(national, self._limits.ratings)
+            if national
+            else _none(),
         )
         fields = {name: (profile[name] if profile else None) or "" for name in PROFILE_FIELDS}
         return {
@@ -74,7 +72,7 @@ class ScreenPops:
             "profile": fields,
             "calls": [jsonable(call) for call in calls],
             "cases": [jsonable(case) for case in cases],
-            "ratings": [jsonable(dict(row)) for row in ratings],
+            "ratings": [jsonable(rating) for rating in ratings],
         }
 
     async def _profile_and_cases(
