@@ -99,3 +99,14 @@ def test_due_time_is_after_receipt_on_a_working_day_at_closing(
     start = cal.sla_start(moment)
     assert start >= moment
     assert cal.count_working_days(start.date(), due.date()) == n
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=days, span=st.integers(min_value=-30, max_value=1500), closed=closed_sets)
+def test_counting_agrees_with_looking_at_every_day(
+    start: date, span: int, closed: frozenset[date]
+) -> None:
+    cal = WorkingCalendar(closed_days=closed)
+    end = start + timedelta(days=span)
+    one_by_one = sum(1 for i in range(1, span + 1) if cal.is_working_day(start + timedelta(days=i)))
+    assert cal.count_working_days(start, end) == one_by_one
