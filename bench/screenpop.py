@@ -64,12 +64,14 @@ _GENERATE = [
            now() - make_interval(mins => g), now() - make_interval(mins => g) + interval '20 s',
            now() - make_interval(mins => g) + interval '5 min', 1 + g % $AGENTS, 20, 280
     FROM generate_series(1, {CALLS}) g""",
+    # Open cases past due were escalated long ago (the steady state), not all at start.
     f"""INSERT INTO cases (reference, caller_id, channel, case_type, topic, status, received_at,
-        due_at)
+        due_at, escalation_level)
     SELECT 'B-' || g, 1 + g % {CALLERS}, 'phone', 'complaint', 'Topic ' || g % 50,
            CASE WHEN g % 5 = 0 THEN 'forwarded' ELSE 'closed' END,
            now() - make_interval(mins => 5 * g),
-           now() - make_interval(mins => 5 * g) + interval '3 d'
+           now() - make_interval(mins => 5 * g) + interval '3 d',
+           CASE WHEN g % 5 = 0 THEN 3 ELSE 0 END
     FROM generate_series(1, {CASES}) g""",
     f"""INSERT INTO surveys (id, call_id, caller_number, pbx, status, not_before, expires_at,
         rating, rated_at)
