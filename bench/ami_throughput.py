@@ -20,11 +20,8 @@ import argparse
 import asyncio
 import logging
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from panoramisk.ami_protocol import AMIProtocol
 
+from bench.database import fresh_database
 from telephony.ami.capture import read_capture
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage, FrameParser
@@ -42,7 +40,7 @@ from telephony.tracker import CallRecord, CallTracker
 from telephony.translate import Translator
 
 if TYPE_CHECKING:
-    from cases.db import Database
+    pass
 
 TRACES = Path(__file__).resolve().parents[2] / "shared" / "ami-traces"
 CHUNK = 64 * 1024
@@ -226,28 +224,6 @@ async def bench_end_to_end(stream: bytes, expected: int, sink: Any) -> tuple[int
     finally:
         await link.stop()
         await blaster.stop()
-
-
-@asynccontextmanager
-async def fresh_database() -> AsyncIterator[Database]:
-    """A migrated database in a throw-away embedded PostgreSQL (durable commits), removed
-    afterwards; cases is imported only here so `--no-db` runs never load it."""
-    from cases.db import Database, EmbeddedPostgres
-    from cases.migrate import apply_migrations
-
-    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    server = EmbeddedPostgres(folder / "data")
-    try:
-        url = server.start()
-        await apply_migrations(url)
-        db = await Database.connect(url)
-        try:
-            yield db
-        finally:
-            await db.close()
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def through_writer(stream: bytes, expected: int, sink: BatchCallSink) -> Timing:

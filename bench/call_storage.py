@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench.ami_throughput import bench_end_to_end, build_stream, fresh_database, through_writer
+from bench.ami_throughput import bench_end_to_end, build_stream, through_writer
+from bench.database import fresh_database
 from cases.calls import CallRepository
 from cases.db import Database
 

@@ -12,18 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import shutil
-import tempfile
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
 
+from bench.database import fresh_database
 from cases.clock import ManualClock
-from cases.db import Database, EmbeddedPostgres
-from cases.migrate import apply_migrations
+from cases.db import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
 from telephony.events import CallEnded, make_call_key
@@ -109,19 +106,8 @@ async def run(db: Database, surveys: int, sessions: int) -> None:
 
 
 async def main_async(surveys: int, sessions: int) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-ivr-"))
-    server = EmbeddedPostgres(folder / "data")
-    try:
-        url = server.start()
-        await apply_migrations(url)
-        db = await Database.connect(url)
-        try:
-            await run(db, surveys, sessions)
-        finally:
-            await db.close()
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    async with fresh_database("hotline-bench-ivr-") as db:
+        await run(db, surveys, sessions)
 
 
 def main() -> None:
