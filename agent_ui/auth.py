@@ -63,6 +63,14 @@ def current_user(request: web.Request) -> User | None:
     return request.get(user_rkey)
 
 
+def signed_in(request: web.Request) -> User:
+    """The user behind a guarded handler (`require_role` already sent anonymous ones away)."""
+    user = current_user(request)
+    if user is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    return user
+
+
 def csrf_token(request: web.Request) -> str:
     """The token forms must send back: the session's, or the login page's own."""
     return request.get(csrf_rkey, "")

@@ -11,7 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from agent_ui.auth import current_user, hash_password, require_role, see_other
+from agent_ui.auth import hash_password, require_role, see_other, signed_in
+from agent_ui.forms import clean, text_fields
 from agent_ui.i18n import request_language
 from agent_ui.keys import clock_key, db_key, settings_key
 from agent_ui.templating import render
@@ -27,7 +28,7 @@ from cases.admin_repo import (
 )
 from cases.dates import as_lang, format_datetime
 from cases.repository import CaseRepository
-from cases.users import ROLES, User
+from cases.users import ROLES
 
 ACCOUNT_FIELDS = ("display_name", "role", "unit_id", "pbx", "interface", "language")
 PASSWORD_FIELDS = ("password", "password2")
@@ -53,13 +54,6 @@ def _repo(request: web.Request) -> AdminRepository:
     return AdminRepository(request.app[db_key].pool)
 
 
-def _admin(request: web.Request) -> User:
-    user = current_user(request)
-    if user is None:
-        raise web.HTTPUnauthorized(text="log in first")
-    return user
-
-
 def _pbx_names(request: web.Request, row: UserRow | None = None) -> list[str]:
     """The configured PBXs, and the user's own even if no longer configured, so editing
     someone's name never forces a change of phone."""
@@ -72,13 +66,8 @@ async def _posted(request: web.Request) -> tuple[Values, list[str]]:
     """The form's text fields (without the NUL characters PostgreSQL refuses) and every
     value given for `queues` (checkboxes and the comma-separated text field)."""
     form = await request.post()
-    values = {
-        name: value.replace("\x00", "")
-        for name in FORM_FIELDS
-        if isinstance(value := form.get(name, ""), str)
-    }
-    queues = [v.replace("\x00", "") for v in form.getall("queues", []) if isinstance(v, str)]
-    return values, queues
+    queues = [clean(v) for v in form.getall("queues", []) if isinstance(v, str)]
+    return text_fields(form, FORM_FIELDS), queues
 
 
 async def _user_row(request: web.Request) -> UserRow:
@@ -168,7 +157,7 @@ async def new_user_submit(request: web.Request) -> web.StreamResponse:
             username,
             account,
             hash_password(values["password"]),
-            actor_id=_admin(request).id,
+            actor_id=signed_in(request).id,
             at=request.app[clock_key].now(),
         )
     except InvalidAccount as exc:
@@ -214,7 +203,7 @@ async def edit_submit(request: web.Request) -> web.StreamResponse:
     try:
         account = parse_account(values, queues, pbx_names=_pbx_names(request, row))
         await _repo(request).update(
-            row.user.id, account, actor_id=_admin(request).id, at=request.app[clock_key].now()
+            row.user.id, account, actor_id=signed_in(request).id, at=request.app[clock_key].now()
         )
     except InvalidAccount as exc:
         errors = await _all_errors(request, values, exc, user_id=row.user.id)
@@ -234,7 +223,7 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
     await _repo(request).reset_password(
         row.user.id,
         hash_password(values["password"]),
-        actor_id=_admin(request).id,
+        actor_id=signed_in(request).id,
         at=request.app[clock_key].now(),
     )
     return see_other(f"/admin/users/{row.user.id}?done=password_reset")
@@ -244,7 +233,7 @@ async def _set_active(request: web.Request, active: bool) -> web.StreamResponse:
     row = await _user_row(request)
     try:
         await _repo(request).set_active(
-            row.user.id, active, actor_id=_admin(request).id, at=request.app[clock_key].now()
+            row.user.id, active, actor_id=signed_in(request).id, at=request.app[clock_key].now()
         )
     except InvalidAccount as exc:
         return await _user_page(request, row, errors=exc.field_errors, status=422)

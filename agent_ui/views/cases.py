@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 import structlog
 from aiohttp import web
 
-from agent_ui.auth import current_user, require_role, see_other
+from agent_ui.auth import require_role, see_other, signed_in
+from agent_ui.forms import posted_text
 from agent_ui.i18n import request_language
 from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
 from agent_ui.templating import render
@@ -102,13 +103,6 @@ def nudge_escalation(app: web.Application, form: IntakeForm) -> None:
         app[escalation_key].nudge()
 
 
-def _user(request: web.Request) -> User:
-    user = current_user(request)
-    if user is None:
-        raise web.HTTPUnauthorized(text="log in first")
-    return user
-
-
 def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id)
 
@@ -154,16 +148,6 @@ def _context(request: web.Request, **values: Any) -> dict[str, Any]:
     }
 
 
-async def _form_fields(request: web.Request, names: tuple[str, ...]) -> dict[str, str]:
-    """Posted text fields, without the NUL characters PostgreSQL refuses."""
-    form = await request.post()
-    return {
-        name: value.replace("\x00", "")
-        for name in names
-        if isinstance(value := form.get(name, ""), str)
-    }
-
-
 def _optional_id(text: str) -> int | None:
     """A unit chosen in a form, or none: anything but plain digits means none."""
     return int(text) if text.isascii() and text.isdigit() else None
@@ -174,7 +158,7 @@ def _optional_id(text: str) -> int | None:
 
 @require_role(*ALL_ROLES)
 async def register_page(request: web.Request) -> web.Response:
-    user = _user(request)
+    user = signed_in(request)
     flt = RegisterFilter.from_query(request.query)
     page = await search(request.app[db_key].pool, flt, actor_of(user), _now(request))
     units = await _repo(request).list_units()
@@ -207,7 +191,7 @@ def _labels(request: web.Request) -> ExportLabels:
 
 
 async def _export_rows(request: web.Request) -> tuple[list[Any], str]:
-    user = _user(request)
+    user = signed_in(request)
     flt = RegisterFilter.from_query(request.query)
     rows = await all_rows(request.app[db_key].pool, flt, actor_of(user), _now(request))
     stamp = _now(request).strftime("%Y%m%d-%H%M")
@@ -248,7 +232,7 @@ async def _detail(
     action_errors: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> web.Response:
-    user = _user(request)
+    user = signed_in(request)
     actor = actor_of(user)
     repo = _repo(request)
     show_personal = await repo.may_see_personal_data(case, actor)
@@ -273,7 +257,7 @@ async def _detail(
 
 @require_role(*ALL_ROLES)
 async def detail_page(request: web.Request) -> web.Response:
-    case = await _repo(request).get_case(_case_id(request), actor_of(_user(request)))
+    case = await _repo(request).get_case(_case_id(request), actor_of(signed_in(request)))
     return await _detail(request, case)
 
 
@@ -281,8 +265,8 @@ async def detail_page(request: web.Request) -> web.Response:
 async def action_submit(request: web.Request) -> web.StreamResponse:
     """One lifecycle step; on a missing reason the page comes back with the text kept."""
     case_id = _case_id(request)
-    actor = actor_of(_user(request))
-    values = await _form_fields(request, ACTION_FIELDS)
+    actor = actor_of(signed_in(request))
+    values = await posted_text(request, ACTION_FIELDS)
     repo = _repo(request)
     try:
         action = Action(values.get("action", ""))
@@ -311,8 +295,8 @@ async def action_submit(request: web.Request) -> web.StreamResponse:
 @require_role(*ALL_ROLES)
 async def note_submit(request: web.Request) -> web.StreamResponse:
     case_id = _case_id(request)
-    actor = actor_of(_user(request))
-    values = await _form_fields(request, ("note",))
+    actor = actor_of(signed_in(request))
+    values = await posted_text(request, ("note",))
     repo = _repo(request)
     try:
         await repo.add_note(case_id, values.get("note", ""), actor=actor, now=_now(request))
@@ -356,7 +340,7 @@ async def _submit_form(
 ) -> web.StreamResponse:
     """The posted intake form: shown again with its errors, or saved, escalation nudged, and
     the user sent to the case."""
-    values = await _form_fields(request, (*FIELD_NAMES, "significant"))
+    values = await posted_text(request, (*FIELD_NAMES, "significant"))
     try:
         form = IntakeForm.parse(values)
     except InvalidCaseData as exc:
@@ -368,7 +352,7 @@ async def _submit_form(
 
 @require_role(*CENTRE)
 async def new_case_submit(request: web.Request) -> web.StreamResponse:
-    actor = actor_of(_user(request))
+    actor = actor_of(signed_in(request))
     return await _submit_form(
         request,
         None,
@@ -386,7 +370,7 @@ async def _editable_case(request: web.Request, repo: CaseRepository, actor: Acto
 
 @require_role(*CENTRE)
 async def edit_case_page(request: web.Request) -> web.Response:
-    repo, actor = _repo(request), actor_of(_user(request))
+    repo, actor = _repo(request), actor_of(signed_in(request))
     case = await _editable_case(request, repo, actor)
     await repo.log_personal_data_view(case, actor, _now(request), purpose="edit_form")
     return _form_page(request, values=_values_of(case), errors={}, case=case)
@@ -394,7 +378,7 @@ async def edit_case_page(request: web.Request) -> web.Response:
 
 @require_role(*CENTRE)
 async def edit_case_submit(request: web.Request) -> web.StreamResponse:
-    repo, actor = _repo(request), actor_of(_user(request))
+    repo, actor = _repo(request), actor_of(signed_in(request))
     case = await _editable_case(request, repo, actor)
     return await _submit_form(
         request,
@@ -408,7 +392,7 @@ async def edit_case_submit(request: web.Request) -> web.StreamResponse:
 
 @require_role(*ALL_ROLES)
 async def escalations_page(request: web.Request) -> web.Response:
-    actor = actor_of(_user(request))
+    actor = actor_of(signed_in(request))
     escalations = await visible_escalations(request.app[db_key].pool, actor)
     return render(request, "cases/escalations.html", _context(request, escalations=escalations))
 
@@ -428,7 +412,7 @@ async def closed_days_page(request: web.Request) -> web.Response:
 
 @require_role(*MANAGERS)
 async def closed_days_submit(request: web.Request) -> web.StreamResponse:
-    values = await _form_fields(request, ("day", "reason"))
+    values = await posted_text(request, ("day", "reason"))
     day = parse_date(values.get("day", ""))
     reason = values.get("reason", "").strip()
     errors: dict[str, str] = {}
@@ -438,7 +422,7 @@ async def closed_days_submit(request: web.Request) -> web.StreamResponse:
         errors["reason"] = "too_long"
     if errors or day is None:
         return await _closed_days(request, values, errors, status=422)
-    await _repo(request).add_closed_day(day, reason, _user(request).id)
+    await _repo(request).add_closed_day(day, reason, signed_in(request).id)
     return see_other("/cases/closed-days")
 
 
@@ -457,7 +441,7 @@ async def units_page(request: web.Request) -> web.Response:
 
 @require_role("admin")
 async def units_submit(request: web.Request) -> web.StreamResponse:
-    values = await _form_fields(request, ("name", "parent_id"))
+    values = await posted_text(request, ("name", "parent_id"))
     try:
         await _repo(request).create_unit(
             values.get("name", ""), _optional_id(values.get("parent_id", ""))

@@ -15,7 +15,7 @@ import structlog
 from aiohttp import web
 
 from agent_ui.agent_events import AgentEventRouter
-from agent_ui.auth import current_user, require_role
+from agent_ui.auth import require_role, signed_in
 from agent_ui.desk import Availability
 from agent_ui.hub import Hub
 from agent_ui.i18n import LANGUAGES, request_language
@@ -85,12 +85,6 @@ async def _agent(request: web.Request, user: User) -> Agent:
     )
 
 
-def _user(request: web.Request) -> User:
-    user = current_user(request)
-    assert user is not None
-    return user
-
-
 async def _scripts(request: web.Request) -> dict[str, dict[str, str]]:
     """Each script in each language: the admin's text, else the default from the catalog."""
     stored = await request.app[panel_key].store.scripts()
@@ -107,7 +101,7 @@ async def _scripts(request: web.Request) -> dict[str, dict[str, str]]:
 
 @require_role("agent")
 async def panel_page(request: web.Request) -> web.Response:
-    user = _user(request)
+    user = signed_in(request)
     panel = request.app[panel_key]
     settings = request.app[settings_key]
     lang = request_language(request, settings.language)
@@ -138,7 +132,7 @@ async def panel_page(request: web.Request) -> web.Response:
 @require_role("agent")
 async def panel_state(request: web.Request) -> web.Response:
     """The desk again, for a panel told to reload after missing too much."""
-    user = _user(request)
+    user = signed_in(request)
     panel = request.app[panel_key]
     desk, last_event_id = await panel.snapshot(user.id)
     return web.json_response(
@@ -148,7 +142,7 @@ async def panel_state(request: web.Request) -> web.Response:
 
 @require_role("agent")
 async def panel_socket(request: web.Request) -> web.StreamResponse:
-    return await request.app[hub_key].serve(request, _user(request).id)
+    return await request.app[hub_key].serve(request, signed_in(request).id)
 
 
 @require_role("agent")
@@ -160,7 +154,7 @@ async def change_availability(request: web.Request) -> web.Response:
         availability == "paused" and reason not in PAUSE_REASONS
     ):
         return web.json_response({"error": "invalid_state"}, status=422)
-    user = _user(request)
+    user = signed_in(request)
     panel = request.app[panel_key]
     try:
         await panel.change_availability(await _agent(request, user), availability, reason)
@@ -173,7 +167,7 @@ async def change_availability(request: web.Request) -> web.Response:
 
 @require_role("agent")
 async def next_phase(request: web.Request) -> web.Response:
-    mark = await request.app[panel_key].next_phase(_user(request).id)
+    mark = await request.app[panel_key].next_phase(signed_in(request).id)
     if mark is None:
         return web.json_response({"error": "no_next_phase"}, status=409)
     return web.json_response({"phase": mark.phase.value, "at": mark.at.isoformat()})
@@ -181,14 +175,14 @@ async def next_phase(request: web.Request) -> web.Response:
 
 @require_role("agent")
 async def end_wrapup(request: web.Request) -> web.Response:
-    ended = await request.app[panel_key].end_wrapup(_user(request).id)
+    ended = await request.app[panel_key].end_wrapup(signed_in(request).id)
     return web.json_response({"ended": ended}, status=200 if ended else 409)
 
 
 @require_role("agent")
 async def save_intake(request: web.Request) -> web.Response:
     """Create (or correct) the case of the call on the desk from the intake form."""
-    user = _user(request)
+    user = signed_in(request)
     app = request.app
     form = await request.post()
     fields = {name: value for name, value in form.items() if isinstance(value, str)}
@@ -246,7 +240,7 @@ async def scripts_page(request: web.Request) -> web.Response:
 @require_role("admin")
 async def save_scripts(request: web.Request) -> web.Response:
     form = await request.post()
-    panel, now, user = request.app[panel_key], request.app[clock_key].now(), _user(request)
+    panel, now, user = request.app[panel_key], request.app[clock_key].now(), signed_in(request)
     for kind in SCRIPT_KINDS:
         texts = {lang: str(form.get(f"{kind}_{lang}", "")).strip()[:4000] for lang in LANGUAGES}
         await panel.store.save_script(kind, texts, now, user.id)
