@@ -118,6 +118,13 @@ async def create_user(settings: Settings, args: argparse.Namespace) -> None:
     print(f"created {user.role} {user.username} (id {user.id})")
 
 
+def _log_level(command: str, settings: Settings) -> str:
+    """The demo keeps its terminal for the logins and warnings unless a level was asked for."""
+    if command == "demo" and "log_level" not in settings.model_fields_set:
+        return "warning"
+    return settings.log_level
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, help="TOML settings file (else HOTLINE_CONFIG)")
@@ -141,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
-        configure_logging(settings.log_format, settings.log_level)
+        configure_logging(settings.log_format, _log_level(args.command, settings))
         if args.command == "serve":
             asyncio.run(run_until_stopped(settings))
         elif args.command == "demo":

@@ -101,6 +101,7 @@ def _print_logins(settings: Settings, passwords: dict[str, str]) -> None:
     print("log in as (username / password):")
     for person in PEOPLE:
         print(f"  {person.username:<11} {passwords[person.username]:<14} {person.role}")
+    print(f"(kept in {settings.data_dir / 'demo-logins.json'})")
     print("A simulated PBX places a call every ~20 s; Ctrl-C stops the demo.\n", flush=True)
 
 
