@@ -69,6 +69,10 @@ class AgentEventRouter:
         """Agents' phones known in advance (at start), so no ring waits for a lookup."""
         self._users.update(phones)
 
+    def phone_of(self, user_id: int) -> tuple[str, str] | None:
+        """The (pbx, interface) this agent's events came from, if any came yet."""
+        return next((phone for phone, user in self._users.items() if user == user_id), None)
+
     async def _user(self, pbx: str, interface: str) -> int | None:
         """The agent at this phone; a phone nobody has is looked up again next time, as an
         admin may bind it meanwhile."""

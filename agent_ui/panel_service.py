@@ -55,8 +55,10 @@ class PanelService:
         clock: Clock,
         standards: PhaseStandards,
         control: CallControl | None = None,
+        on_wrapup_ended: Callable[[int, datetime], None] | None = None,
     ) -> None:
         self.hub = hub
+        self._on_wrapup_ended = on_wrapup_ended
         self.store = PanelStore(pool)
         self.pops = ScreenPops(pool)
         self.standards = standards
@@ -327,6 +329,8 @@ class PanelService:
             return
         self._cancel_timer(desk.user_id)
         self._publish(desk, "wrapup_ended")
+        if self._on_wrapup_ended is not None:
+            self._on_wrapup_ended(desk.user_id, at)
         self._store_later(partial(self.store.end_wrapup, call.call_key, at))
         log.info("wrapup_ended", agent=desk.user_id, call_key=call.call_key)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -28,6 +28,7 @@ from agent_ui.keys import (
     telephony_key,
     users_key,
 )
+from agent_ui.live import live_board_key
 from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
 from agent_ui.panel_store import SCRIPT_KINDS
 from agent_ui.phases import PhaseStandards
@@ -260,12 +261,21 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
     telephony = app.get(telephony_key)
     control = telephony.control if telephony is not None else None
     router = app[agent_events_key]
+    board = app.get(live_board_key)
+
+    def tell_board(user_id: int, at: datetime) -> None:
+        """The supervisors' board learns that wrap-up ended early: no PBX event says so."""
+        phone = router.phone_of(user_id)
+        if board is not None and phone is not None:
+            board.wrapup_ended(*phone, at)
+
     panel = PanelService(
         pool=app[db_key].pool,
         hub=app[hub_key],
         clock=app[clock_key],
         standards=standards_of(app[settings_key].standards),
         control=control,
+        on_wrapup_ended=tell_board,
     )
     app[panel_key] = panel
     router.know(

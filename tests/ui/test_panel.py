@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from agent_ui.auth import hash_password
 from agent_ui.keys import db_key
+from agent_ui.live import live_board_key
 from agent_ui.phases import Phase
 from agent_ui.views import panel
 from cases.clock import ManualClock
@@ -90,10 +91,18 @@ def boot_of(page: str) -> Any:
 
 
 async def feed(server: TestServer, *events: Any) -> None:
+    """Hand events to the panel and the supervisors' board, as the telephony service does."""
     router = server.app[panel.agent_events_key]
+    board = server.app[live_board_key]
     for event in events:
         await router(event)
+        await board.handle(event)
     await router.settled()
+
+
+def board_state(server: TestServer, interface: str, clock: ManualClock) -> str:
+    agents = server.app[live_board_key].view(clock.now())["agents"]
+    return str(next(a["state"] for a in agents if a["interface"] == interface))
 
 
 async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -211,10 +220,12 @@ async def test_phases_are_timed_and_stored_then_wrapup_ends(
     await feed(panel_app, ended(clock, "1.1", "PJSIP/101"))
     state = await (await somchai.session.get("/panel/state")).json()
     assert state["desk"]["call"]["status"] == "wrapup"
+    assert board_state(panel_app, "PJSIP/101", clock) == "wrapup"
     clock.advance(timedelta(seconds=10))
     assert (await somchai.post("/panel/wrapup/end"))[0] == 200
     state = await (await somchai.session.get("/panel/state")).json()
     assert state["desk"]["call"] is None
+    assert board_state(panel_app, "PJSIP/101", clock) != "wrapup", "supervisors see it end"
 
     pool = panel_app.app[db_key].pool
     row = await pool.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
