@@ -41,6 +41,7 @@ from cases.models import Actor
 from cases.numbers import normalise
 from cases.repository import CaseRepository
 from cases.users import User
+from ivr.results import Satisfaction, SurveyResults
 from telephony.errors import TelephonyError
 
 log = structlog.get_logger()
@@ -122,12 +123,28 @@ async def panel_page(request: web.Request) -> web.Response:
     }
     context = {
         "boot": boot,
+        "mine": await _month_satisfaction(request, user.id),
         "reasons": PAUSE_REASONS,
         "channels": [c.value for c in Channel],
         "case_types": [c.value for c in CaseType],
         "shortcut": SHORTCUT,
     }
     return render(request, "panel/panel.html", context)
+
+
+async def _month_satisfaction(request: web.Request, user_id: int) -> Satisfaction | None:
+    """The agent's own survey figures since the first of this month (local time)."""
+    settings = request.app[settings_key]
+    now = request.app[clock_key].now()
+    local = now.astimezone(settings.tz)
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    results = SurveyResults(
+        request.app[db_key].pool,
+        target_percent=settings.standards.satisfaction_target * 100,
+        timezone=settings.timezone,
+    )
+    rows = await results.by_agent(month_start, now)
+    return next((row for row in rows if row.key == str(user_id)), None)
 
 
 @require_role("agent")

@@ -548,3 +548,31 @@ async def test_a_case_saved_without_a_telephone_still_belongs_to_the_caller(
         body["case_id"],
     )
     assert owner == NUMBER
+
+
+async def test_an_agent_sees_their_own_ratings_of_the_month(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    somchai = await make_agent("somchai", "PJSIP/101")
+    page = await (await somchai.session.get("/panel")).text()
+    assert "ยังไม่มีผลประเมิน" in page
+
+    pool = panel_app.app[db_key].pool
+    for rating in (1, 2, 3, None):
+        await pool.execute(
+            "INSERT INTO surveys (id, agent_user_id, caller_number, pbx, status, not_before,"
+            " expires_at, rating, created_at, attempts) VALUES (gen_random_uuid(), $1,"
+            " '0812345678', 'pbx1', $2, $3, $3, $4, $3, 1)",
+            somchai.user_id,
+            "completed" if rating else "failed",
+            clock.now() - timedelta(hours=1),
+            rating,
+        )
+    page = await (await somchai.session.get("/panel")).text()
+    figures = re.sub(
+        r"\s+", " ", page.split('data-testid="my-satisfaction"')[1].split("</section>")[0]
+    )
+    assert "67% พึงพอใจ" in figures  # (1 + 2) of 3 responses
+    assert "1 ประทับใจ: 1 · 2 พึงพอใจ: 1 · 3 ไม่พึงพอใจ: 1" in figures
+    assert "75% (3/4)" in figures  # responses of the surveys attempted
+    assert 'class="bad"' in figures  # under the 85 % target
