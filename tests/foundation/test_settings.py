@@ -91,3 +91,12 @@ def test_the_defaults_are_the_service_standards() -> None:
     assert standards.satisfaction_target == 0.85
     assert (standards.sl_threshold_s, standards.short_abandon_s) == (20, 5)
     assert load_settings().timezone == "Asia/Bangkok"
+
+
+def test_every_setting_is_in_the_readme_configuration_table() -> None:
+    from agent_ui.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in Settings.model_fields if f"`{name}`" not in table]
+    assert not missing, f"settings missing from the README: {missing}"
