@@ -16,28 +16,23 @@ from agent_ui.app import create_app
 from agent_ui.auth import hash_password
 from agent_ui.keys import db_key
 from agent_ui.settings import load_settings
-from agent_ui.views import cases as cases_views
 from cases.clock import ManualClock
 from cases.users import UserRepository
+from tests.browser import launch, require_chromium
 from tests.cases.factories import NOW
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_MISSING = not Path(CHROMIUM).exists()
 PASSWORD = "pass phrase for tests"
 EVIL = "<img src=x onerror=alert(1)>"
 
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def page(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Page, BaseTestServer]]:
-    if CHROMIUM_MISSING:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    require_chromium()
     app = create_app(
         load_settings(database_url=fresh_db_url, data_dir=tmp_path), clock=ManualClock(NOW)
     )
-    if not any(getattr(r, "canonical", None) == "/cases" for r in app.router.resources()):
-        cases_views.setup(app)
     async with TestServer(app) as server, async_playwright() as playwright:
         await UserRepository(app[db_key].pool).create(
             username="boss",
@@ -45,9 +40,7 @@ async def page(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Page, B
             password_hash=hash_password(PASSWORD),
             role="supervisor",
         )
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = await launch(playwright)
         context = await browser.new_context(locale="th-TH")
         tab = await context.new_page()
         dialogs: list[str] = []

@@ -26,11 +26,10 @@ from telephony.events import PbxSnapshot, TelephonyEvent
 from telephony.service import TelephonyService
 from telephony.simulator import AgentPhone, PbxSimulator
 from telephony.tracker import CallTracker
+from tests.browser import launch, require_chromium
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_MISSING = not Path(CHROMIUM).exists()
 QUEUE = "1169"
 ANAN = "PJSIP/agent101"
 BUSABA = "PJSIP/agent102"
@@ -47,8 +46,7 @@ class Board:
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def board(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Board]:
-    if CHROMIUM_MISSING:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    require_chromium()
     sim = PbxSimulator()
     sim.add_queue(QUEUE)
     sim.add_member(QUEUE, ANAN, "Anan", phone=AgentPhone.manual())
@@ -78,9 +76,7 @@ async def board(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Board]:
             language="en",
         )
         await telephony.start()
-        browser: Browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
+        browser: Browser = await launch(playwright)
         try:
             await asyncio.wait_for(synced.wait(), 10)
             page = await browser.new_page()

@@ -29,19 +29,11 @@ from cases.clock import SystemClock
 from cases.users import UserRepository
 from telephony.events import PbxSnapshot, TelephonyEvent
 from telephony.simulator import AgentPhone, PbxSimulator
+from tests.browser import launch, require_chromium
 from tests.ui.conftest import PASSWORD, build_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-CHROMIUM_MISSING = not Path(CHROMIUM).exists()
 QUEUE = "1169"
 AGENT = "PJSIP/agent101"
 NUMBER = "0812345678"
@@ -61,8 +53,7 @@ class Live:
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def live(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
-    if CHROMIUM_MISSING:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    require_chromium()
     sim = PbxSimulator()
     sim.add_queue(QUEUE)
     sim.set_agent_phone(AGENT, AgentPhone.manual())
@@ -98,9 +89,7 @@ async def live(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
             language="en",
             queues=(QUEUE,),
         )
-        browser: Browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
+        browser: Browser = await launch(playwright)
         try:
             await asyncio.wait_for(synced.wait(), 10)
             page = await browser.new_page()
