@@ -28,7 +28,6 @@ LOGIN_CSRF_COOKIE = "hotline_login_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-OPEN_PATHS = frozenset({"/login", "/healthz", "/metrics"})
 
 _hasher = PasswordHasher()
 

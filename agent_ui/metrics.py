@@ -35,9 +35,6 @@ class Metrics:
         self.database_up = Gauge(
             "hotline_database_up", "1 while the database answers", registry=self.registry
         )
-        self.websockets = Gauge(
-            "hotline_websockets", "Open agent and supervisor WebSockets", registry=self.registry
-        )
         self.http_requests = Counter(
             "hotline_http_requests",
             "HTTP requests served, by status class",
