@@ -7,10 +7,22 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 RUN useradd --create-home --uid 10001 hotline
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# One COPY per package: COPY with several folders would merge their contents.
 COPY telephony ./telephony
-COPY agent_ui ./agent_ui
+COPY calls ./calls
 COPY cases ./cases
 COPY ivr ./ivr
+COPY accounts ./accounts
+COPY database ./database
+COPY runtime ./runtime
+COPY config ./config
+COPY web ./web
+COPY agent_ui ./agent_ui
+COPY supervision ./supervision
+COPY admin ./admin
+COPY hotline ./hotline
+COPY demo ./demo
+COPY pbxsim ./pbxsim
 RUN pip install --no-cache-dir .
 
 USER hotline

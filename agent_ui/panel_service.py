@@ -23,7 +23,7 @@ from agent_ui.hub import Hub
 from agent_ui.panel_store import PanelStore
 from agent_ui.phases import Phase, PhaseStandards
 from agent_ui.screenpop import ScreenPops
-from cases.clock import Clock
+from runtime.clock import Clock
 from telephony.commands import CallControl
 
 log = structlog.get_logger()

@@ -15,9 +15,9 @@ from typing import Any
 
 import asyncpg
 
-from cases.calls import CallRepository
+from calls.numbers import normalise
+from calls.repository import CallRepository
 from cases.models import CaseSummary
-from cases.numbers import normalise
 from cases.repository import CaseRepository
 from ivr.results import SurveyResults
 

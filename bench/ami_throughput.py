@@ -31,12 +31,12 @@ import structlog
 from panoramisk.ami_protocol import AMIProtocol
 
 from bench.database import fresh_database
+from calls.tracker import CallRecord, CallTracker
+from calls.writer import BatchCallSink, CallWriter
 from telephony.ami.capture import read_capture
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage, FrameParser
-from telephony.call_writer import BatchCallSink, CallWriter
 from telephony.config import PbxConfig
-from telephony.tracker import CallRecord, CallTracker
 from telephony.translate import Translator
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ async def through_writer(stream: bytes, expected: int, sink: BatchCallSink) -> T
 async def with_database(stream: bytes, expected: int) -> dict[str, Timing]:
     """End to end into PostgreSQL, saving each milestone directly, then through the
     write-behind CallWriter."""
-    from cases.calls import CallRepository
+    from calls.repository import CallRepository
 
     timings: dict[str, Timing] = {}
     async with fresh_database() as db:

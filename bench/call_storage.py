@@ -14,8 +14,8 @@ import asyncio
 
 from bench.ami_throughput import bench_end_to_end, build_stream, through_writer
 from bench.database import fresh_database
-from cases.calls import CallRepository
-from cases.db import Database
+from calls.repository import CallRepository
+from database.pool import Database
 
 
 async def run(stream: bytes, expected: int) -> list[tuple[str, float, int]]:

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from cases.db import Database, EmbeddedPostgres
-from cases.migrate import apply_migrations
+from database.migrate import apply_migrations
+from database.pool import Database, EmbeddedPostgres
 
 
 @asynccontextmanager

@@ -16,8 +16,8 @@ import asyncio
 import time
 from pathlib import Path
 
+from pbxsim import AgentPhone, PbxSimulator
 from telephony.ami.protocol import FrameParser, encode_action
-from telephony.simulator import AgentPhone, PbxSimulator
 
 TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "ami-traces"
 

@@ -33,16 +33,16 @@ import asyncpg
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from agent_ui.app import create_app
-from agent_ui.auth import SESSION_COOKIE, token_hash
-from agent_ui.keys import db_key, event_subscribers_key
-from agent_ui.logs import configure_logging
-from agent_ui.settings import load_settings
-from cases.db import EmbeddedPostgres, database_url_for
-from cases.migrate import apply_migrations
-from cases.users import UserRepository
+from accounts.users import UserRepository
+from config.settings import load_settings
+from database.migrate import apply_migrations
+from database.pool import EmbeddedPostgres, database_url_for
+from hotline.app import create_app
+from hotline.logs import configure_logging
+from pbxsim import AgentPhone, PbxSimulator
 from telephony.events import AgentRinging, PbxSnapshot, TelephonyEvent, make_call_key
-from telephony.simulator import AgentPhone, PbxSimulator
+from web.auth import SESSION_COOKIE, token_hash
+from web.keys import db_key, event_subscribers_key
 
 PBX, QUEUE = "sim", "bench"
 CALLERS, CALLS, CASES, SURVEYS = 200_000, 1_000_000, 200_000, 100_000

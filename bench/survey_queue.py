@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from bench.database import fresh_database
-from cases.clock import ManualClock
-from cases.db import Database
+from database.pool import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
+from runtime.clock import ManualClock
 from telephony.events import CallEnded, make_call_key
 from tests.ivr.agi_phone import environment, keypad, run_session
 from tests.ivr.fakes import Phones

@@ -17,11 +17,11 @@ import asyncpg
 import structlog
 
 from cases.access import visible_cases_sql
-from cases.clock import Clock
-from cases.jobs import run_every
 from cases.lifecycle import OPEN_STATUSES, CaseType, Role
 from cases.models import Actor, Escalation
 from cases.working_days import WorkingCalendar
+from runtime.clock import Clock
+from runtime.jobs import run_every
 
 log = structlog.get_logger()
 

@@ -12,9 +12,9 @@ from datetime import datetime
 import asyncpg
 import structlog
 
-from cases.clock import Clock
-from cases.jobs import run_every
 from cases.lifecycle import OPEN_STATUSES
+from runtime.clock import Clock
+from runtime.jobs import run_every
 
 log = structlog.get_logger()
 

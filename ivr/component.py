@@ -1,6 +1,6 @@
 """The survey as one service with a lifetime: FastAGI server, dialer loop, event subscriber.
 
-Wiring (agent_ui/app.py): build `SurveyService(settings, db.pool, call_control, clock)`,
+Wiring (hotline/app.py): build `SurveyService(settings, db.pool, call_control, clock)`,
 `await start()` after the AMI links, subscribe `on_event` to the TelephonyService, and
 `await stop()` on shutdown.
 """
@@ -16,7 +16,6 @@ from typing import Any
 
 import structlog
 
-from cases.clock import Clock
 from cases.repository import CaseRepository
 from cases.working_days import DEFAULT_CALENDAR, WorkingCalendar
 from ivr.config import SurveySettings
@@ -27,6 +26,7 @@ from ivr.policy import holidays_from
 from ivr.queue import SurveyQueue
 from ivr.scheduler import SurveyScheduler
 from ivr.script import SurveyScript
+from runtime.clock import Clock
 from telephony.commands import CallControl
 from telephony.events import CallEnded
 

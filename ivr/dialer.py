@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from cases.clock import Clock
-from cases.jobs import cancel_and_wait
 from ivr.config import SurveySettings
 from ivr.policy import IsHoliday, in_calling_window, retry_time
 from ivr.queue import Claim, SurveyQueue
+from runtime.clock import Clock
+from runtime.jobs import cancel_and_wait
 from telephony.commands import CallControl
 from telephony.errors import CommandTimeout, PbxUnavailable, TelephonyError
 

@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 
-from cases.jobs import cancel_and_wait
 from ivr.agi import ENV_LIMIT, AgiChannel, AgiHangup, parse_environment
+from runtime.jobs import cancel_and_wait
 
 Handler = Callable[[AgiChannel], Awaitable[None]]
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import structlog
 
-from cases.clock import Clock
 from ivr.agi import AgiChannel
 from ivr.config import SurveySettings
 from ivr.queue import SurveyQueue
 from ivr.scheduler import SurveyScheduler
 from ivr.script import Dialogue, hang_up
+from runtime.clock import Clock
 from telephony.events import make_call_key
 
 log = structlog.get_logger()

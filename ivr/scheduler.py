@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from calls.numbers import is_surveyable, normalise
 from cases.models import SurveyCandidate
-from cases.numbers import is_surveyable, normalise
 from ivr.config import SurveySettings
 from ivr.policy import IsHoliday, Selection, choose_selection, next_calling_time
 from ivr.queue import NewSurvey, Scheduled, SurveyQueue

@@ -9,9 +9,9 @@ from typing import Protocol
 
 import structlog
 
-from cases.clock import Clock
 from ivr.agi import AgiChannel, AgiHangup
 from ivr.config import SurveySettings
+from runtime.clock import Clock
 
 RATING_DIGITS = {"1": 1, "2": 2, "3": 3}
 PROMPT_NAMES = (

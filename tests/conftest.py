@@ -18,8 +18,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from cases.db import Database, EmbeddedPostgres, database_url_for
-from cases.migrate import apply_migrations
+from database.migrate import apply_migrations
+from database.pool import Database, EmbeddedPostgres, database_url_for
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRACES = SHARED / "ami-traces"

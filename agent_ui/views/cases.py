@@ -18,17 +18,12 @@ from urllib.parse import urlencode
 import structlog
 from aiohttp import web
 
-from agent_ui.auth import require_role, see_other, signed_in
-from agent_ui.forms import posted_text
-from agent_ui.i18n import request_language
-from agent_ui.keys import catalog_key, clock_key, db_key, settings_key
-from agent_ui.templating import render
+from accounts.users import User
 from cases.dates import Era, Lang, as_era, as_lang, format_date, format_datetime, parse_date
 from cases.errors import AccessDenied, InvalidCaseData
 from cases.escalation import EscalationJob, Notify, visible_escalations
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
 from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
-from cases.jobs import cancel_and_wait
 from cases.lifecycle import Action, CaseType, Channel, Move, Role, Status, allowed_actions
 from cases.models import Actor, Case
 from cases.register import RegisterFilter, all_rows, search
@@ -36,7 +31,12 @@ from cases.repository import CaseRepository
 from cases.retention import RetentionJob
 from cases.settings import CaseSettings
 from cases.sla import SlaPolicy
-from cases.users import User
+from runtime.jobs import cancel_and_wait
+from web.auth import require_role, see_other, signed_in
+from web.forms import posted_text
+from web.i18n import request_language
+from web.keys import catalog_key, clock_key, db_key, settings_key
+from web.templating import render
 
 log = structlog.get_logger()
 

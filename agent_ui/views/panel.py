@@ -9,17 +9,30 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import structlog
 from aiohttp import web
 
+from accounts.users import User
 from agent_ui.agent_events import AgentEventRouter
-from agent_ui.auth import require_role, signed_in
 from agent_ui.desk import Availability
 from agent_ui.hub import Hub
-from agent_ui.i18n import LANGUAGES, request_language
-from agent_ui.keys import (
+from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
+from agent_ui.panel_store import SCRIPT_KINDS
+from agent_ui.phases import PhaseStandards
+from calls.floor import live_board_key
+from calls.numbers import normalise
+from cases.errors import InvalidCaseData
+from cases.intake import IntakeForm
+from cases.lifecycle import CaseType, Channel, Role
+from cases.models import Actor
+from cases.repository import CaseRepository
+from config.settings import Standards
+from ivr.results import Satisfaction, SurveyResults
+from telephony.errors import TelephonyError
+from web.auth import require_role, signed_in
+from web.i18n import LANGUAGES, LOCALES_DIR, request_language
+from web.keys import (
     catalog_key,
     clock_key,
     db_key,
@@ -28,21 +41,7 @@ from agent_ui.keys import (
     telephony_key,
     users_key,
 )
-from agent_ui.live import live_board_key
-from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
-from agent_ui.panel_store import SCRIPT_KINDS
-from agent_ui.phases import PhaseStandards
-from agent_ui.settings import Standards
-from agent_ui.templating import render
-from cases.errors import InvalidCaseData
-from cases.intake import IntakeForm
-from cases.lifecycle import CaseType, Channel, Role
-from cases.models import Actor
-from cases.numbers import normalise
-from cases.repository import CaseRepository
-from cases.users import User
-from ivr.results import Satisfaction, SurveyResults
-from telephony.errors import TelephonyError
+from web.templating import render
 
 log = structlog.get_logger()
 
@@ -51,9 +50,7 @@ panel_key = web.AppKey("panel_service", PanelService)
 agent_events_key = web.AppKey("agent_events", AgentEventRouter)
 
 # The keys of the panel's own texts, which its script needs in the page's language.
-PANEL_KEYS = tuple(
-    json.loads((Path(__file__).resolve().parents[1] / "locales" / "panel.json").read_text("utf-8"))
-)
+PANEL_KEYS = tuple(json.loads((LOCALES_DIR / "panel.json").read_text("utf-8")))
 AVAILABILITIES: tuple[Availability, ...] = ("ready", "paused", "logged_out")
 SHORTCUT = "Alt+N"
 # Calls answered this long before a restart may still be on an agent's desk.

@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from agent_ui.app import create_app
-from agent_ui.auth import hash_password
-from agent_ui.keys import db_key
-from agent_ui.settings import load_settings
-from cases.users import UserRepository
+from accounts.users import UserRepository
+from config.settings import load_settings
+from hotline.app import create_app
+from web.auth import hash_password
+from web.keys import db_key
 
 PASSWORD = "correct horse battery"
 PBX = "pbx1"

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestServer
 
-from agent_ui.keys import db_key
-from cases.admin_repo import AdminRepository, InvalidAccount
-from cases.users import UserRepository
+from accounts.management import AdminRepository, InvalidAccount
+from accounts.users import UserRepository
 from tests.admin.conftest import PBX, Browser, MakeUser, field_error, new_agent
+from web.keys import db_key
 
 SECRET = "first secret passphrase"
 NEXT_SECRET = "second secret passphrase"

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from aiohttp.test_utils import TestServer
 
-from agent_ui.keys import db_key
+from accounts.users import UserRepository
 from cases.repository import CaseRepository
-from cases.users import UserRepository
 from tests.admin.conftest import NEW_PASSWORD, PBX, Browser, MakeUser, field_error, new_agent
+from web.keys import db_key
 
 
 async def test_an_admin_creates_an_agent_who_can_then_log_in(

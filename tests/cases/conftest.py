@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent_ui.app import create_app
-from agent_ui.settings import load_settings
 from agent_ui.views import cases as cases_views
-from cases.clock import ManualClock
-from cases.db import Database
 from cases.lifecycle import Role
 from cases.models import Actor
 from cases.repository import CaseRepository
+from config.settings import load_settings
+from database.pool import Database
+from hotline.app import create_app
+from runtime.clock import ManualClock
 from tests.cases.factories import NOW, People, add_user
 from tests.cases.site import Site
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cases.db import Database
 from cases.intake import IntakeForm
 from cases.lifecycle import Action, CaseType, Channel, Move
 from cases.models import Actor
 from cases.repository import CaseRepository
 from cases.working_days import BANGKOK
+from database.pool import Database
 
 #: Friday 20 Nov 2026, 10:00 in Bangkok: a working day.
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=BANGKOK)

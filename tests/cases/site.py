@@ -8,10 +8,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from agent_ui.auth import hash_password
-from agent_ui.keys import db_key
+from accounts.users import UserRepository
 from cases.repository import CaseRepository
-from cases.users import UserRepository
+from web.auth import hash_password
+from web.keys import db_key
 
 PASSWORD = "pass phrase for tests"
 HTML = {"Accept": "text/html"}

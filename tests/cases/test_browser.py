@@ -12,14 +12,14 @@ import pytest_asyncio
 from aiohttp.test_utils import BaseTestServer, TestServer
 from playwright.async_api import Page, async_playwright, expect
 
-from agent_ui.app import create_app
-from agent_ui.auth import hash_password
-from agent_ui.keys import db_key
-from agent_ui.settings import load_settings
-from cases.clock import ManualClock
-from cases.users import UserRepository
+from accounts.users import UserRepository
+from config.settings import load_settings
+from hotline.app import create_app
+from runtime.clock import ManualClock
 from tests.browser import launch, require_chromium
 from tests.cases.factories import NOW
+from web.auth import hash_password
+from web.keys import db_key
 
 pytestmark = pytest.mark.browser
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cases.calls import CallRepository, StoredCall
-from cases.db import Database
+from calls.repository import CallRepository, StoredCall
+from database.pool import Database
 
 T0 = datetime(2026, 11, 21, 4, 50, 56, tzinfo=UTC)
 

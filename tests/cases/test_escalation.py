@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cases.clock import ManualClock
 from cases.escalation import DEFAULT_CHAIN, EscalationJob, target_level, visible_escalations
 from cases.lifecycle import Action, CaseType, Move
 from cases.models import Escalation
 from cases.repository import CaseRepository
 from cases.working_days import BANGKOK, WorkingCalendar
+from runtime.clock import ManualClock
 from tests.cases.factories import NOW, People, complaint_form, forward
 
 

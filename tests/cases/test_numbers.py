@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cases.numbers import is_surveyable, normalise
+from calls.numbers import is_surveyable, normalise
 
 CANONICAL = re.compile(r"\+?[0-9]{3,15}")
 

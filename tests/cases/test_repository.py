@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from cases.db import Database
 from cases.errors import AccessDenied, InvalidCaseData, TransitionNotAllowed, UnitNotFound
 from cases.lifecycle import Action, CaseType, Channel, Move, Status
 from cases.repository import CaseRepository
 from cases.working_days import BANGKOK
+from database.pool import Database
 from tests.cases.factories import NOW, People, complaint_form
 
 

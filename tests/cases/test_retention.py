@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cases.db import Database
 from cases.lifecycle import CaseType
 from cases.repository import CaseRepository
 from cases.retention import RetentionJob, retention_cutoff
+from database.pool import Database
 from tests.cases.factories import NOW, People, complaint_form
 
 THREE_YEARS_AGO = NOW - timedelta(days=3 * 365)

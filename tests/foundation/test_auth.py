@@ -54,7 +54,7 @@ async def test_a_form_without_the_csrf_token_is_refused(
 async def test_the_stored_password_is_an_argon2_hash(
     app_client: TestClient, make_user: Callable[..., Awaitable[None]]
 ) -> None:
-    from agent_ui.keys import db_key
+    from web.keys import db_key
 
     await make_user("somchai", "agent")
     stored = await app_client.app[db_key].pool.fetchval(  # type: ignore[index]

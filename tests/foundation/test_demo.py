@@ -35,7 +35,7 @@ async def test_the_demo_starts_and_a_demo_agent_can_log_in(tmp_path: Path) -> No
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "agent_ui.cli",
+        "hotline.cli",
         "demo",
         env=env,
         stdout=asyncio.subprocess.PIPE,

@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 
-from cases.migrate import MIGRATIONS_DIR, apply_migrations
+from database.migrate import MIGRATIONS_DIR, apply_migrations
 
 
 async def test_two_instances_migrating_at_once_apply_each_migration_once(

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from agent_ui.settings import SettingsError, load_settings
+from config.settings import SettingsError, load_settings
 
 
 def run_hotline(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     clean.pop("DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "agent_ui.cli", *args],
+        [sys.executable, "-m", "hotline.cli", *args],
         env={**clean, **env},
         cwd=cwd,
         capture_output=True,
@@ -94,7 +94,7 @@ def test_the_defaults_are_the_service_standards() -> None:
 
 
 def test_every_setting_is_in_the_readme_configuration_table() -> None:
-    from agent_ui.settings import Settings
+    from config.settings import Settings
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cases.db import Database
+from database.pool import Database
 from ivr.results import SurveyResults
 from tests.ivr.fakes import seed_agent
 

@@ -10,19 +10,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cases.calls import CallRepository
-from cases.clock import ManualClock
-from cases.db import Database
+from calls.repository import CallRepository
+from calls.tracker import CallTracker
+from database.pool import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
+from pbxsim import PbxSimulator
+from pbxsim.phones import CustomerPhone
+from runtime.clock import ManualClock
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
 from telephony.commands import AmiCallControl
 from telephony.config import PbxConfig
 from telephony.service import TelephonyService
-from telephony.simulator import PbxSimulator
-from telephony.simulator.phones import CustomerPhone
-from telephony.tracker import CallTracker
 from tests.ivr.fakes import call_ended, seed_agent, seed_call, seed_case
 
 BKK = ZoneInfo("Asia/Bangkok")

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cases.clock import ManualClock
-from cases.db import Database
+from database.pool import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
+from runtime.clock import ManualClock
 from tests.ivr.agi_phone import environment, keypad, run_session
 from tests.ivr.fakes import (
     Behaviour,

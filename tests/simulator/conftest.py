@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from pbxsim import PbxSimulator
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage, FrameParser, encode_action
-from telephony.simulator import PbxSimulator
 
 TRACES = Path(__file__).resolve().parents[2].parent / "shared" / "ami-traces"
 

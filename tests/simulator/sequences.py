@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from pbxsim.templates import Fields
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage
-from telephony.simulator.templates import Fields
 
 from .conftest import TRACES, capture_messages
 

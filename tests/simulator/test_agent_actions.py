@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from telephony.simulator import AgentPhone, PbxSimulator
-from telephony.simulator.__main__ import build_parser
-from telephony.simulator.generator import TrafficGenerator, TrafficProfile
-from telephony.simulator.model import trim
+from pbxsim import AgentPhone, PbxSimulator
+from pbxsim.__main__ import build_parser
+from pbxsim.generator import TrafficGenerator, TrafficProfile
+from pbxsim.model import trim
 
 from .sequences import generated, names
 
@@ -145,7 +145,7 @@ async def test_declined_ring_goes_to_the_next_agent(lab: PbxSimulator) -> None:
 async def test_a_failing_background_task_is_logged_not_lost() -> None:
     from structlog.testing import capture_logs
 
-    from telephony.simulator.tasks import BackgroundTasks
+    from pbxsim.tasks import BackgroundTasks
 
     async def boom() -> None:
         raise ValueError("broken flow")

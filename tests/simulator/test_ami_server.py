@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from telephony.simulator import PbxSimulator
+from pbxsim import PbxSimulator
 
 from .conftest import AmiClient, capture_messages
 from .sequences import keys

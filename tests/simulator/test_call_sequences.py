@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
+from pbxsim import AgentPhone, PbxSimulator
 from telephony.ami.protocol import AmiMessage
-from telephony.simulator import AgentPhone, PbxSimulator
 
 from .sequences import (
     SIGNIFICANT,

@@ -1,4 +1,4 @@
-"""`python -m telephony.simulator` as the demo runs it: a real process, a real AMI port."""
+"""`python -m pbxsim` as the demo runs it: a real process, a real AMI port."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 import socket
 import sys
 
-from telephony.simulator import PbxSimulator
+from pbxsim import PbxSimulator
 
 from .conftest import TRACES, AmiClient
 
@@ -23,7 +23,7 @@ async def test_cli_replays_a_capture_and_stops_on_sigterm() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "telephony.simulator",
+        "pbxsim",
         "--ami-port",
         str(port),
         "--secret",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from telephony.simulator import CustomerPhone, Keypress, PbxSimulator
+from pbxsim import CustomerPhone, Keypress, PbxSimulator
 
 from .conftest import TRACES, AmiClient, capture_messages
 from .sequences import captured_events, generated, keys, names

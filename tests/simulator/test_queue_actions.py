@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from pbxsim import AgentPhone, PbxSimulator
 from telephony.ami.protocol import AmiMessage
-from telephony.simulator import AgentPhone, PbxSimulator
 
 from .conftest import AmiClient, capture_messages
 from .sequences import keys

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from pbxsim import PbxSimulator
 from telephony.ami.capture import read_capture
-from telephony.simulator import PbxSimulator
 
 from .conftest import TRACES, AmiClient
 

@@ -9,13 +9,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent_ui.app import create_app
-from agent_ui.auth import hash_password
-from agent_ui.keys import db_key
-from agent_ui.settings import load_settings
-from cases.clock import ManualClock
-from cases.users import UserRepository
+from accounts.users import UserRepository
+from config.settings import load_settings
+from hotline.app import create_app
+from runtime.clock import ManualClock
 from tests.supervisor.factories import local
+from web.auth import hash_password
+from web.keys import db_key
 
 #: Monday 2 March 2026, 13:00 in Bangkok.
 NOW = local(2, 13)

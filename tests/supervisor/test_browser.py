@@ -14,19 +14,19 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 
-from agent_ui.app import create_app
-from agent_ui.auth import hash_password
-from agent_ui.keys import db_key
-from agent_ui.live import live_board_key
-from agent_ui.settings import load_settings
-from cases.calls import CallRepository
-from cases.users import UserRepository
+from accounts.users import UserRepository
+from calls.floor import live_board_key
+from calls.repository import CallRepository
+from calls.tracker import CallTracker
+from config.settings import load_settings
+from hotline.app import create_app
+from pbxsim import AgentPhone, PbxSimulator
 from telephony.config import PbxConfig
 from telephony.events import PbxSnapshot, TelephonyEvent
 from telephony.service import TelephonyService
-from telephony.simulator import AgentPhone, PbxSimulator
-from telephony.tracker import CallTracker
 from tests.browser import launch, require_chromium
+from web.auth import hash_password
+from web.keys import db_key
 
 pytestmark = pytest.mark.browser
 

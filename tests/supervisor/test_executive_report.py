@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from cases.db import Database
-from cases.reports import executive_report
-from cases.stats import Period, Thresholds
+from database.pool import Database
+from supervision.executive import executive_report
+from supervision.stats import Period, Thresholds
 from tests.supervisor.factories import add_call, add_caller, add_case, local
 
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 31))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent_ui.live import LiveBoard
+from calls.floor import LiveBoard
 from telephony.events import (
     AgentRinging,
     AgentState,

@@ -12,11 +12,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
-from agent_ui.keys import db_key
-from agent_ui.live import live_board_key
+from calls.floor import live_board_key
 from telephony.events import AgentStateChanged, CallQueued
 from tests.foundation.conftest import log_in
 from tests.supervisor.factories import add_call, add_case, add_survey, add_user, local
+from web.keys import db_key
 
 MakeUser = Callable[..., Awaitable[None]]
 HOSTILE = '<script>alert("x")</script>'

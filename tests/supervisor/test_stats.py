@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from cases.db import Database
-from cases.stats import Period, Thresholds, abandoned_calls, figures, longest_waits, totals
+from database.pool import Database
+from supervision.stats import Period, Thresholds, abandoned_calls, figures, longest_waits, totals
 from tests.supervisor.factories import (
     add_call,
     add_caller,

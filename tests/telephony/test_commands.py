@@ -4,6 +4,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from pbxsim.pbx import PbxSimulator
+from pbxsim.phones import CustomerPhone
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
 from telephony.commands import AmiCallControl
@@ -17,8 +19,6 @@ from telephony.errors import (
     OriginateFailed,
     PbxUnavailable,
 )
-from telephony.simulator.pbx import PbxSimulator
-from telephony.simulator.phones import CustomerPhone
 from tests.telephony.fake_ami import FakeAmi, error, eventually, replay_answer, reply
 
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pbxsim.pbx import PbxSimulator
+from pbxsim.phones import AgentPhone
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage, FrameParser
 from telephony.config import PbxConfig
@@ -21,8 +23,6 @@ from telephony.events import (
 )
 from telephony.resync import build_snapshot
 from telephony.service import TelephonyService
-from telephony.simulator.pbx import PbxSimulator
-from telephony.simulator.phones import AgentPhone
 from tests.telephony.fake_ami import TRACES, FakeAmi, error, eventually, replay_answer
 
 AT = datetime(2026, 11, 21, 4, 52, 44, tzinfo=UTC)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from cases.calls import CallRecordLike, CallRepository
-from cases.db import Database
+from calls.repository import CallRecordLike, CallRepository
+from calls.tracker import CallRecord, CallTracker
+from database.pool import Database
+from pbxsim import PbxSimulator
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage, FrameParser
 from telephony.config import PbxConfig
@@ -26,8 +28,6 @@ from telephony.events import (
     TelephonyEvent,
 )
 from telephony.service import TelephonyService
-from telephony.simulator import PbxSimulator
-from telephony.tracker import CallRecord, CallTracker
 from telephony.translate import Translator
 
 TRACES = Path(__file__).resolve().parents[3] / "shared" / "ami-traces"

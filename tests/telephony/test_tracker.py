@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cases.calls import CallRepository
-from cases.db import Database
-from telephony.call_writer import CallWriter
+from calls.repository import CallRepository
+from calls.tracker import CallRecord, CallTracker
+from calls.writer import CallWriter
+from database.pool import Database
+from pbxsim import AgentPhone, PbxSimulator, QueueCall
 from telephony.config import PbxConfig
 from telephony.events import (
     AgentRinging,
@@ -36,8 +38,6 @@ from telephony.events import (
     make_call_key,
 )
 from telephony.service import TelephonyService
-from telephony.simulator import AgentPhone, PbxSimulator, QueueCall
-from telephony.tracker import CallRecord, CallTracker
 from tests.telephony.test_traces import MemorySink
 
 T0 = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)

@@ -15,13 +15,13 @@ import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from agent_ui import auth
-from agent_ui.app import create_app
-from agent_ui.keys import db_key
-from agent_ui.settings import load_settings
-from cases.clock import ManualClock
-from cases.users import UserRepository
+from accounts.users import UserRepository
+from config.settings import load_settings
+from hotline.app import create_app
+from runtime.clock import ManualClock
 from tests.foundation.conftest import PASSWORD, csrf_from, log_in
+from web import auth
+from web.keys import db_key
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 PBX = "pbx1"

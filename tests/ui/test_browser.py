@@ -22,15 +22,15 @@ from playwright.async_api import (
     expect,
 )
 
-from agent_ui import auth
-from agent_ui.keys import db_key, event_subscribers_key
+from accounts.users import UserRepository
 from agent_ui.views import panel
-from cases.clock import SystemClock
-from cases.users import UserRepository
+from pbxsim import AgentPhone, PbxSimulator
+from runtime.clock import SystemClock
 from telephony.events import PbxSnapshot, TelephonyEvent
-from telephony.simulator import AgentPhone, PbxSimulator
 from tests.browser import launch, require_chromium
 from tests.ui.conftest import PASSWORD, build_app
+from web import auth
+from web.keys import db_key, event_subscribers_key
 
 pytestmark = pytest.mark.browser
 

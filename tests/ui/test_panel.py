@@ -11,13 +11,11 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from agent_ui.auth import hash_password
-from agent_ui.keys import db_key
-from agent_ui.live import live_board_key
+from accounts.users import UserRepository
 from agent_ui.phases import Phase
 from agent_ui.views import panel
-from cases.clock import ManualClock
-from cases.users import UserRepository
+from calls.floor import live_board_key
+from runtime.clock import ManualClock
 from telephony.events import (
     AgentRinging,
     AgentStateChanged,
@@ -34,6 +32,8 @@ from telephony.events import (
     make_call_key,
 )
 from tests.ui.conftest import PASSWORD, PBX, MakeAgent
+from web.auth import hash_password
+from web.keys import db_key
 
 NUMBER = "0812345678"
 EVIL = "<img src=x onerror=alert(1)>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from agent_ui.screenpop import ScreenPops
-from cases.db import Database
+from database.pool import Database
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -1,0 +1,117 @@
+"""The composition root: the one place that wires every package into a running service.
+
+Each resource with a lifetime is one cleanup_ctx generator, started in the order appended
+and stopped in reverse (aiohttp runs the code after `yield` only if the code before it
+finished).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from accounts.users import UserRepository
+from admin import views as admin
+from agent_ui.views import cases, panel
+from config.settings import Settings
+from database.migrate import apply_migrations
+from database.pool import Database, DatabaseUnavailable, EmbeddedPostgres
+from hotline.health import health_sources_key, healthz, metrics_view
+from hotline.lifetimes import survey_ctx, telephony_ctx
+from runtime.clock import Clock, SystemClock
+from runtime.metrics import Metrics
+from supervision import views as supervisor
+from web import auth, login
+from web.errors import error_middleware
+from web.i18n import LANG_COOKIE, LANGUAGES, Catalog
+from web.identity import current_user
+from web.keys import (
+    catalog_key,
+    clock_key,
+    db_key,
+    event_subscribers_key,
+    metrics_key,
+    settings_key,
+    users_key,
+)
+from web.templating import STATIC_DIR, setup_templates
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The pool (on an embedded server when no URL is set), migrated before anything runs."""
+    settings = app[settings_key]
+    embedded: EmbeddedPostgres | None = None
+    url = settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir.resolve() / "postgres")
+        url = await asyncio.to_thread(embedded.start)
+    db = await Database.connect(url)
+    try:
+        await apply_migrations(url)
+    except Exception as exc:
+        await db.close()
+        raise DatabaseUnavailable(f"cannot migrate the database: {exc}") from exc
+    app[db_key] = db
+    app[users_key] = UserRepository(db.pool)
+    yield
+    await db.close()
+    if embedded is not None:
+        await asyncio.to_thread(embedded.stop)
+
+
+@web.middleware
+async def _count_requests(request: web.Request, handler: auth.Handler) -> web.StreamResponse:
+    response = await handler(request)
+    request.app[metrics_key].http_requests.labels(f"{response.status // 100}xx").inc()
+    return response
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    """Send each role to where its work is."""
+    user = current_user(request)
+    if user is None:
+        raise web.HTTPFound("/login")
+    destinations = {"agent": "/panel", "supervisor": "/supervisor", "admin": "/supervisor"}
+    raise web.HTTPFound(destinations.get(user.role, "/cases"))
+
+
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    lang = request.match_info["lang"]
+    if lang not in LANGUAGES:
+        raise web.HTTPNotFound()
+    response = auth.see_other(auth.safe_next(request.query.get("next")))
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", path="/")
+    return response
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """Build the whole service from its settings; nothing starts until the app runs."""
+    app = web.Application(
+        middlewares=[_count_requests, error_middleware, auth.session_middleware],
+        client_max_size=2 * 1024 * 1024,
+    )
+    app[settings_key] = settings
+    app[clock_key] = clock or SystemClock()
+    app[metrics_key] = Metrics()
+    app[catalog_key] = Catalog.load()
+    app[health_sources_key] = []
+    app[event_subscribers_key] = []
+    setup_templates(app)
+    app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(telephony_ctx)
+    app.cleanup_ctx.append(survey_ctx)
+    app.cleanup_ctx.append(cases.case_jobs_ctx)
+
+    app.router.add_get("/", home)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_get("/lang/{lang}", choose_language)
+    app.router.add_static("/static", STATIC_DIR, name="static")
+    login.setup(app)
+    supervisor.setup(app)
+    cases.setup(app, settings.cases)
+    admin.setup(app)
+    panel.setup(app)
+    return app

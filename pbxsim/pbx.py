@@ -1,0 +1,263 @@
+"""`PbxSimulator`: the PBX the demo, the integration tests and the benchmarks talk to.
+
+Over TCP it is an Asterisk 22 AMI (and, for survey calls, the FastAGI client side); in
+Python it is a control API to place calls, make agents answer, hold, transfer and hang up,
+and to wait for what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from pbxsim.ami_server import AmiServer
+from pbxsim.clock import SimClock
+from pbxsim.core import PbxCore
+from pbxsim.members import MemberRoster
+from pbxsim.model import IdAllocator, Member, Queue
+from pbxsim.originate import OriginateEngine, SurveyCall
+from pbxsim.phones import AgentPhone, CustomerPhone
+from pbxsim.queue_actions import QueueActions
+from pbxsim.queue_calls import HangupSide, QueueCall, QueueEngine
+from pbxsim.replay import ReplayFeed
+from pbxsim.templates import Fields
+from telephony.ami.protocol import AmiMessage
+
+
+class PbxSimulator:
+    """One simulated Asterisk: AMI server, queues, phones, survey calls, optional replay."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        ami_port: int = 0,
+        accounts: Mapping[str, str] | None = None,
+        timestamp_events: bool = False,
+        speed: float = 1.0,
+        epoch: float | None = None,
+        agi_host: str = "127.0.0.1",
+        agi_port: int = 4573,
+        exten: str = "1169",
+        customer_phones: Mapping[str, CustomerPhone] | None = None,
+        default_customer_phone: CustomerPhone | None = None,
+        prompt_seconds: float = 0.5,
+        incall_survey: bool = False,
+        pbx_name: str = "main",
+        write_timeout: float = 5.0,
+        write_buffer_high: int = 1 << 20,
+        replay: str | Path | None = None,
+        replay_speed: float | None = None,
+        replay_autostart: bool = True,
+        history: int = 100_000,
+    ) -> None:
+        self.clock = SimClock(speed=speed, epoch=epoch)
+        self.server = AmiServer(
+            accounts if accounts is not None else {"hotline": "hotline"},
+            host=host,
+            port=ami_port,
+            timestamp_events=timestamp_events,
+            clock=self.clock.now,
+            write_timeout=write_timeout,
+            write_buffer_high=write_buffer_high,
+        )
+        self.core = PbxCore(self.emit, self.clock, IdAllocator())
+        self.queue_engine = QueueEngine(self.core, exten)
+        self.originate = OriginateEngine(
+            self.core,
+            agi_host=agi_host,
+            agi_port=agi_port,
+            phones=customer_phones,
+            default_phone=default_customer_phone,
+            prompt_seconds=prompt_seconds,
+            pbx_name=pbx_name,
+        )
+        if incall_survey:
+            self.queue_engine.after_agent = self.originate.incall_survey
+        self.roster = MemberRoster(self.core, self.queue_engine.dispatch)
+        QueueActions(self.core, self.queue_engine, self.roster).register(self.server)
+        self.originate.register(self.server)
+        self.replay = (
+            ReplayFeed(replay, speed=replay_speed, autostart=replay_autostart) if replay else None
+        )
+        if self.replay is not None:
+            self.replay.attach(self.server)
+        self.events: deque[Fields] = deque(maxlen=history)
+        self._emitted = asyncio.Event()
+
+    @classmethod
+    def lab(cls, agents: int = 3, **kwargs: object) -> PbxSimulator:
+        """Queue `hotline` with static members PJSIP/agent101.. like the capture lab."""
+        sim = cls(**kwargs)  # type: ignore[arg-type]
+        sim.add_queue("hotline")
+        for i in range(agents):
+            number = 101 + i
+            sim.add_member("hotline", f"PJSIP/agent{number}", f"Agent {number}", dynamic=False)
+        return sim
+
+    # lifetime -----------------------------------------------------------------------
+    async def start(self) -> tuple[str, int]:
+        return await self.server.start()
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        await self.queue_engine.close()
+        await self.originate.close()
+        if self.replay is not None:
+            await self.replay.close()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.server.host, self.server.port
+
+    # events -------------------------------------------------------------------------
+    def emit(self, fields: Fields) -> None:
+        self.events.append(fields)
+        self.server.broadcast(fields)
+        self._emitted.set()
+
+    async def wait_for_event(
+        self, name: str, where: Callable[[AmiMessage], bool] | None = None, **fields: str
+    ) -> AmiMessage:
+        """The first emitted event called `name` whose fields match (past events count too)."""
+
+        def found() -> AmiMessage | None:
+            for pairs in self.events:
+                message = AmiMessage(pairs)
+                if message.name != name:
+                    continue
+                if all(message.get(k) == v for k, v in fields.items()) and (
+                    where is None or where(message)
+                ):
+                    return message
+            return None
+
+        result = found()
+        while result is None:
+            # Check-clear-wait has no await in between, so no emit can slip through.
+            self._emitted.clear()
+            await self._emitted.wait()
+            result = found()
+        return result
+
+    def event_names(self) -> list[str]:
+        return [dict(pairs).get("Event", "") for pairs in self.events]
+
+    async def wait_replayed(self, sessions: int = 1) -> None:
+        """Replay mode: wait until `sessions` clients have received the whole capture."""
+        if self.replay is None:
+            raise RuntimeError("the simulator was not started in replay mode")
+        await self.replay.wait_done(sessions)
+
+    async def wait_for_action(self, name: str, count: int = 1) -> AmiMessage:
+        return await self.server.wait_for_action(name, count)
+
+    # connections ----------------------------------------------------------------------
+    def drop_connections(self) -> None:
+        self.server.drop_connections()
+
+    async def refuse_connections(self) -> None:
+        """Stop listening: clients get ECONNREFUSED until `accept_connections()`."""
+        await self.server.stop_listening()
+
+    async def accept_connections(self) -> None:
+        await self.server.start()
+
+    # configuration --------------------------------------------------------------------
+    def add_queue(self, name: str, *, timeout: float = 15.0, retry: float = 2.0) -> Queue:
+        queue = Queue(name, timeout=timeout, retry=retry)
+        self.core.queues[name] = queue
+        return queue
+
+    def add_member(
+        self,
+        queue: str,
+        interface: str,
+        name: str | None = None,
+        *,
+        dynamic: bool = True,
+        phone: AgentPhone | None = None,
+        penalty: int = 0,
+        paused: bool = False,
+    ) -> Member:
+        """Static members are configuration (no event); dynamic ones announce QueueMemberAdded."""
+        if phone is not None:
+            self.set_agent_phone(interface, phone)
+        return self.roster.add_member(
+            queue,
+            interface,
+            name,
+            dynamic=dynamic,
+            penalty=penalty,
+            paused=paused,
+            announce=dynamic,
+        )
+
+    def remove_member(self, queue: str, interface: str) -> Member:
+        return self.roster.remove_member(queue, interface)
+
+    def pause(
+        self, interface: str, paused: bool = True, reason: str = "", queue: str | None = None
+    ) -> None:
+        self.roster.pause_member(interface, paused, reason, queue)
+
+    def set_agent_phone(self, interface: str, phone: AgentPhone) -> None:
+        self.queue_engine.phones[interface] = phone
+
+    def set_default_agent_phone(self, phone: AgentPhone) -> None:
+        self.queue_engine.default_phone = phone
+
+    def set_customer_phone(self, number: str, phone: CustomerPhone) -> None:
+        self.originate.phones[number] = phone
+
+    def members(self, queue: str) -> Iterable[Member]:
+        return self.core.queues[queue].members.values()
+
+    # calls --------------------------------------------------------------------------
+    async def place_call(self, queue: str, caller_number: str, caller_name: str = "") -> QueueCall:
+        """A caller dials in and joins `queue`; returns once QueueCallerJoin was sent."""
+        return await self.queue_engine.join(queue, caller_number, caller_name)
+
+    async def answer(self, interface: str) -> QueueCall:
+        call = self.queue_engine.answer(interface)
+        await call.connected.wait()
+        return call
+
+    def decline(self, interface: str) -> QueueCall:
+        """The agent at `interface` rejects the ringing call (AgentRingNoAnswer, then retry)."""
+        return self.queue_engine.decline(interface)
+
+    async def hold(self, call: QueueCall) -> None:
+        self.queue_engine.hold(call)
+
+    async def unhold(self, call: QueueCall) -> None:
+        self.queue_engine.unhold(call)
+
+    async def transfer(self, call: QueueCall, exten: str, context: str = "from-internal") -> None:
+        self.queue_engine.transfer(call, exten, context)
+
+    async def hangup(self, call: QueueCall, by: HangupSide = "caller") -> None:
+        self.queue_engine.hangup(call, by)
+
+    async def abandon(self, call: QueueCall) -> None:
+        self.queue_engine.abandon(call)
+
+    @property
+    def calls(self) -> list[QueueCall]:
+        return self.queue_engine.calls
+
+    @property
+    def survey_calls(self) -> list[SurveyCall]:
+        return self.originate.calls
+
+    async def wait_survey_calls(self, count: int = 1) -> list[SurveyCall]:
+        return await self.originate.wait_calls(count)
+
+    async def __aenter__(self) -> PbxSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

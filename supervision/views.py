@@ -1,0 +1,205 @@
+"""Supervisors' pages: the live board (with its JSON for polling) and the period reports with
+their Excel and CSV exports. Supervisors and admins only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import partial
+from typing import Any, Literal
+
+from aiohttp import web
+
+from calls.floor import SHOWN_STATES, LiveBoard, live_board_key
+from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
+from config.settings import Settings, Standards
+from ivr.results import SurveyResults
+from supervision.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
+from supervision.report_tables import (
+    TODAY_COLUMNS,
+    Table,
+    Text,
+    build_tables,
+    display,
+    grouped_table,
+    load_report,
+)
+from supervision.stats import Period, Thresholds, figures, queue_names
+from web.auth import require_role
+from web.i18n import request_language
+from web.keys import catalog_key, clock_key, db_key, event_subscribers_key, settings_key
+from web.templating import render
+
+ROLES = ("supervisor", "admin")
+MAX_PERIOD_DAYS = 366
+
+
+class BadPeriod(Exception):
+    """The report's dates are missing their form, reversed or too far apart."""
+
+    code = "bad-period"
+    status = 400
+
+
+def thresholds_of(standards: Standards) -> Thresholds:
+    return Thresholds(
+        sl_s=standards.sl_threshold_s,
+        short_abandon_s=standards.short_abandon_s,
+        fcr_days=standards.fcr_days,
+        greeting_max_s=standards.greeting_max_s,
+        inquiry_min_s=standards.inquiry_min_s,
+        inquiry_max_s=standards.inquiry_max_s,
+        closing_max_s=standards.closing_max_s,
+    )
+
+
+def _reader(request: web.Request) -> tuple[Text, Era, Lang]:
+    """The translation lookup, era and language this page is read in."""
+    settings: Settings = request.app[settings_key]
+    lang = as_lang(request_language(request, settings.language))
+    era = as_era(request.query.get("era", settings.era))
+    return partial(request.app[catalog_key].text, lang=lang), era, lang
+
+
+def _period(request: web.Request) -> Period:
+    """from/to as ISO or Thai dates; by default this month up to today."""
+    settings = request.app[settings_key]
+    today = Period.day_of(request.app[clock_key].now(), settings.tz).first
+    first = _date(request, "from", today.replace(day=1))
+    last = _date(request, "to", today)
+    if first > last:
+        raise BadPeriod("the period ends before it starts")
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise BadPeriod(f"a report covers at most {MAX_PERIOD_DAYS} days")
+    return Period(first, last, settings.tz)
+
+
+def _date(request: web.Request, name: str, default: date) -> date:
+    text = request.query.get(name, "")
+    if not text.strip():
+        return default
+    value = parse_date(text)
+    if value is None:
+        raise BadPeriod(f"{name} is not a date")
+    return value
+
+
+def _queue(request: web.Request) -> str | None:
+    return request.query.get("queue", "").strip()[:80] or None
+
+
+async def _live_data(request: web.Request) -> dict[str, Any]:
+    """The board now, with today's figures so far per queue and in total."""
+    app = request.app
+    now = app[clock_key].now()
+    t = _reader(request)[0]
+    today = Period.day_of(now, app[settings_key].tz)
+    thresholds = thresholds_of(app[settings_key].standards)
+    pool = app[db_key].pool
+    per_queue = await figures(pool, today, thresholds, group="queue", now=now, calls_only=True)
+    total = await figures(pool, today, thresholds, now=now, calls_only=True)
+    table = grouped_table(
+        "today", [*per_queue, *total], t, lambda f: f.label or t("sup.all"), TODAY_COLUMNS
+    )
+    return {
+        "board": app[live_board_key].view(now),
+        "today": {"headers": table.headers, "rows": [[display(c) for c in r] for r in table.rows]},
+    }
+
+
+@require_role(*ROLES)
+async def live_page(request: web.Request) -> web.Response:
+    t = _reader(request)[0]
+    labels = {state: t(f"sup.state.{state}") for state in SHOWN_STATES}
+    labels |= {
+        key: t(f"sup.live.{key}")
+        for key in ("waiting", "longest", "nobody_waiting", "held", "link_down", "stale")
+    }
+    context = {
+        "data": await _live_data(request),
+        "labels": labels,
+        "sl_s": request.app[settings_key].standards.sl_threshold_s,
+    }
+    return render(request, "supervisor/live.html", context)
+
+
+@require_role(*ROLES)
+async def live_json(request: web.Request) -> web.Response:
+    return web.json_response(await _live_data(request))
+
+
+async def _report_tables(request: web.Request) -> tuple[Period, str | None, list[Table]]:
+    period, queue = _period(request), _queue(request)
+    app = request.app
+    t, era, lang = _reader(request)
+    settings = app[settings_key]
+    pool = app[db_key].pool
+    surveys = SurveyResults(
+        pool,
+        target_percent=settings.standards.satisfaction_target * 100,
+        timezone=settings.timezone,
+    )
+    report = await load_report(
+        pool,
+        period,
+        thresholds_of(settings.standards),
+        surveys=surveys,
+        queue=queue,
+        now=app[clock_key].now(),
+    )
+    return period, queue, build_tables(report, t, era, lang)
+
+
+@require_role(*ROLES)
+async def reports_page(request: web.Request) -> web.Response:
+    period, queue, tables = await _report_tables(request)
+    _t, era, lang = _reader(request)
+    query = {"from": period.first.isoformat(), "to": period.last.isoformat(), "era": era}
+    if queue:
+        query["queue"] = queue
+    context = {
+        "tables": tables,
+        "display": display,
+        "period": period,
+        "period_text": (format_date(period.first, era, lang), format_date(period.last, era, lang)),
+        "queue": queue or "",
+        "queues": await queue_names(request.app[db_key].pool),
+        "export_query": query,
+        "page_era": era,
+    }
+    return render(request, "supervisor/reports.html", context)
+
+
+def _download(body: bytes, kind: Literal["xlsx", "csv"], period: Period) -> web.Response:
+    name = f"hotline-report-{period.first.isoformat()}-{period.last.isoformat()}.{kind}"
+    content_type = XLSX_TYPE if kind == "xlsx" else CSV_TYPE
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        charset="utf-8" if kind == "csv" else None,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@require_role(*ROLES)
+async def reports_xlsx(request: web.Request) -> web.Response:
+    period, _queue_name, tables = await _report_tables(request)
+    return _download(to_xlsx(tables), "xlsx", period)
+
+
+@require_role(*ROLES)
+async def reports_csv(request: web.Request) -> web.Response:
+    period, _queue_name, tables = await _report_tables(request)
+    return _download(to_csv(tables), "csv", period)
+
+
+def setup(app: web.Application) -> None:
+    """The board the telephony service feeds, and the supervisor routes."""
+    board = LiveBoard(wrapup_s=app[settings_key].standards.wrapup_s)
+    app[live_board_key] = board
+    app[event_subscribers_key].append(board.handle)
+    app.router.add_get("/supervisor", live_page)
+    app.router.add_get("/supervisor/live.json", live_json)
+    app.router.add_get("/supervisor/reports", reports_page)
+    app.router.add_get("/supervisor/reports.xlsx", reports_xlsx)
+    app.router.add_get("/supervisor/reports.csv", reports_csv)

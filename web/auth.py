@@ -1,0 +1,152 @@
+"""Who is asking: argon2 passwords, server-side sessions that expire, roles and CSRF.
+
+Sessions live in PostgreSQL (only a SHA-256 of the cookie is stored), so logging out or
+disabling a user takes effect at once on every tab. Every state-changing request must
+carry the session's CSRF token, as a form field or the X-CSRF-Token header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import structlog
+from aiohttp import web
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from accounts.users import User
+from web.identity import csrf_rkey, current_user, user_rkey
+from web.keys import clock_key, settings_key, users_key
+
+log = structlog.get_logger()
+
+SESSION_COOKIE = "hotline_session"
+LOGIN_CSRF_COOKIE = "hotline_login_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_hasher = PasswordHasher()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the stored hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def signed_in(request: web.Request) -> User:
+    """The user behind a guarded handler (`require_role` already sent anonymous ones away)."""
+    user = current_user(request)
+    if user is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    return user
+
+
+def require_role(*roles: str) -> Callable[[H], H]:
+    """Guard a handler: anonymous users go to the login page, others need one of `roles`."""
+
+    def decorate(handler: H) -> H:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            user = current_user(request)
+            if user is None:
+                if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+                    raise web.HTTPFound(f"/login?next={request.path_qs}")
+                raise web.HTTPUnauthorized(text="log in first")
+            if roles and user.role not in roles:
+                raise web.HTTPForbidden(text="this page is not for your role")
+            return await handler(request)
+
+        guarded.__name__ = handler.__name__
+        guarded.__doc__ = handler.__doc__
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Attach the logged-in user and enforce CSRF on every state-changing request."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        session = await request.app[users_key].session(
+            token_hash(token), request.app[clock_key].now()
+        )
+        if session is not None:
+            request[user_rkey] = session.user
+            request[csrf_rkey] = session.csrf_token
+    if csrf_rkey not in request:
+        request[csrf_rkey] = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    if request.method not in SAFE_METHODS:
+        await _check_csrf(request)
+    response = await handler(request)
+    anonymous = user_rkey not in request
+    if anonymous and request.cookies.get(LOGIN_CSRF_COOKIE) != request[csrf_rkey]:
+        set_cookie(request, response, LOGIN_CSRF_COOKIE, request[csrf_rkey], None)
+    return response
+
+
+async def _check_csrf(request: web.Request) -> None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        sent = str((await request.post()).get(CSRF_FIELD, ""))
+    expected = request[csrf_rkey]
+    if user_rkey not in request and request.cookies.get(LOGIN_CSRF_COOKIE) != expected:
+        expected = ""
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        log.warning("csrf_rejected", path=request.path)
+        raise web.HTTPForbidden(reason="CSRF token missing or wrong", text="csrf")
+
+
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    max_age: int | None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=request.app[settings_key].secure_cookies,
+        path="/",
+    )
+
+
+def see_other(location: str) -> web.Response:
+    """A 303 after a form post, so a reload never posts twice."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: a login link must never send people to another site."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
