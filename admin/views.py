@@ -23,11 +23,10 @@ from accounts.management import (
 )
 from accounts.users import ROLES
 from cases.dates import as_lang, format_datetime
-from cases.repository import CaseRepository
 from web.auth import hash_password, require_role, see_other, signed_in
 from web.forms import clean, text_fields
 from web.i18n import request_language
-from web.keys import clock_key, db_key, settings_key
+from web.keys import accounts_key, cases_key, clock_key, settings_key
 from web.templating import render
 
 ACCOUNT_FIELDS = ("display_name", "role", "unit_id", "pbx", "interface", "language")
@@ -51,7 +50,7 @@ def setup(app: web.Application) -> None:
 
 
 def _repo(request: web.Request) -> AdminRepository:
-    return AdminRepository(request.app[db_key].pool)
+    return request.app[accounts_key]
 
 
 def _pbx_names(request: web.Request, row: UserRow | None = None) -> list[str]:
@@ -88,7 +87,7 @@ async def _form_context(
     """What the account form offers, and what was typed, without any password."""
     known = await _repo(request).queue_names()
     chosen = split_queues(queues)
-    units = await CaseRepository(request.app[db_key].pool).list_units()
+    units = await request.app[cases_key].list_units()
     return {
         "roles": ROLES,
         "languages": LANGUAGES,

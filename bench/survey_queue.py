@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from bench.database import fresh_database
+from cases.repository import CaseRepository
 from database.pool import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
@@ -49,8 +50,8 @@ def ended(n: int) -> CallEnded:
 
 async def run(db: Database, surveys: int, sessions: int) -> None:
     clock = ManualClock(START)
-    one = SurveyService(SETTINGS, db.pool, Phones(0, {}), clock)
-    other = SurveyService(SETTINGS, db.pool, Phones(0, {}), clock)
+    one = SurveyService(SETTINGS, db.pool, Phones(0, {}), clock, cases=CaseRepository(db.pool))
+    other = SurveyService(SETTINGS, db.pool, Phones(0, {}), clock, cases=CaseRepository(db.pool))
 
     began = time.perf_counter()
     for n in range(surveys):

@@ -1,13 +1,15 @@
 """Dates as Thai and English readers expect them: Buddhist Era (BE = CE + 543) or Common Era.
 
 Templates call these through filters, so every page shows the same forms, e.g.
-"21 พ.ย. 2569" / "21 Nov 2026", always in Asia/Bangkok.
+"21 พ.ย. 2569" / "21 Nov 2026", in the agency's time zone (`tz`, Bangkok unless the
+`timezone` setting says otherwise).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from cases.working_days import BANGKOK
 
@@ -42,18 +44,22 @@ def as_lang(code: str) -> Lang:
     return "en" if code == "en" else "th"
 
 
-def be_year(value: date | datetime) -> int:
-    """The Buddhist Era year of a date (a datetime is first taken to Bangkok time)."""
-    return _local_date(value).year + BE_OFFSET
+def be_year(value: date | datetime, tz: ZoneInfo = BANGKOK) -> int:
+    """The Buddhist Era year of a date (a datetime is first taken to local time)."""
+    return _local_date(value, tz).year + BE_OFFSET
 
 
 def format_date(
-    value: date | datetime | None, era: Era = "be", lang: Lang = "th", long: bool = False
+    value: date | datetime | None,
+    era: Era = "be",
+    lang: Lang = "th",
+    long: bool = False,
+    tz: ZoneInfo = BANGKOK,
 ) -> str:
     """ "21 พ.ย. 2569", "21 Nov 2026", or with long=True "21 พฤศจิกายน 2569"; "" for None."""
     if value is None:
         return ""
-    day = _local_date(value)
+    day = _local_date(value, tz)
     year = day.year + BE_OFFSET if era == "be" else day.year
     if lang == "th":
         months = THAI_MONTHS_LONG if long else THAI_MONTHS_SHORT
@@ -63,21 +69,27 @@ def format_date(
 
 
 def format_datetime(
-    value: datetime | None, era: Era = "be", lang: Lang = "th", seconds: bool = False
+    value: datetime | None,
+    era: Era = "be",
+    lang: Lang = "th",
+    seconds: bool = False,
+    tz: ZoneInfo = BANGKOK,
 ) -> str:
-    """ "21 พ.ย. 2569 14:05" in Bangkok time; a naive datetime is taken as UTC."""
+    """ "21 พ.ย. 2569 14:05" in local time; a naive datetime is taken as UTC."""
     if value is None:
         return ""
-    local = _to_bangkok(value)
+    local = _to_local(value, tz)
     clock = local.strftime("%H:%M:%S" if seconds else "%H:%M")
     return f"{format_date(local.date(), era, lang)} {clock}"
 
 
-def format_numeric_date(value: date | datetime | None, era: Era = "be") -> str:
+def format_numeric_date(
+    value: date | datetime | None, era: Era = "be", tz: ZoneInfo = BANGKOK
+) -> str:
     """ "21/11/2569" as on Thai forms and registers; "" for None."""
     if value is None:
         return ""
-    day = _local_date(value)
+    day = _local_date(value, tz)
     year = day.year + BE_OFFSET if era == "be" else day.year
     return f"{day.day:02d}/{day.month:02d}/{year}"
 
@@ -100,13 +112,13 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def _to_bangkok(value: datetime) -> datetime:
+def _to_local(value: datetime, tz: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(BANGKOK)
+    return value.astimezone(tz)
 
 
-def _local_date(value: date | datetime) -> date:
+def _local_date(value: date | datetime, tz: ZoneInfo) -> date:
     if isinstance(value, datetime):
-        return _to_bangkok(value).date()
+        return _to_local(value, tz).date()
     return value

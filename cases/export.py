@@ -11,12 +11,14 @@ import csv
 import io
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from cases.dates import Era, Lang, format_datetime
 from cases.register import RegisterRow
+from cases.working_days import BANGKOK
 
 COLUMNS: tuple[str, ...] = (
     "reference",
@@ -44,6 +46,7 @@ class ExportLabels:
     code: Callable[[str], str]
     era: Era = "be"
     lang: Lang = "th"
+    tz: ZoneInfo = BANGKOK
 
 
 def table(rows: Sequence[RegisterRow], labels: ExportLabels) -> list[list[str | int]]:
@@ -53,15 +56,15 @@ def table(rows: Sequence[RegisterRow], labels: ExportLabels) -> list[list[str | 
         out.append(
             [
                 row.reference,
-                format_datetime(row.received_at, labels.era, labels.lang),
+                format_datetime(row.received_at, labels.era, labels.lang, tz=labels.tz),
                 labels.code(f"channel.{row.channel}"),
                 labels.code(f"type.{row.case_type}"),
                 _safe(row.topic),
                 labels.code(f"status.{row.status}"),
                 _safe(row.unit_name or ""),
                 _safe(row.province or ""),
-                format_datetime(row.due_at, labels.era, labels.lang),
-                format_datetime(row.resolved_at, labels.era, labels.lang),
+                format_datetime(row.due_at, labels.era, labels.lang, tz=labels.tz),
+                format_datetime(row.resolved_at, labels.era, labels.lang, tz=labels.tz),
                 labels.code("yes" if row.overdue else "no"),
                 row.escalation_level,
             ]

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -42,9 +43,10 @@ class RegisterFilter:
     overdue: bool = False
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
+    tz: ZoneInfo = BANGKOK
 
     @classmethod
-    def from_query(cls, query: Mapping[str, str]) -> RegisterFilter:
+    def from_query(cls, query: Mapping[str, str], tz: ZoneInfo = BANGKOK) -> RegisterFilter:
         """Read a query string; anything unreadable is ignored rather than refused, so a
         hand-edited URL still shows a register."""
         return cls(
@@ -62,6 +64,7 @@ class RegisterFilter:
             page_size=min(
                 _positive_int(query.get("page_size", "")) or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
             ),
+            tz=tz,
         )
 
     def to_query(self, **changes: Any) -> dict[str, str]:
@@ -69,7 +72,7 @@ class RegisterFilter:
         values = asdict(replace(self, **changes))
         out: dict[str, str] = {}
         for key, value in values.items():
-            if value in (None, "", False) or (key == "page" and value == 1):
+            if key == "tz" or value in (None, "", False) or (key == "page" and value == 1):
                 continue
             if key == "page_size" and value == DEFAULT_PAGE_SIZE:
                 continue
@@ -126,9 +129,11 @@ def _where(flt: RegisterFilter, actor: Actor, now: datetime) -> tuple[str, list[
     clauses.append(visible)
     args.extend(visible_args)
     if flt.date_from:
-        clauses.append(f"c.received_at >= {param(_day_start(flt.date_from))}")
+        clauses.append(f"c.received_at >= {param(_day_start(flt.date_from, flt.tz))}")
     if flt.date_to:
-        clauses.append(f"c.received_at < {param(_day_start(flt.date_to + timedelta(days=1)))}")
+        clauses.append(
+            f"c.received_at < {param(_day_start(flt.date_to + timedelta(days=1), flt.tz))}"
+        )
     for column, value in (
         ("case_type", flt.case_type),
         ("status", flt.status),
@@ -209,8 +214,9 @@ def _text(value: str) -> str:
     return value.replace("\x00", "").strip()[:200].strip()
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0, 0), BANGKOK)
+def _day_start(day: date, tz: ZoneInfo) -> datetime:
+    """Midnight of `day` where the agency is, so a date filter means the agency's day."""
+    return datetime.combine(day, time(0, 0), tz)
 
 
 def _contains(text: str) -> str:

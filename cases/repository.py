@@ -143,8 +143,9 @@ class CaseRepository:
             raise AccessDenied("unit users do not take calls", role=actor.role)
         async with self.pool.acquire() as conn, conn.transaction():
             policy = await self._policy(conn)
-            number = await conn.fetchval(_NEXT_REFERENCE, be_year(now))
-            reference = format_reference(be_year(now), number)
+            year = be_year(now, self.policy.calendar.tz)
+            number = await conn.fetchval(_NEXT_REFERENCE, year)
+            reference = format_reference(year, number)
             due, sla_start = policy.due_and_start(form.case_type, now)
             case_id = await conn.fetchval(
                 _INSERT_CASE,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
 
 from cases.lifecycle import OPEN_STATUSES
+from cases.working_days import BANGKOK
 from runtime.clock import Clock
 from runtime.jobs import run_every
 
@@ -25,7 +27,7 @@ _OLD_CALLS = "COALESCE(k.joined_at, k.created_at) < $1"
 
 _COUNT_CASES = f"""
 INSERT INTO case_statistics (month, case_type, channel, status, province, n)
-SELECT date_trunc('month', c.received_at AT TIME ZONE 'Asia/Bangkok')::date, c.case_type,
+SELECT date_trunc('month', c.received_at AT TIME ZONE $3)::date, c.case_type,
        c.channel, c.status, COALESCE(c.province, ''), count(*)
 FROM cases c WHERE {_OLD_CASES}
 GROUP BY 1, 2, 3, 4, 5
@@ -35,7 +37,7 @@ DO UPDATE SET n = case_statistics.n + EXCLUDED.n
 
 _COUNT_CALLS = f"""
 INSERT INTO call_statistics (month, queue, offered, answered, abandoned)
-SELECT date_trunc('month', COALESCE(k.joined_at, k.created_at) AT TIME ZONE 'Asia/Bangkok')::date,
+SELECT date_trunc('month', COALESCE(k.joined_at, k.created_at) AT TIME ZONE $2)::date,
        k.queue, count(*), count(k.answered_at), count(*) FILTER (WHERE k.abandoned)
 FROM calls k WHERE {_OLD_CALLS}
 GROUP BY 1, 2
@@ -93,19 +95,23 @@ def retention_cutoff(now: datetime, years: int) -> datetime:
 
 
 class RetentionJob:
-    def __init__(self, pool: asyncpg.Pool, years: int = DEFAULT_RETENTION_YEARS) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, years: int = DEFAULT_RETENTION_YEARS, tz: ZoneInfo = BANGKOK
+    ) -> None:
+        """`tz` decides which month a call or case near midnight is counted in."""
         if years < 1:
             raise ValueError("retention must be at least one year")
         self.pool = pool
         self.years = years
+        self.tz = tz
 
     async def run_once(self, now: datetime) -> RetentionReport:
         """Count, then delete, in one transaction: counts and deletions always agree."""
         cutoff = retention_cutoff(now, self.years)
         open_statuses = [s.value for s in OPEN_STATUSES]
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(_COUNT_CASES, cutoff, open_statuses)
-            await conn.execute(_COUNT_CALLS, cutoff)
+            await conn.execute(_COUNT_CASES, cutoff, open_statuses, self.tz.key)
+            await conn.execute(_COUNT_CALLS, cutoff, self.tz.key)
             cases = _affected(await conn.execute(_DELETE_CASES, cutoff, open_statuses))
             calls = _affected(await conn.execute(_DELETE_CALLS, cutoff))
             callers = _affected(await conn.execute(_ANONYMISE_CALLERS, cutoff, now))

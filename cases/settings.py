@@ -8,6 +8,7 @@ A pydantic model so the composition root can nest it in the service settings
 from __future__ import annotations
 
 from datetime import date, time
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
@@ -59,19 +60,21 @@ class CaseSettings(BaseModel):
             raise ValueError("the office must close after it opens")
         return value
 
-    def calendar(self) -> WorkingCalendar:
+    def calendar(self, tz: ZoneInfo) -> WorkingCalendar:
+        """The agency's working days and office hours, in its time zone."""
         return WorkingCalendar(
             closed_days=frozenset(self.closed_days),
             categories=tuple(self.holiday_categories),
             opens=self.office_opens,
             closes=self.office_closes,
+            tz=tz,
         )
 
-    def policy(self) -> SlaPolicy:
+    def policy(self, tz: ZoneInfo) -> SlaPolicy:
         return SlaPolicy(
             days={**DEFAULT_SLA_DAYS, **self.sla_days},
             survey_days=self.survey_days,
-            calendar=self.calendar(),
+            calendar=self.calendar(tz),
         )
 
     def chain(self) -> tuple[EscalationLevel, ...]:

@@ -2,7 +2,8 @@
 
 Pure and importable by any package (the survey's calling days and expiry use it too). The
 SLA counts whole working days after the day the clock starts; a due time is the office's
-closing time on the last of those days, in Asia/Bangkok.
+closing time on the last of those days, in the agency's time zone (the `timezone`
+setting; Bangkok unless configured otherwise).
 """
 
 from __future__ import annotations

@@ -7,19 +7,13 @@ finished).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 from aiohttp import web
 
-from accounts.users import UserRepository
 from admin import views as admin
 from agent_ui.views import cases, panel
 from config.settings import Settings
-from database.migrate import apply_migrations
-from database.pool import Database, DatabaseUnavailable, EmbeddedPostgres
 from hotline.health import health_sources_key, healthz, metrics_view
-from hotline.lifetimes import survey_ctx, telephony_ctx
+from hotline.lifetimes import case_jobs_ctx, database_ctx, survey_ctx, telephony_ctx
 from runtime.clock import Clock, SystemClock
 from runtime.metrics import Metrics
 from supervision import views as supervisor
@@ -30,35 +24,11 @@ from web.identity import current_user
 from web.keys import (
     catalog_key,
     clock_key,
-    db_key,
     event_subscribers_key,
     metrics_key,
     settings_key,
-    users_key,
 )
 from web.templating import STATIC_DIR, setup_templates
-
-
-async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The pool (on an embedded server when no URL is set), migrated before anything runs."""
-    settings = app[settings_key]
-    embedded: EmbeddedPostgres | None = None
-    url = settings.database_url
-    if url is None:
-        embedded = EmbeddedPostgres(settings.data_dir.resolve() / "postgres")
-        url = await asyncio.to_thread(embedded.start)
-    db = await Database.connect(url)
-    try:
-        await apply_migrations(url)
-    except Exception as exc:
-        await db.close()
-        raise DatabaseUnavailable(f"cannot migrate the database: {exc}") from exc
-    app[db_key] = db
-    app[users_key] = UserRepository(db.pool)
-    yield
-    await db.close()
-    if embedded is not None:
-        await asyncio.to_thread(embedded.stop)
 
 
 @web.middleware
@@ -102,7 +72,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(survey_ctx)
-    app.cleanup_ctx.append(cases.case_jobs_ctx)
+    app.cleanup_ctx.append(case_jobs_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
@@ -111,7 +81,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_static("/static", STATIC_DIR, name="static")
     login.setup(app)
     supervisor.setup(app)
-    cases.setup(app, settings.cases)
+    cases.setup(app)
     admin.setup(app)
     panel.setup(app)
     return app

@@ -1,40 +1,117 @@
-"""The long-lived parts the composition root starts and stops: PBX links and call tracking.
+"""The long-lived parts the composition root starts and stops, each built once from Settings.
 
 Each function is one aiohttp cleanup_ctx: what comes before `yield` starts the part, what
-comes after stops it, and aiohttp stops them in the reverse order of starting.
+comes after stops it, and aiohttp stops them in the reverse order of starting. Views find
+what these build through the keys in web.keys; none of them builds its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import structlog
 from aiohttp import web
 
+from accounts.management import AdminRepository
+from accounts.users import UserRepository
 from calls.repository import CallRepository
 from calls.tracker import CallRecord, CallTracker
 from calls.writer import CallWriter
+from cases.escalation import EscalationJob
+from cases.intake_service import CaseIntake
 from cases.repository import CaseRepository
+from cases.retention import RetentionJob
 from config.settings import Settings
+from database.migrate import apply_migrations
+from database.pool import Database, DatabaseUnavailable, EmbeddedPostgres
 from hotline.health import ComponentHealth, health_sources_key
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
+from ivr.results import SurveyResults
+from runtime.jobs import cancel_and_wait
 from telephony.config import PbxConfig
 from telephony.events import CallAbandoned, CallEnded, CallExitedQueue, TelephonyEvent
 from telephony.service import TelephonyService
 from web.keys import (
+    accounts_key,
     call_writer_key,
+    calls_key,
+    cases_key,
     clock_key,
     db_key,
+    escalation_key,
     event_subscribers_key,
+    intake_key,
     metrics_key,
     settings_key,
+    surveys_key,
     telephony_key,
     tracker_key,
+    users_key,
 )
 
 log = structlog.get_logger()
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The pool (on an embedded server when no URL is set), migrated before anything runs,
+    and every repository over it, each configured from the settings."""
+    settings = app[settings_key]
+    embedded: EmbeddedPostgres | None = None
+    url = settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir.resolve() / "postgres")
+        url = await asyncio.to_thread(embedded.start)
+    db = await Database.connect(url)
+    try:
+        await apply_migrations(url)
+    except Exception as exc:
+        await db.close()
+        raise DatabaseUnavailable(f"cannot migrate the database: {exc}") from exc
+    app[db_key] = db
+    _build_repositories(app, db.pool, settings)
+    yield
+    await db.close()
+    if embedded is not None:
+        await asyncio.to_thread(embedded.stop)
+
+
+def _build_repositories(app: web.Application, pool: asyncpg.Pool, settings: Settings) -> None:
+    policy = settings.cases.policy(settings.tz)
+    cases = CaseRepository(pool, policy)
+    escalation = EscalationJob(pool, policy.calendar, settings.cases.chain())
+    app[users_key] = UserRepository(pool)
+    app[accounts_key] = AdminRepository(pool)
+    app[cases_key] = cases
+    app[calls_key] = CallRepository(pool)
+    app[surveys_key] = SurveyResults(
+        pool,
+        target_percent=settings.standards.satisfaction_target * 100,
+        timezone=settings.timezone,
+    )
+    app[escalation_key] = escalation
+    app[intake_key] = CaseIntake(cases, escalation)
+
+
+async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Escalation and retention as background tasks, cancelled and awaited on shutdown."""
+    settings, clock = app[settings_key], app[clock_key]
+    retention = RetentionJob(app[db_key].pool, settings.cases.retention_years, settings.tz)
+    tasks = [
+        asyncio.create_task(
+            app[escalation_key].run_forever(clock, settings.cases.escalation_interval_s),
+            name="case_escalation",
+        ),
+        asyncio.create_task(
+            retention.run_forever(clock, settings.cases.retention_interval_s),
+            name="case_retention",
+        ),
+    ]
+    yield
+    await cancel_and_wait(tasks)
 
 
 def pbx_configs(settings: Settings) -> list[PbxConfig]:
@@ -66,7 +143,7 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     """Follow every PBX: links up, calls tracked and stored, open calls taken back first."""
     settings = app[settings_key]
     clock = app[clock_key]
-    repository = CallRepository(app[db_key].pool)
+    repository = app[calls_key]
     writer = CallWriter(repository)
     tracker = CallTracker(writer)
     for pbx in settings.pbx:
@@ -106,14 +183,14 @@ def survey_settings(settings: Settings) -> SurveySettings:
 
 async def survey_ctx(app: web.Application) -> AsyncIterator[None]:
     """The satisfaction survey: FastAGI server, dialer, and the CallEnded subscriber."""
-    pool = app[db_key].pool
-    calendar = await CaseRepository(pool).calendar()
+    cases = app[cases_key]
     service = SurveyService(
         survey_settings(app[settings_key]),
-        pool,
+        app[db_key].pool,
         app[telephony_key].control,
         app[clock_key],
-        calendar=calendar,
+        cases=cases,
+        calendar=await cases.calendar(),
     )
     app[telephony_key].subscribe(service.on_event)
 

@@ -1,6 +1,8 @@
 """The survey as one service with a lifetime: FastAGI server, dialer loop, event subscriber.
 
-Wiring (hotline/app.py): build `SurveyService(settings, db.pool, call_control, clock)`,
+Wiring (hotline/lifetimes.py): build `SurveyService(settings, db.pool, call_control, clock,
+cases=...)` with the configured case repository (its SLA policy decides when a resolved
+complaint's follow-up is due, its calendar when calling is allowed),
 `await start()` after the AMI links, subscribe `on_event` to the TelephonyService, and
 `await stop()` on shutdown.
 """
@@ -45,6 +47,7 @@ class SurveyService:
         control: CallControl,
         clock: Clock,
         *,
+        cases: CaseRepository,
         calendar: WorkingCalendar = DEFAULT_CALENDAR,
         draw: Callable[[], float] = random.random,
     ) -> None:
@@ -58,7 +61,7 @@ class SurveyService:
             settings, self.queue, calendar.add_working_days, is_holiday, draw
         )
         self.dialer = Dialer(settings, self.queue, control, clock, is_holiday)
-        self._cases = CaseRepository(pool)
+        self._cases = cases
         routes: dict[str, Handler] = {
             "survey": SurveyScript(settings, self.queue, clock),
             "survey-incall": InCallScript(settings, self.queue, self.scheduler, clock),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -257,13 +258,15 @@ def grouped_table(
     )
 
 
-def _calls(key: str, lines: Sequence[CallLine], t: Text, era: Era, lang: Lang) -> Table:
+def _calls(
+    key: str, lines: Sequence[CallLine], t: Text, era: Era, lang: Lang, tz: ZoneInfo
+) -> Table:
     headers = ["joined_at", "queue", "caller_number", "caller_name", "wait", "position"]
     headers += ["short"] if key == "abandoned" else ["outcome", "agent"]
     rows: list[list[Cell]] = []
     for line in lines:
         row: list[Cell] = [
-            format_datetime(line.joined_at, era, lang, seconds=True),
+            format_datetime(line.joined_at, era, lang, seconds=True, tz=tz),
             line.queue,
             line.caller_number,
             line.caller_name,
@@ -352,7 +355,7 @@ def build_tables(report: SupervisorReport, t: Text, era: Era, lang: Lang) -> lis
             )
             for group in GROUPINGS
         ),
-        _calls("abandoned", report.abandoned, t, era, lang),
-        _calls("longest_waits", report.longest_waits, t, era, lang),
+        _calls("abandoned", report.abandoned, t, era, lang, report.period.tz),
+        _calls("longest_waits", report.longest_waits, t, era, lang, report.period.tz),
         *_executive(report.executive, t),
     ]

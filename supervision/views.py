@@ -13,7 +13,6 @@ from aiohttp import web
 from calls.floor import SHOWN_STATES, LiveBoard, live_board_key
 from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
 from config.settings import Settings, Standards
-from ivr.results import SurveyResults
 from supervision.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from supervision.report_tables import (
     TODAY_COLUMNS,
@@ -27,7 +26,14 @@ from supervision.report_tables import (
 from supervision.stats import Period, Thresholds, figures, queue_names
 from web.auth import require_role
 from web.i18n import request_language
-from web.keys import catalog_key, clock_key, db_key, event_subscribers_key, settings_key
+from web.keys import (
+    catalog_key,
+    clock_key,
+    db_key,
+    event_subscribers_key,
+    settings_key,
+    surveys_key,
+)
 from web.templating import render
 
 ROLES = ("supervisor", "admin")
@@ -134,11 +140,7 @@ async def _report_tables(request: web.Request) -> tuple[Period, str | None, list
     t, era, lang = _reader(request)
     settings = app[settings_key]
     pool = app[db_key].pool
-    surveys = SurveyResults(
-        pool,
-        target_percent=settings.standards.satisfaction_target * 100,
-        timezone=settings.timezone,
-    )
+    surveys = app[surveys_key]
     report = await load_report(
         pool,
         period,

@@ -1,6 +1,9 @@
-"""Typed keys for what the composition root puts on the application.
+"""Typed keys for everything the composition root (hotline.app) puts on the application.
 
-Views read resources through these keys and never import the composition root itself.
+Views read resources through these keys and never build a repository or a service
+themselves, so every part is made once, from the settings, in one place. The types of the
+feature packages above `web` are named for the type checker only: at run time this module
+depends on nothing above it.
 """
 
 from __future__ import annotations
@@ -10,28 +13,44 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from calls.tracker import CallTracker
-from calls.writer import CallWriter
-from config.settings import Settings
-from database.pool import Database
-from runtime.clock import Clock
 from telephony.events import TelephonyEvent
-from telephony.service import TelephonyService
 
 if TYPE_CHECKING:
+    from accounts.management import AdminRepository
     from accounts.users import UserRepository
+    from calls.repository import CallRepository
+    from calls.tracker import CallTracker
+    from calls.writer import CallWriter
+    from cases.escalation import EscalationJob
+    from cases.intake_service import CaseIntake
+    from cases.repository import CaseRepository
+    from config.settings import Settings
+    from database.pool import Database
+    from ivr.results import SurveyResults
+    from runtime.clock import Clock
     from runtime.metrics import Metrics
+    from telephony.service import TelephonyService
     from web.i18n import Catalog
 
-settings_key = web.AppKey("settings", Settings)
-clock_key = web.AppKey("clock", Clock)
-db_key = web.AppKey("db", Database)
-users_key: web.AppKey[UserRepository] = web.AppKey("users")
+settings_key: web.AppKey[Settings] = web.AppKey("settings")
+clock_key: web.AppKey[Clock] = web.AppKey("clock")
 catalog_key: web.AppKey[Catalog] = web.AppKey("catalog")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
-telephony_key = web.AppKey("telephony", TelephonyService)
-tracker_key = web.AppKey("tracker", CallTracker)
-call_writer_key = web.AppKey("call_writer", CallWriter)
+
+# Built once the database is up (hotline.lifetimes.database_ctx).
+db_key: web.AppKey[Database] = web.AppKey("db")
+users_key: web.AppKey[UserRepository] = web.AppKey("users")
+accounts_key: web.AppKey[AdminRepository] = web.AppKey("accounts")
+cases_key: web.AppKey[CaseRepository] = web.AppKey("cases")
+calls_key: web.AppKey[CallRepository] = web.AppKey("calls")
+surveys_key: web.AppKey[SurveyResults] = web.AppKey("survey_results")
+escalation_key: web.AppKey[EscalationJob] = web.AppKey("escalation")
+intake_key: web.AppKey[CaseIntake] = web.AppKey("case_intake")
+
+# Built when the PBX links start (hotline.lifetimes.telephony_ctx).
+telephony_key: web.AppKey[TelephonyService] = web.AppKey("telephony")
+tracker_key: web.AppKey[CallTracker] = web.AppKey("tracker")
+call_writer_key: web.AppKey[CallWriter] = web.AppKey("call_writer")
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

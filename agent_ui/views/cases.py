@@ -8,12 +8,12 @@ only ever rendered through autoescaping.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import structlog
 from aiohttp import web
@@ -21,29 +21,20 @@ from aiohttp import web
 from accounts.users import User
 from cases.dates import Era, Lang, as_era, as_lang, format_date, format_datetime, parse_date
 from cases.errors import AccessDenied, InvalidCaseData
-from cases.escalation import EscalationJob, Notify, visible_escalations
+from cases.escalation import visible_escalations
 from cases.export import COLUMNS, ExportLabels, to_csv, to_xlsx
 from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
 from cases.lifecycle import Action, CaseType, Channel, Move, Role, Status, allowed_actions
 from cases.models import Actor, Case
 from cases.register import RegisterFilter, all_rows, search
 from cases.repository import CaseRepository
-from cases.retention import RetentionJob
-from cases.settings import CaseSettings
-from cases.sla import SlaPolicy
-from runtime.jobs import cancel_and_wait
 from web.auth import require_role, see_other, signed_in
 from web.forms import posted_text
 from web.i18n import request_language
-from web.keys import catalog_key, clock_key, db_key, settings_key
+from web.keys import cases_key, catalog_key, clock_key, db_key, intake_key, settings_key
 from web.templating import render
 
 log = structlog.get_logger()
-
-case_settings_key = web.AppKey("case_settings", CaseSettings)
-policy_key = web.AppKey("case_sla_policy", SlaPolicy)
-escalation_key = web.AppKey("case_escalation_job", EscalationJob)
-notify_key: web.AppKey[Notify | None] = web.AppKey("case_escalation_notify")
 
 ALL_ROLES = ("agent", "supervisor", "admin", "unit")
 CENTRE = ("agent", "supervisor", "admin")
@@ -51,15 +42,8 @@ MANAGERS = ("supervisor", "admin")
 ACTION_FIELDS = ("action", "note", "decision", "decision_reasons", "unit_id")
 
 
-def setup(
-    app: web.Application, settings: CaseSettings | None = None, notify: Notify | None = None
-) -> None:
-    """Register the case pages; `settings` carries SLA days, calendar and job intervals,
-    `notify` (e.g. the WebSocket hub) hears of each escalation. The background jobs are a
-    separate cleanup context: `case_jobs_ctx`."""
-    app[case_settings_key] = settings or CaseSettings()
-    app[notify_key] = notify
-    app[policy_key] = app[case_settings_key].policy()
+def setup(app: web.Application) -> None:
+    """Register the case pages; what they read and write is built by the composition root."""
     app.router.add_get("/cases", register_page)
     app.router.add_get("/cases/export.xlsx", export_xlsx)
     app.router.add_get("/cases/export.csv", export_csv)
@@ -77,38 +61,12 @@ def setup(
     app.router.add_post(r"/cases/{id:\d+}/note", note_submit)
 
 
-async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Escalation and retention as background tasks, cancelled and awaited on shutdown.
-    Append after the database context (and after `setup`)."""
-    settings, pool, clock = app[case_settings_key], app[db_key].pool, app[clock_key]
-    escalation = EscalationJob(pool, settings.calendar(), settings.chain(), app[notify_key])
-    app[escalation_key] = escalation
-    retention = RetentionJob(pool, settings.retention_years)
-    tasks = [
-        asyncio.create_task(
-            escalation.run_forever(clock, settings.escalation_interval_s), name="case_escalation"
-        ),
-        asyncio.create_task(
-            retention.run_forever(clock, settings.retention_interval_s), name="case_retention"
-        ),
-    ]
-    yield
-    await cancel_and_wait(tasks)
-
-
-def nudge_escalation(app: web.Application, form: IntakeForm) -> None:
-    """After saving a significant complaint: escalate it now, not at the next interval.
-    The agent panel's intake should call this too."""
-    if form.significant and form.case_type is CaseType.COMPLAINT and escalation_key in app:
-        app[escalation_key].nudge()
-
-
 def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id)
 
 
 def _repo(request: web.Request) -> CaseRepository:
-    return CaseRepository(request.app[db_key].pool, request.app[policy_key])
+    return request.app[cases_key]
 
 
 def _now(request: web.Request) -> datetime:
@@ -126,6 +84,10 @@ def _era(request: web.Request) -> Era:
     return as_era(request.query.get("era", request.app[settings_key].era))
 
 
+def _tz(request: web.Request) -> ZoneInfo:
+    return request.app[settings_key].tz
+
+
 def _lang(request: web.Request) -> Lang:
     return as_lang(request_language(request, request.app[settings_key].language))
 
@@ -135,8 +97,8 @@ def _context(request: web.Request, **values: Any) -> dict[str, Any]:
     choices the forms and filters offer."""
     era, lang = _era(request), _lang(request)
     return {
-        "fmt_date": partial(format_date, era=era, lang=lang),
-        "fmt_dt": partial(format_datetime, era=era, lang=lang),
+        "fmt_date": partial(format_date, era=era, lang=lang, tz=_tz(request)),
+        "fmt_dt": partial(format_datetime, era=era, lang=lang, tz=_tz(request)),
         "page_era": era,
         "case_types": list(CaseType),
         "channels": list(Channel),
@@ -159,7 +121,7 @@ def _optional_id(text: str) -> int | None:
 @require_role(*ALL_ROLES)
 async def register_page(request: web.Request) -> web.Response:
     user = signed_in(request)
-    flt = RegisterFilter.from_query(request.query)
+    flt = RegisterFilter.from_query(request.query, _tz(request))
     page = await search(request.app[db_key].pool, flt, actor_of(user), _now(request))
     units = await _repo(request).list_units()
     query = flt.to_query()
@@ -187,12 +149,13 @@ def _labels(request: web.Request) -> ExportLabels:
         code=lambda key: catalog.text(f"cases.{key}", lang),
         era=_era(request),
         lang=lang,
+        tz=_tz(request),
     )
 
 
 async def _export_rows(request: web.Request) -> tuple[list[Any], str]:
     user = signed_in(request)
-    flt = RegisterFilter.from_query(request.query)
+    flt = RegisterFilter.from_query(request.query, _tz(request))
     rows = await all_rows(request.app[db_key].pool, flt, actor_of(user), _now(request))
     stamp = _now(request).strftime("%Y%m%d-%H%M")
     log.info("register_exported", user_id=user.id, rows=len(rows))
@@ -338,15 +301,14 @@ async def new_case_page(request: web.Request) -> web.Response:
 async def _submit_form(
     request: web.Request, case: Case | None, save: Callable[[IntakeForm], Awaitable[Case]]
 ) -> web.StreamResponse:
-    """The posted intake form: shown again with its errors, or saved, escalation nudged, and
-    the user sent to the case."""
+    """The posted intake form: shown again with its errors, or saved (CaseIntake escalates a
+    significant complaint at once) and the user sent to the case."""
     values = await posted_text(request, (*FIELD_NAMES, "significant"))
     try:
         form = IntakeForm.parse(values)
     except InvalidCaseData as exc:
         return _form_page(request, values=values, errors=exc.field_errors, case=case, status=422)
     saved = await save(form)
-    nudge_escalation(request.app, form)
     return see_other(f"/cases/{saved.id}")
 
 
@@ -356,7 +318,7 @@ async def new_case_submit(request: web.Request) -> web.StreamResponse:
     return await _submit_form(
         request,
         None,
-        lambda form: _repo(request).create_case(form, actor=actor, now=_now(request)),
+        lambda form: request.app[intake_key].create(form, actor=actor, now=_now(request)),
     )
 
 
@@ -383,7 +345,7 @@ async def edit_case_submit(request: web.Request) -> web.StreamResponse:
     return await _submit_form(
         request,
         case,
-        lambda form: repo.update_case(case.id, form, actor=actor, now=_now(request)),
+        lambda form: request.app[intake_key].update(case.id, form, actor=actor, now=_now(request)),
     )
 
 

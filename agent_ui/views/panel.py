@@ -26,9 +26,8 @@ from cases.errors import InvalidCaseData
 from cases.intake import IntakeForm
 from cases.lifecycle import CaseType, Channel, Role
 from cases.models import Actor
-from cases.repository import CaseRepository
 from config.settings import Standards
-from ivr.results import Satisfaction, SurveyResults
+from ivr.results import Satisfaction
 from telephony.errors import TelephonyError
 from web.auth import require_role, signed_in
 from web.i18n import LANGUAGES, LOCALES_DIR, request_language
@@ -37,7 +36,9 @@ from web.keys import (
     clock_key,
     db_key,
     event_subscribers_key,
+    intake_key,
     settings_key,
+    surveys_key,
     telephony_key,
     users_key,
 )
@@ -135,12 +136,7 @@ async def _month_satisfaction(request: web.Request, user_id: int) -> Satisfactio
     now = request.app[clock_key].now()
     local = now.astimezone(settings.tz)
     month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    results = SurveyResults(
-        request.app[db_key].pool,
-        target_percent=settings.standards.satisfaction_target * 100,
-        timezone=settings.timezone,
-    )
-    rows = await results.by_agent(month_start, now)
+    rows = await request.app[surveys_key].by_agent(month_start, now)
     return next((row for row in rows if row.key == str(user_id)), None)
 
 
@@ -222,16 +218,16 @@ async def save_intake(request: web.Request) -> web.Response:
             email=intake.contact_email,
             at=now,
         )
-    cases = CaseRepository(app[db_key].pool)
+    intake_service = app[intake_key]
     actor = Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id)
     case_id = _int(fields.get("case_id"))
     if case_id is None:
         call_id = await panel.store.call_id(call_key) if call_key else None
-        case = await cases.create_case(
+        case = await intake_service.create(
             intake, actor=actor, now=now, call_id=call_id, caller_id=caller_id
         )
     else:
-        case = await cases.update_case(case_id, intake, actor=actor, now=now)
+        case = await intake_service.update(case_id, intake, actor=actor, now=now)
     if call_key:
         await panel.case_saved(user.id, call_key, case.id, case.reference)
     log.info("intake_saved", agent=user.id, call_key=call_key, case_id=case.id)

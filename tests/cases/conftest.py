@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent_ui.views import cases as cases_views
 from cases.lifecycle import Role
 from cases.models import Actor
 from cases.repository import CaseRepository
@@ -45,7 +44,5 @@ async def site(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Site]:
     """The real service on a fresh database, its clock fixed at NOW, with the case pages."""
     settings = load_settings(database_url=fresh_db_url, data_dir=tmp_path)
     app = create_app(settings, clock=ManualClock(NOW))
-    if not any(getattr(r, "canonical", None) == "/cases" for r in app.router.resources()):
-        cases_views.setup(app)
     async with TestClient(TestServer(app)) as client:
         yield Site(client)

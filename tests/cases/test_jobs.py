@@ -8,7 +8,6 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent_ui.views import cases as cases_views
 from cases.lifecycle import Role
 from cases.models import Actor
 from cases.repository import CaseRepository
@@ -23,11 +22,12 @@ from tests.cases.site import Site
 
 def service(fresh_db_url: str, tmp_path: Path, clock: ManualClock) -> TestServer:
     """The service with the case pages and jobs; an hour between escalation passes."""
-    app = create_app(load_settings(database_url=fresh_db_url, data_dir=tmp_path), clock=clock)
-    if not any(getattr(r, "canonical", None) == "/cases" for r in app.router.resources()):
-        cases_views.setup(app, CaseSettings(escalation_interval_s=3600))
-        app.cleanup_ctx.append(cases_views.case_jobs_ctx)
-    return TestServer(app)
+    settings = load_settings(
+        database_url=fresh_db_url,
+        data_dir=tmp_path,
+        cases=CaseSettings(escalation_interval_s=3600),
+    )
+    return TestServer(create_app(settings, clock=clock))
 
 
 async def wait_for(db: Database, query: str, *args: object) -> list[object]:

@@ -14,7 +14,7 @@ from cases.working_days import BANGKOK
 
 def test_defaults_follow_the_tpqi_procedure() -> None:
     settings = CaseSettings()
-    policy = settings.policy()
+    policy = settings.policy(BANGKOK)
     assert policy.working_days_for(CaseType.INFORMATION_KB) == 1
     assert policy.working_days_for(CaseType.INFORMATION_UNIT) == 2
     assert policy.working_days_for(CaseType.COMPLAINT) == 3
@@ -36,11 +36,11 @@ def test_overrides_change_due_times() -> None:
     )
     received = datetime(2026, 11, 20, 10, 0, tzinfo=BANGKOK)
     # Fri + 5 working days, skipping Mon 23 (closed) = Mon 30 Nov at 17:00.
-    assert settings.policy().due_at(CaseType.COMPLAINT, received) == datetime(
+    assert settings.policy(BANGKOK).due_at(CaseType.COMPLAINT, received) == datetime(
         2026, 11, 30, 17, 0, tzinfo=BANGKOK
     )
-    assert settings.policy().working_days_for(CaseType.INFORMATION_KB) == 1
-    assert settings.calendar().closed_days == frozenset({date(2026, 11, 23)})
+    assert settings.policy(BANGKOK).working_days_for(CaseType.INFORMATION_KB) == 1
+    assert settings.calendar(BANGKOK).closed_days == frozenset({date(2026, 11, 23)})
 
 
 @pytest.mark.parametrize(
@@ -60,4 +60,4 @@ def test_impossible_settings_are_refused(values: dict[str, object]) -> None:
 
 
 def test_office_hours_are_times() -> None:
-    assert CaseSettings(office_opens=time(9, 0)).calendar().opens == time(9, 0)
+    assert CaseSettings(office_opens=time(9, 0)).calendar(BANGKOK).opens == time(9, 0)

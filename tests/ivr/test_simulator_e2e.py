@@ -12,6 +12,7 @@ import pytest
 
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
+from cases.repository import CaseRepository
 from database.pool import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
@@ -70,7 +71,9 @@ async def lab(db: Database) -> AsyncIterator[Lab]:
     await link.start()
     await eventually(lambda: link.up)
     clock = ManualClock(MONDAY_10)
-    service = SurveyService(SETTINGS, db.pool, AmiCallControl({"pbx1": link}), clock)
+    service = SurveyService(
+        SETTINGS, db.pool, AmiCallControl({"pbx1": link}), clock, cases=CaseRepository(db.pool)
+    )
     await service.fastagi.start()
     sim.originate.agi_port = service.fastagi.port
     try:
@@ -151,7 +154,9 @@ async def test_queue_call_to_stored_rating_end_to_end(db: Database) -> None:
     telephony = TelephonyService(
         [PbxConfig("pbx1", host, port, "hotline", "hotline")], clock=clock.now
     )
-    service = SurveyService(SETTINGS, db.pool, telephony.control, clock)
+    service = SurveyService(
+        SETTINGS, db.pool, telephony.control, clock, cases=CaseRepository(db.pool)
+    )
     telephony.subscribe(CallTracker(CallRepository(db.pool)).handle)
     telephony.subscribe(service.on_event)
     agent = await seed_agent(db.pool)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cases.repository import CaseRepository
 from database.pool import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
@@ -86,7 +87,9 @@ async def make_rig(db: Database) -> AsyncIterator[RigFactory]:
     ) -> Rig:
         clock = ManualClock(start)
         phones = Phones(0, behaviours or {})
-        service = SurveyService(settings, db.pool, phones, clock, draw=lambda: draw)
+        service = SurveyService(
+            settings, db.pool, phones, clock, cases=CaseRepository(db.pool), draw=lambda: draw
+        )
         await service.fastagi.start()
         phones.agi_port = service.fastagi.port
         services.append(service)
