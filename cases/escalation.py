@@ -3,7 +3,8 @@ straight to senior management (ISO 10002).
 
 Each level has its own grace period in working days after the previous level's threshold;
 a case stops escalating as soon as it is resolved. `run_once(now)` does one pass and is what
-tests call; `run_forever(interval)` is the background loop the composition root starts.
+tests call; `run_forever(clock)` is the background loop the composition root starts, a pass
+every `interval_s` seconds.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class EscalationJob:
         calendar: WorkingCalendar,
         chain: Sequence[EscalationLevel] = DEFAULT_CHAIN,
         notify: Notify | None = None,
+        *,
+        interval_s: float = 300,
     ) -> None:
         if not chain:
             raise ValueError("the escalation chain needs at least one level")
@@ -109,6 +112,7 @@ class EscalationJob:
         self.calendar = calendar
         self.chain = tuple(chain)
         self.notify = notify
+        self.interval_s = interval_s
         self._wake = asyncio.Event()
 
     def nudge(self) -> None:
@@ -162,10 +166,10 @@ class EscalationJob:
             unit_id=row["unit_id"],
         )
 
-    async def run_forever(self, clock: Clock, interval: float) -> None:
+    async def run_forever(self, clock: Clock) -> None:
         """The background loop; `nudge()` starts the next pass at once."""
         await run_every(
-            self.run_once, clock, interval, failed="escalation_pass_failed", wake=self._wake
+            self.run_once, clock, self.interval_s, failed="escalation_pass_failed", wake=self._wake
         )
 
 

@@ -96,7 +96,12 @@ def retention_cutoff(now: datetime, years: int) -> datetime:
 
 class RetentionJob:
     def __init__(
-        self, pool: asyncpg.Pool, years: int = DEFAULT_RETENTION_YEARS, tz: ZoneInfo = BANGKOK
+        self,
+        pool: asyncpg.Pool,
+        years: int = DEFAULT_RETENTION_YEARS,
+        tz: ZoneInfo = BANGKOK,
+        *,
+        interval_s: float = 24 * 3600,
     ) -> None:
         """`tz` decides which month a call or case near midnight is counted in."""
         if years < 1:
@@ -104,6 +109,7 @@ class RetentionJob:
         self.pool = pool
         self.years = years
         self.tz = tz
+        self.interval_s = interval_s
 
     async def run_once(self, now: datetime) -> RetentionReport:
         """Count, then delete, in one transaction: counts and deletions always agree."""
@@ -134,9 +140,9 @@ class RetentionJob:
         )
         return report
 
-    async def run_forever(self, clock: Clock, interval: float) -> None:
-        """The scheduled job, `interval` seconds apart."""
-        await run_every(self.run_once, clock, interval, failed="retention_run_failed")
+    async def run_forever(self, clock: Clock) -> None:
+        """The scheduled job, `interval_s` seconds apart."""
+        await run_every(self.run_once, clock, self.interval_s, failed="retention_run_failed")
 
 
 def _affected(status: str) -> int:

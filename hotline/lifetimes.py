@@ -46,7 +46,9 @@ from web.keys import (
     event_subscribers_key,
     intake_key,
     metrics_key,
+    retention_key,
     settings_key,
+    survey_key,
     surveys_key,
     telephony_key,
     tracker_key,
@@ -82,7 +84,12 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 def _build_repositories(app: web.Application, pool: asyncpg.Pool, settings: Settings) -> None:
     policy = settings.cases.policy(settings.tz)
     cases = CaseRepository(pool, policy)
-    escalation = EscalationJob(pool, policy.calendar, settings.cases.chain())
+    escalation = EscalationJob(
+        pool,
+        policy.calendar,
+        settings.cases.chain(),
+        interval_s=settings.cases.escalation_interval_s,
+    )
     app[users_key] = UserRepository(pool)
     app[accounts_key] = AdminRepository(pool)
     app[cases_key] = cases
@@ -93,22 +100,21 @@ def _build_repositories(app: web.Application, pool: asyncpg.Pool, settings: Sett
         timezone=settings.timezone,
     )
     app[escalation_key] = escalation
+    app[retention_key] = RetentionJob(
+        pool,
+        settings.cases.retention_years,
+        settings.tz,
+        interval_s=settings.cases.retention_interval_s,
+    )
     app[intake_key] = CaseIntake(cases, escalation)
 
 
 async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     """Escalation and retention as background tasks, cancelled and awaited on shutdown."""
-    settings, clock = app[settings_key], app[clock_key]
-    retention = RetentionJob(app[db_key].pool, settings.cases.retention_years, settings.tz)
+    clock = app[clock_key]
     tasks = [
-        asyncio.create_task(
-            app[escalation_key].run_forever(clock, settings.cases.escalation_interval_s),
-            name="case_escalation",
-        ),
-        asyncio.create_task(
-            retention.run_forever(clock, settings.cases.retention_interval_s),
-            name="case_retention",
-        ),
+        asyncio.create_task(app[escalation_key].run_forever(clock), name="case_escalation"),
+        asyncio.create_task(app[retention_key].run_forever(clock), name="case_retention"),
     ]
     yield
     await cancel_and_wait(tasks)
@@ -192,6 +198,7 @@ async def survey_ctx(app: web.Application) -> AsyncIterator[None]:
         cases=cases,
         calendar=await cases.calendar(),
     )
+    app[survey_key] = service
     app[telephony_key].subscribe(service.on_event)
 
     def health() -> list[ComponentHealth]:

@@ -94,8 +94,8 @@ class SurveyResults:
         self, pool: Any, *, target_percent: float = 85.0, timezone: str = "Asia/Bangkok"
     ) -> None:
         self._pool = pool
-        self._target = target_percent
-        self._timezone = timezone
+        self.target_percent = target_percent
+        self.timezone = timezone
 
     async def overall(self, start: datetime, end: datetime) -> Satisfaction:
         (figures,) = await self._grouped("all", start, end)
@@ -122,7 +122,7 @@ class SurveyResults:
         key, label = _GROUPS[group]
         args: list[Any] = [start, end]
         if "$3" in key:
-            args.append(self._timezone)
+            args.append(self.timezone)
         sql = (
             f"SELECT {key} AS key, {label} AS label, {_COUNTS}"
             " FROM surveys s LEFT JOIN users u ON u.id = s.agent_user_id"
@@ -131,7 +131,7 @@ class SurveyResults:
         )
         rows = await self._pool.fetch(sql, *args)
         if not rows and group == "all":
-            return [Satisfaction("", "", 0, 0, 0, 0, 0, self._target)]
+            return [Satisfaction("", "", 0, 0, 0, 0, 0, self.target_percent)]
         return [
             Satisfaction(
                 key=r["key"] or "",
@@ -141,7 +141,7 @@ class SurveyResults:
                 impressed=r["impressed"],
                 satisfied=r["satisfied"],
                 dissatisfied=r["dissatisfied"],
-                target_percent=self._target,
+                target_percent=self.target_percent,
             )
             for r in rows
         ]

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from cases.escalation import EscalationJob
     from cases.intake_service import CaseIntake
     from cases.repository import CaseRepository
+    from cases.retention import RetentionJob
     from config.settings import Settings
     from database.pool import Database
+    from ivr.component import SurveyService
     from ivr.results import SurveyResults
     from runtime.clock import Clock
     from runtime.metrics import Metrics
@@ -46,11 +48,13 @@ calls_key: web.AppKey[CallRepository] = web.AppKey("calls")
 surveys_key: web.AppKey[SurveyResults] = web.AppKey("survey_results")
 escalation_key: web.AppKey[EscalationJob] = web.AppKey("escalation")
 intake_key: web.AppKey[CaseIntake] = web.AppKey("case_intake")
+retention_key: web.AppKey[RetentionJob] = web.AppKey("retention")
 
 # Built when the PBX links start (hotline.lifetimes.telephony_ctx).
 telephony_key: web.AppKey[TelephonyService] = web.AppKey("telephony")
 tracker_key: web.AppKey[CallTracker] = web.AppKey("tracker")
 call_writer_key: web.AppKey[CallWriter] = web.AppKey("call_writer")
+survey_key: web.AppKey[SurveyService] = web.AppKey("survey")
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

@@ -1,0 +1,355 @@
+"""Every setting reaches the code that uses it.
+
+The service is started once with a value other than the default for every setting, and each
+setting is then found where it does its work: in the repository, job or service the
+composition root built, in a page, or in the running process. A new setting with no entry
+here fails `test_every_setting_has_a_check`, so none can be lost on the way again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import fields
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
+from pydantic import BaseModel
+
+from accounts.users import UserRepository
+from agent_ui.views.panel import panel_key
+from cases.lifecycle import CaseType
+from config.settings import Settings, load_settings
+from hotline.app import create_app
+from ivr.config import SurveySettings
+from supervision.views import thresholds_of
+from tests.foundation.conftest import PASSWORD, csrf_from
+from web.auth import SESSION_COOKIE, hash_password
+from web.keys import (
+    cases_key,
+    db_key,
+    escalation_key,
+    retention_key,
+    settings_key,
+    survey_key,
+    surveys_key,
+    telephony_key,
+)
+from web.templating import page_context
+
+ZONE = "America/New_York"
+
+STANDARDS = {
+    "greeting_max_s": 41.0,
+    "inquiry_min_s": 123.0,
+    "inquiry_max_s": 456.0,
+    "closing_max_s": 42.0,
+    "wrapup_s": 17.0,
+    "satisfaction_target": 0.9,
+    "sl_threshold_s": 33.0,
+    "short_abandon_s": 7.0,
+    "fcr_days": 3,
+}
+CASES: dict[str, Any] = {
+    "sla_days": {CaseType.COMPLAINT: 15},
+    "survey_days": 5,
+    "office_opens": time(9, 15),
+    "office_closes": time(17, 45),
+    "holiday_categories": ("public",),
+    "closed_days": [date(2027, 1, 4)],
+    "escalation_chain": [{"name": "director", "grace_working_days": 4}],
+    "escalation_interval_s": 77.0,
+    "retention_years": 5,
+    "retention_interval_s": 999.0,
+}
+# Survey settings are written as in the TOML file: seconds, "HH:MM", plain strings.
+SURVEY_TEXT = {
+    "mode": "in_call",
+    "timezone": "Asia/Tokyo",
+    "dial_template": "PJSIP/{number}@other-trunk",
+    "context": "survey-two",
+    "exten": "t",
+    "caller_id": '"Survey" <1662>',
+    "language": "en",
+    "agi_host": "127.0.0.3",
+    "opt_out_digit": "8",
+    "sounds_dir": "/var/lib/hotline-sounds",
+    "followup_pbx": "lab",
+}
+
+
+def _other_than_default(name: str, default: Any) -> Any:
+    """A valid survey value other than the default, in the file's own form."""
+    if name in SURVEY_TEXT:
+        return SURVEY_TEXT[name]
+    if isinstance(default, bool):
+        return not default
+    if isinstance(default, int | float):
+        return default + 1
+    if isinstance(default, timedelta):
+        return default.total_seconds() + 60
+    if isinstance(default, time):
+        return time(default.hour + 1, default.minute).isoformat("minutes")
+    if name == "backoff":
+        return [61, 3601]
+    raise AssertionError(f"no test value for survey setting {name}")
+
+
+SURVEY = {
+    f.name: _other_than_default(f.name, getattr(SurveySettings, f.name, None))
+    for f in fields(SurveySettings)
+}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+AGI_HOST = "127.0.0.2"
+AGI_PORT = free_port(AGI_HOST)
+
+
+def _settings(database_url: str, data_dir: Path) -> Settings:
+    return load_settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        agi_host=AGI_HOST,
+        agi_port=AGI_PORT,
+        pbx=[
+            {
+                "name": "lab",
+                "host": "127.0.0.1",
+                "port": free_port(),
+                "username": "u",
+                "secret": "s",
+            }
+        ],
+        timezone=ZONE,
+        standards=STANDARDS,
+        cases=CASES,
+        survey={k: v for k, v in SURVEY.items() if k not in ("agi_host", "agi_port")},
+        language="en",
+        era="ce",
+        session_hours=3,
+        secure_cookies=True,
+    )
+
+
+@pytest.fixture
+async def running(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[TestClient]:
+    app = create_app(_settings(fresh_db_url, tmp_path))
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+Check = Callable[[web.Application], Any]
+
+
+def _calendar(app: web.Application) -> Any:
+    return app[cases_key].policy.calendar
+
+
+def _page(app: web.Application) -> dict[str, Any]:
+    return page_context(make_mocked_request("GET", "/", app=app))
+
+
+def _survey(name: str) -> Check:
+    return lambda app: getattr(app[survey_key].settings, name)
+
+
+# setting -> (what the consumer must hold, where it is read)
+CHECKS: dict[str, tuple[Any, Check]] = {
+    "agi_port": (AGI_PORT, lambda app: app[survey_key].fastagi.port),
+    "agi_host": (AGI_HOST, lambda app: app[survey_key].settings.agi_host),
+    "pbx": (["lab"], lambda app: [h.name for h in app[telephony_key].health()]),
+    "timezone": (
+        [ZoneInfo(ZONE)] * 4,
+        lambda app: [
+            _calendar(app).tz,
+            app[escalation_key].calendar.tz,
+            app[retention_key].tz,
+            ZoneInfo(app[surveys_key].timezone),
+        ],
+    ),
+    "standards.greeting_max_s": (41.0, lambda app: app[panel_key].standards.greeting.max_s),
+    "standards.inquiry_min_s": (123.0, lambda app: app[panel_key].standards.inquiry.min_s),
+    "standards.inquiry_max_s": (456.0, lambda app: app[panel_key].standards.inquiry.max_s),
+    "standards.closing_max_s": (42.0, lambda app: app[panel_key].standards.closing.max_s),
+    "standards.wrapup_s": (17.0, lambda app: app[panel_key].standards.wrapup.max_s),
+    "standards.satisfaction_target": (90.0, lambda app: app[surveys_key].target_percent),
+    "standards.sl_threshold_s": (
+        33.0,
+        lambda app: thresholds_of(app[settings_key].standards).sl_s,
+    ),
+    "standards.short_abandon_s": (
+        7.0,
+        lambda app: thresholds_of(app[settings_key].standards).short_abandon_s,
+    ),
+    "standards.fcr_days": (3, lambda app: thresholds_of(app[settings_key].standards).fcr_days),
+    "cases.sla_days": (15, lambda app: app[cases_key].policy.working_days_for(CaseType.COMPLAINT)),
+    "cases.survey_days": (5, lambda app: app[cases_key].policy.survey_days),
+    "cases.office_opens": (time(9, 15), lambda app: _calendar(app).opens),
+    "cases.office_closes": (time(17, 45), lambda app: _calendar(app).closes),
+    "cases.holiday_categories": (("public",), lambda app: _calendar(app).categories),
+    "cases.closed_days": (
+        (frozenset({date(2027, 1, 4)}),) * 2,
+        lambda app: (_calendar(app).closed_days, app[escalation_key].calendar.closed_days),
+    ),
+    "cases.escalation_chain": (
+        [("director", 4)],
+        lambda app: [(level.name, level.grace_working_days) for level in app[escalation_key].chain],
+    ),
+    "cases.escalation_interval_s": (77.0, lambda app: app[escalation_key].interval_s),
+    "cases.retention_years": (5, lambda app: app[retention_key].years),
+    "cases.retention_interval_s": (999.0, lambda app: app[retention_key].interval_s),
+    "language": ("en", lambda app: _page(app)["lang"]),
+    "era": ("ce", lambda app: _page(app)["era"]),
+}
+# Survey settings land in the survey service as typed values.
+CHECKS.update(
+    {
+        f"survey.{name}": (getattr(SurveySettings.from_mapping({name: value}), name), _survey(name))
+        for name, value in SURVEY.items()
+        if name not in ("agi_host", "agi_port")
+    }
+)
+# Proven by the tests below, through what a person sees.
+BY_TEST = {
+    "database_url": "test_the_service_stores_in_the_configured_database",
+    "session_hours": "test_a_session_lasts_the_configured_hours",
+    "secure_cookies": "test_every_cookie_is_secure_when_configured",
+    "data_dir": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
+    "web_host": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
+    "web_port": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
+    "log_format": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
+    "log_level": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
+}
+
+
+def _leaves(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Every setting as it is written: nested models by their fields, the survey by its own."""
+    for name, info in model.model_fields.items():
+        path = prefix + name
+        kind = info.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            yield from _leaves(kind, path + ".")
+        elif path == "survey":
+            yield from (f"survey.{f.name}" for f in fields(SurveySettings))
+        else:
+            yield path
+
+
+def test_every_setting_has_a_check() -> None:
+    settings = set(_leaves(Settings))
+    checked = set(CHECKS) | set(BY_TEST) | {"survey.agi_host", "survey.agi_port"}
+    assert settings - checked == set(), "add a check for each new setting"
+    assert checked - settings == set(), "a check names a setting that does not exist"
+    assert all(name in globals() for name in BY_TEST.values())
+
+
+@pytest.mark.parametrize("setting", sorted(CHECKS))
+async def test_each_setting_reaches_its_consumer(running: TestClient, setting: str) -> None:
+    assert running.app is not None
+    expected, read = CHECKS[setting]
+    assert read(running.app) == expected
+
+
+async def test_the_survey_listens_where_configured(running: TestClient) -> None:
+    _, writer = await asyncio.open_connection(AGI_HOST, AGI_PORT)
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_the_service_stores_in_the_configured_database(
+    running: TestClient, fresh_db_url: str
+) -> None:
+    assert running.app is not None
+    name = await running.app[db_key].pool.fetchval("SELECT current_database()")
+    assert name == urlsplit(fresh_db_url).path.lstrip("/")
+
+
+async def test_every_cookie_is_secure_when_configured(running: TestClient) -> None:
+    page = await running.get("/login")
+    assert page.status == 200
+    assert all(cookie["secure"] for cookie in page.cookies.values())
+
+
+async def test_a_session_lasts_the_configured_hours(fresh_db_url: str, tmp_path: Path) -> None:
+    # Over plain HTTP the browser would not send secure cookies back, so not those here.
+    settings = _settings(fresh_db_url, tmp_path).model_copy(update={"secure_cookies": False})
+    async with TestClient(TestServer(create_app(settings))) as client:
+        assert client.app is not None
+        await UserRepository(client.app[db_key].pool).create(
+            username="somchai",
+            display_name="Somchai",
+            password_hash=hash_password(PASSWORD),
+            role="agent",
+        )
+        page = await client.get("/login")
+        form = {
+            "username": "somchai",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(await page.text()),
+        }
+        response = await client.post("/login", data=form, allow_redirects=False)
+        assert response.status == 303
+        assert response.cookies[SESSION_COOKIE]["max-age"] == str(3 * 3600)
+
+
+async def test_the_process_listens_logs_and_keeps_its_data_where_configured(tmp_path: Path) -> None:
+    """`hotline serve` on embedded defaults: the database goes under data_dir, the address
+    is web_host:web_port, and the log lines are JSON at the configured level."""
+    port = free_port("127.0.0.4")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        HOTLINE_DATA_DIR=str(tmp_path / "state"),
+        HOTLINE_WEB_HOST="127.0.0.4",
+        HOTLINE_WEB_PORT=str(port),
+        HOTLINE_AGI_PORT="0",
+        HOTLINE_LOG_FORMAT="json",
+        HOTLINE_LOG_LEVEL="debug",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "hotline.cli",
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    printed = ""
+    try:
+        async with asyncio.timeout(90):
+            while "listening on" not in printed:
+                line = await process.stdout.readline()
+                assert line, f"hotline stopped early:\n{printed}"
+                printed += line.decode()
+        assert f"http://127.0.0.4:{port}/" in printed
+        _, writer = await asyncio.open_connection("127.0.0.4", port)
+        writer.close()
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            rest, _ = await process.communicate()
+    printed += rest.decode()
+    assert (tmp_path / "state" / "postgres").is_dir()
+    json_lines = [line for line in printed.splitlines() if line.startswith("{")]
+    assert any('"level": "debug"' in line or '"level":"debug"' in line for line in json_lines), (
+        printed
+    )
