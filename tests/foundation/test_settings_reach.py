@@ -9,10 +9,6 @@ here fails `test_every_setting_has_a_check`, so none can be lost on the way agai
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import fields
 from datetime import date, time, timedelta
@@ -34,6 +30,7 @@ from hotline.app import create_app
 from ivr.config import SurveySettings
 from supervision.views import thresholds_of
 from tests.foundation.conftest import PASSWORD, csrf_from
+from tests.foundation.processes import clean_environment, free_port, hotline
 from web.auth import SESSION_COOKIE, hash_password
 from web.keys import (
     cases_key,
@@ -109,12 +106,6 @@ SURVEY = {
     f.name: _other_than_default(f.name, getattr(SurveySettings, f.name, None))
     for f in fields(SurveySettings)
 }
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 AGI_HOST = "127.0.0.2"
@@ -312,9 +303,7 @@ async def test_the_process_listens_logs_and_keeps_its_data_where_configured(tmp_
     """`hotline serve` on embedded defaults: the database goes under data_dir, the address
     is web_host:web_port, and the log lines are JSON at the configured level."""
     port = free_port("127.0.0.4")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    env.pop("DATABASE_URL", None)
-    env.update(
+    env = clean_environment(
         HOTLINE_DATA_DIR=str(tmp_path / "state"),
         HOTLINE_WEB_HOST="127.0.0.4",
         HOTLINE_WEB_PORT=str(port),
@@ -322,34 +311,10 @@ async def test_the_process_listens_logs_and_keeps_its_data_where_configured(tmp_
         HOTLINE_LOG_FORMAT="json",
         HOTLINE_LOG_LEVEL="debug",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hotline.cli",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    printed = ""
-    try:
-        async with asyncio.timeout(90):
-            while "listening on" not in printed:
-                line = await process.stdout.readline()
-                assert line, f"hotline stopped early:\n{printed}"
-                printed += line.decode()
-        assert f"http://127.0.0.4:{port}/" in printed
+    async with hotline("serve", env, ready="listening on") as output:
+        assert f"http://127.0.0.4:{port}/" in output.text
         _, writer = await asyncio.open_connection("127.0.0.4", port)
         writer.close()
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            rest, _ = await process.communicate()
-    printed += rest.decode()
     assert (tmp_path / "state" / "postgres").is_dir()
-    json_lines = [line for line in printed.splitlines() if line.startswith("{")]
-    assert any('"level": "debug"' in line or '"level":"debug"' in line for line in json_lines), (
-        printed
-    )
+    json_lines = [line for line in output.text.splitlines() if line.startswith("{")]
+    assert any('"level": "debug"' in line for line in json_lines), output.text
