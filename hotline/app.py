@@ -28,6 +28,7 @@ from web.keys import (
     metrics_key,
     settings_key,
 )
+from web.security_headers import add_security_headers
 from web.templating import STATIC_DIR, setup_templates
 
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[health_sources_key] = []
     app[event_subscribers_key] = []
     setup_templates(app)
+    app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(survey_ctx)

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
@@ -146,7 +147,17 @@ def see_other(location: str) -> web.Response:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths: a login link must never send people to another site."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
+    """Only a path on this site: a login or language link must never send people elsewhere.
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so `/\\evil.example`
+    and `/<tab>/evil.example` mean `//evil.example`, another site: anything with those, or
+    any control character, is refused as well as `//` and absolute URLs.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return target

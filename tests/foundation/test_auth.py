@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.foundation.conftest import csrf_from, log_in
@@ -64,11 +65,23 @@ async def test_the_stored_password_is_an_argon2_hash(
     assert "correct horse" not in stored
 
 
+# What browsers read as another site: `\\` is taken for `/`, tabs and newlines are dropped.
+ELSEWHERE = [
+    "//evil.example/x",
+    "/\\evil.example/",
+    "/\t/evil.example/",
+    "/\n/evil.example/",
+    "https://evil.example/",
+    "/\\/evil.example/",
+]
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
 async def test_login_never_redirects_to_another_site(
-    app_client: TestClient, make_user: Callable[..., Awaitable[None]]
+    app_client: TestClient, make_user: Callable[..., Awaitable[None]], target: str
 ) -> None:
     await make_user("somchai", "agent")
-    page = await app_client.get("/login?next=//evil.example/x")
+    page = await app_client.get("/login")
     token = csrf_from(await page.text())
     response = await app_client.post(
         "/login",
@@ -76,11 +89,26 @@ async def test_login_never_redirects_to_another_site(
             "username": "somchai",
             "password": "correct horse battery",
             "csrf_token": token,
-            "next": "//evil.example/x",
+            "next": target,
         },
         allow_redirects=False,
     )
     assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("target", ELSEWHERE)
+async def test_the_language_switch_never_sends_people_to_another_site(
+    app_client: TestClient, target: str
+) -> None:
+    response = await app_client.get("/lang/en", params={"next": target}, allow_redirects=False)
+    assert response.headers["Location"] == "/"
+
+
+async def test_a_local_next_page_is_kept(app_client: TestClient) -> None:
+    response = await app_client.get(
+        "/lang/en", params={"next": "/cases?q=น้ำ"}, allow_redirects=False
+    )
+    assert response.headers["Location"] == "/cases?q=น้ำ"
 
 
 async def test_the_language_switch_changes_the_page_language(app_client: TestClient) -> None:

@@ -1,0 +1,53 @@
+"""Every response tells the browser to run only the site's own code, never to frame it, and
+to keep pages with personal data out of its cache; the server does not say its version."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from config.settings import load_settings
+from hotline.app import create_app
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/cases", "/static/base.css", "/nowhere"])
+async def test_every_response_carries_the_security_headers(
+    app_client: TestClient, path: str
+) -> None:
+    response = await app_client.get(path, allow_redirects=False)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Server"] == "hotline"
+    assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/login", "/cases", "/cases/export.csv", "/panel/state"])
+async def test_pages_and_exports_are_never_cached(app_client: TestClient, path: str) -> None:
+    response = await app_client.get(path, allow_redirects=False)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_static_files_may_be_cached(app_client: TestClient) -> None:
+    response = await app_client.get("/static/base.css")
+    assert response.status == 200
+    assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+@pytest.fixture
+async def behind_https(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[TestClient]:
+    settings = load_settings(database_url=fresh_db_url, data_dir=tmp_path, secure_cookies=True)
+    async with TestClient(TestServer(create_app(settings))) as client:
+        yield client
+
+
+async def test_a_site_served_over_https_asks_browsers_to_stay_on_it(
+    behind_https: TestClient,
+) -> None:
+    response = await behind_https.get("/login")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
