@@ -15,14 +15,13 @@ from typing import Any, ClassVar
 
 import asyncpg
 
+from accounts.password_rules import password_problem
 from accounts.users import ROLES, USER_COLUMNS, User, user_of
 
 USERNAME = re.compile(r"[a-z0-9_.-]{2,64}")
 INTERFACE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.@:+-]{1,80}")
 QUEUE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 LANGUAGES = ("th", "en")
-MIN_PASSWORD = 8
-MAX_PASSWORD = 1024
 MAX_NAME = 200
 MAX_QUEUES = 50
 # Serialises every change that could leave the service without an active admin.
@@ -157,11 +156,12 @@ def parse_account(
     return Account(name, role, unit_id, pbx, interface, language, tuple(sorted(queue_names)))
 
 
-def password_errors(password: str, repeat: str) -> dict[str, str]:
-    if len(password) < MIN_PASSWORD:
-        return {"password": "too_short" if password else "required"}
-    if len(password) > MAX_PASSWORD:
-        return {"password": "too_long"}
+def password_errors(
+    password: str, repeat: str, *, username: str, display_name: str = ""
+) -> dict[str, str]:
+    problem = password_problem(password, username=username, display_name=display_name)
+    if problem is not None:
+        return {"password": problem}
     if password != repeat:
         return {"password2": "mismatch"}
     return {}
@@ -185,7 +185,14 @@ def parse_new_account(
         errors["username"] = "required"
     elif not USERNAME.fullmatch(username):
         errors["username"] = "invalid"
-    errors.update(password_errors(values.get("password", ""), values.get("password2", "")))
+    errors.update(
+        password_errors(
+            values.get("password", ""),
+            values.get("password2", ""),
+            username=username,
+            display_name=values.get("display_name", ""),
+        )
+    )
     try:
         account = parse_account(values, queues, pbx_names=pbx_names)
     except InvalidAccount as exc:

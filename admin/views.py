@@ -216,7 +216,12 @@ async def edit_submit(request: web.Request) -> web.StreamResponse:
 async def password_submit(request: web.Request) -> web.StreamResponse:
     row = await _user_row(request)
     values, _queues = await _posted(request)
-    errors = password_errors(values.get("password", ""), values.get("password2", ""))
+    errors = password_errors(
+        values.get("password", ""),
+        values.get("password2", ""),
+        username=row.user.username,
+        display_name=row.user.display_name,
+    )
     if errors:
         return await _user_page(request, row, errors=errors, status=422)
     await _repo(request).reset_password(

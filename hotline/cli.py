@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from accounts.password_rules import MIN_LENGTH, password_problem
 from accounts.users import ROLES, UserExists, UserRepository
 from config.settings import Settings, SettingsError, load_settings
 from database.migrate import apply_migrations
@@ -48,13 +49,23 @@ def _read_password(from_stdin: bool) -> str:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
             raise CommandError("the two passwords differ")
-    if len(password) < 8:
-        raise CommandError("the password must have at least 8 characters")
     return password
+
+
+PASSWORD_PROBLEMS = {
+    "required": "it is empty",
+    "too_short": f"it needs at least {MIN_LENGTH} characters",
+    "too_long": "it is too long",
+    "is_username": "it contains the username",
+    "too_common": "it is too common or too easy to guess",
+}
 
 
 async def create_user(settings: Settings, args: argparse.Namespace) -> None:
     password = _read_password(args.password_stdin)
+    problem = password_problem(password, username=args.username, display_name=args.name or "")
+    if problem is not None:
+        raise CommandError(f"password refused: {PASSWORD_PROBLEMS[problem]}")
     url, embedded = await _database_url(settings)
     try:
         await apply_migrations(url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from accounts.users import UserRepository
@@ -67,7 +68,7 @@ async def test_a_taken_username_and_phone_are_shown_on_their_fields_with_input_k
     assert 'value="hotline"' in html and NEW_PASSWORD not in html
     status, html, _ = await admin.post("/admin/users/new", {**form, "password": "short"})
     assert status == 422 and field_error(html, "username") == "มีผู้ใช้งานอื่นใช้อยู่แล้ว"
-    assert field_error(html, "password") == "รหัสผ่านต้องมีอย่างน้อย 8 ตัวอักษร"
+    assert field_error(html, "password") == "รหัสผ่านต้องมีอย่างน้อย 12 ตัวอักษร"
     status, html, _ = await admin.post(
         "/admin/users/new", new_agent(username="somsri", interface="PJSIP/agent105")
     )
@@ -110,7 +111,7 @@ async def test_each_mistake_is_told_beside_its_field(admin: Browser) -> None:
     assert field_error(html, "pbx") == "ไม่พบในระบบ"
     assert field_error(html, "interface") == "รูปแบบไม่ถูกต้อง"
     assert field_error(html, "queues") == "รูปแบบไม่ถูกต้อง"
-    assert field_error(html, "password") == "รหัสผ่านต้องมีอย่างน้อย 8 ตัวอักษร"
+    assert field_error(html, "password") == "รหัสผ่านต้องมีอย่างน้อย 12 ตัวอักษร"
     assert 'value="No Spaces!"' in html and 'value="hotline, bad queue"' in html
     status, html, _ = await admin.post(
         "/admin/users/new", new_agent(password2="a different passphrase")
@@ -187,3 +188,21 @@ async def test_unit_staff_belong_to_a_unit_and_the_pages_speak_english(
     row = re.search(r'<tr class="user" data-username="unit1">.*?</tr>', html, re.S)
     assert row and "กองตรวจสอบ" in row.group(0) and "Unit staff" in row.group(0)
     assert "Add a user" in html and 'data-username="somchai"' not in html
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("Password1234", "รหัสผ่านนี้เดาง่ายหรือใช้กันทั่วไป กรุณาใช้วลีที่ยาวขึ้น"),
+        ("qwertyuiop123", "รหัสผ่านนี้เดาง่ายหรือใช้กันทั่วไป กรุณาใช้วลีที่ยาวขึ้น"),
+        ("somchai-2569!x", "รหัสผ่านต้องไม่มีชื่อผู้ใช้อยู่ในนั้น"),
+        ("eleven char", "รหัสผ่านต้องมีอย่างน้อย 12 ตัวอักษร"),
+    ],
+)
+async def test_weak_passwords_are_refused_with_the_reason(
+    admin: Browser, password: str, message: str
+) -> None:
+    form = new_agent(password=password, password2=password)
+    status, html, _ = await admin.post("/admin/users/new", form)
+    assert status == 422
+    assert field_error(html, "password") == message

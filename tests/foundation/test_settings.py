@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,15 +9,17 @@ from pathlib import Path
 import pytest
 
 from config.settings import SettingsError, load_settings
+from tests.foundation.processes import clean_environment
 
 
-def run_hotline(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    clean.pop("DATABASE_URL", None)
+def run_hotline(
+    *args: str, env: dict[str, str], cwd: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hotline.cli", *args],
-        env={**clean, **env},
+        env=clean_environment(**env),
         cwd=cwd,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
@@ -100,3 +101,16 @@ def test_every_setting_is_in_the_readme_configuration_table() -> None:
     table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     missing = [name for name in Settings.model_fields if f"`{name}`" not in table]
     assert not missing, f"settings missing from the README: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [("Password1234\n", "too common"), ("somchai-the-agent\n", "contains the username")],
+)
+def test_create_user_refuses_a_weak_password(tmp_path: Path, password: str, why: str) -> None:
+    done = run_hotline(
+        "create-user", "somchai", "--role", "agent", "--password-stdin",
+        env={}, cwd=tmp_path, stdin=password,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert why in done.stderr and "Traceback" not in done.stderr
