@@ -180,6 +180,14 @@ class CaseRepository:
         log.info("case_created", case_id=case_id, reference=reference, case_type=form.case_type)
         return await self._load(case_id)
 
+    async def ensure_may_edit(self, case_id: int, actor: Actor) -> None:
+        """Raise AccessDenied (or CaseNotFound) unless `actor` may correct this case's intake
+        form, so a page can refuse before it writes anything that goes with the form."""
+        current = await self._load(case_id)
+        async with self.pool.acquire() as conn:
+            if not await self._may_handle(conn, current, actor):
+                raise AccessDenied("not your case", case_id=case_id)
+
     async def update_case(
         self, case_id: int, form: IntakeForm, *, actor: Actor, now: datetime
     ) -> Case:

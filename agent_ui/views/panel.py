@@ -32,6 +32,7 @@ from telephony.errors import TelephonyError
 from web.auth import require_role, signed_in
 from web.i18n import LANGUAGES, LOCALES_DIR, request_language
 from web.keys import (
+    cases_key,
     catalog_key,
     clock_key,
     db_key,
@@ -206,6 +207,11 @@ async def save_intake(request: web.Request) -> web.Response:
     on_desk = (await panel.desk(user.id)).current(call_key)
     # The case belongs to the caller even when the agent left the telephone field empty.
     number = normalise(intake.contact_phone) or normalise(on_desk.caller_number if on_desk else "")
+    actor = Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id)
+    case_id = _int(fields.get("case_id"))
+    if case_id is not None:
+        # Refused before anything is written: the caller's details go with the form.
+        await app[cases_key].ensure_may_edit(case_id, actor)
     caller_id = None
     if number is not None:
         caller_id = await panel.store.remember_caller(
@@ -219,8 +225,6 @@ async def save_intake(request: web.Request) -> web.Response:
             at=now,
         )
     intake_service = app[intake_key]
-    actor = Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id)
-    case_id = _int(fields.get("case_id"))
     if case_id is None:
         call_id = await panel.store.call_id(call_key) if call_key else None
         case = await intake_service.create(
