@@ -19,6 +19,7 @@ from runtime.metrics import Metrics
 from supervision import views as supervisor
 from web import auth, login
 from web.errors import error_middleware
+from web.forms import refuse_nul_in_address
 from web.i18n import LANG_COOKIE, LANGUAGES, Catalog
 from web.identity import current_user
 from web.keys import (
@@ -60,7 +61,12 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the whole service from its settings; nothing starts until the app runs."""
     app = web.Application(
-        middlewares=[_count_requests, error_middleware, auth.session_middleware],
+        middlewares=[
+            _count_requests,
+            error_middleware,
+            refuse_nul_in_address,
+            auth.session_middleware,
+        ],
         client_max_size=2 * 1024 * 1024,
     )
     app[settings_key] = settings

@@ -1,8 +1,9 @@
-"""Reading posted forms: every text field without the NUL characters PostgreSQL refuses."""
+"""Reading what the browser sends without the NUL characters PostgreSQL refuses: posted
+text fields are cleaned, and an address with one is refused at the door."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiohttp import web
 
@@ -18,3 +19,14 @@ def text_fields(form: Mapping[str, object], names: Iterable[str]) -> dict[str, s
 
 async def posted_text(request: web.Request, names: Iterable[str]) -> dict[str, str]:
     return text_fields(await request.post(), names)
+
+
+@web.middleware
+async def refuse_nul_in_address(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A NUL in the path or a query parameter is a bad request (400), not a database error
+    (500) in whichever handler first passes it to PostgreSQL."""
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.query.items()):
+        raise web.HTTPBadRequest(text="the address contains a NUL character")
+    return await handler(request)

@@ -1,5 +1,6 @@
-"""Every response tells the browser to run only the site's own code, never to frame it, and
-to keep pages with personal data out of its cache; the server does not say its version."""
+"""HTTP hardening a browser or a scanner sees: every response tells the browser to run only
+the site's own code, never to frame it, and to keep pages with personal data out of its
+cache; the server does not say its version; a NUL in the address is a bad request."""
 
 from __future__ import annotations
 
@@ -51,3 +52,11 @@ async def test_a_site_served_over_https_asks_browsers_to_stay_on_it(
 ) -> None:
     response = await behind_https.get("/login")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize(
+    "path", ["/cases?q=%00", "/supervisor/reports?from=%00", "/login?next=/%00"]
+)
+async def test_a_nul_in_the_address_is_a_bad_request(app_client: TestClient, path: str) -> None:
+    response = await app_client.get(path, allow_redirects=False)
+    assert response.status == 400
