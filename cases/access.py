@@ -1,7 +1,9 @@
 """Who may see which case and its caller's personal data (PDPA).
 
 Supervisors and admins see everything; agents see the register but a caller's personal data
-only on the cases they handle; a unit user sees only the cases forwarded to its unit.
+only on the cases they handle, named explicitly (they opened it, or a supervisor assigned it
+to them: writing a note does not make anyone a handler); a unit user sees only the cases
+forwarded to its unit.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ def can_see_case(actor: Actor, case: Case) -> bool:
     return True
 
 
-def may_see_personal_data(actor: Actor, case: Case, *, handled_by_actor: bool) -> bool:
+def handles(actor: Actor, case: Case) -> bool:
+    """May this person work the case (its lifecycle, its form) and see the caller's data?"""
     if actor.role in ALL_SEEING:
         return True
     if actor.role is Role.AGENT:
-        return handled_by_actor
+        return actor.user_id in (case.created_by, case.assigned_to)
     return can_see_case(actor, case)
 
 

@@ -44,6 +44,7 @@ class Case:
     findings: str | None
     escalation_level: int
     created_by: int | None
+    assigned_to: int | None
     contact_name: str | None
     contact_phone: str | None
     contact_email: str | None
@@ -83,6 +84,7 @@ class Case:
             findings=row["findings"],
             escalation_level=row["escalation_level"],
             created_by=row["created_by"],
+            assigned_to=row["assigned_to"],
             contact_name=row["contact_name"],
             contact_phone=row["contact_phone"],
             contact_email=row["contact_email"],

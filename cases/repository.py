@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from cases.access import can_see_case, may_see_personal_data
+from cases.access import ALL_SEEING, can_see_case, handles
 from cases.dates import be_year
 from cases.errors import AccessDenied, CaseNotFound, InvalidCaseData, UnitNotFound
 from cases.intake import IntakeForm
@@ -98,11 +98,8 @@ INSERT INTO pdpa_view_log (case_id, case_reference, user_id, viewed_at, purpose)
 VALUES ($1, $2, $3, $4, $5)
 """
 
-_HANDLED_BY = """
-SELECT c.created_by = $2 OR EXISTS (
-    SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.actor_id = $2)
-FROM cases c WHERE c.id = $1
-"""
+_ASSIGN = "UPDATE cases SET assigned_to = $2, updated_at = $3 WHERE id = $1"
+_ASSIGNABLE = "SELECT display_name FROM users WHERE id = $1 AND role = 'agent' AND active"
 
 
 def format_reference(year_be: int, number: int) -> str:
@@ -183,10 +180,8 @@ class CaseRepository:
     async def ensure_may_edit(self, case_id: int, actor: Actor) -> None:
         """Raise AccessDenied (or CaseNotFound) unless `actor` may correct this case's intake
         form, so a page can refuse before it writes anything that goes with the form."""
-        current = await self._load(case_id)
-        async with self.pool.acquire() as conn:
-            if not await self._may_handle(conn, current, actor):
-                raise AccessDenied("not your case", case_id=case_id)
+        if not handles(actor, await self._load(case_id)):
+            raise AccessDenied("not your case", case_id=case_id)
 
     async def update_case(
         self, case_id: int, form: IntakeForm, *, actor: Actor, now: datetime
@@ -194,7 +189,7 @@ class CaseRepository:
         """Correct the intake form; a change of type moves the due time with it."""
         async with self.pool.acquire() as conn, conn.transaction():
             current = await self._lock(conn, case_id)
-            if not await self._may_handle(conn, current, actor):
+            if not handles(actor, current):
                 raise AccessDenied("not your case", case_id=case_id)
             policy = await self._policy(conn)
             due, sla_start = current.due_at, current.sla_started_at
@@ -220,11 +215,27 @@ class CaseRepository:
         log.info("case_updated", case_id=case_id, fields=changed)
         return await self._load(case_id)
 
+    async def assign(self, case_id: int, agent_id: int, *, actor: Actor, now: datetime) -> Case:
+        """Make an agent the case's handler (supervisors and admins only); the history says
+        who assigned it to whom."""
+        if actor.role not in ALL_SEEING:
+            raise AccessDenied("only supervisors assign cases", case_id=case_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._lock(conn, case_id)
+            name = await conn.fetchval(_ASSIGNABLE, agent_id)
+            if name is None:
+                raise InvalidCaseData({"assigned_to": "not_an_agent"})
+            await conn.execute(_ASSIGN, case_id, agent_id, now)
+            data = {"assigned_to": agent_id}
+            await self._event(conn, case_id, now, actor, "assign", None, None, name, data)
+        log.info("case_assigned", case_id=case_id, agent=agent_id)
+        return await self._load(case_id)
+
     async def transition(self, case_id: int, move: Move, *, actor: Actor, now: datetime) -> Case:
         """Move a case through its lifecycle, or raise the domain error that forbids it."""
         async with self.pool.acquire() as conn, conn.transaction():
             current = await self._lock(conn, case_id)
-            if not can_see_case(actor, current):
+            if not handles(actor, current):
                 raise AccessDenied("not your case", case_id=case_id)
             if move.unit_id is not None:
                 await self._require_unit(conn, move.unit_id)
@@ -311,8 +322,7 @@ class CaseRepository:
         return case
 
     async def may_see_personal_data(self, case: Case, actor: Actor) -> bool:
-        handled = bool(await self.pool.fetchval(_HANDLED_BY, case.id, actor.user_id))
-        return may_see_personal_data(actor, case, handled_by_actor=handled)
+        return handles(actor, case)
 
     async def log_personal_data_view(
         self, case: Case, actor: Actor, now: datetime, purpose: str = "case_detail"
@@ -403,13 +413,6 @@ class CaseRepository:
         if row is None:
             raise CaseNotFound(f"no case {case_id}", case_id=case_id)
         return Case.from_row(row)
-
-    async def _may_handle(self, conn: asyncpg.Connection, case: Case, actor: Actor) -> bool:
-        if actor.role in (Role.SUPERVISOR, Role.ADMIN):
-            return True
-        if actor.role is Role.AGENT:
-            return bool(await conn.fetchval(_HANDLED_BY, case.id, actor.user_id))
-        return False
 
     async def _require_unit(self, conn: asyncpg.Connection | asyncpg.Pool, unit_id: int) -> None:
         if await conn.fetchval("SELECT 1 FROM units WHERE id = $1", unit_id) is None:

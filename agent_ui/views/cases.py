@@ -31,7 +31,15 @@ from cases.repository import CaseRepository
 from web.auth import require_role, see_other, signed_in
 from web.forms import posted_text
 from web.i18n import request_language
-from web.keys import cases_key, catalog_key, clock_key, db_key, intake_key, settings_key
+from web.keys import (
+    cases_key,
+    catalog_key,
+    clock_key,
+    db_key,
+    intake_key,
+    settings_key,
+    users_key,
+)
 from web.templating import render
 
 log = structlog.get_logger()
@@ -59,6 +67,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(r"/cases/{id:\d+}/edit", edit_case_submit)
     app.router.add_post(r"/cases/{id:\d+}/action", action_submit)
     app.router.add_post(r"/cases/{id:\d+}/note", note_submit)
+    app.router.add_post(r"/cases/{id:\d+}/assign", assign_submit)
 
 
 def actor_of(user: User) -> Actor:
@@ -199,18 +208,22 @@ async def _detail(
     actor = actor_of(user)
     repo = _repo(request)
     show_personal = await repo.may_see_personal_data(case, actor)
+    managing = user.role in MANAGERS
+    agents = await request.app[users_key].agents() if managing else []
     if show_personal:
         await repo.log_personal_data_view(case, actor, _now(request))
     context = _context(
         request,
         case=case,
         history=await repo.history(case.id),
-        actions=allowed_actions(case.status, actor.role),
+        actions=allowed_actions(case.status, actor.role) if show_personal else [],
+        agents=[a for a in agents if a.active],
+        assignee=next((a for a in agents if a.id == case.assigned_to), None),
         units=await repo.list_units(),
         escalations=await visible_escalations(repo.pool, actor, case.id),
         show_personal=show_personal,
-        may_edit=user.role in MANAGERS or (user.role == "agent" and show_personal),
-        views=await repo.personal_data_views(case.id) if user.role in MANAGERS else [],
+        may_edit=managing or (user.role == "agent" and show_personal),
+        views=await repo.personal_data_views(case.id) if managing else [],
         action_values=action_values or {},
         action_errors=action_errors or {},
         overdue=case.is_overdue(_now(request)),
@@ -251,6 +264,27 @@ async def action_submit(request: web.Request) -> web.StreamResponse:
         case = await repo.get_case(case_id, actor)
         return await _detail(
             request, case, action_values=values, action_errors=exc.field_errors, status=422
+        )
+    return see_other(f"/cases/{case_id}")
+
+
+@require_role(*MANAGERS)
+async def assign_submit(request: web.Request) -> web.StreamResponse:
+    """A supervisor names the agent who handles the case (and may see the caller's data)."""
+    case_id = _case_id(request)
+    actor = actor_of(signed_in(request))
+    values = await posted_text(request, ("assigned_to",))
+    agent_id = _optional_id(values.get("assigned_to", ""))
+    repo = _repo(request)
+    try:
+        if agent_id is None:
+            raise InvalidCaseData({"assigned_to": "required"})
+        await repo.assign(case_id, agent_id, actor=actor, now=_now(request))
+    except InvalidCaseData as exc:
+        case = await repo.get_case(case_id, actor)
+        assign_values = {"action": "assign", **values}
+        return await _detail(
+            request, case, action_values=assign_values, action_errors=exc.field_errors, status=422
         )
     return see_other(f"/cases/{case_id}")
 
