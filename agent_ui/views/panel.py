@@ -43,6 +43,7 @@ from web.keys import (
     telephony_key,
     users_key,
 )
+from web.origin import from_own_page
 from web.templating import render
 
 log = structlog.get_logger()
@@ -154,6 +155,9 @@ async def panel_state(request: web.Request) -> web.Response:
 
 @require_role("agent")
 async def panel_socket(request: web.Request) -> web.StreamResponse:
+    if not from_own_page(request):
+        log.warning("panel_socket_foreign_origin", origin=request.headers.get("Origin"))
+        raise web.HTTPForbidden(text="the panel's socket opens only from its own page")
     return await request.app[hub_key].serve(request, signed_in(request).id)
 
 
