@@ -7,13 +7,24 @@ way.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import signal
 from collections.abc import Awaitable, Callable
 
+import structlog
 from aiohttp import web
 
 from config.settings import Settings
 from hotline.app import create_app
+
+log = structlog.get_logger()
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class CommandError(Exception):
@@ -24,7 +35,14 @@ async def run_until_stopped(
     settings: Settings,
     on_started: Callable[[web.Application], Awaitable[None]] | None = None,
 ) -> None:
-    """Run the service until SIGTERM or SIGINT, then stop every part in reverse order."""
+    """Run the service until SIGTERM or SIGINT, then stop every part in reverse order.
+
+    The signals are caught before anything starts, so a stop asked for while the service is
+    still starting is a clean stop once it has started, never a kill halfway."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
@@ -40,12 +58,14 @@ async def run_until_stopped(
         print(
             f"hotline is listening on http://{settings.web_host}:{settings.web_port}/", flush=True
         )
+        if not settings.secure_cookies and not _loopback(settings.web_host):
+            log.warning(
+                "session_cookies_not_secure",
+                web_host=settings.web_host,
+                why="serving beyond this machine: put HTTPS in front and set secure_cookies",
+            )
         if on_started is not None:
             await on_started(app)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         await runner.cleanup()

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from config.settings import load_settings
 from hotline.app import create_app
+from tests.foundation.processes import clean_environment, free_port, hotline
 
 
 @pytest.mark.parametrize("path", ["/login", "/healthz", "/cases", "/static/base.css", "/nowhere"])
@@ -60,3 +61,20 @@ async def test_a_site_served_over_https_asks_browsers_to_stay_on_it(
 async def test_a_nul_in_the_address_is_a_bad_request(app_client: TestClient, path: str) -> None:
     response = await app_client.get(path, allow_redirects=False)
     assert response.status == 400
+
+
+@pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("127.0.0.1", False)])
+async def test_serving_beyond_this_machine_without_secure_cookies_is_warned_about(
+    fresh_db_url: str, tmp_path: Path, host: str, warned: bool
+) -> None:
+    env = clean_environment(
+        HOTLINE_DATABASE_URL=fresh_db_url,
+        HOTLINE_DATA_DIR=str(tmp_path),
+        HOTLINE_WEB_HOST=host,
+        HOTLINE_WEB_PORT=str(free_port()),
+        HOTLINE_AGI_PORT="0",
+        HOTLINE_LOG_FORMAT="json",
+    )
+    async with hotline("serve", env, ready="hotline is listening on") as output:
+        pass
+    assert ("session_cookies_not_secure" in output.text) is warned

@@ -311,7 +311,7 @@ async def test_the_process_listens_logs_and_keeps_its_data_where_configured(tmp_
         HOTLINE_LOG_FORMAT="json",
         HOTLINE_LOG_LEVEL="debug",
     )
-    async with hotline("serve", env, ready="listening on") as output:
+    async with hotline("serve", env, ready="hotline is listening on") as output:
         assert f"http://127.0.0.4:{port}/" in output.text
         _, writer = await asyncio.open_connection("127.0.0.4", port)
         writer.close()
