@@ -3,8 +3,9 @@
 Run: `.venv/bin/python -m bench.ami_throughput` (one process, one event loop: one core for
 the Python side; the embedded PostgreSQL server runs in its own process).
 
-The workload is every event of the real Asterisk captures in ami-traces/, repeated with the
-Uniqueids renumbered on each pass so every pass is a fresh set of calls. Stages:
+The workload is every event of the real Asterisk captures in tests/fixtures/ami-traces/,
+repeated with the Uniqueids renumbered on each pass so every pass is a fresh set of calls.
+Stages:
 
 1. panoramisk's own `AMIProtocol.data_received` (decode + split + dict per message): the
    bare ceiling, with no handler doing any work;
@@ -24,7 +25,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -38,11 +38,11 @@ from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage, FrameParser
 from telephony.config import PbxConfig
 from telephony.translate import Translator
+from tests.fixtures import AMI_CAPTURES, AMI_TRACES
 
 if TYPE_CHECKING:
     pass
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "ami-traces"
 CHUNK = 64 * 1024
 _UNIQUEID = re.compile(rb"\b(\d{10})\.(\d+)\b")
 _START = datetime(2026, 11, 21, tzinfo=UTC)
@@ -68,10 +68,8 @@ def clocks() -> tuple[float, float]:
 def capture_events() -> list[bytes]:
     """Every received event (not responses, not banners) of every AMI capture, in order."""
     events: list[bytes] = []
-    for path in sorted(TRACES.glob("*.txt")):
-        items = read_capture(path)
-        if not any(item.is_banner for item in items):
-            continue
+    for name in AMI_CAPTURES:
+        items = read_capture(AMI_TRACES / name)
         events += [i.data for i in items if i.kind == "rx" and i.data.startswith(b"Event:")]
     return events
 

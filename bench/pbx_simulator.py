@@ -4,7 +4,8 @@ Run: `.venv/bin/python -m bench.pbx_simulator [--calls 500] [--agents 50] [--cli
 
 1. live model: `--calls` queue calls (ring 0.1 s, talk 0.2 s of simulated time, clock at
    1000x), every event broadcast to `--clients` logged-in AMI clients that read and frame it;
-2. replay: every capture in ami-traces/ streamed as fast as possible to the same clients.
+2. replay: every capture in tests/fixtures/ami-traces/ streamed as fast as possible to the same
+   clients.
 
 Prints events/s of wall time and of the process's CPU time, and bytes delivered per client.
 """
@@ -14,12 +15,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from pathlib import Path
 
 from pbxsim import AgentPhone, PbxSimulator
 from telephony.ami.protocol import FrameParser, encode_action
-
-TRACES = Path(__file__).resolve().parents[1].parent / "shared" / "ami-traces"
+from tests.fixtures import AMI_CAPTURES, AMI_TRACES
 
 
 class Reader:
@@ -98,10 +97,8 @@ async def live(calls: int, agents: int, clients: int) -> tuple[int, float, float
 async def replay(clients: int) -> tuple[int, float, float, int]:
     events = total_bytes = 0
     wall = cpu = 0.0
-    for capture in sorted(TRACES.glob("*.txt")):
-        if capture.name == "agi-survey-session.txt":
-            continue
-        async with PbxSimulator(replay=capture, replay_autostart=False) as sim:
+    for capture in AMI_CAPTURES:
+        async with PbxSimulator(replay=AMI_TRACES / capture, replay_autostart=False) as sim:
             readers = await _clients(sim, clients)
             assert sim.replay is not None
             w, c = time.perf_counter(), time.process_time()

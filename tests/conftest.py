@@ -21,8 +21,6 @@ import pytest
 from database.migrate import apply_migrations
 from database.pool import Database, EmbeddedPostgres, database_url_for
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-TRACES = SHARED / "ami-traces"
 # Every app a test builds listens for FastAGI on a free port, so tests never collide.
 os.environ.setdefault("HOTLINE_AGI_PORT", "0")
 

@@ -15,7 +15,7 @@ from ivr.agi import parse_environment, parse_reply
 from ivr.config import SurveySettings
 from ivr.fastagi import FastAgiServer
 from ivr.script import SurveyScript
-from tests.conftest import TRACES
+from tests.fixtures import AGI_SESSION, AMI_TRACES
 from tests.ivr.agi_phone import environment, keypad, run_session
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -225,7 +225,7 @@ async def test_pbx_that_stops_answering_leaves_survey_incomplete(store: MemorySt
 
 def test_environment_of_the_real_asterisk_session() -> None:
     """The environment block Asterisk 22 sent in agi-survey-session.txt, byte for byte."""
-    trace = TRACES / "agi-survey-session.txt"
+    trace = AMI_TRACES / AGI_SESSION
     received = []
     for line in trace.read_text(encoding="utf-8").splitlines():
         if " << " in line:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 
 from pbxsim import PbxSimulator
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage, FrameParser, encode_action
-
-TRACES = Path(__file__).resolve().parents[2].parent / "shared" / "ami-traces"
+from tests.fixtures import AMI_TRACES
 
 
 def capture_messages(name: str) -> list[AmiMessage]:
@@ -21,7 +19,7 @@ def capture_messages(name: str) -> list[AmiMessage]:
     parser = FrameParser()
     parser.feed(b"Asterisk Call Manager/11.0.0\r\n")
     out: list[AmiMessage] = []
-    for item in read_capture(TRACES / name):
+    for item in read_capture(AMI_TRACES / name):
         if item.kind == "rx" and not item.is_banner:
             out.extend(parser.feed(item.data))
     return out

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from pbxsim.templates import Fields
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage
+from tests.fixtures import AMI_TRACES
 
-from .conftest import TRACES, capture_messages
+from .conftest import capture_messages
 
 NOISE_FREE_SKIP = {"RTCPSent", "FullyBooted", "SuccessfulAuth"}
 # Values that depend on the clock, on randomness or on the SIP stack.
@@ -47,7 +48,7 @@ SIGNIFICANT = {
 
 def capture_epoch(name: str) -> float:
     """When the capture's first channel appeared: start a simulator there to get its clock."""
-    for item in read_capture(TRACES / name):
+    for item in read_capture(AMI_TRACES / name):
         if item.kind == "rx" and item.data.startswith(b"Event: Newchannel") and item.at:
             return item.at.timestamp()
     raise LookupError(name)

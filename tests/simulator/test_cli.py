@@ -8,8 +8,9 @@ import socket
 import sys
 
 from pbxsim import PbxSimulator
+from tests.fixtures import AMI_TRACES
 
-from .conftest import TRACES, AmiClient
+from .conftest import AmiClient
 
 
 def _free_port() -> int:
@@ -29,7 +30,7 @@ async def test_cli_replays_a_capture_and_stops_on_sigterm() -> None:
         "--secret",
         "s3cret",
         "--replay",
-        str(TRACES / "member-pause.txt"),
+        str(AMI_TRACES / "member-pause.txt"),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

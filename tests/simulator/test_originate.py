@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from pbxsim import CustomerPhone, Keypress, PbxSimulator
+from tests.fixtures import AGI_SESSION, AMI_TRACES
 
-from .conftest import TRACES, AmiClient, capture_messages
+from .conftest import AmiClient, capture_messages
 from .sequences import captured_events, generated, keys, names
 
 Script = Callable[["AgiPeer"], Awaitable[None]]
@@ -166,7 +167,7 @@ async def test_survey_call_plays_asterisks_fastagi_side() -> None:
 
 
 def _agi_capture_lines(direction: str) -> list[str]:
-    text = (TRACES / "agi-survey-session.txt").read_text()
+    text = (AMI_TRACES / AGI_SESSION).read_text()
     return [line for line in text.splitlines() if f" {direction} " in line]
 
 

@@ -8,17 +8,16 @@ import pytest
 
 from pbxsim import PbxSimulator
 from telephony.ami.capture import read_capture
+from tests.fixtures import AMI_CAPTURES, AMI_TRACES
 
-from .conftest import TRACES, AmiClient
-
-CAPTURES = sorted(p.name for p in TRACES.glob("*.txt") if p.name != "agi-survey-session.txt")
+from .conftest import AmiClient
 
 
 def _expected(name: str) -> bytes:
     own_login = (b"Event: FullyBooted\r\n", b"Event: SuccessfulAuth\r\n")
     return b"".join(
         item.data
-        for item in read_capture(TRACES / name)
+        for item in read_capture(AMI_TRACES / name)
         if item.kind == "rx"
         and item.data.startswith(b"Event: ")
         and b"\r\nPrivilege: " in item.data
@@ -26,9 +25,9 @@ def _expected(name: str) -> bytes:
     )
 
 
-@pytest.mark.parametrize("capture", CAPTURES)
+@pytest.mark.parametrize("capture", AMI_CAPTURES)
 async def test_replay_delivers_the_capture_byte_for_byte(capture: str) -> None:
-    async with PbxSimulator(replay=TRACES / capture) as sim:
+    async with PbxSimulator(replay=AMI_TRACES / capture) as sim:
         c = await AmiClient.connect(*sim.address)
         try:
             await c.login()
@@ -45,7 +44,7 @@ async def test_replay_delivers_the_capture_byte_for_byte(capture: str) -> None:
 
 
 async def test_replay_answers_the_clients_own_actions() -> None:
-    async with PbxSimulator(replay=TRACES / "member-pause.txt", replay_autostart=False) as sim:
+    async with PbxSimulator(replay=AMI_TRACES / "member-pause.txt", replay_autostart=False) as sim:
         c = await AmiClient.connect(*sim.address)
         try:
             await c.login()
@@ -63,7 +62,7 @@ async def test_replay_answers_the_clients_own_actions() -> None:
 
 
 async def test_replay_honours_timing_with_a_speed_factor() -> None:
-    capture = TRACES / "member-pause.txt"
+    capture = AMI_TRACES / "member-pause.txt"
     async with PbxSimulator(replay=capture, replay_speed=100.0) as sim:
         c = await AmiClient.connect(*sim.address)
         try:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 from telephony.ami.capture import read_capture
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage, FrameParser
 from telephony.config import PbxConfig
+from tests.fixtures import AMI_TRACES
 
-TRACES = Path("/work/shared/ami-traces")
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 SECRET = "s3cr3t-do-not-log"
 
@@ -149,7 +148,7 @@ async def eventually(predicate: Callable[[], bool]) -> None:
 
 def replay_answer(capture: str, action_id: str) -> Callable[[AmiMessage], bytes]:
     """A responder answering with a capture's messages for one of its actions."""
-    items = read_capture(TRACES / capture)
+    items = read_capture(AMI_TRACES / capture)
     marker = f"ActionID: {action_id}\r\n".encode()
     answer = b"".join(i.data for i in items if i.kind == "rx" and marker in i.data)
     assert answer, f"{capture} has no answer to {action_id}"

@@ -11,7 +11,8 @@ from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
 from telephony.config import PbxConfig
 from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable
-from tests.telephony.fake_ami import SECRET, TRACES, FakeAmi, Recorder, error, eventually, reply
+from tests.fixtures import AMI_TRACES
+from tests.telephony.fake_ami import SECRET, FakeAmi, Recorder, error, eventually, reply
 
 LinkFactory = Callable[..., Awaitable[AmiLink]]
 
@@ -60,7 +61,7 @@ async def test_replayed_capture_arrives_whole_with_repeated_keys(
 ) -> None:
     link = await make_link()
     await eventually(lambda: link.up)
-    items = read_capture(TRACES / "originate-survey-local.txt")
+    items = read_capture(AMI_TRACES / "originate-survey-local.txt")
     events = [i.data for i in items if i.kind == "rx" and i.data.startswith(b"Event:")]
     stream = b"".join(events)
     for start in range(0, len(stream), 7):
@@ -185,7 +186,7 @@ async def test_error_answer_raises_command_failed_also_for_event_lists(
 
 
 async def test_event_list_action_returns_all_items(ami: FakeAmi, make_link: LinkFactory) -> None:
-    items = read_capture(TRACES / "queue-status-snapshot.txt")
+    items = read_capture(AMI_TRACES / "queue-status-snapshot.txt")
     answer = b"".join(
         i.data for i in items if i.kind == "rx" and b"queue-status-snapshot-4" in i.data
     )

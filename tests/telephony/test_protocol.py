@@ -9,9 +9,7 @@ from hypothesis import strategies as st
 
 from telephony.ami.capture import read_capture
 from telephony.ami.protocol import AmiMessage, FrameParser, encode_action
-
-TRACES = Path("/work/shared/ami-traces")
-CAPTURES = sorted(p for p in TRACES.glob("*.txt") if p.name != "agi-survey-session.txt")
+from tests.fixtures import AMI_CAPTURES, AMI_TRACES
 
 THAI = "สมชาย ใจดี"
 THAI_FRAME = (
@@ -42,9 +40,9 @@ def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in pairwise(points)]
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
-def test_every_capture_parses_into_one_message_per_received_item(path: Path) -> None:
-    items = [item for item in read_capture(path) if item.kind == "rx"]
+@pytest.mark.parametrize("capture", AMI_CAPTURES)
+def test_every_capture_parses_into_one_message_per_received_item(capture: str) -> None:
+    items = [item for item in read_capture(AMI_TRACES / capture) if item.kind == "rx"]
     parser = FrameParser()
     messages = parse_all([item.data for item in items], parser)
     assert parser.banner == "Asterisk Call Manager/11.0.0"
@@ -54,7 +52,7 @@ def test_every_capture_parses_into_one_message_per_received_item(path: Path) -> 
 
 
 def test_capture_split_at_every_byte_gives_the_same_messages() -> None:
-    data = rx_bytes(TRACES / "member-pause.txt")
+    data = rx_bytes(AMI_TRACES / "member-pause.txt")
     whole = parse_all([data])
     assert parse_all([data[i : i + 1] for i in range(len(data))]) == whole
 
@@ -76,7 +74,7 @@ def test_split_inside_a_thai_character() -> None:
 
 
 def test_repeated_keys_are_kept_in_order() -> None:
-    messages = parse_all([rx_bytes(TRACES / "originate-survey-local.txt")])
+    messages = parse_all([rx_bytes(AMI_TRACES / "originate-survey-local.txt")])
     (user_event,) = [m for m in messages if m.name == "UserEvent"]
     assert user_event.getall("Linkedid") == ["1795236792.28", "1795236792.28"]
     keys = [key for key, _ in user_event]
@@ -217,7 +215,7 @@ def test_message_encode_round_trips() -> None:
 
 
 def test_read_capture_items() -> None:
-    items = read_capture(TRACES / "member-pause.txt")
+    items = read_capture(AMI_TRACES / "member-pause.txt")
     banner = items[0]
     assert banner.is_banner and banner.data == b"Asterisk Call Manager/11.0.0\r\n"
     assert banner.at is not None and banner.at.tzinfo is not None

@@ -23,7 +23,8 @@ from telephony.events import (
 )
 from telephony.resync import build_snapshot
 from telephony.service import TelephonyService
-from tests.telephony.fake_ami import TRACES, FakeAmi, error, eventually, replay_answer
+from tests.fixtures import AMI_TRACES
+from tests.telephony.fake_ami import FakeAmi, error, eventually, replay_answer
 
 AT = datetime(2026, 11, 21, 4, 52, 44, tzinfo=UTC)
 
@@ -32,7 +33,7 @@ def answer_to(capture: str, action_id: str) -> list[AmiMessage]:
     marker = f"ActionID: {action_id}\r\n".encode()
     parser = FrameParser()
     out: list[AmiMessage] = []
-    for item in read_capture(TRACES / capture):
+    for item in read_capture(AMI_TRACES / capture):
         if item.kind == "rx" and marker in item.data:
             out += parser.feed(item.data)
     return out
