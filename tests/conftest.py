@@ -3,6 +3,11 @@
 With no DATABASE_URL an embedded server (pgserver) starts once per test session in a
 temporary folder. The schema is migrated once into a template database; each test gets
 its own copy of it (CREATE DATABASE ... TEMPLATE), which takes tens of milliseconds.
+
+Property tests share one Hypothesis profile, so none can flake on a loaded machine: wall time
+decides nothing (no per-example deadline, no "too slow" health check) and the number of
+examples is bounded. On CI (CI set, or HYPOTHESIS_PROFILE=ci) the examples are also
+derandomized, so a red run replays identically; elsewhere they vary and keep exploring.
 """
 
 from __future__ import annotations
@@ -17,9 +22,16 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from database.migrate import apply_migrations
 from database.pool import Database, EmbeddedPostgres, database_url_for
+
+settings.register_profile(
+    "dev", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("ci", settings.get_profile("dev"), derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 # Every app a test builds listens for FastAGI on a free port, so tests never collide.
 os.environ.setdefault("HOTLINE_AGI_PORT", "0")

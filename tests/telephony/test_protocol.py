@@ -57,7 +57,7 @@ def test_capture_split_at_every_byte_gives_the_same_messages() -> None:
     assert parse_all([data[i : i + 1] for i in range(len(data))]) == whole
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(st.lists(st.integers(min_value=0, max_value=len(STREAM)), max_size=12))
 def test_stream_split_anywhere_keeps_thai_names_intact(cuts: list[int]) -> None:
     messages = parse_all(split_at(STREAM, cuts))
@@ -235,7 +235,7 @@ HEADER_KEYS = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,15}", fullmatch=True)
 HEADER_VALUES = st.text(max_size=40).filter(lambda v: "\r" not in v and "\n" not in v)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     st.lists(
         st.tuples(
