@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint check-browser bench prompts clean
+.PHONY: install demo serve test lint check-browser bench prompts schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ bench: install
 
 prompts: install
 	$(BIN)/python -m ivr.prompts.regenerate
+
+# After adding a migration: rewrite database/schema.sql and add the file to migrations.lock.
+schema: install
+	$(BIN)/python -m database.schema
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
