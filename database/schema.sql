@@ -364,6 +364,7 @@ CREATE TABLE public.cases (
     forwarded_at timestamp with time zone,
     notified_at timestamp with time zone,
     escalated_at timestamp with time zone,
+    assigned_to bigint,
     CONSTRAINT cases_case_type_check CHECK ((case_type = ANY (ARRAY['inquiry'::text, 'complaint'::text, 'suggestion'::text, 'compliment'::text, 'incident_report'::text, 'information_kb'::text, 'information_unit'::text]))),
     CONSTRAINT cases_channel_check CHECK ((channel = ANY (ARRAY['phone'::text, 'online'::text, 'letter'::text, 'email'::text, 'walk_in'::text, 'live_chat'::text]))),
     CONSTRAINT cases_status_known CHECK ((status = ANY (ARRAY['received'::text, 'acknowledged'::text, 'assessed'::text, 'forwarded'::text, 'in_progress'::text, 'resolved'::text, 'notified'::text, 'closed'::text])))
@@ -1060,6 +1061,12 @@ CREATE INDEX case_escalations_case ON public.case_escalations USING btree (case_
 CREATE INDEX case_events_case ON public.case_events USING btree (case_id, at);
 
 --
+-- Name: cases_assigned_to_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_assigned_to_idx ON public.cases USING btree (assigned_to);
+
+--
 -- Name: cases_call; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1274,6 +1281,13 @@ ALTER TABLE ONLY public.case_events
 
 ALTER TABLE ONLY public.case_events
     ADD CONSTRAINT case_events_case_id_fkey FOREIGN KEY (case_id) REFERENCES public.cases(id) ON DELETE CASCADE;
+
+--
+-- Name: cases cases_assigned_to_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_assigned_to_fkey FOREIGN KEY (assigned_to) REFERENCES public.users(id);
 
 --
 -- Name: cases cases_call_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
