@@ -21,6 +21,8 @@ from typing import Any
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from runtime.tasks import Spawn, start_task
+
 log = structlog.get_logger()
 
 _CLOSE = object()
@@ -57,7 +59,11 @@ class _Channel:
 
 
 class Hub:
-    """Routes panel events to an agent's open sockets, with resume and heartbeats."""
+    """Routes panel events to an agent's open sockets, with resume and heartbeats.
+
+    `spawn` starts the heartbeat task (the composition root passes its TaskSupervisor's);
+    a socket's writer lives only as long as its socket, so it is a plain task.
+    """
 
     def __init__(
         self,
@@ -66,8 +72,10 @@ class Hub:
         heartbeat_s: float = 20.0,
         outbox_size: int = 1024,
         epoch: str | None = None,
+        spawn: Spawn = start_task,
     ) -> None:
         self.epoch = epoch or secrets.token_hex(6)
+        self._spawn = spawn
         self.heartbeat_s = heartbeat_s
         self._replay_size = replay_size
         self._outbox_size = outbox_size
@@ -167,7 +175,7 @@ class Hub:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Hub]:
         """Heartbeats while running; on the way out every panel is told the service is going."""
-        beat = asyncio.create_task(self._beat(), name="panel-heartbeat")
+        beat = self._spawn("panel-heartbeat", self._beat)
         try:
             yield self
         finally:

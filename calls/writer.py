@@ -5,6 +5,7 @@ event rate at the disk's fsync rate. Every save carries the whole record, so the
 per call is enough: saves are coalesced per call_key and written in batches, one
 transaction each, by a single task. A failing database delays records (retried, newest
 kept) instead of stalling the link; `flush()` waits until all that was handed in is stored.
+The task keeps a batch it could not finish, so a supervisor that restarts it loses nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Protocol
 import structlog
 
 from calls.tracker import CallRecord
+from runtime.tasks import Spawn, start_task
 
 log = structlog.get_logger()
 
@@ -38,8 +40,10 @@ class CallWriter:
         retry_s: float = 1.0,
         max_pending: int = 100_000,
         stop_timeout_s: float = 5.0,
+        spawn: Spawn = start_task,
     ) -> None:
         self._sink = sink
+        self._spawn = spawn
         self._max_batch = max_batch
         self._retry_s = retry_s
         self._max_pending = max_pending
@@ -67,7 +71,7 @@ class CallWriter:
 
     async def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="call-writer")
+            self._task = self._spawn("call-writer", self._run)
 
     async def flush(self) -> None:
         """Wait until every record handed in so far has been stored."""
@@ -89,18 +93,22 @@ class CallWriter:
 
     async def _run(self) -> None:
         while True:
+            while self._pending:
+                await self._write(self._take())
+            self._idle.set()
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
-                batch = self._take()
-                try:
-                    await self._sink.save_calls(batch)
-                except Exception:
-                    log.exception("call_batch_save_failed", calls=len(batch))
-                    self._give_back(batch)
-                    await asyncio.sleep(self._retry_s)
-            if not self._wake.is_set():
-                self._idle.set()
+
+    async def _write(self, batch: list[CallRecord]) -> None:
+        try:
+            await self._sink.save_calls(batch)
+        except Exception:
+            log.exception("call_batch_save_failed", calls=len(batch))
+            self._give_back(batch)
+            await asyncio.sleep(self._retry_s)
+        except BaseException:
+            self._give_back(batch)
+            raise
 
     def _take(self) -> list[CallRecord]:
         keys = list(self._pending)[: self._max_batch]

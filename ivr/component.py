@@ -10,10 +10,9 @@ complaint's follow-up is due, its calendar when calling is allowed),
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -29,6 +28,8 @@ from ivr.queue import SurveyQueue
 from ivr.scheduler import SurveyScheduler
 from ivr.script import SurveyScript
 from runtime.clock import Clock
+from runtime.jobs import cancel_and_wait, run_every
+from runtime.tasks import Spawn, start_task
 from telephony.commands import CallControl
 from telephony.events import CallEnded
 
@@ -50,9 +51,11 @@ class SurveyService:
         cases: CaseRepository,
         calendar: WorkingCalendar = DEFAULT_CALENDAR,
         draw: Callable[[], float] = random.random,
+        spawn: Spawn = start_task,
     ) -> None:
         self.settings = settings
         self._clock = clock
+        self._spawn = spawn
         is_holiday = holidays_from(calendar.is_working_day)
         self.queue = SurveyQueue(
             pool, dial_lease=settings.dial_lease, session_lease=settings.session_lease
@@ -73,7 +76,6 @@ class SurveyService:
             header_timeout_s=settings.agi_header_timeout_s,
             command_timeout_s=settings.agi_command_timeout_s,
         )
-        self._stop = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._last_error = ""
 
@@ -83,15 +85,14 @@ class SurveyService:
         The loop runs in in-call mode too: it reaps lost sessions and dials the follow-up
         surveys of resolved complaints, which are always callbacks.
         """
-        self._stop.clear()
         await self.fastagi.start()
         if self.settings.enabled:
-            self._loop = asyncio.create_task(self._run(), name="survey-dialer")
+            self._loop = self._spawn("survey-dialer", self._run)
 
     async def stop(self) -> None:
-        self._stop.set()
+        """Stop the loop, even mid-pass: the leases of what it claimed make a redo safe."""
         if self._loop is not None:
-            await self._loop
+            await cancel_and_wait([self._loop])
             self._loop = None
         await self.dialer.close()
         await self.fastagi.stop()
@@ -131,12 +132,14 @@ class SurveyService:
         return len(candidates)
 
     async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.tick()
-                self._last_error = ""
-            except Exception as exc:
-                self._last_error = f"survey pass failed: {type(exc).__name__}"
-                log.exception("survey_tick_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.settings.poll_interval_s)
+        await run_every(
+            self._pass, self._clock, self.settings.poll_interval_s, failed="survey_tick_failed"
+        )
+
+    async def _pass(self, _now: datetime) -> None:
+        try:
+            await self.tick()
+        except Exception as exc:
+            self._last_error = f"survey pass failed: {type(exc).__name__}"
+            raise
+        self._last_error = ""

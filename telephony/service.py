@@ -3,17 +3,21 @@
 Subscribers get every TelephonyEvent of every PBX, in the order the PBX produced them: after
 each login a LinkUp, then the PbxSnapshot of the resync, then the live events (those that
 arrived during the resync were held back by the link until the snapshot was delivered).
+Each subscriber has its own queue and task, and a name that labels its backlog and health.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 
-from telephony.ami.link import AmiLink, Clock, LinkHealth, utc_now
+from telephony.ami.link import AmiLink, Clock, LinkHealth, Spawn, start_task, utc_now
 from telephony.ami.protocol import AmiMessage
 from telephony.commands import AmiCallControl, CallControl
 from telephony.config import PbxConfig
@@ -25,6 +29,8 @@ from telephony.translate import Translator
 log = structlog.get_logger()
 
 BACKLOG_WARNING = 10_000
+# Events in a row a subscriber may fail on before it is reported down.
+FAILING_AFTER = 3
 
 Subscriber = Callable[[TelephonyEvent], Awaitable[None]]
 
@@ -32,13 +38,20 @@ Subscriber = Callable[[TelephonyEvent], Awaitable[None]]
 class _Pbx:
     """One PBX's link and translator, wired to the service's fan-out."""
 
-    def __init__(self, service: TelephonyService, config: PbxConfig, clock: Clock) -> None:
+    def __init__(
+        self, service: TelephonyService, config: PbxConfig, clock: Clock, spawn: Spawn
+    ) -> None:
         self.name = config.name
         self._service = service
         self._clock = clock
         self.translator = Translator(config.name)
         self.link = AmiLink(
-            config, self.on_message, self.on_connected, self.on_disconnected, clock=clock
+            config,
+            self.on_message,
+            self.on_connected,
+            self.on_disconnected,
+            clock=clock,
+            spawn=spawn,
         )
 
     async def on_message(self, message: AmiMessage) -> None:
@@ -63,32 +76,49 @@ class _Pbx:
         self._service.publish(LinkDown(self.name, self.link.received_at, why))
 
 
+@dataclass(frozen=True, slots=True)
+class SubscriberHealth:
+    """A subscriber is down once `FAILING_AFTER` events in a row raised in it: it is alive
+    but does nothing useful, which its log lines alone would not make an operator see."""
+
+    name: str
+    up: bool
+    why: str
+    since: datetime
+
+
 class _Subscription:
     """One subscriber's own queue and task: a slow subscriber delays only itself.
 
     Each subscriber still sees every event in the PBX's order; the AMI consumer never waits
-    for a database write or a page query before translating the next message.
+    for a database write or a page query before translating the next message. `waiting`
+    counts the queued events per PBX, for the backlog gauges.
     """
 
-    def __init__(self, callback: Subscriber) -> None:
+    def __init__(self, name: str, callback: Subscriber, pbxes: Iterable[str], clock: Clock) -> None:
+        self.name = name
         self.callback = callback
         self.queue: asyncio.Queue[TelephonyEvent] = asyncio.Queue()
+        self.waiting: defaultdict[str, int] = defaultdict(int, dict.fromkeys(pbxes, 0))
         self.task: asyncio.Task[None] | None = None
+        self._clock = clock
+        self._failed_in_a_row = 0
+        self._health = SubscriberHealth(name, True, "ok", clock())
 
-    @property
-    def name(self) -> str:
-        return getattr(self.callback, "__qualname__", repr(self.callback))
-
-    def start(self) -> None:
+    def start(self, spawn: Spawn) -> None:
         if self.task is None:
-            self.task = asyncio.create_task(self._run(), name=f"telephony-subscriber:{self.name}")
+            self.task = spawn(f"telephony-subscriber:{self.name}", self._run)
+
+    def health(self) -> SubscriberHealth:
+        return self._health
 
     async def _run(self) -> None:
         while True:
             event = await self.queue.get()
+            self.waiting[event.pbx] -= 1
             try:
                 await self.callback(event)
-            except Exception:
+            except Exception as exc:
                 log.exception(
                     "telephony_subscriber_failed",
                     pbx=event.pbx,
@@ -96,11 +126,28 @@ class _Subscription:
                     subscriber=self.name,
                     call_key=getattr(event, "call_key", None),
                 )
+                self._failed(exc)
+            else:
+                if self._failed_in_a_row:
+                    self._handled()
             finally:
                 self.queue.task_done()
 
+    def _failed(self, exc: Exception) -> None:
+        self._failed_in_a_row += 1
+        if self._failed_in_a_row >= FAILING_AFTER:
+            since = self._health.since if not self._health.up else self._clock()
+            why = f"the last {self._failed_in_a_row} events raised, the last one {exc!r}"
+            self._health = SubscriberHealth(self.name, False, why, since)
+
+    def _handled(self) -> None:
+        self._failed_in_a_row = 0
+        if not self._health.up:
+            self._health = SubscriberHealth(self.name, True, "ok", self._clock())
+
     def put(self, event: TelephonyEvent) -> None:
         self.queue.put_nowait(event)
+        self.waiting[event.pbx] += 1
         if self.queue.qsize() == BACKLOG_WARNING:
             log.warning(
                 "telephony_subscriber_behind", subscriber=self.name, backlog=BACKLOG_WARNING
@@ -120,7 +167,10 @@ class _Subscription:
 
 
 class TelephonyService:
-    """Follows every configured PBX and offers CallControl over them."""
+    """Follows every configured PBX and offers CallControl over them.
+
+    `spawn` starts the links' and subscribers' long-lived tasks (see telephony.ami.link.Spawn).
+    """
 
     def __init__(
         self,
@@ -129,38 +179,54 @@ class TelephonyService:
         *,
         clock: Clock = utc_now,
         drain_timeout: float = 5.0,
+        spawn: Spawn = start_task,
     ) -> None:
         names = [c.name for c in configs]
         if len(set(names)) != len(names):
             raise ValueError("PBX names must be unique")
-        self._subscriptions = [_Subscription(s) for s in subscribers]
-        self._pbxes = [_Pbx(self, config, clock) for config in configs]
-        self._control = AmiCallControl({p.name: p.link for p in self._pbxes})
+        self._clock = clock
+        self._spawn = spawn
         self._drain_timeout = drain_timeout
         self._running = False
+        self._pbxes = [_Pbx(self, config, clock, spawn) for config in configs]
+        self._control = AmiCallControl({p.name: p.link for p in self._pbxes})
+        self._subscriptions: list[_Subscription] = []
+        for subscriber in subscribers:
+            self.subscribe(subscriber)
 
     @property
     def control(self) -> CallControl:
         return self._control
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        """Add a subscriber; it sees events from the next one on."""
-        subscription = _Subscription(subscriber)
+    def subscribe(self, subscriber: Subscriber, name: str | None = None) -> None:
+        """Add a subscriber; it sees events from the next one on. `name` (by default the
+        callable's own) labels its backlog and health, so it must be unique."""
+        name = name or _name_of(subscriber)
+        if any(s.name == name for s in self._subscriptions):
+            raise ValueError(f"a telephony subscriber is already called {name!r}")
+        subscription = _Subscription(name, subscriber, (p.name for p in self._pbxes), self._clock)
         self._subscriptions.append(subscription)
         if self._running:
-            subscription.start()
+            subscription.start(self._spawn)
 
     def health(self) -> list[LinkHealth]:
         return [p.link.health() for p in self._pbxes]
 
-    def backlog(self) -> dict[str, int]:
-        """Events waiting per subscriber: a growing number names the slow one."""
-        return {s.name: s.queue.qsize() for s in self._subscriptions}
+    def subscriber_health(self) -> list[SubscriberHealth]:
+        return [s.health() for s in self._subscriptions]
+
+    def backlog(self) -> dict[tuple[str, str], int]:
+        """Events waiting per (PBX, subscriber): a growing number names the slow one."""
+        return {
+            (pbx, s.name): waiting
+            for s in self._subscriptions
+            for pbx, waiting in s.waiting.items()
+        }
 
     async def start(self) -> None:
         self._running = True
         for subscription in self._subscriptions:
-            subscription.start()
+            subscription.start(self._spawn)
         for pbx in self._pbxes:
             await pbx.link.start()
 
@@ -176,3 +242,8 @@ class TelephonyService:
         """Queue one event for every subscriber; each handles its events in order."""
         for subscription in self._subscriptions:
             subscription.put(event)
+
+
+def _name_of(subscriber: Subscriber) -> str:
+    """A function's or method's qualified name, else the class of the callable object."""
+    return getattr(subscriber, "__qualname__", None) or type(subscriber).__qualname__

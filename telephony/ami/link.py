@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
@@ -34,6 +34,11 @@ OnConnected = Callable[[], Awaitable[None]]
 OnDisconnected = Callable[[str], Awaitable[None]]
 Listener = Callable[[AmiMessage], None]
 Clock = Callable[[], datetime]
+# How the link starts its long-lived tasks: `spawn(name, run)` runs `run()` in a task it
+# returns, and cancelling that task stops it. The composition root passes a supervisor's
+# (runtime.tasks.TaskSupervisor.spawn) so a task that dies is reported and restarted;
+# telephony itself knows nothing of it.
+Spawn = Callable[[str, Callable[[], Coroutine[Any, Any, None]]], asyncio.Task[None]]
 
 # Events waiting for the consumer before a slow subscriber is worth a warning.
 BACKLOG_WARNING = 10_000
@@ -42,6 +47,11 @@ _OK_RESPONSES = frozenset({"success", "follows", "goodbye"})
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def start_task(name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
+    """The unsupervised Spawn, for a link or service used on its own (tests, tools)."""
+    return asyncio.create_task(run(), name=name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +219,7 @@ class AmiLink:
         on_disconnected: OnDisconnected | None = None,
         *,
         clock: Clock = utc_now,
+        spawn: Spawn = start_task,
     ) -> None:
         self.config = config
         self.name = config.name
@@ -217,6 +228,7 @@ class AmiLink:
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
         self._clock = clock
+        self._spawn = spawn
         self._health = LinkHealth(config.name, False, "not started", clock())
         self._queue: asyncio.Queue[tuple[_Item, datetime]] = asyncio.Queue()
         self._received_at = self._health.since
@@ -270,8 +282,8 @@ class AmiLink:
         )
         self._manager.register_event("*", self._enqueue)
         self._tasks = [
-            asyncio.create_task(self._consume(), name=f"ami-consume-{self.name}"),
-            asyncio.create_task(self._supervise(), name=f"ami-supervise-{self.name}"),
+            self._spawn(f"ami-consume-{self.name}", self._consume),
+            self._spawn(f"ami-supervise-{self.name}", self._supervise),
         ]
 
     async def stop(self) -> None:
