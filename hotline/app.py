@@ -12,10 +12,11 @@ from aiohttp import web
 from admin import views as admin
 from agent_ui.views import cases, panel
 from config.settings import Settings
-from hotline.health import health_sources_key, healthz, metrics_view
+from hotline.health import health_sources_key, healthz, metrics_view, watch_tasks
 from hotline.lifetimes import case_jobs_ctx, database_ctx, survey_ctx, telephony_ctx
 from runtime.clock import Clock, SystemClock
 from runtime.metrics import Metrics
+from runtime.tasks import TaskSupervisor
 from supervision import views as supervisor
 from web import auth, login
 from web.errors import error_middleware
@@ -28,6 +29,7 @@ from web.keys import (
     event_subscribers_key,
     metrics_key,
     settings_key,
+    tasks_key,
 )
 from web.security_headers import add_security_headers
 from web.templating import STATIC_DIR, setup_templates
@@ -74,6 +76,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[metrics_key] = Metrics()
     app[catalog_key] = Catalog.load()
     app[health_sources_key] = []
+    app[tasks_key] = TaskSupervisor(app[metrics_key].task_failures)
+    watch_tasks(app, app[tasks_key])
     app[event_subscribers_key] = []
     setup_templates(app)
     app.on_response_prepare.append(add_security_headers)

@@ -1,17 +1,21 @@
 """What operators and their monitoring read: /healthz (is the database there, is each PBX
-link up, and if not, why) and /metrics (the Prometheus figures)."""
+link up, is every long-lived task alive and every telephony subscriber working, and if not,
+why) and /metrics (the Prometheus figures, backlogs and link states read live at scrape)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from calls.writer import CallWriter
+from runtime.tasks import TaskSupervisor
+from telephony.service import TelephonyService
 from web.keys import db_key, metrics_key
 
 
@@ -33,23 +37,57 @@ class ComponentHealth:
 HealthSource = Callable[[], list[ComponentHealth]]
 health_sources_key = web.AppKey("health_sources", list[HealthSource])
 
+# Where each kind of part is listed in the /healthz body.
+SECTIONS = {"pbx": "pbx", "service": "services", "task": "tasks", "subscriber": "subscribers"}
+
+
+class _Reported(Protocol):
+    """What a part's own health report has (LinkHealth, TaskHealth, SubscriberHealth)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def up(self) -> bool: ...
+    @property
+    def why(self) -> str: ...
+    @property
+    def since(self) -> datetime: ...
+
+
+def _parts(kind: str, reports: Iterable[_Reported]) -> list[ComponentHealth]:
+    return [ComponentHealth(r.name, r.up, r.why, r.since, kind=kind) for r in reports]
+
+
+def watch_tasks(app: web.Application, supervisor: TaskSupervisor) -> None:
+    """/healthz lists every supervised task, down from its death until it has settled."""
+    app[health_sources_key].append(lambda: _parts("task", supervisor.health()))
+
+
+def watch_telephony(app: web.Application, service: TelephonyService, writer: CallWriter) -> None:
+    """/healthz reports each link and subscriber; /metrics reads the link states, the
+    links' and subscribers' backlogs and the call records not yet stored at each scrape."""
+    app[health_sources_key].append(
+        lambda: _parts("pbx", service.health()) + _parts("subscriber", service.subscriber_health())
+    )
+    metrics = app[metrics_key]
+    metrics.pbx_up.read_from(lambda: [((h.name,), float(h.up)) for h in service.health()])
+    metrics.ami_backlog.read_from(lambda: [((h.name,), h.backlog) for h in service.health()])
+    metrics.subscriber_backlog.read_from(lambda: service.backlog().items())
+    metrics.call_writer_pending.set_function(lambda: writer.pending)
+
 
 async def healthz(request: web.Request) -> web.Response:
     """200 when everything is up, 503 with the reasons when something is not."""
-    metrics = request.app[metrics_key]
     db_up, db_why = await request.app[db_key].check()
-    metrics.database_up.set(1 if db_up else 0)
+    request.app[metrics_key].database_up.set(1 if db_up else 0)
     parts = [part for source in request.app[health_sources_key] for part in source()]
-    for part in parts:
-        if part.kind == "pbx":
-            metrics.pbx_up.labels(part.name).set(1 if part.up else 0)
     healthy = db_up and all(part.up for part in parts)
     body: dict[str, Any] = {
         "status": "ok" if healthy else "degraded",
         "database": {"up": db_up, "why": db_why},
-        "pbx": [part.as_json() for part in parts if part.kind == "pbx"],
-        "services": [part.as_json() for part in parts if part.kind != "pbx"],
     }
+    for kind, section in SECTIONS.items():
+        body[section] = [part.as_json() for part in parts if part.kind == kind]
     return web.json_response(body, status=200 if healthy else 503)
 
 

@@ -27,7 +27,7 @@ from cases.retention import RetentionJob
 from config.settings import Settings
 from database.migrate import apply_migrations
 from database.pool import Database, DatabaseUnavailable, EmbeddedPostgres
-from hotline.health import ComponentHealth, health_sources_key
+from hotline.health import ComponentHealth, health_sources_key, watch_telephony
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
 from ivr.results import SurveyResults
@@ -50,6 +50,7 @@ from web.keys import (
     settings_key,
     survey_key,
     surveys_key,
+    tasks_key,
     telephony_key,
     tracker_key,
     users_key,
@@ -111,10 +112,10 @@ def _build_repositories(app: web.Application, pool: asyncpg.Pool, settings: Sett
 
 async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     """Escalation and retention as background tasks, cancelled and awaited on shutdown."""
-    clock = app[clock_key]
+    clock, spawn = app[clock_key], app[tasks_key].spawn
     tasks = [
-        asyncio.create_task(app[escalation_key].run_forever(clock), name="case_escalation"),
-        asyncio.create_task(app[retention_key].run_forever(clock), name="case_retention"),
+        spawn("case_escalation", lambda: app[escalation_key].run_forever(clock)),
+        spawn("case_retention", lambda: app[retention_key].run_forever(clock)),
     ]
     yield
     await cancel_and_wait(tasks)
@@ -150,22 +151,21 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     clock = app[clock_key]
     repository = app[calls_key]
-    writer = CallWriter(repository)
+    spawn = app[tasks_key].spawn
+    writer = CallWriter(repository, spawn=spawn)
     tracker = CallTracker(writer)
     for pbx in settings.pbx:
         open_calls = await repository.open_calls(pbx.name)
         tracker.restore(CallRecord(**call.record_fields()) for call in open_calls)
-    service = TelephonyService(pbx_configs(settings), clock=clock.now)
-    service.subscribe(tracker.handle)
-    service.subscribe(_count_events(app))
+    service = TelephonyService(pbx_configs(settings), clock=clock.now, spawn=spawn)
+    service.subscribe(tracker.handle, name="call-tracker")
+    service.subscribe(_count_events(app), name="event-counter")
     for subscriber in app[event_subscribers_key]:
         service.subscribe(subscriber)
     app[call_writer_key] = writer
     app[tracker_key] = tracker
     app[telephony_key] = service
-    app[health_sources_key].append(
-        lambda: [ComponentHealth(h.name, h.up, h.why, h.since) for h in service.health()]
-    )
+    watch_telephony(app, service, writer)
     await writer.start()
     await service.start()
     log.info("telephony_started", pbx=[p.name for p in settings.pbx])
@@ -197,9 +197,10 @@ async def survey_ctx(app: web.Application) -> AsyncIterator[None]:
         app[clock_key],
         cases=cases,
         calendar=await cases.calendar(),
+        spawn=app[tasks_key].spawn,
     )
     app[survey_key] = service
-    app[telephony_key].subscribe(service.on_event)
+    app[telephony_key].subscribe(service.on_event, name="survey")
 
     def health() -> list[ComponentHealth]:
         up, why = service.health()

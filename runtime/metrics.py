@@ -1,10 +1,53 @@
 """Prometheus figures for operators: one registry per application, served at /metrics.
 
-Every part updates them through the one `Metrics` object the composition root builds."""
+Every part updates them through the one `Metrics` object the composition root builds.
+Backlogs and link states are read from the live objects at each scrape (`LiveGauge`,
+`Gauge.set_function`), so the figure is true whenever it is scraped and no task polls."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+# One reading of a labelled gauge: the label values (in the gauge's order) and the value.
+Reading = tuple[Sequence[str], float]
+
+
+class LiveGauge(Collector):
+    """A labelled gauge whose samples come from readers called at scrape time.
+
+    The label sets can change while running (a subscriber added, a PBX configured), which a
+    `Gauge.set_function` per child cannot follow.
+    """
+
+    def __init__(
+        self, name: str, documentation: str, labels: Sequence[str], registry: CollectorRegistry
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._labels = list(labels)
+        self._readers: list[Callable[[], Iterable[Reading]]] = []
+        registry.register(self)
+
+    def read_from(self, reader: Callable[[], Iterable[Reading]]) -> None:
+        """Add a source of samples; each scrape exports what every reader returns then."""
+        self._readers.append(reader)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield self._family()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = self._family()
+        for reader in self._readers:
+            for labels, value in reader():
+                family.add_metric(list(labels), value)
+        yield family
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self._name, self._documentation, labels=self._labels)
 
 
 class Metrics:
@@ -24,10 +67,38 @@ class Metrics:
             ["pbx", "queue", "outcome"],
             registry=self.registry,
         )
-        self.pbx_up = Gauge(
+        self.pbx_up = LiveGauge(
             "hotline_pbx_link_up",
             "1 while the AMI link to a PBX is logged in",
             ["pbx"],
+            self.registry,
+        )
+        self.ami_backlog = LiveGauge(
+            "hotline_ami_backlog",
+            "AMI messages read from a PBX and not yet translated and handed to subscribers",
+            ["pbx"],
+            self.registry,
+        )
+        self.subscriber_backlog = LiveGauge(
+            "hotline_subscriber_backlog",
+            "Telephony events of a PBX waiting in a subscriber's queue",
+            ["pbx", "subscriber"],
+            self.registry,
+        )
+        self.call_writer_pending = Gauge(
+            "hotline_call_writer_pending",
+            "Call records handed to the write-behind and not yet stored",
+            registry=self.registry,
+        )
+        self.panel_writes_pending = Gauge(
+            "hotline_panel_writes_pending",
+            "Agent panel writes queued and not yet stored",
+            registry=self.registry,
+        )
+        self.task_failures = Counter(
+            "hotline_task_failures",
+            "Long-lived tasks that ended unexpectedly (and were restarted), by task",
+            ["task"],
             registry=self.registry,
         )
         self.database_up = Gauge(

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ivr.results import SurveyResults
     from runtime.clock import Clock
     from runtime.metrics import Metrics
+    from runtime.tasks import TaskSupervisor
     from telephony.service import TelephonyService
     from web.i18n import Catalog
 
@@ -38,6 +39,8 @@ settings_key: web.AppKey[Settings] = web.AppKey("settings")
 clock_key: web.AppKey[Clock] = web.AppKey("clock")
 catalog_key: web.AppKey[Catalog] = web.AppKey("catalog")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
+# Starts every long-lived task (`app[tasks_key].spawn`), so none can die unseen.
+tasks_key: web.AppKey[TaskSupervisor] = web.AppKey("tasks")
 
 # Built once the database is up (hotline.lifetimes.database_ctx).
 db_key: web.AppKey[Database] = web.AppKey("db")

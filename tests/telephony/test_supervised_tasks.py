@@ -4,18 +4,23 @@ restarted and picks up where it stopped; backlogs are told per PBX and subscribe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from calls.tracker import CallRecord
 from calls.writer import CallWriter
+from config.settings import load_settings
+from hotline.app import create_app
 from runtime.tasks import TaskSupervisor
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
 from telephony.events import CallQueued, TelephonyEvent
 from telephony.service import TelephonyService
-from tests.telephony.fake_ami import FakeAmi, error, eventually
+from tests.telephony.fake_ami import SECRET, FakeAmi, error, eventually
 
 JOIN = (
     b"Event: QueueCallerJoin\r\nChannel: PJSIP/trunk-%d\r\nCallerIDNum: 08100000%02d\r\n"
@@ -145,3 +150,34 @@ async def test_two_subscribers_cannot_share_a_name(ami: FakeAmi) -> None:
     service.subscribe(one, name="panel")
     with pytest.raises(ValueError, match="already called 'panel'"):
         service.subscribe(other, name="panel")
+
+
+@contextlib.asynccontextmanager
+async def service_following(
+    ami: FakeAmi, database_url: str, data_dir: Path
+) -> AsyncIterator[TestClient]:
+    pbx = {"name": "pbx1", "host": "127.0.0.1", "port": ami.port, "username": "hotline"}
+    settings = load_settings(
+        database_url=database_url, data_dir=data_dir, pbx=[{**pbx, "secret": SECRET}]
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        yield client
+
+
+async def test_metrics_show_the_ami_backlog_while_the_pbx_is_slow_to_answer_the_resync(
+    ami: FakeAmi, fresh_db_url: str, tmp_path: Path
+) -> None:
+    """No answer to QueueStatus holds the link's consumer in the resync; events pile up."""
+    async with service_following(ami, fresh_db_url, tmp_path) as client:
+        for _ in range(200):
+            if any(a["Action"] == "QueueStatus" for a in ami.actions):
+                break
+            await asyncio.sleep(0.05)
+        ami.push(joins(1, 2, 3, 4, 5))
+        for _ in range(200):
+            text = await (await client.get("/metrics")).text()
+            if 'hotline_ami_backlog{pbx="pbx1"} 5.0' in text:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the AMI backlog never showed 5 waiting messages")
