@@ -40,6 +40,7 @@ from web.keys import (
     intake_key,
     settings_key,
     surveys_key,
+    tasks_key,
     telephony_key,
     users_key,
 )
@@ -312,7 +313,7 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
 def setup(app: web.Application) -> None:
     """Routes and lifetime of the panel. Its telephony subscriber is registered now, so it
     sees every event from the first link-up; it handles them once the panel has started."""
-    app[hub_key] = Hub()
+    app[hub_key] = Hub(spawn=app[tasks_key].spawn)
     router = AgentEventRouter(lambda pbx, interface: _find_user(app, pbx, interface))
     app[agent_events_key] = router
     app[event_subscribers_key].append(router)

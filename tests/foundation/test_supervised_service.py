@@ -106,6 +106,27 @@ class Stuck:
             await self.released.wait()
 
 
+async def test_healthz_lists_every_long_lived_task_running(
+    service: Callable[..., TestClient],
+) -> None:
+    async with service() as client:
+        body = await (await client.get("/healthz")).json()
+    assert {part["name"] for part in body["tasks"]} >= {
+        "ami-consume-pbx1",
+        "ami-supervise-pbx1",
+        "call-writer",
+        "telephony-subscriber:call-tracker",
+        "telephony-subscriber:event-counter",
+        "telephony-subscriber:AgentEventRouter",
+        "telephony-subscriber:survey",
+        "survey-dialer",
+        "case_escalation",
+        "case_retention",
+        "panel-heartbeat",
+    }
+    assert all(part["why"] == "running" for part in body["tasks"])
+
+
 async def test_a_subscriber_raising_on_every_event_turns_healthz_503_naming_it(
     sim: PbxSimulator, service: Callable[..., TestClient]
 ) -> None:
