@@ -14,10 +14,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
+from calls.record import CallRecord, CallSink
 from telephony.events import (
     AgentRinging,
     AgentState,
@@ -45,42 +46,6 @@ log = structlog.get_logger()
 
 DEFAULT_MAX_OPEN = 50_000
 DEFAULT_RECENT = 1_024
-
-
-@dataclass(slots=True)
-class CallRecord:
-    """The columns of `calls` that telephony knows, for one queue call."""
-
-    call_key: str
-    pbx: str
-    queue: str
-    uniqueid: str
-    linkedid: str | None = None
-    caller_number: str | None = None
-    caller_name: str | None = None
-    joined_at: datetime | None = None
-    ringing_at: datetime | None = None
-    answered_at: datetime | None = None
-    ended_at: datetime | None = None
-    agent_interface: str | None = None
-    agent_name: str | None = None
-    wait_s: float | None = None
-    ring_s: float | None = None
-    talk_s: float | None = None
-    hold_s: float = 0.0
-    hung_up_by: str | None = None
-    end_reason: str | None = None
-    abandoned: bool = False
-    position: int | None = None
-    original_position: int | None = None
-    transferred_to: str | None = None
-    recovered: bool = False
-
-
-class CallSink(Protocol):
-    """Where call records go (calls.repository.CallRepository); one upsert per call_key."""
-
-    async def save_call(self, record: CallRecord) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

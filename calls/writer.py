@@ -16,7 +16,7 @@ from typing import Protocol
 
 import structlog
 
-from calls.tracker import CallRecord
+from calls.record import CallRecord
 
 log = structlog.get_logger()
 

@@ -13,7 +13,7 @@ import structlog
 from aiohttp import web
 
 from calls.repository import CallRepository
-from calls.tracker import CallRecord, CallTracker
+from calls.tracker import CallTracker
 from calls.writer import CallWriter
 from cases.repository import CaseRepository
 from config.settings import Settings
@@ -70,8 +70,7 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     writer = CallWriter(repository)
     tracker = CallTracker(writer)
     for pbx in settings.pbx:
-        open_calls = await repository.open_calls(pbx.name)
-        tracker.restore(CallRecord(**call.record_fields()) for call in open_calls)
+        tracker.restore(await repository.open_calls(pbx.name))
     service = TelephonyService(pbx_configs(settings), clock=clock.now)
     service.subscribe(tracker.handle)
     service.subscribe(_count_events(app))

@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from calls.repository import CallRecordLike, CallRepository
-from calls.tracker import CallRecord, CallTracker
+from calls.record import RECORD_FIELDS, CallRecord
+from calls.repository import CallRepository
+from calls.tracker import CallTracker
 from database.pool import Database
 from pbxsim import PbxSimulator
 from telephony.ami.capture import read_capture
@@ -319,7 +320,7 @@ async def test_captures_stored_in_postgresql_match_the_records(db: Database) -> 
     for key, record in expected.items():
         row = await repo.get_call(key)
         assert row is not None
-        assert row.record_fields() == {name: getattr(record, name) for name in row.record_fields()}
+        assert {name: getattr(row, name) for name in RECORD_FIELDS} == asdict(record)
     history = await repo.caller_history("15550101")
     assert len(history) == 6
     assert [h.abandoned for h in history].count(True) == 1
@@ -333,7 +334,7 @@ class WatchedRepository(CallRepository):
         self.ended: set[str] = set()
         self.changed = asyncio.Condition()
 
-    async def save_call(self, record: CallRecordLike) -> None:
+    async def save_call(self, record: CallRecord) -> None:
         await super().save_call(record)
         if record.ended_at is not None:
             async with self.changed:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from calls.record import CallRecord
 from calls.repository import CallRepository
-from calls.tracker import CallRecord, CallTracker
+from calls.tracker import CallTracker
 from calls.writer import CallWriter
 from database.pool import Database
 from pbxsim import AgentPhone, PbxSimulator, QueueCall
@@ -38,6 +39,7 @@ from telephony.events import (
     make_call_key,
 )
 from telephony.service import TelephonyService
+from tests.telephony.records import call_record
 from tests.telephony.test_traces import MemorySink
 
 T0 = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
@@ -236,9 +238,9 @@ async def test_restored_open_calls_are_settled_by_the_first_snapshot(sink: Memor
     tracker = CallTracker(sink)
     tracker.restore(
         [
-            CallRecord("lab/hotline/1.0", "lab", "hotline", "1.0", joined_at=sec(0)),
-            CallRecord("lab/hotline/2.0", "lab", "hotline", "2.0", joined_at=sec(1)),
-            CallRecord("lab/hotline/3.0", "lab", "hotline", "3.0", ended_at=sec(2)),
+            call_record("1.0", joined_at=sec(0)),
+            call_record("2.0", joined_at=sec(1)),
+            call_record("3.0", ended_at=sec(2)),
         ]
     )
     await tracker.reconcile(snapshot(30, waiting=(waiting("2.0", 29.0),)))
@@ -407,7 +409,7 @@ async def test_a_restarted_tracker_settles_the_calls_saved_before(db: Database) 
     await before.handle(answered("2.0", 4, "PJSIP/agent102"))
 
     after = CallTracker(repo)
-    after.restore(CallRecord(**stored.record_fields()) for stored in await repo.open_calls("lab"))
+    after.restore(await repo.open_calls("lab"))
     await after.reconcile(snapshot(100, connected=(connected("2.0", 96.0),)))
     await after.handle(ended("2.0", 120, talk=116.0))
 
@@ -444,11 +446,11 @@ async def test_writer_coalesces_saves_while_the_database_is_busy() -> None:
     await writer.start()
     try:
         sink.gate.clear()
-        first = CallRecord("lab/q/1", "lab", "q", "1")
+        first = call_record("1", queue="q")
         await writer.save_call(first)
         await asyncio.sleep(0)
         await writer.save_call(replace(first, answered_at=sec(1)))
-        await writer.save_call(CallRecord("lab/q/2", "lab", "q", "2"))
+        await writer.save_call(call_record("2", queue="q"))
         await writer.save_call(replace(first, answered_at=sec(2)))
         assert writer.pending == 2
         sink.gate.set()
@@ -466,9 +468,9 @@ async def test_writer_retries_a_failed_batch_keeping_the_newest_record() -> None
     sink.gate.clear()
     await writer.start()
     try:
-        record = CallRecord("lab/q/1", "lab", "q", "1")
+        record = call_record("1", queue="q")
         await writer.save_call(record)
-        await writer.save_call(CallRecord("lab/q/2", "lab", "q", "2"))
+        await writer.save_call(call_record("2", queue="q"))
         await asyncio.sleep(0)
         await writer.save_call(replace(record, answered_at=sec(3)))
         sink.gate.set()
@@ -483,7 +485,7 @@ async def test_writer_stop_flushes_what_was_handed_in() -> None:
     writer = CallWriter(sink, max_batch=2)
     await writer.start()
     for n in range(5):
-        await writer.save_call(CallRecord(f"lab/q/{n}", "lab", "q", str(n)))
+        await writer.save_call(call_record(str(n), queue="q"))
     await writer.stop()
     assert [key for batch in sink.batches for key, _ in batch] == [f"lab/q/{n}" for n in range(5)]
     assert all(len(batch) <= 2 for batch in sink.batches)
