@@ -272,10 +272,6 @@ class PanelService:
         if self.control is not None and agent.pbx and agent.interface:
             await self._command_pbx(desk, agent, availability, reason)
         now = self._clock.now()
-        if availability != "logged_out":
-            desk.queues.update(agent.queues)
-        else:
-            desk.queues.clear()
         if desk.set_availability(availability, reason, now):
             self._store_later(
                 partial(

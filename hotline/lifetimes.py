@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from calls.floor import Floor, floor_key
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
 from calls.writer import CallWriter
@@ -63,7 +64,8 @@ def _count_events(app: web.Application) -> Callable[[TelephonyEvent], Awaitable[
 
 
 async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Follow every PBX: links up, calls tracked and stored, open calls taken back first."""
+    """Follow every PBX: links up, calls tracked and stored (open calls taken back first),
+    and the live floor that the board, the panel and /healthz read."""
     settings = app[settings_key]
     clock = app[clock_key]
     repository = CallRepository(app[db_key].pool)
@@ -71,16 +73,22 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     tracker = CallTracker(writer)
     for pbx in settings.pbx:
         tracker.restore(await repository.open_calls(pbx.name))
+    floor = Floor(wrapup_s=settings.standards.wrapup_s)
     service = TelephonyService(pbx_configs(settings), clock=clock.now)
     service.subscribe(tracker.handle)
+    service.subscribe(floor.handle)
     service.subscribe(_count_events(app))
     for subscriber in app[event_subscribers_key]:
         service.subscribe(subscriber)
     app[call_writer_key] = writer
     app[tracker_key] = tracker
+    app[floor_key] = floor
     app[telephony_key] = service
     app[health_sources_key].append(
         lambda: [ComponentHealth(h.name, h.up, h.why, h.since) for h in service.health()]
+    )
+    app[health_sources_key].append(
+        lambda: [ComponentHealth("floor", *floor.health(), kind="service")]
     )
     await writer.start()
     await service.start()

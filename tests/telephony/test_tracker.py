@@ -1,4 +1,5 @@
-"""The call tracker: records at milestones, reconcile after an AMI gap, the live view."""
+"""The call tracker: records at milestones, reconcile after an AMI gap; the write-behind
+that stores them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from calls.floor import Floor
 from calls.record import CallRecord
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
@@ -18,7 +20,6 @@ from pbxsim import AgentPhone, PbxSimulator, QueueCall
 from telephony.config import PbxConfig
 from telephony.events import (
     AgentRinging,
-    AgentStateChanged,
     CallAbandoned,
     CallAnswered,
     CallEnded,
@@ -29,9 +30,6 @@ from telephony.events import (
     ConnectedCall,
     HungUpBy,
     LinkDown,
-    LinkUp,
-    MemberAdded,
-    MemberRemoved,
     MemberSnapshot,
     PbxSnapshot,
     TelephonyEvent,
@@ -139,13 +137,11 @@ async def test_hold_and_end_are_recorded(tracker: CallTracker, sink: MemorySink)
     await tracker.handle(answered("1.0", 3))
     key = make_call_key("lab", "hotline", "1.0")
     await tracker.handle(CallHeld("lab", sec(5), key, "hotline", "PJSIP/agent101"))
-    assert tracker.live().active[0].on_hold_since == sec(5)
     await tracker.handle(CallResumed("lab", sec(9), key, "hotline", "PJSIP/agent101", 4.0))
     assert sink.rows[key].hold_s == 4.0
     await tracker.handle(ended("1.0", 20, talk=13.0))
     record = sink.rows[key]
     assert (record.talk_s, record.hold_s, record.end_reason) == (13.0, 4.0, "completed")
-    assert tracker.live().active == ()
 
 
 async def test_a_second_end_is_not_a_second_call(tracker: CallTracker, sink: MemorySink) -> None:
@@ -182,24 +178,26 @@ async def test_events_for_a_call_that_started_before_we_listened(
 async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
     tracker: CallTracker, sink: MemorySink
 ) -> None:
-    await tracker.handle(queued("1.0", 0))  # vanishes while waiting
-    await tracker.handle(queued("2.0", 1))  # vanishes while talking
-    await tracker.handle(answered("2.0", 3))
-    await tracker.handle(queued("3.0", 2, position=2))  # answered during the gap
-    await tracker.handle(queued("4.0", 3, position=3))  # still waiting
-    await tracker.handle(LinkDown("lab", sec(10), "connection reset"))
-    assert tracker.live().links_down == ("lab",)
+    floor = Floor(wrapup_s=0)
+
+    async def follow(event: TelephonyEvent) -> None:
+        await tracker.handle(event)
+        await floor.handle(event)
+
+    await follow(queued("1.0", 0))  # vanishes while waiting
+    await follow(queued("2.0", 1))  # vanishes while talking
+    await follow(answered("2.0", 3))
+    await follow(queued("3.0", 2, position=2))  # answered during the gap
+    await follow(queued("4.0", 3, position=3))  # still waiting
+    await follow(LinkDown("lab", sec(10), "connection reset"))
+    assert floor.view(sec(20))["links_down"] == [{"pbx": "lab", "since_s": 10}]
     gap = snapshot(
         60,
         waiting=(waiting("4.0", 57.0), waiting("5.0", 58.5, position=2)),
         connected=(connected("3.0", 30.0), connected("6.0", 45.0, "PJSIP/agent103")),
         members=(MemberSnapshot("hotline", "PJSIP/agent102", "Agent 102", "in_call", False, ""),),
     )
-    await tracker.handle(gap)
-    assert [w.call_key for w in tracker.live().waiting] == [
-        make_call_key("lab", "hotline", "5.0"),
-        make_call_key("lab", "hotline", "4.0"),
-    ]
+    await follow(gap)
     rows = sink.rows
     key = {
         uid: make_call_key("lab", "hotline", uid)
@@ -220,11 +218,13 @@ async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
         sec(15),
         "PJSIP/agent103",
     )
-    live = tracker.live()
-    assert [w.call_key for w in live.waiting] == [key["5.0"], key["4.0"]]
-    assert {a.call_key for a in live.active} == {key["3.0"], key["6.0"]}
-    assert [(a.interface, a.call_key) for a in live.agents] == [("PJSIP/agent102", key["3.0"])]
-    assert live.links_down == ()
+    view = floor.view(sec(60))
+    (hotline,) = view["queues"]
+    assert [w["wait_s"] for w in hotline["waiting"]] == [58, 57], "5.0 first, 4.0 as seen"
+    assert [(a["interface"], a["call"]["handle_s"]) for a in view["agents"]] == [
+        ("PJSIP/agent102", 30)
+    ]
+    assert view["links_down"] == []
 
     closes = [s for s in sink.saves if s.end_reason == "lost_in_gap"]
     saves = len(sink.saves)
@@ -246,37 +246,15 @@ async def test_restored_open_calls_are_settled_by_the_first_snapshot(sink: Memor
     await tracker.reconcile(snapshot(30, waiting=(waiting("2.0", 29.0),)))
     assert sink.rows["lab/hotline/1.0"].end_reason == "lost_in_gap"
     assert "lab/hotline/2.0" not in sink.rows
-    assert [w.call_key for w in tracker.live().waiting] == ["lab/hotline/2.0"]
+    still = tracker.get("lab/hotline/2.0")
+    assert still is not None and still.ended_at is None
+    assert tracker.get("lab/hotline/3.0") is None, "a call saved as ended is not taken back"
 
 
 async def test_reconcile_touches_only_its_own_pbx(tracker: CallTracker, sink: MemorySink) -> None:
     await tracker.handle(queued("1.0", pbx="other"))
     await tracker.reconcile(snapshot(30))
     assert sink.rows["other/hotline/1.0"].ended_at is None
-
-
-async def test_live_agents_follow_member_events(tracker: CallTracker) -> None:
-    await tracker.handle(
-        MemberAdded("lab", sec(0), "hotline", "PJSIP/agent104", "Agent 104", "ready", False, "")
-    )
-    await tracker.handle(
-        AgentStateChanged(
-            "lab", sec(5), "hotline", "PJSIP/agent104", "Agent 104", "paused", True, "Lunch"
-        )
-    )
-    [agent] = tracker.live().agents
-    assert (agent.state, agent.paused, agent.reason, agent.since) == (
-        "paused",
-        True,
-        "Lunch",
-        sec(5),
-    )
-    assert agent.queues == ("hotline",)
-    await tracker.handle(MemberRemoved("lab", sec(9), "hotline", "PJSIP/agent104", "Agent 104"))
-    assert tracker.live().agents == ()
-    await tracker.handle(LinkDown("lab", sec(10), "eof"))
-    await tracker.handle(LinkUp("lab", sec(11)))
-    assert tracker.live().links_down == ()
 
 
 async def test_a_failing_sink_does_not_stop_tracking() -> None:
@@ -301,15 +279,17 @@ async def test_a_failing_sink_does_not_stop_tracking() -> None:
 
 async def test_memory_is_bounded(sink: MemorySink) -> None:
     tracker = CallTracker(sink, max_open=50, recent=10)
+
+    def remembered() -> list[int]:
+        return [n for n in range(200) if tracker.get(make_call_key("lab", "hotline", f"{n}.0"))]
+
     for n in range(200):
         await tracker.handle(queued(f"{n}.0", n))
-    assert len(tracker.live().waiting) == 50
+    assert remembered() == list(range(150, 200)), "the 50 newest open calls"
     for n in range(150, 200):
         await tracker.handle(answered(f"{n}.0", 300))
         await tracker.handle(ended(f"{n}.0", 310, talk=10.0))
-    assert tracker.live().waiting == () and tracker.live().active == ()
-    assert tracker.get(make_call_key("lab", "hotline", "199.0")) is not None
-    assert tracker.get(make_call_key("lab", "hotline", "150.0")) is None
+    assert remembered() == list(range(190, 200)), "the 10 that ended last"
 
 
 async def test_saved_records_are_copies(tracker: CallTracker, sink: MemorySink) -> None:
@@ -332,15 +312,18 @@ class ManualClock:
 
 
 class Followed:
-    """A tracker on the real repository behind TelephonyService, with a way to wait for events."""
+    """A tracker on the real repository and a floor behind TelephonyService, with a way to
+    wait for events."""
 
     def __init__(self, repo: CallRepository) -> None:
         self.tracker = CallTracker(repo)
+        self.floor = Floor(wrapup_s=0)
         self.seen: list[TelephonyEvent] = []
         self.arrived = asyncio.Condition()
 
     async def __call__(self, event: TelephonyEvent) -> None:
         await self.tracker.handle(event)
+        await self.floor.handle(event)
         async with self.arrived:
             self.seen.append(event)
             self.arrived.notify_all()
@@ -539,11 +522,12 @@ async def test_an_ami_gap_through_the_simulator_is_reconciled(db: Database) -> N
             await sim.accept_connections()
             await follow.until(PbxSnapshot, 2)
 
-            live = follow.tracker.live()
-            assert [w.caller_number for w in live.waiting] == ["0844444444"]
-            assert [(a.caller_number, a.agent_interface) for a in live.active] == [
-                ("0833333333", unseen.member.interface if unseen.member else None)
-            ]
+            view = follow.floor.view(datetime.now(UTC))
+            (hotline,) = view["queues"]
+            assert [w["caller_number"] for w in hotline["waiting"]] == ["0844444444"]
+            assert [
+                (a["call"]["caller_number"], a["interface"]) for a in view["agents"] if a["call"]
+            ] == [("0833333333", unseen.member.interface if unseen.member else None)]
             await sim.hangup(unseen, by="agent")
             await follow.until(CallEnded)
             await sim.abandon(still)

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from accounts.users import UserRepository
 from agent_ui.phases import Phase
 from agent_ui.views import panel
-from calls.floor import live_board_key
+from calls.floor import floor_key
 from runtime.clock import ManualClock
 from telephony.events import (
     AgentRinging,
@@ -31,6 +31,7 @@ from telephony.events import (
     RingNoAnswer,
     make_call_key,
 )
+from telephony.service import TelephonyService
 from tests.ui.conftest import PASSWORD, PBX, MakeAgent
 from web.auth import hash_password
 from web.keys import db_key
@@ -91,17 +92,15 @@ def boot_of(page: str) -> Any:
 
 
 async def feed(server: TestServer, *events: Any) -> None:
-    """Hand events to the panel and the supervisors' board, as the telephony service does."""
-    router = server.app[panel.agent_events_key]
-    board = server.app[live_board_key]
+    """Hand events to the floor and the panel, in the order the telephony service
+    subscribes them."""
     for event in events:
-        await router(event)
-        await board.handle(event)
-    await router.settled()
+        await server.app[floor_key].handle(event)
+        await server.app[panel.agent_events_key](event)
 
 
 def board_state(server: TestServer, interface: str, clock: ManualClock) -> str:
-    agents = server.app[live_board_key].view(clock.now())["agents"]
+    agents = server.app[floor_key].view(clock.now())["agents"]
     return str(next(a["state"] for a in agents if a["interface"] == interface))
 
 
@@ -341,6 +340,31 @@ async def test_pbx_side_pauses_show_on_the_panel(
             "paused",
             "lunch",
         )
+
+
+async def test_the_panel_reads_the_floor_only_once_it_applied_the_event(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    """The floor and the panel follow the PBX as separate subscribers, woken in the order
+    they subscribed: even when the floor comes second, the panel sees the pause."""
+    somchai = await make_agent("somchai", "PJSIP/101")
+    app = panel_app.app
+    service = TelephonyService([], [app[panel.agent_events_key], app[floor_key].handle])
+    await service.start()
+    try:
+        async with somchai.socket() as ws:
+            await receive(ws)
+            service.publish(ringing(clock, "1.1", "PJSIP/101"))
+            assert (await receive(ws))["type"] == "pop"
+            service.publish(
+                AgentStateChanged(
+                    PBX, clock.now(), "1169", "PJSIP/101", "Somchai", "ready", True, "lunch"
+                )
+            )
+            event = await receive(ws)
+    finally:
+        await service.stop()
+    assert (event["data"]["availability"], event["data"]["reason"]) == ("paused", "lunch")
 
 
 async def test_a_state_change_the_pbx_cannot_take_is_refused_and_not_shown(
