@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -119,6 +119,18 @@ LIMIT $2
 """
 
 
+class CallChange(Protocol):
+    """A change to a call's stored row that the row must exist for (the panel's phase marks
+    and wrap-up end), made by the writer in the same transaction as the records before it."""
+
+    @property
+    def call_key(self) -> str: ...
+
+    async def apply(self, conn: asyncpg.Connection) -> bool:
+        """Make the change; False, having changed nothing, when the call has no row yet."""
+        ...
+
+
 @dataclass(slots=True, kw_only=True)
 class StoredCall(CallRecord):
     """A row of `calls`: the record as stored, with the ids the rest of hotline joins on."""
@@ -178,12 +190,24 @@ class CallRepository:
         """One save, one commit (a CallSink without the write-behind)."""
         await self.pool.execute(_SAVE_CALL, *_arguments(record))
 
-    async def save_calls(self, records: Sequence[CallRecord]) -> None:
-        """Several saves in one transaction (one commit), in the order given."""
-        if not records:
-            return
+    async def save_calls(
+        self, records: Sequence[CallRecord], changes: Sequence[CallChange] = ()
+    ) -> list[CallChange]:
+        """Save the records, then make the changes, in one transaction (one commit), in the
+        order given. The changes of a call that has no row yet come back untouched, in order
+        (a later one would otherwise overtake them)."""
+        if not records and not changes:
+            return []
+        missing: list[CallChange] = []
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(_SAVE_CALL, [_arguments(r) for r in records])
+            if records:
+                await conn.executemany(_SAVE_CALL, [_arguments(r) for r in records])
+            rowless: set[str] = set()
+            for change in changes:
+                if change.call_key in rowless or not await change.apply(conn):
+                    rowless.add(change.call_key)
+                    missing.append(change)
+        return missing
 
     async def get_call(self, call_key: str) -> StoredCall | None:
         row = await self.pool.fetchrow(_GET_CALL, call_key)

@@ -33,6 +33,7 @@ from telephony.errors import TelephonyError
 from web.auth import require_role, signed_in
 from web.i18n import LANGUAGES, LOCALES_DIR, request_language
 from web.keys import (
+    call_writer_key,
     catalog_key,
     clock_key,
     db_key,
@@ -285,6 +286,7 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
 
     panel = PanelService(
         pool=app[db_key].pool,
+        calls=app[call_writer_key],
         hub=app[hub_key],
         clock=app[clock_key],
         standards=standards_of(app[settings_key].standards),

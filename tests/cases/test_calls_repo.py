@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import MISSING, asdict, fields, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 
 from calls.record import RECORD_FIELDS, CallRecord
@@ -257,3 +258,36 @@ async def test_every_fact_of_a_record_reads_back_as_it_was_saved(repo: CallRepos
     call = await stored(repo, known.call_key)
     assert {name: getattr(call, name) for name in RECORD_FIELDS} == asdict(known)
     assert call.caller_id is not None and call.id > 0
+
+
+@dataclass(frozen=True)
+class Noted:
+    """A change to a call's row: its wrap-up time (as the panel's changes are made)."""
+
+    call_key: str
+    wrapup_s: float
+
+    async def apply(self, conn: asyncpg.Connection) -> bool:
+        found = await conn.fetchval(
+            "UPDATE calls SET wrapup_s = $2 WHERE call_key = $1 RETURNING id",
+            self.call_key,
+            self.wrapup_s,
+        )
+        return found is not None
+
+
+async def test_changes_follow_the_records_and_wait_when_their_call_has_no_row(
+    db: Database, repo: CallRepository
+) -> None:
+    first, second = record("1"), record("2")
+    early, late = Noted(second.call_key, 5.0), Noted(second.call_key, 6.0)
+    changes = [Noted(first.call_key, 3.0), early, late]
+    assert await repo.save_calls([first], changes) == [early, late]
+    assert (await stored(repo, first.call_key)).call_key == first.call_key
+    rows = await db.pool.fetch("SELECT call_key, wrapup_s FROM calls")
+    assert [(r["call_key"], r["wrapup_s"]) for r in rows] == [(first.call_key, 3.0)]
+    assert await repo.save_calls([second], [early, late]) == []
+    assert (
+        await db.pool.fetchval("SELECT wrapup_s FROM calls WHERE call_key = $1", second.call_key)
+        == 6.0
+    )

@@ -1,11 +1,11 @@
 """The call tracker: records at milestones, reconcile after an AMI gap; the write-behind
-that stores them."""
+that stores them and the panel's changes to their rows, in order."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -406,21 +406,42 @@ async def test_a_restarted_tracker_settles_the_calls_saved_before(db: Database) 
     assert await repo.open_calls("lab") == []
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A change to a call's row, as the panel makes them (here only named)."""
+
+    call_key: str
+    what: str
+
+    async def apply(self, conn: object) -> bool:
+        raise AssertionError("the in-memory sink makes the change itself")
+
+
 class GatedBatchSink:
-    """A batch sink that holds each batch until the test lets it through, or fails it."""
+    """A batch sink that holds each batch until the test lets it through, or fails it; like
+    the repository, it makes a change only to a call it has a row for."""
 
     def __init__(self) -> None:
         self.batches: list[list[tuple[str, datetime | None]]] = []
+        self.rows: dict[str, list[str]] = {}
         self.gate = asyncio.Event()
         self.gate.set()
         self.failures = 0
 
-    async def save_calls(self, records: Sequence[CallRecord]) -> None:
+    async def save_calls(
+        self, records: Sequence[CallRecord], changes: Sequence[Mark] = ()
+    ) -> list[Mark]:
         await self.gate.wait()
         if self.failures:
             self.failures -= 1
             raise ConnectionError("database down")
         self.batches.append([(r.call_key, r.answered_at) for r in records])
+        for record in records:
+            self.rows.setdefault(record.call_key, [])
+        for change in changes:
+            if change.call_key in self.rows:
+                self.rows[change.call_key].append(change.what)
+        return [change for change in changes if change.call_key not in self.rows]
 
 
 async def test_writer_coalesces_saves_while_the_database_is_busy() -> None:
@@ -472,6 +493,45 @@ async def test_writer_stop_flushes_what_was_handed_in() -> None:
     await writer.stop()
     assert [key for batch in sink.batches for key, _ in batch] == [f"lab/q/{n}" for n in range(5)]
     assert all(len(batch) <= 2 for batch in sink.batches)
+
+
+async def test_a_change_to_a_call_waits_for_its_row_then_follows_it() -> None:
+    """The panel may mark a phase before the tracker's first save of that call is stored."""
+    sink = GatedBatchSink()
+    writer = CallWriter(sink)
+    record = call_record("1", queue="q")
+    await writer.start()
+    try:
+        writer.change(Mark(record.call_key, "greeting"))
+        await writer.flush()
+        assert (sink.rows, writer.pending) == ({}, 1), "it waits, and holds up no flush()"
+        writer.change(Mark(record.call_key, "inquiry"))
+        await writer.save_call(record)
+        await writer.flush()
+    finally:
+        await writer.stop()
+    assert sink.rows == {record.call_key: ["greeting", "inquiry"]}
+    assert writer.pending == 0
+
+
+async def test_changes_survive_a_failed_batch_in_their_order() -> None:
+    sink = GatedBatchSink()
+    writer = CallWriter(sink, retry_s=0)
+    record = call_record("1", queue="q")
+    sink.failures = 1
+    sink.gate.clear()
+    await writer.start()
+    try:
+        await writer.save_call(record)
+        writer.change(Mark(record.call_key, "greeting"))
+        await asyncio.sleep(0)
+        writer.change(Mark(record.call_key, "inquiry"))
+        assert writer.pending == 1, "the batch in flight is not counted"
+        sink.gate.set()
+        await writer.flush()
+    finally:
+        await writer.stop()
+    assert sink.rows == {record.call_key: ["greeting", "inquiry"]}
 
 
 async def test_tracker_through_the_writer_into_postgresql(db: Database) -> None:
