@@ -1,7 +1,9 @@
 """The telephony subscriber of the agent panel: each typed event to the right agent's desk.
 
 Agents are found by their phone (pbx, interface); the mapping is cached because it is read
-on every ring. Events for phones no agent is bound to are ignored.
+on every ring. Events for phones no agent is bound to are ignored. The router keeps no
+picture of its own: an agent's queues and pause, as the PBX reports them, are read from the
+floor, which follows the same events.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
-import structlog
-
-from agent_ui.desk import Availability
+from agent_ui.desk import pbx_availability
 from agent_ui.panel_service import PanelService
+from calls.floor import Floor
 from telephony.events import (
     AgentRinging,
     AgentStateChanged,
@@ -27,13 +28,10 @@ from telephony.events import (
     CallTransferred,
     MemberAdded,
     MemberRemoved,
-    MemberSnapshot,
     PbxSnapshot,
     RingNoAnswer,
     TelephonyEvent,
 )
-
-log = structlog.get_logger()
 
 _HANDLED = (
     AgentRinging,
@@ -55,15 +53,16 @@ UserLookup = Callable[[str, str], Awaitable[int | None]]
 
 
 class AgentEventRouter:
-    """Call it with every telephony event, in order; it only queues them, so the PBX's event
-    stream (and the call tracker behind it) never waits on a screen-pop query. One worker
-    handles the queue in order while `running()`."""
+    """A TelephonyService subscriber: call it with every event, in order, from its own
+    subscriber task (a screen-pop query delays neither the PBX link nor the other
+    subscribers). Events that come before `running()` (the snapshot at the first link-up)
+    wait in that subscriber's queue; those after the panel stopped are dropped."""
 
     def __init__(self, find_user: UserLookup) -> None:
-        self._panel: PanelService | None = None
         self._find_user = find_user
         self._users: dict[tuple[str, str], int] = {}
-        self._inbox: asyncio.Queue[TelephonyEvent] = asyncio.Queue()
+        self._started = asyncio.Event()
+        self._running: tuple[PanelService, Floor] | None = None
 
     def know(self, phones: dict[tuple[str, str], int]) -> None:
         """Agents' phones known in advance (at start), so no ring waits for a lookup."""
@@ -85,39 +84,23 @@ class AgentEventRouter:
         return user
 
     async def __call__(self, event: TelephonyEvent) -> None:
-        if isinstance(event, _HANDLED):
-            self._inbox.put_nowait(event)
-
-    async def settled(self) -> None:
-        """Wait until every event queued so far has reached the desks."""
-        await self._inbox.join()
-
-    async def _work(self) -> None:
-        while True:
-            event = await self._inbox.get()
-            try:
-                await self._route(event)
-            except Exception:
-                log.exception("agent_event_failed", event=type(event).__name__, pbx=event.pbx)
-            finally:
-                self._inbox.task_done()
+        if not isinstance(event, _HANDLED):
+            return
+        await self._started.wait()
+        if self._running is not None:
+            await self._route(*self._running, event)
 
     @contextlib.asynccontextmanager
-    async def running(self, panel: PanelService) -> AsyncIterator[AgentEventRouter]:
-        """Hand events to `panel`, starting with those queued before it was ready (the
-        snapshot taken when the PBX link came up)."""
-        self._panel = panel
-        worker = asyncio.create_task(self._work(), name="agent-events")
+    async def running(self, panel: PanelService, floor: Floor) -> AsyncIterator[None]:
+        """Hand events to `panel`, starting with those that waited for it."""
+        self._running = panel, floor
+        self._started.set()
         try:
-            yield self
+            yield
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            self._running = None
 
-    async def _route(self, event: TelephonyEvent) -> None:
-        panel = self._panel
-        assert panel is not None, "events are routed only while running"
+    async def _route(self, panel: PanelService, floor: Floor, event: TelephonyEvent) -> None:
         match event:
             case AgentRinging():
                 user = await self._user(event.pbx, event.interface)
@@ -155,7 +138,7 @@ class AgentEventRouter:
                 if user is not None:
                     await panel.ended(user, event.call_key, event.at)
             case AgentStateChanged() | MemberAdded() | MemberRemoved():
-                await self._membership(event.pbx, event, event.at)
+                await self._membership(panel, floor, event.pbx, event.interface, event.at)
             case PbxSnapshot():
                 await panel.resynchronised(
                     event.pbx,
@@ -163,30 +146,16 @@ class AgentEventRouter:
                     waiting={caller.call_key for caller in event.waiting},
                     connected={call.call_key for call in event.connected},
                 )
-                for member in event.members:
-                    await self._membership(event.pbx, member, event.at)
+                for interface in dict.fromkeys(member.interface for member in event.members):
+                    await self._membership(panel, floor, event.pbx, interface, event.at)
 
     async def _membership(
-        self,
-        pbx: str,
-        member: AgentStateChanged | MemberAdded | MemberRemoved | MemberSnapshot,
-        at: datetime,
+        self, panel: PanelService, floor: Floor, pbx: str, interface: str, at: datetime
     ) -> None:
-        """Availability from queue membership: out of every queue is logged out."""
-        user = await self._user(pbx, member.interface)
+        """The agent's availability as the floor has it, once it applied the event at hand."""
+        user = await self._user(pbx, interface)
         if user is None:
             return
-        assert self._panel is not None
-        desk = await self._panel.desk(user)
-        removed = isinstance(member, MemberRemoved) or member.state == "logged_out"
-        if removed:
-            desk.queues.discard(member.queue)
-        else:
-            desk.queues.add(member.queue)
-        availability: Availability = desk.availability
-        reason = desk.reason
-        if not desk.queues:
-            availability, reason = "logged_out", ""
-        elif not isinstance(member, MemberRemoved) and not removed:
-            availability, reason = ("paused", member.reason) if member.paused else ("ready", "")
-        await self._panel.availability_seen(user, availability, reason, at)
+        await floor.caught_up()
+        availability, reason = pbx_availability(floor.membership(pbx, interface))
+        await panel.availability_seen(user, availability, reason, at)

@@ -1,8 +1,10 @@
 """What one agent's panel shows: their availability and the call in front of them.
 
 The desk is the server's truth for every open panel of an agent, so a reload or a second
-tab shows the same pop, phase and timers. Transitions take the time as an argument and
-report whether anything visible changed; storing and publishing are the caller's job.
+tab shows the same pop, phase and timers. It keeps what only the panel knows (the call's
+phases, its wrap-up, the case); the agent's queues are the floor's (calls.floor).
+Transitions take the time as an argument and report whether anything visible changed;
+storing and publishing are the caller's job.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from agent_ui.phases import Phase, next_phase
+from calls.floor import Membership
 
 Availability = Literal["ready", "paused", "logged_out"]
 CallStatus = Literal["ringing", "talking", "held", "wrapup"]
@@ -80,7 +83,6 @@ class Desk:
     since: datetime
     availability: Availability = "logged_out"
     reason: str = ""
-    queues: set[str] = field(default_factory=set)
     call: DeskCall | None = None
 
     def as_json(self, now: datetime) -> dict[str, Any]:
@@ -89,7 +91,6 @@ class Desk:
             "availability": self.availability,
             "reason": self.reason,
             "since": self.since.isoformat(),
-            "queues": sorted(self.queues),
             "call": self.call.as_json() if self.call else None,
         }
 
@@ -165,6 +166,14 @@ class Desk:
         if call is not None:
             self.call = None
         return call
+
+
+def pbx_availability(member: Membership | None) -> tuple[Availability, str]:
+    """The availability (and pause reason) the PBX's report means: out of every queue is
+    logged out, whatever the state it last had."""
+    if member is None or not member.queues:
+        return "logged_out", ""
+    return ("paused", member.reason) if member.paused else ("ready", "")
 
 
 def _iso(value: datetime | None) -> str | None:

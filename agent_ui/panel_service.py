@@ -3,32 +3,32 @@ desk, get stored, and reach the agent's open panels.
 
 Telephony events arrive through `agent_ui.agent_events`; the views call the agent-side
 methods. Every change publishes the desk's whole snapshot, so a panel that missed anything
-simply renders the latest one.
+simply renders the latest one. Phase marks and the end of wrap-up go to the call's row
+through the call writer (write-behind, ordered after the tracker's records of the call), so
+neither a PBX event nor an agent's click waits on the database for them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 import asyncpg
 import structlog
 
 from agent_ui.desk import Availability, Desk, DeskCall, PhaseMark
 from agent_ui.hub import Hub
-from agent_ui.panel_store import PanelStore
+from agent_ui.panel_store import PanelStore, PhaseMarked, WrapupEnded
 from agent_ui.phases import Phase, PhaseStandards
 from agent_ui.screenpop import ScreenPops
+from calls.writer import CallWriter
 from runtime.clock import Clock
 from telephony.commands import CallControl
 
 log = structlog.get_logger()
-
-Write = Callable[[], Awaitable[object]]
 
 PAUSE_REASONS = ("break", "lunch", "training", "meeting", "after_call_work", "other")
 
@@ -51,6 +51,7 @@ class PanelService:
         self,
         *,
         pool: asyncpg.Pool,
+        calls: CallWriter,
         hub: Hub,
         clock: Clock,
         standards: PhaseStandards,
@@ -60,13 +61,13 @@ class PanelService:
         self.hub = hub
         self._on_wrapup_ended = on_wrapup_ended
         self.store = PanelStore(pool)
+        self._calls = calls
         self.pops = ScreenPops(pool)
         self.standards = standards
         self.control = control
         self._clock = clock
         self._desks: dict[int, Desk] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
-        self._writes: asyncio.Queue[Write | asyncio.Future[None]] = asyncio.Queue()
 
     # Reading
 
@@ -165,7 +166,7 @@ class PanelService:
         if call is None:
             return
         self._publish(desk, "answered")
-        self._store_later(partial(self.store.mark_phase, call_key, call.phases[-1], None, user_id))
+        self._calls.change(PhaseMarked(call_key, call.phases[-1], None, user_id))
 
     def withdraw(self, call_key: str, *, keep: int | None = None, only: int | None = None) -> None:
         """Take back the pops of a call that stopped ringing: answered by `keep`, rung out
@@ -201,8 +202,8 @@ class PanelService:
         self._publish(desk, "ended")
         done, started = call.phases[-2], call.phases[-1]
         if before is not None and before.phase != done.phase:
-            self._store_later(partial(self.store.mark_phase, call_key, done, before, user_id))
-        self._store_later(partial(self.store.mark_phase, call_key, started, None, user_id))
+            self._calls.change(PhaseMarked(call_key, done, before, user_id))
+        self._calls.change(PhaseMarked(call_key, started, None, user_id))
         if wrapup is None:
             self._finish_wrapup(desk, call, at)
         else:
@@ -228,10 +229,8 @@ class PanelService:
         """The PBX reports the agent's state (paused elsewhere, removed from a queue, ...)."""
         desk = await self.desk(user_id)
         if desk.set_availability(availability, reason, at):
-            self._store_later(
-                partial(self.store.record_availability, user_id, availability, reason, at, "pbx")
-            )
             self._publish(desk, "state")
+            await self._remember_availability(desk, "pbx")
 
     # From the agent
 
@@ -243,8 +242,7 @@ class PanelService:
         if mark is None or call is None:
             return None
         self._publish(desk, "phase")
-        self._store_later(partial(self.store.mark_phase, call.call_key, mark, before, user_id))
-        await self._settled()
+        self._calls.change(PhaseMarked(call.call_key, mark, before, user_id))
         log.info("phase_changed", agent=user_id, call_key=call.call_key, phase=mark.phase)
         return mark
 
@@ -254,7 +252,6 @@ class PanelService:
         if call is None or call.status != "wrapup":
             return False
         self._finish_wrapup(desk, call, self._clock.now())
-        await self._settled()
         return True
 
     async def case_saved(self, user_id: int, call_key: str, case_id: int, reference: str) -> None:
@@ -271,23 +268,8 @@ class PanelService:
         desk = await self.desk(agent.user_id)
         if self.control is not None and agent.pbx and agent.interface:
             await self._command_pbx(desk, agent, availability, reason)
-        now = self._clock.now()
-        if availability != "logged_out":
-            desk.queues.update(agent.queues)
-        else:
-            desk.queues.clear()
-        if desk.set_availability(availability, reason, now):
-            self._store_later(
-                partial(
-                    self.store.record_availability,
-                    agent.user_id,
-                    availability,
-                    reason,
-                    now,
-                    "panel",
-                )
-            )
-            await self._settled()
+        if desk.set_availability(availability, reason, self._clock.now()):
+            await self._remember_availability(desk, "panel")
             self._publish(desk, "state")
             log.info("availability_changed", agent=agent.user_id, state=availability, reason=reason)
 
@@ -331,46 +313,25 @@ class PanelService:
         self._publish(desk, "wrapup_ended")
         if self._on_wrapup_ended is not None:
             self._on_wrapup_ended(desk.user_id, at)
-        self._store_later(partial(self.store.end_wrapup, call.call_key, at))
+        self._calls.change(WrapupEnded(call.call_key, at))
         log.info("wrapup_ended", agent=desk.user_id, call_key=call.call_key)
 
-    # Storing: one ordered writer, so telephony events never wait on the database
+    # Storing
 
-    def _store_later(self, write: Write) -> None:
-        """Queue a write behind the others; the caller goes on at once."""
-        self._writes.put_nowait(write)
-
-    async def _settled(self) -> None:
-        """Wait until every write queued so far is done, for answers that must be stored."""
-        barrier: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._writes.put_nowait(barrier)
-        await barrier
-
-    async def _write(self) -> None:
-        while True:
-            item = await self._writes.get()
-            try:
-                if isinstance(item, asyncio.Future):
-                    if not item.done():
-                        item.set_result(None)
-                else:
-                    await item()
-            except Exception:
-                log.exception("panel_write_failed")
-            finally:
-                self._writes.task_done()
+    async def _remember_availability(self, desk: Desk, source: str) -> None:
+        """Log the desk's new availability for the reports; a failure costs that line only."""
+        try:
+            await self.store.record_availability(
+                desk.user_id, desk.availability, desk.reason, desk.since, source
+            )
+        except Exception:
+            log.exception("availability_not_stored", agent=desk.user_id)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[PanelService]:
-        """The writer runs while the service does; wrap-up timers stop with it and queued
-        writes are finished before the pool closes."""
-        writer = asyncio.create_task(self._write(), name="panel-writer")
+        """Wrap-up timers stop with the service."""
         try:
             yield self
         finally:
             for user_id in list(self._timers):
                 self._cancel_timer(user_id)
-            await self._writes.join()
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer

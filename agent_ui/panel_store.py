@@ -1,20 +1,20 @@
 """What the agent panel stores: phase times on the call, wrap-up, availability, scripts.
 
 The call row itself is written by the call tracker; the panel only fills in the columns an
-agent's actions decide (phases, wrap-up) and never creates a call.
+agent's actions decide (phases, wrap-up) and never creates a call. Those are changes to the
+row (`PhaseMarked`, `WrapupEnded`) made through the call writer, which orders them after
+the tracker's records of the same call.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import structlog
 
 from agent_ui.desk import Availability, PhaseMark
-
-log = structlog.get_logger()
 
 SCRIPT_KINDS = ("greeting", "closing")
 _SCRIPT_KEY = "panel.script.{kind}"
@@ -40,10 +40,13 @@ _INSERT_PHASE_EVENT = """
 INSERT INTO call_phase_events (call_id, phase, at, user_id) VALUES ($1, $2, $3, $4)
 """
 
+# The first end of wrap-up counts; the row's id either way.
 _END_WRAPUP = """
-UPDATE calls SET wrapup_ended_at = $2,
-    wrapup_s = EXTRACT(EPOCH FROM ($2 - wrapup_started_at)), updated_at = $2
-WHERE call_key = $1 AND wrapup_ended_at IS NULL
+UPDATE calls SET wrapup_ended_at = COALESCE(wrapup_ended_at, $2),
+    wrapup_s = CASE WHEN wrapup_ended_at IS NULL
+                    THEN EXTRACT(EPOCH FROM ($2 - wrapup_started_at)) ELSE wrapup_s END,
+    updated_at = CASE WHEN wrapup_ended_at IS NULL THEN $2 ELSE updated_at END
+WHERE call_key = $1
 RETURNING id
 """
 
@@ -100,30 +103,45 @@ SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at, updated_by = EXCLU
 """
 
 
+@dataclass(frozen=True, slots=True)
+class PhaseMarked:
+    """The call entered `mark`'s phase, ending `previous`: stored on the call's row and in
+    its phase log (a calls.repository.CallChange)."""
+
+    call_key: str
+    mark: PhaseMark
+    previous: PhaseMark | None
+    user_id: int
+
+    async def apply(self, conn: asyncpg.Connection) -> bool:
+        phase, at, previous = self.mark.phase.value, self.mark.at, self.previous
+        ended = previous.phase.value if previous else ""
+        lasted = (at - previous.at).total_seconds() if previous else None
+        call_id = await conn.fetchval(
+            _MARK_PHASE, self.call_key, phase, at, self.user_id, ended, lasted
+        )
+        if call_id is None:
+            return False
+        await conn.execute(_INSERT_PHASE_EVENT, call_id, phase, at, self.user_id)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class WrapupEnded:
+    """The agent's after-call work on this call ended (a calls.repository.CallChange)."""
+
+    call_key: str
+    at: datetime
+
+    async def apply(self, conn: asyncpg.Connection) -> bool:
+        return await conn.fetchval(_END_WRAPUP, self.call_key, self.at) is not None
+
+
 class PanelStore:
     """SQL for the panel's own writes and reads, on the shared pool."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-
-    async def mark_phase(
-        self, call_key: str, mark: PhaseMark, previous: PhaseMark | None, user_id: int
-    ) -> int | None:
-        """Store a phase change on the call and in its phase log; the call's id, if known."""
-        ended = previous.phase.value if previous else ""
-        lasted = (mark.at - previous.at).total_seconds() if previous else None
-        async with self._pool.acquire() as conn, conn.transaction():
-            call_id: int | None = await conn.fetchval(
-                _MARK_PHASE, call_key, mark.phase.value, mark.at, user_id, ended, lasted
-            )
-            if call_id is None:
-                log.warning("phase_for_unknown_call", call_key=call_key, agent=user_id)
-                return None
-            await conn.execute(_INSERT_PHASE_EVENT, call_id, mark.phase.value, mark.at, user_id)
-        return call_id
-
-    async def end_wrapup(self, call_key: str, at: datetime) -> None:
-        await self._pool.fetchval(_END_WRAPUP, call_key, at)
 
     async def open_desk_calls(self, since: datetime) -> list[asyncpg.Record]:
         """Answered calls since `since` whose agent had not finished them (wrap-up included)."""

@@ -31,7 +31,8 @@ import structlog
 from panoramisk.ami_protocol import AMIProtocol
 
 from bench.database import fresh_database
-from calls.tracker import CallRecord, CallTracker
+from calls.record import CallRecord
+from calls.tracker import CallTracker
 from calls.writer import BatchCallSink, CallWriter
 from telephony.ami.capture import read_capture
 from telephony.ami.link import AmiLink

@@ -1,13 +1,17 @@
-"""What supervisors watch live: callers waiting per queue and every agent's state.
+"""The one live model of the floor: queues and their waiting callers, agents (state, pause
+reason, since when, queues, the call on their phone, held or not) and the PBXs whose link
+is down.
 
-Fed by telephony events in PBX order (`await board.handle(event)`), rebuilt from each
-PbxSnapshot after a (re)connect, so a restart or a lost link never leaves ghosts. The board
-keeps times, not durations: `view(now)` turns them into "waiting for", "in state for" and
-"handle time" at the moment a supervisor looks.
+Fed by telephony events in PBX order (`await floor.handle(event)`, its own subscriber),
+rebuilt from each PbxSnapshot after a (re)connect, so a restart or a lost link never leaves
+ghosts. Read by the supervisors' board (`view(now)`), the agent panel (`membership()`) and
+/healthz (`health()`). The floor keeps times, not durations: `view(now)` turns them into
+"waiting for", "in state for" and "handle time" at the moment a supervisor looks.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +40,15 @@ from telephony.events import (
 #: The states a supervisor sees, in the order the board lists them.
 SHOWN_STATES = ("ringing", "in_call", "wrapup", "ready", "paused", "unavailable", "logged_out")
 _BUSY_DEVICE = ("ringing", "in_call")
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """An agent's queues and pause as the PBX last reported them."""
+
+    queues: frozenset[str]
+    paused: bool
+    reason: str
 
 
 @dataclass
@@ -81,8 +94,8 @@ class _Agent:
             self.device, self.paused, self.reason, self.since = state, paused, reason, at
 
 
-class LiveBoard:
-    """The live state of every queue and agent, for `/supervisor`."""
+class Floor:
+    """The live state of every queue and agent of every PBX."""
 
     def __init__(self, *, wrapup_s: float) -> None:
         self._wrapup = timedelta(seconds=wrapup_s)
@@ -91,8 +104,31 @@ class LiveBoard:
         self._links_down: dict[str, datetime] = {}
 
     async def handle(self, event: TelephonyEvent) -> None:
-        """A telephony subscriber: apply one event."""
+        """A telephony subscriber: apply one event. It never waits on anything, so the
+        floor's subscriber applies all that was published as soon as it runs."""
         self.apply(event)
+
+    async def caught_up(self) -> None:
+        """Return once the floor has applied every event published before now (the panel
+        reads it while handling the same event in its own subscriber). TelephonyService
+        wakes the floor's subscriber when it publishes, and `handle` never suspends, so
+        one turn of the event loop is enough."""
+        await asyncio.sleep(0)
+
+    def membership(self, pbx: str, interface: str) -> Membership | None:
+        """The agent's queues and pause, or None for a phone the PBX never reported."""
+        agent = self._agents.get((pbx, interface))
+        if agent is None:
+            return None
+        return Membership(frozenset(agent.queues), agent.paused, agent.reason)
+
+    def health(self) -> tuple[bool, str, datetime | None]:
+        """Whether the picture is current, why not, and since when: after a lost link it
+        is what the floor knew then, until the PBX's snapshot replaces it."""
+        if not self._links_down:
+            return True, "current", None
+        pbxes = ", ".join(sorted(self._links_down))
+        return False, f"not current for {pbxes}: link lost", min(self._links_down.values())
 
     def apply(self, event: TelephonyEvent) -> None:
         match event:
@@ -322,4 +358,4 @@ def _seconds(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds()))
 
 
-live_board_key = web.AppKey("live_board", LiveBoard)
+floor_key = web.AppKey("floor", Floor)

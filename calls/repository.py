@@ -1,85 +1,93 @@
 """The calls repository: one row per queue call, whatever order or how often it is saved.
 
-`save_call` is one upsert keyed by call_key, so replays, restarts and resyncs update the
-same row. A save never erases what an earlier one learnt (a late Hang-up without talk time
-keeps the talk time; the first end of a call is the end). Caller-ID text comes from the
-network and is untrusted: stored as capped plain text, NUL bytes removed.
+`save_calls` is one upsert per record keyed by call_key, so replays, restarts and resyncs
+update the same row. A save never erases what an earlier one learnt (a late Hang-up without
+talk time keeps the talk time; the first end of a call is the end). Caller-ID text comes
+from the network and is untrusted: stored as capped plain text, NUL bytes removed.
 
-cases must not import telephony, so the record arrives through `CallRecordLike`, the
-attributes read here (calls.tracker.CallRecord has them all).
+The statements are built from the fields of `CallRecord`; only the facts that merge in a
+particular way are named here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import asyncpg
 
 from calls.numbers import normalise
+from calls.record import RECORD_FIELDS, CallRecord
 
 TEXT_LIMIT = 200
 
-# One statement, one round trip: the caller row is created on first sight (a row created by
-# a concurrent save after this statement's snapshot is linked by the next save instead), the
-# agent is found by (pbx, interface). Identity and first-seen facts keep their first value;
-# measurements take the newest non-null value; the end of a call is decided once.
-_SAVE_CALL = """
+# A save merges into the row already stored: identity and first-seen facts keep their first
+# value, the join time its earliest, hold time its longest, an abandon stays; the end of a
+# call is decided once (only a transfer learnt later corrects it); every other fact takes
+# the newest known value.
+_KEEP_FIRST = "COALESCE(c.{0}, EXCLUDED.{0})"
+_NEWEST = "COALESCE(EXCLUDED.{0}, c.{0})"
+_DECIDED_ONCE = """CASE WHEN c.ended_at IS NULL OR EXCLUDED.{0} = '{1}'
+        THEN COALESCE(EXCLUDED.{0}, c.{0}) ELSE COALESCE(c.{0}, EXCLUDED.{0}) END"""
+_MERGE = {
+    **{
+        column: _KEEP_FIRST.format(column)
+        for column in (
+            "pbx",
+            "queue",
+            "uniqueid",
+            "linkedid",
+            "caller_id",
+            "caller_number",
+            "caller_name",
+            "answered_at",
+            "ended_at",
+            "original_position",
+            "recovered",
+        )
+    },
+    "joined_at": "LEAST(c.joined_at, EXCLUDED.joined_at)",
+    "hold_s": "GREATEST(c.hold_s, EXCLUDED.hold_s)",
+    "abandoned": "c.abandoned OR EXCLUDED.abandoned",
+    "hung_up_by": _DECIDED_ONCE.format("hung_up_by", "transfer"),
+    "end_reason": _DECIDED_ONCE.format("end_reason", "transferred"),
+}
+
+# The record's fields are the statement's $1..$n; the row's ids are found from them: the
+# caller row is created on first sight (one created by a concurrent save after this
+# statement's snapshot is linked by the next save instead), the agent by (pbx, interface).
+_PARAMETERS = {name: f"${n}" for n, name in enumerate(RECORD_FIELDS, start=1)}
+_NUMBER = _PARAMETERS["caller_number"]
+_VALUES = {
+    **_PARAMETERS,
+    "caller_id": f"COALESCE((SELECT id FROM created), "
+    f"(SELECT id FROM callers WHERE number = {_NUMBER}))",
+    "agent_user_id": f"(SELECT u.id FROM users u WHERE u.pbx = {_PARAMETERS['pbx']} "
+    f"AND u.interface = {_PARAMETERS['agent_interface']})",
+}
+_UPDATES = ",\n    ".join(
+    f"{column} = {_MERGE.get(column, _NEWEST.format(column))}"
+    for column in _VALUES
+    if column != "call_key"
+)
+
+# One statement, one round trip.
+_SAVE_CALL = f"""
 WITH created AS (
-    INSERT INTO callers (number) SELECT $6::text WHERE $6::text IS NOT NULL
+    INSERT INTO callers (number) SELECT {_NUMBER}::text WHERE {_NUMBER}::text IS NOT NULL
     ON CONFLICT (number) DO NOTHING
     RETURNING id
 )
-INSERT INTO calls AS c (
-    call_key, pbx, queue, uniqueid, linkedid, caller_id, caller_number, caller_name,
-    joined_at, ringing_at, answered_at, ended_at, agent_interface, agent_name, agent_user_id,
-    wait_s, ring_s, talk_s, hold_s, hung_up_by, end_reason, abandoned, position,
-    original_position, transferred_to, recovered
-) VALUES (
-    $1, $2, $3, $4, $5,
-    COALESCE((SELECT id FROM created), (SELECT id FROM callers WHERE number = $6)),
-    $6, $7, $8, $9, $10, $11, $12, $13,
-    (SELECT u.id FROM users u WHERE u.pbx = $2 AND u.interface = $12),
-    $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24
-)
+INSERT INTO calls AS c ({", ".join(_VALUES)})
+VALUES ({", ".join(_VALUES.values())})
 ON CONFLICT (call_key) DO UPDATE SET
-    linkedid = COALESCE(c.linkedid, EXCLUDED.linkedid),
-    caller_id = COALESCE(c.caller_id, EXCLUDED.caller_id),
-    caller_number = COALESCE(c.caller_number, EXCLUDED.caller_number),
-    caller_name = COALESCE(c.caller_name, EXCLUDED.caller_name),
-    joined_at = LEAST(c.joined_at, EXCLUDED.joined_at),
-    ringing_at = COALESCE(EXCLUDED.ringing_at, c.ringing_at),
-    answered_at = COALESCE(c.answered_at, EXCLUDED.answered_at),
-    ended_at = COALESCE(c.ended_at, EXCLUDED.ended_at),
-    agent_interface = COALESCE(EXCLUDED.agent_interface, c.agent_interface),
-    agent_name = COALESCE(EXCLUDED.agent_name, c.agent_name),
-    agent_user_id = COALESCE(EXCLUDED.agent_user_id, c.agent_user_id),
-    wait_s = COALESCE(EXCLUDED.wait_s, c.wait_s),
-    ring_s = COALESCE(EXCLUDED.ring_s, c.ring_s),
-    talk_s = COALESCE(EXCLUDED.talk_s, c.talk_s),
-    hold_s = GREATEST(c.hold_s, EXCLUDED.hold_s),
-    hung_up_by = CASE WHEN c.ended_at IS NULL OR EXCLUDED.hung_up_by = 'transfer'
-                      THEN COALESCE(EXCLUDED.hung_up_by, c.hung_up_by)
-                      ELSE COALESCE(c.hung_up_by, EXCLUDED.hung_up_by) END,
-    end_reason = CASE WHEN c.ended_at IS NULL OR EXCLUDED.end_reason = 'transferred'
-                      THEN COALESCE(EXCLUDED.end_reason, c.end_reason)
-                      ELSE COALESCE(c.end_reason, EXCLUDED.end_reason) END,
-    abandoned = c.abandoned OR EXCLUDED.abandoned,
-    position = COALESCE(EXCLUDED.position, c.position),
-    original_position = COALESCE(c.original_position, EXCLUDED.original_position),
-    transferred_to = COALESCE(EXCLUDED.transferred_to, c.transferred_to),
-    recovered = c.recovered,
+    {_UPDATES},
     updated_at = now()
 """
 
-_CALL_COLUMNS = """
-    k.id, k.call_key, k.pbx, k.queue, k.uniqueid, k.linkedid, k.caller_id, k.caller_number,
-    k.caller_name, k.joined_at, k.ringing_at, k.answered_at, k.ended_at, k.agent_interface,
-    k.agent_name, k.agent_user_id, k.wait_s, k.ring_s, k.talk_s, k.hold_s, k.hung_up_by,
-    k.end_reason, k.abandoned, k.position, k.original_position, k.transferred_to, k.recovered
-"""
+_CALL_COLUMNS = ", ".join(f"k.{c}" for c in ("id", *RECORD_FIELDS, "caller_id", "agent_user_id"))
 
 _GET_CALL = f"SELECT {_CALL_COLUMNS} FROM calls k WHERE k.call_key = $1"
 
@@ -111,95 +119,25 @@ LIMIT $2
 """
 
 
-class CallRecordLike(Protocol):
-    """What a call record must offer to be stored (telephony's CallRecord does)."""
+class CallChange(Protocol):
+    """A change to a call's stored row that the row must exist for (the panel's phase marks
+    and wrap-up end), made by the writer in the same transaction as the records before it."""
 
     @property
     def call_key(self) -> str: ...
-    @property
-    def pbx(self) -> str: ...
-    @property
-    def queue(self) -> str: ...
-    @property
-    def uniqueid(self) -> str: ...
-    @property
-    def linkedid(self) -> str | None: ...
-    @property
-    def caller_number(self) -> str | None: ...
-    @property
-    def caller_name(self) -> str | None: ...
-    @property
-    def joined_at(self) -> datetime | None: ...
-    @property
-    def ringing_at(self) -> datetime | None: ...
-    @property
-    def answered_at(self) -> datetime | None: ...
-    @property
-    def ended_at(self) -> datetime | None: ...
-    @property
-    def agent_interface(self) -> str | None: ...
-    @property
-    def agent_name(self) -> str | None: ...
-    @property
-    def wait_s(self) -> float | None: ...
-    @property
-    def ring_s(self) -> float | None: ...
-    @property
-    def talk_s(self) -> float | None: ...
-    @property
-    def hold_s(self) -> float: ...
-    @property
-    def hung_up_by(self) -> str | None: ...
-    @property
-    def end_reason(self) -> str | None: ...
-    @property
-    def abandoned(self) -> bool: ...
-    @property
-    def position(self) -> int | None: ...
-    @property
-    def original_position(self) -> int | None: ...
-    @property
-    def transferred_to(self) -> str | None: ...
-    @property
-    def recovered(self) -> bool: ...
+
+    async def apply(self, conn: asyncpg.Connection) -> bool:
+        """Make the change; False, having changed nothing, when the call has no row yet."""
+        ...
 
 
-@dataclass(frozen=True, slots=True)
-class StoredCall:
-    """A row of `calls` as telephony wrote it, with the ids the rest of hotline joins on."""
+@dataclass(slots=True, kw_only=True)
+class StoredCall(CallRecord):
+    """A row of `calls`: the record as stored, with the ids the rest of hotline joins on."""
 
     id: int
-    call_key: str
-    pbx: str
-    queue: str
-    uniqueid: str
-    linkedid: str | None
     caller_id: int | None
-    caller_number: str | None
-    caller_name: str | None
-    joined_at: datetime | None
-    ringing_at: datetime | None
-    answered_at: datetime | None
-    ended_at: datetime | None
-    agent_interface: str | None
-    agent_name: str | None
     agent_user_id: int | None
-    wait_s: float | None
-    ring_s: float | None
-    talk_s: float | None
-    hold_s: float
-    hung_up_by: str | None
-    end_reason: str | None
-    abandoned: bool
-    position: int | None
-    original_position: int | None
-    transferred_to: str | None
-    recovered: bool
-
-    def record_fields(self) -> dict[str, Any]:
-        """The fields telephony's CallRecord takes, to restore open calls after a restart."""
-        skip = {"id", "caller_id", "agent_user_id"}
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,51 +165,49 @@ def clean_text(value: str | None, limit: int = TEXT_LIMIT) -> str | None:
     return text or None
 
 
-def _arguments(record: CallRecordLike) -> tuple[Any, ...]:
-    """The $n values of _SAVE_CALL for one record, untrusted text cleaned."""
-    return (
-        record.call_key,
-        clean_text(record.pbx),
-        clean_text(record.queue),
-        clean_text(record.uniqueid),
-        clean_text(record.linkedid),
-        normalise(record.caller_number),
-        clean_text(record.caller_name),
-        record.joined_at,
-        record.ringing_at,
-        record.answered_at,
-        record.ended_at,
-        clean_text(record.agent_interface),
-        clean_text(record.agent_name),
-        record.wait_s,
-        record.ring_s,
-        record.talk_s,
-        record.hold_s,
-        record.hung_up_by,
-        record.end_reason,
-        record.abandoned,
-        record.position,
-        record.original_position,
-        clean_text(record.transferred_to),
-        record.recovered,
-    )
+def _arguments(record: CallRecord) -> list[Any]:
+    """The $n values of _SAVE_CALL: network text cleaned, the caller's number normalised.
+    The call key is the call's identity everywhere (the panel's changes find the row by
+    it), so it is stored exactly as given."""
+    values: list[Any] = []
+    for name in RECORD_FIELDS:
+        value = getattr(record, name)
+        if name == "caller_number":
+            value = normalise(value)
+        elif isinstance(value, str) and name != "call_key":
+            value = clean_text(value)
+        values.append(value)
+    return values
 
 
 class CallRepository:
-    """Stores call records (implements telephony's CallSink) and answers questions on calls."""
+    """Stores call records and answers questions on calls."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def save_call(self, record: CallRecordLike) -> None:
+    async def save_call(self, record: CallRecord) -> None:
+        """One save, one commit (a CallSink without the write-behind)."""
         await self.pool.execute(_SAVE_CALL, *_arguments(record))
 
-    async def save_calls(self, records: Sequence[CallRecordLike]) -> None:
-        """Several saves in one transaction (one commit), in the order given."""
-        if not records:
-            return
+    async def save_calls(
+        self, records: Sequence[CallRecord], changes: Sequence[CallChange] = ()
+    ) -> list[CallChange]:
+        """Save the records, then make the changes, in one transaction (one commit), in the
+        order given. The changes of a call that has no row yet come back untouched, in order
+        (a later one would otherwise overtake them)."""
+        if not records and not changes:
+            return []
+        missing: list[CallChange] = []
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.executemany(_SAVE_CALL, [_arguments(r) for r in records])
+            if records:
+                await conn.executemany(_SAVE_CALL, [_arguments(r) for r in records])
+            rowless: set[str] = set()
+            for change in changes:
+                if change.call_key in rowless or not await change.apply(conn):
+                    rowless.add(change.call_key)
+                    missing.append(change)
+        return missing
 
     async def get_call(self, call_key: str) -> StoredCall | None:
         row = await self.pool.fetchrow(_GET_CALL, call_key)

@@ -6,37 +6,33 @@ restart loses at most what happened since the last save, and the sink's upsert b
 makes every save land on the same row. After an AMI gap `reconcile()` closes the calls that
 ended unseen and adopts the ones it never saw. Memory is bounded: a record leaves when its
 call ends (a short tail is kept for late details such as a transfer target).
+
+The tracker keeps only what the records need; what the floor looks like now (who waits,
+who talks, who is paused) is calls.floor's.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
 
 import structlog
 
+from calls.record import CallRecord, CallSink
 from telephony.events import (
     AgentRinging,
-    AgentState,
-    AgentStateChanged,
     CallAbandoned,
     CallAnswered,
     CallEnded,
     CallExitedQueue,
-    CallHeld,
     CallQueued,
     CallResumed,
     CallTransferred,
     ConnectedCall,
-    LinkDown,
-    LinkUp,
-    MemberAdded,
-    MemberRemoved,
     PbxSnapshot,
-    RingNoAnswer,
     TelephonyEvent,
     WaitingCaller,
 )
@@ -45,119 +41,6 @@ log = structlog.get_logger()
 
 DEFAULT_MAX_OPEN = 50_000
 DEFAULT_RECENT = 1_024
-
-
-@dataclass(slots=True)
-class CallRecord:
-    """The columns of `calls` that telephony knows, for one queue call."""
-
-    call_key: str
-    pbx: str
-    queue: str
-    uniqueid: str
-    linkedid: str | None = None
-    caller_number: str | None = None
-    caller_name: str | None = None
-    joined_at: datetime | None = None
-    ringing_at: datetime | None = None
-    answered_at: datetime | None = None
-    ended_at: datetime | None = None
-    agent_interface: str | None = None
-    agent_name: str | None = None
-    wait_s: float | None = None
-    ring_s: float | None = None
-    talk_s: float | None = None
-    hold_s: float = 0.0
-    hung_up_by: str | None = None
-    end_reason: str | None = None
-    abandoned: bool = False
-    position: int | None = None
-    original_position: int | None = None
-    transferred_to: str | None = None
-    recovered: bool = False
-
-
-class CallSink(Protocol):
-    """Where call records go (calls.repository.CallRepository); one upsert per call_key."""
-
-    async def save_call(self, record: CallRecord) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class WaitingCall:
-    """A caller waiting in a queue, for the supervisors' wall board."""
-
-    call_key: str
-    pbx: str
-    queue: str
-    caller_number: str | None
-    caller_name: str | None
-    joined_at: datetime | None
-    position: int | None
-    recovered: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ActiveCall:
-    """A queue call talking to an agent."""
-
-    call_key: str
-    pbx: str
-    queue: str
-    caller_number: str | None
-    caller_name: str | None
-    agent_interface: str | None
-    agent_name: str | None
-    answered_at: datetime | None
-    on_hold_since: datetime | None
-    hold_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class AgentView:
-    """A queue member as the PBX last reported it, and the call it is on."""
-
-    pbx: str
-    interface: str
-    member_name: str
-    state: AgentState
-    paused: bool
-    reason: str
-    queues: tuple[str, ...]
-    call_key: str | None
-    since: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class LiveView:
-    """A consistent read-only picture of the floor at one moment."""
-
-    waiting: tuple[WaitingCall, ...]
-    active: tuple[ActiveCall, ...]
-    agents: tuple[AgentView, ...]
-    links_down: tuple[str, ...]
-
-    def waiting_in(self, pbx: str, queue: str) -> tuple[WaitingCall, ...]:
-        return tuple(w for w in self.waiting if w.pbx == pbx and w.queue == queue)
-
-
-@dataclass(slots=True)
-class _Agent:
-    pbx: str
-    interface: str
-    member_name: str
-    state: AgentState
-    paused: bool
-    reason: str
-    since: datetime
-    queues: set[str] = field(default_factory=set)
-    call_key: str | None = None
-
-
-def _longest_waiting_first(call: WaitingCall) -> tuple[bool, datetime]:
-    """Adopted callers join the list where their wait puts them, unknown join times last."""
-    joined = call.joined_at
-    return (joined is None, joined or datetime.max.replace(tzinfo=UTC))
 
 
 def _uniqueid_of(call_key: str, pbx: str, queue: str) -> str:
@@ -209,26 +92,16 @@ class CallTracker:
         self._recent_size = recent
         self._open: dict[str, CallRecord] = {}
         self._recent: OrderedDict[str, CallRecord] = OrderedDict()
-        self._holds: dict[str, datetime] = {}
-        self._agents: dict[tuple[str, str], _Agent] = {}
-        self._links_down: set[str] = set()
         self._handlers: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
             CallQueued: self._queued,
             AgentRinging: self._ringing,
-            RingNoAnswer: self._ignore,
             CallAnswered: self._answered,
-            CallHeld: self._held,
             CallResumed: self._resumed,
             CallTransferred: self._transferred,
             CallEnded: self._finished,
             CallAbandoned: self._finished,
             CallExitedQueue: self._finished,
-            AgentStateChanged: self._agent_state,
-            MemberAdded: self._agent_state,
-            MemberRemoved: self._member_removed,
             PbxSnapshot: self.reconcile,
-            LinkUp: self._link_up,
-            LinkDown: self._link_down,
         }
 
     async def handle(self, event: TelephonyEvent) -> None:
@@ -246,55 +119,6 @@ class CallTracker:
         """A copy of the record of an open or recently ended call."""
         record = self._open.get(call_key) or self._recent.get(call_key)
         return None if record is None else replace(record)
-
-    def live(self) -> LiveView:
-        waiting: list[WaitingCall] = []
-        active: list[ActiveCall] = []
-        for r in self._open.values():
-            if r.answered_at is None:
-                waiting.append(
-                    WaitingCall(
-                        call_key=r.call_key,
-                        pbx=r.pbx,
-                        queue=r.queue,
-                        caller_number=r.caller_number,
-                        caller_name=r.caller_name,
-                        joined_at=r.joined_at,
-                        position=r.position,
-                        recovered=r.recovered,
-                    )
-                )
-            else:
-                active.append(
-                    ActiveCall(
-                        call_key=r.call_key,
-                        pbx=r.pbx,
-                        queue=r.queue,
-                        caller_number=r.caller_number,
-                        caller_name=r.caller_name,
-                        agent_interface=r.agent_interface,
-                        agent_name=r.agent_name,
-                        answered_at=r.answered_at,
-                        on_hold_since=self._holds.get(r.call_key),
-                        hold_s=r.hold_s,
-                    )
-                )
-        agents = tuple(
-            AgentView(
-                pbx=a.pbx,
-                interface=a.interface,
-                member_name=a.member_name,
-                state=a.state,
-                paused=a.paused,
-                reason=a.reason,
-                queues=tuple(sorted(a.queues)),
-                call_key=a.call_key,
-                since=a.since,
-            )
-            for a in self._agents.values()
-        )
-        waiting.sort(key=_longest_waiting_first)
-        return LiveView(tuple(waiting), tuple(active), agents, tuple(sorted(self._links_down)))
 
     # -- records -------------------------------------------------------------------------
 
@@ -322,15 +146,10 @@ class CallTracker:
             oldest = next(iter(self._open))
             log.warning("call_tracker_evicted", call_key=oldest)
             self._open.pop(oldest)
-            self._holds.pop(oldest, None)
         self._open[record.call_key] = record
 
     async def _close(self, record: CallRecord) -> None:
         self._open.pop(record.call_key, None)
-        self._holds.pop(record.call_key, None)
-        for agent in self._agents.values():
-            if agent.call_key == record.call_key:
-                agent.call_key = None
         self._recent[record.call_key] = record
         while len(self._recent) > self._recent_size:
             self._recent.popitem(last=False)
@@ -343,9 +162,6 @@ class CallTracker:
         return self._record(pbx, queue, call_key)
 
     # -- call events ---------------------------------------------------------------------
-
-    async def _ignore(self, event: TelephonyEvent) -> None:
-        return None
 
     async def _queued(self, event: CallQueued) -> None:
         record = CallRecord(
@@ -392,20 +208,12 @@ class CallTracker:
             record.ringing_at = event.at - timedelta(seconds=event.ring_s)
         if record.joined_at is None:
             record.joined_at = event.at - timedelta(seconds=event.wait_s)
-        agent = self._agents.get((event.pbx, event.interface))
-        if agent is not None:
-            agent.call_key = event.call_key
         await self._save(record)
-
-    async def _held(self, event: CallHeld) -> None:
-        if event.call_key in self._open:
-            self._holds.setdefault(event.call_key, event.at)
 
     async def _resumed(self, event: CallResumed) -> None:
         record = self._open.get(event.call_key)
         if record is None:
             return
-        self._holds.pop(event.call_key, None)
         record.hold_s += event.held_s
         await self._save(record)
 
@@ -433,44 +241,6 @@ class CallTracker:
             _settle_exited(record, event)
         await self._close(record)
 
-    # -- agents and links ----------------------------------------------------------------
-
-    def _agent(self, pbx: str, interface: str, member_name: str, at: datetime) -> _Agent:
-        agent = self._agents.get((pbx, interface))
-        if agent is None:
-            agent = _Agent(pbx, interface, member_name, "ready", False, "", at)
-            self._agents[(pbx, interface)] = agent
-        agent.member_name = member_name
-        return agent
-
-    @staticmethod
-    def _set_state(
-        agent: _Agent, state: AgentState, paused: bool, reason: str, at: datetime
-    ) -> None:
-        if (agent.state, agent.paused) != (state, paused):
-            agent.since = at
-        agent.state, agent.paused, agent.reason = state, paused, reason
-
-    async def _agent_state(self, event: AgentStateChanged | MemberAdded) -> None:
-        """A state report and a new membership say the same: in this queue, in this state."""
-        agent = self._agent(event.pbx, event.interface, event.member_name, event.at)
-        agent.queues.add(event.queue)
-        self._set_state(agent, event.state, event.paused, event.reason, event.at)
-
-    async def _member_removed(self, event: MemberRemoved) -> None:
-        agent = self._agents.get((event.pbx, event.interface))
-        if agent is None:
-            return
-        agent.queues.discard(event.queue)
-        if not agent.queues:
-            del self._agents[(event.pbx, event.interface)]
-
-    async def _link_up(self, event: LinkUp) -> None:
-        self._links_down.discard(event.pbx)
-
-    async def _link_down(self, event: LinkDown) -> None:
-        self._links_down.add(event.pbx)
-
     # -- resynchronisation ---------------------------------------------------------------
 
     async def reconcile(self, snapshot: PbxSnapshot) -> None:
@@ -493,8 +263,6 @@ class CallTracker:
             await self._adopt_waiting(snapshot, waiting)
         for connected in snapshot.connected:
             await self._adopt_connected(snapshot, connected)
-        self._replace_members(snapshot)
-        self._links_down.discard(snapshot.pbx)
         log.info(
             "calls_reconciled",
             pbx=snapshot.pbx,
@@ -544,31 +312,3 @@ class CallTracker:
         if record.joined_at is not None:
             record.wait_s = max(0.0, (answered_at - record.joined_at).total_seconds())
         await self._save(record)
-
-    def _replace_members(self, snapshot: PbxSnapshot) -> None:
-        """The PBX's member list replaces ours; `since` survives when nothing changed."""
-        calls = {c.interface: c.call_key for c in snapshot.connected if c.interface}
-        previous = {k: a for k, a in self._agents.items() if k[0] == snapshot.pbx}
-        for key in previous:
-            del self._agents[key]
-        for member in snapshot.members:
-            key = (snapshot.pbx, member.interface)
-            agent = self._agents.get(key)
-            if agent is None:
-                old = previous.get(key)
-                unchanged = old is not None and (old.state, old.paused) == (
-                    member.state,
-                    member.paused,
-                )
-                agent = _Agent(
-                    pbx=snapshot.pbx,
-                    interface=member.interface,
-                    member_name=member.member_name,
-                    state=member.state,
-                    paused=member.paused,
-                    reason=member.reason,
-                    since=old.since if old is not None and unchanged else snapshot.at,
-                    call_key=calls.get(member.interface),
-                )
-                self._agents[key] = agent
-            agent.queues.add(member.queue)

@@ -1,11 +1,16 @@
-"""Write-behind for call records, so the AMI consumer never waits on the database.
+"""Write-behind for the `calls` rows, so neither the AMI consumer nor the panel waits on the
+database, and the one place that orders what is written to a call's row.
 
 Asterisk drops a reader that falls 100 ms behind, and one commit per milestone caps the
 event rate at the disk's fsync rate. Every save carries the whole record, so the newest one
 per call is enough: saves are coalesced per call_key and written in batches, one
-transaction each, by a single task. A failing database delays records (retried, newest
-kept) instead of stalling the link; `flush()` waits until all that was handed in is stored.
-The task keeps a batch it could not finish, so a supervisor that restarts it loses nothing.
+transaction each, by a single task. The panel's changes to a call's row (phase marks,
+wrap-up end) go through the same batches, after the records and in the order they were
+made. The panel may hear of a call before the tracker's first save of it is written (they
+follow the PBX separately), so a change whose call has no row yet waits for that call's next
+record. A failing database delays records and changes (retried, newest record kept) instead
+of stalling the link; `flush()` waits until all that can be stored is. The task keeps a
+batch it could not finish, so a supervisor that restarts it loses nothing.
 """
 
 from __future__ import annotations
@@ -17,16 +22,21 @@ from typing import Protocol
 
 import structlog
 
-from calls.tracker import CallRecord
+from calls.record import CallRecord
+from calls.repository import CallChange
 from runtime.tasks import Spawn, start_task
 
 log = structlog.get_logger()
 
 
 class BatchCallSink(Protocol):
-    """Stores several records in one transaction (calls.repository.CallRepository.save_calls)."""
+    """Stores records, then changes, in one transaction (calls.repository.CallRepository)."""
 
-    async def save_calls(self, records: Sequence[CallRecord]) -> None: ...
+    async def save_calls(
+        self, records: Sequence[CallRecord], changes: Sequence[CallChange]
+    ) -> list[CallChange]:
+        """The changes whose call has no row yet, untouched, in order."""
+        ...
 
 
 class CallWriter:
@@ -49,6 +59,8 @@ class CallWriter:
         self._max_pending = max_pending
         self._stop_timeout_s = stop_timeout_s
         self._pending: dict[str, CallRecord] = {}
+        self._changes: dict[str, list[CallChange]] = {}
+        self._rowless: set[str] = set()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -56,8 +68,8 @@ class CallWriter:
 
     @property
     def pending(self) -> int:
-        """Records handed in and not yet stored (for health and metrics)."""
-        return len(self._pending)
+        """Records and changes handed in and not yet stored (for health and metrics)."""
+        return len(self._pending) + sum(len(changes) for changes in self._changes.values())
 
     async def save_call(self, record: CallRecord) -> None:
         self._pending.pop(record.call_key, None)
@@ -66,15 +78,26 @@ class CallWriter:
             oldest = next(iter(self._pending))
             log.error("call_record_dropped", call_key=oldest, pending=len(self._pending))
             del self._pending[oldest]
-        self._idle.clear()
-        self._wake.set()
+        self._wake_up()
+
+    def change(self, change: CallChange) -> None:
+        """Queue a change to a call's row, behind everything handed in for that call."""
+        self._changes.setdefault(change.call_key, []).append(change)
+        if len(self._changes) > self._max_pending:
+            oldest = next(iter(self._changes))
+            log.error("call_changes_dropped", call_key=oldest, calls=len(self._changes))
+            del self._changes[oldest]
+            self._rowless.discard(oldest)
+        if change.call_key not in self._rowless:
+            self._wake_up()
 
     async def start(self) -> None:
         if self._task is None:
             self._task = self._spawn("call-writer", self._run)
 
     async def flush(self) -> None:
-        """Wait until every record handed in so far has been stored."""
+        """Wait until everything handed in so far is stored, but the changes of calls that
+        have no row yet."""
         await self._idle.wait()
 
     async def stop(self) -> None:
@@ -85,36 +108,64 @@ class CallWriter:
             async with asyncio.timeout(self._stop_timeout_s):
                 await self.flush()
         except TimeoutError:
-            log.error("call_writer_stopped_with_pending", pending=len(self._pending))
+            log.error("call_writer_stopped_with_pending", pending=self.pending)
+        if self._changes:
+            log.warning("call_changes_without_a_row", calls=len(self._changes))
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
 
+    def _wake_up(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    def _writable(self) -> bool:
+        return bool(self._pending) or any(key not in self._rowless for key in self._changes)
+
     async def _run(self) -> None:
         while True:
-            while self._pending:
-                await self._write(self._take())
-            self._idle.set()
+            while self._writable():
+                await self._write(*self._take())
+            if not self._wake.is_set():
+                self._idle.set()
             await self._wake.wait()
             self._wake.clear()
 
-    async def _write(self, batch: list[CallRecord]) -> None:
+    async def _write(self, records: list[CallRecord], changes: list[CallChange]) -> None:
         try:
-            await self._sink.save_calls(batch)
+            rowless = await self._sink.save_calls(records, changes)
         except Exception:
-            log.exception("call_batch_save_failed", calls=len(batch))
-            self._give_back(batch)
+            log.exception("call_batch_save_failed", calls=len(records), changes=len(changes))
+            self._give_back(records, changes)
             await asyncio.sleep(self._retry_s)
         except BaseException:
-            self._give_back(batch)
+            self._give_back(records, changes)
             raise
+        else:
+            self._rowless.update(change.call_key for change in rowless)
+            self._put_back(rowless)
 
-    def _take(self) -> list[CallRecord]:
+    def _take(self) -> tuple[list[CallRecord], list[CallChange]]:
+        """A batch: the oldest records, then the changes that can follow them (a call's
+        changes waiting for its row go with its record)."""
         keys = list(self._pending)[: self._max_batch]
-        return [self._pending.pop(key) for key in keys]
+        records = [self._pending.pop(key) for key in keys]
+        self._rowless.difference_update(keys)
+        due = [key for key in self._changes if key not in self._rowless][: self._max_batch]
+        return records, [change for key in due for change in self._changes.pop(key)]
 
-    def _give_back(self, batch: list[CallRecord]) -> None:
+    def _give_back(self, records: list[CallRecord], changes: list[CallChange]) -> None:
         """Put a failed batch back in front, unless a newer save of the same call came in."""
-        older = {r.call_key: r for r in batch if r.call_key not in self._pending}
+        older = {r.call_key: r for r in records if r.call_key not in self._pending}
         self._pending = {**older, **self._pending}
+        self._put_back(changes)
+
+    def _put_back(self, changes: list[CallChange]) -> None:
+        """Changes go back in front of those handed in since, in their order."""
+        back: dict[str, list[CallChange]] = {}
+        for change in changes:
+            back.setdefault(change.call_key, []).append(change)
+        for key, newer in self._changes.items():
+            back.setdefault(key, []).extend(newer)
+        self._changes = back

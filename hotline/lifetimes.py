@@ -17,8 +17,9 @@ from aiohttp import web
 
 from accounts.management import AdminRepository
 from accounts.users import UserRepository
+from calls.floor import Floor, floor_key
 from calls.repository import CallRepository
-from calls.tracker import CallRecord, CallTracker
+from calls.tracker import CallTracker
 from calls.writer import CallWriter
 from cases.escalation import EscalationJob
 from cases.intake_service import CaseIntake
@@ -147,7 +148,8 @@ def _count_events(app: web.Application) -> Callable[[TelephonyEvent], Awaitable[
 
 
 async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Follow every PBX: links up, calls tracked and stored, open calls taken back first."""
+    """Follow every PBX: links up, calls tracked and stored (open calls taken back first),
+    and the live floor that the board, the panel and /healthz read."""
     settings = app[settings_key]
     clock = app[clock_key]
     repository = app[calls_key]
@@ -155,17 +157,22 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     writer = CallWriter(repository, spawn=spawn)
     tracker = CallTracker(writer)
     for pbx in settings.pbx:
-        open_calls = await repository.open_calls(pbx.name)
-        tracker.restore(CallRecord(**call.record_fields()) for call in open_calls)
+        tracker.restore(await repository.open_calls(pbx.name))
+    floor = Floor(wrapup_s=settings.standards.wrapup_s)
     service = TelephonyService(pbx_configs(settings), clock=clock.now, spawn=spawn)
     service.subscribe(tracker.handle, name="call-tracker")
+    service.subscribe(floor.handle, name="floor")
     service.subscribe(_count_events(app), name="event-counter")
     for subscriber in app[event_subscribers_key]:
         service.subscribe(subscriber)
     app[call_writer_key] = writer
     app[tracker_key] = tracker
+    app[floor_key] = floor
     app[telephony_key] = service
     watch_telephony(app, service, writer)
+    app[health_sources_key].append(
+        lambda: [ComponentHealth("floor", *floor.health(), kind="service")]
+    )
     await writer.start()
     await service.start()
     log.info("telephony_started", pbx=[p.name for p in settings.pbx])

@@ -87,12 +87,8 @@ class Metrics:
         )
         self.call_writer_pending = Gauge(
             "hotline_call_writer_pending",
-            "Call records handed to the write-behind and not yet stored",
-            registry=self.registry,
-        )
-        self.panel_writes_pending = Gauge(
-            "hotline_panel_writes_pending",
-            "Agent panel writes queued and not yet stored",
+            "Call records and the panel's changes to them handed to the one writer of the "
+            "calls rows and not yet stored",
             registry=self.registry,
         )
         self.task_failures = Counter(

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from calls.floor import SHOWN_STATES, LiveBoard, live_board_key
+from calls.floor import SHOWN_STATES, floor_key
 from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
 from config.settings import Settings, Standards
 from supervision.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
@@ -26,14 +26,7 @@ from supervision.report_tables import (
 from supervision.stats import Period, Thresholds, figures, queue_names
 from web.auth import require_role
 from web.i18n import request_language
-from web.keys import (
-    catalog_key,
-    clock_key,
-    db_key,
-    event_subscribers_key,
-    settings_key,
-    surveys_key,
-)
+from web.keys import catalog_key, clock_key, db_key, settings_key, surveys_key
 from web.templating import render
 
 ROLES = ("supervisor", "admin")
@@ -108,7 +101,7 @@ async def _live_data(request: web.Request) -> dict[str, Any]:
         "today", [*per_queue, *total], t, lambda f: f.label or t("sup.all"), TODAY_COLUMNS
     )
     return {
-        "board": app[live_board_key].view(now),
+        "board": app[floor_key].view(now),
         "today": {"headers": table.headers, "rows": [[display(c) for c in r] for r in table.rows]},
     }
 
@@ -196,10 +189,8 @@ async def reports_csv(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    """The board the telephony service feeds, and the supervisor routes."""
-    board = LiveBoard(wrapup_s=app[settings_key].standards.wrapup_s)
-    app[live_board_key] = board
-    app[event_subscribers_key].append(board.handle)
+    """The supervisor routes; the board they show is the floor (calls.floor), which the
+    telephony lifetime keeps."""
     app.router.add_get("/supervisor", live_page)
     app.router.add_get("/supervisor/live.json", live_json)
     app.router.add_get("/supervisor/reports", reports_page)

@@ -20,7 +20,7 @@ from agent_ui.hub import Hub
 from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
 from agent_ui.panel_store import SCRIPT_KINDS
 from agent_ui.phases import PhaseStandards
-from calls.floor import live_board_key
+from calls.floor import floor_key
 from calls.numbers import normalise
 from cases.errors import InvalidCaseData
 from cases.intake import IntakeForm
@@ -32,6 +32,7 @@ from telephony.errors import TelephonyError
 from web.auth import require_role, signed_in
 from web.i18n import LANGUAGES, LOCALES_DIR, request_language
 from web.keys import (
+    call_writer_key,
     cases_key,
     catalog_key,
     clock_key,
@@ -280,21 +281,22 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
     telephony = app.get(telephony_key)
     control = telephony.control if telephony is not None else None
     router = app[agent_events_key]
-    board = app.get(live_board_key)
+    floor = app[floor_key]
 
-    def tell_board(user_id: int, at: datetime) -> None:
-        """The supervisors' board learns that wrap-up ended early: no PBX event says so."""
+    def tell_floor(user_id: int, at: datetime) -> None:
+        """The floor learns that wrap-up ended early: no PBX event says so."""
         phone = router.phone_of(user_id)
-        if board is not None and phone is not None:
-            board.wrapup_ended(*phone, at)
+        if phone is not None:
+            floor.wrapup_ended(*phone, at)
 
     panel = PanelService(
         pool=app[db_key].pool,
+        calls=app[call_writer_key],
         hub=app[hub_key],
         clock=app[clock_key],
         standards=standards_of(app[settings_key].standards),
         control=control,
-        on_wrapup_ended=tell_board,
+        on_wrapup_ended=tell_floor,
     )
     app[panel_key] = panel
     router.know(
@@ -306,7 +308,7 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     async with app[hub_key].running(), panel.running():
         await panel.restore(RESTORE_WINDOW)
-        async with router.running(panel):
+        async with router.running(panel, floor):
             yield
 
 

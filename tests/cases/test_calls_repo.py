@@ -3,50 +3,37 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import pytest
 
+from calls.record import RECORD_FIELDS, CallRecord
 from calls.repository import CallRepository, StoredCall
 from database.pool import Database
+from tests.telephony.records import call_record
 
 T0 = datetime(2026, 11, 21, 4, 50, 56, tzinfo=UTC)
 
 
-@dataclass
-class Record:
-    """A stand-in with the attributes of telephony's CallRecord (cases may not import it)."""
-
-    call_key: str = "lab/hotline/1795236655.0"
-    pbx: str = "lab"
-    queue: str = "hotline"
-    uniqueid: str = "1795236655.0"
-    linkedid: str | None = "1795236655.0"
-    caller_number: str | None = "+66812345678"
-    caller_name: str | None = "Customer"
-    joined_at: datetime | None = T0
-    ringing_at: datetime | None = None
-    answered_at: datetime | None = None
-    ended_at: datetime | None = None
-    agent_interface: str | None = None
-    agent_name: str | None = None
-    wait_s: float | None = None
-    ring_s: float | None = None
-    talk_s: float | None = None
-    hold_s: float = 0.0
-    hung_up_by: str | None = None
-    end_reason: str | None = None
-    abandoned: bool = False
-    position: int | None = 1
-    original_position: int | None = 1
-    transferred_to: str | None = None
-    recovered: bool = False
+def record(uniqueid: str = "1795236655.0", **facts: Any) -> CallRecord:
+    """A caller who just joined the queue, with `facts` changed."""
+    joined: dict[str, Any] = {
+        "linkedid": uniqueid,
+        "caller_number": "+66812345678",
+        "caller_name": "Customer",
+        "joined_at": T0,
+        "position": 1,
+        "original_position": 1,
+    }
+    return call_record(uniqueid, **(joined | facts))
 
 
-def answered(record: Record) -> Record:
+def answered(call: CallRecord) -> CallRecord:
     return replace(
-        record,
+        call,
         ringing_at=T0 + timedelta(seconds=0.01),
         answered_at=T0 + timedelta(seconds=2),
         agent_interface="PJSIP/agent101",
@@ -56,9 +43,9 @@ def answered(record: Record) -> Record:
     )
 
 
-def ended(record: Record, talk: float = 3.0) -> Record:
+def ended(call: CallRecord, talk: float = 3.0) -> CallRecord:
     return replace(
-        answered(record),
+        answered(call),
         ended_at=T0 + timedelta(seconds=2 + talk),
         talk_s=talk,
         hung_up_by="caller",
@@ -78,7 +65,7 @@ async def stored(repo: CallRepository, key: str = "lab/hotline/1795236655.0") ->
 
 
 async def test_milestones_update_one_row(db: Database, repo: CallRepository) -> None:
-    first = Record()
+    first = record()
     await repo.save_call(first)
     await repo.save_call(answered(first))
     await repo.save_call(ended(first))
@@ -93,8 +80,8 @@ async def test_milestones_update_one_row(db: Database, repo: CallRepository) -> 
 
 
 async def test_a_late_save_never_erases_what_was_known(repo: CallRepository) -> None:
-    await repo.save_call(ended(Record(), talk=3.0))
-    late = replace(ended(Record(), talk=9.0), talk_s=None, ended_at=T0 + timedelta(seconds=30))
+    await repo.save_call(ended(record(), talk=3.0))
+    late = replace(ended(record(), talk=9.0), talk_s=None, ended_at=T0 + timedelta(seconds=30))
     late = replace(late, hung_up_by="system", end_reason="lost_in_gap", joined_at=None)
     await repo.save_call(late)
     call = await stored(repo)
@@ -105,7 +92,7 @@ async def test_a_late_save_never_erases_what_was_known(repo: CallRepository) -> 
 
 
 async def test_transfer_learnt_after_the_end_is_kept(repo: CallRepository) -> None:
-    done = replace(ended(Record()), hung_up_by="agent")
+    done = replace(ended(record()), hung_up_by="agent")
     await repo.save_call(done)
     await repo.save_call(
         replace(done, transferred_to="2001", end_reason="transferred", hung_up_by="transfer")
@@ -119,12 +106,10 @@ async def test_transfer_learnt_after_the_end_is_kept(repo: CallRepository) -> No
 
 
 async def test_callers_are_linked_by_normalised_number(db: Database, repo: CallRepository) -> None:
-    await repo.save_call(
-        Record(call_key="lab/hotline/1", uniqueid="1", caller_number="+66 81 234 5678")
-    )
-    await repo.save_call(Record(call_key="lab/hotline/2", uniqueid="2", caller_number="0812345678"))
-    await repo.save_call(Record(call_key="lab/hotline/3", uniqueid="3", caller_number="15550101"))
-    await repo.save_call(Record(call_key="lab/hotline/4", uniqueid="4", caller_number="anonymous"))
+    await repo.save_call(record("1", caller_number="+66 81 234 5678"))
+    await repo.save_call(record("2", caller_number="0812345678"))
+    await repo.save_call(record("3", caller_number="15550101"))
+    await repo.save_call(record("4", caller_number="anonymous"))
     numbers = await db.pool.fetch("SELECT number FROM callers ORDER BY number")
     assert [r["number"] for r in numbers] == ["0812345678", "15550101"]
     one, two = await stored(repo, "lab/hotline/1"), await stored(repo, "lab/hotline/2")
@@ -140,11 +125,11 @@ async def test_agent_user_is_linked_by_pbx_and_interface(
         "INSERT INTO users (username, display_name, password_hash, role, pbx, interface) "
         "VALUES ('somchai', 'สมชาย', 'x', 'agent', 'lab', 'PJSIP/agent101') RETURNING id"
     )
-    await repo.save_call(Record())
+    await repo.save_call(record())
     assert (await stored(repo)).agent_user_id is None
-    await repo.save_call(answered(Record()))
+    await repo.save_call(answered(record()))
     assert (await stored(repo)).agent_user_id == user_id
-    other = Record(call_key="other/hotline/1", pbx="other", uniqueid="1")
+    other = record("1", pbx="other")
     await repo.save_call(answered(other))
     assert (await stored(repo, "other/hotline/1")).agent_user_id is None
 
@@ -163,7 +148,7 @@ async def test_agent_user_is_linked_by_pbx_and_interface(
 async def test_hostile_caller_names_are_stored_as_plain_text(
     db: Database, repo: CallRepository, name: str
 ) -> None:
-    await repo.save_call(Record(caller_name=name))
+    await repo.save_call(record(caller_name=name))
     call = await stored(repo)
     assert call.caller_name is not None
     assert "\x00" not in call.caller_name
@@ -180,15 +165,15 @@ async def test_caller_history_newest_first_with_agent_and_rating(
         "INSERT INTO users (username, display_name, password_hash, role, pbx, interface) "
         "VALUES ('somchai', 'Somchai J.', 'x', 'agent', 'lab', 'PJSIP/agent101')"
     )
-    old = Record(call_key="lab/hotline/1", uniqueid="1")
-    new = Record(call_key="lab/hotline/2", uniqueid="2", joined_at=T0 + timedelta(days=1))
-    now = Record(call_key="lab/hotline/3", uniqueid="3", joined_at=T0 + timedelta(days=2))
+    old = record("1")
+    new = record("2", joined_at=T0 + timedelta(days=1))
+    now = record("3", joined_at=T0 + timedelta(days=2))
     await repo.save_call(ended(old, talk=60.0))
     await repo.save_call(
         replace(new, ended_at=new.joined_at, abandoned=True, end_reason="abandoned")
     )
     await repo.save_call(now)
-    stranger = Record(call_key="lab/hotline/9", uniqueid="9", caller_number="0899999999")
+    stranger = record("9", caller_number="0899999999")
     await repo.save_call(ended(stranger))
     call_id = (await stored(repo, "lab/hotline/1")).id
     await db.pool.execute(
@@ -208,25 +193,23 @@ async def test_caller_history_newest_first_with_agent_and_rating(
 
 async def test_calls_between_and_open_calls(repo: CallRepository) -> None:
     day = timedelta(days=1)
-    await repo.save_call(ended(Record(call_key="lab/hotline/1", uniqueid="1")))
-    await repo.save_call(Record(call_key="lab/hotline/2", uniqueid="2", joined_at=T0 + day))
-    adopted = Record(call_key="lab/hotline/3", uniqueid="3", joined_at=None, recovered=True)
+    await repo.save_call(ended(record("1")))
+    await repo.save_call(record("2", joined_at=T0 + day))
+    adopted = record("3", joined_at=None, recovered=True)
     await repo.save_call(replace(answered(adopted), joined_at=None))
     between = await repo.calls_between(T0, T0 + timedelta(hours=1))
     assert [c.call_key for c in between] == ["lab/hotline/1", "lab/hotline/3"]
     open_calls = await repo.open_calls("lab")
     assert [c.call_key for c in open_calls] == ["lab/hotline/2", "lab/hotline/3"]
     assert open_calls[1].recovered is True
-    fields = open_calls[0].record_fields()
-    assert fields["call_key"] == "lab/hotline/2" and "id" not in fields
     assert await repo.open_calls("elsewhere") == []
     assert await repo.get_call("lab/hotline/none") is None
 
 
 async def test_recovered_flag_keeps_its_first_value(repo: CallRepository) -> None:
-    await repo.save_call(Record())
+    await repo.save_call(record())
     await repo.save_call(
-        replace(answered(Record()), recovered=True, joined_at=T0 + timedelta(seconds=1))
+        replace(answered(record()), recovered=True, joined_at=T0 + timedelta(seconds=1))
     )
     call = await stored(repo)
     assert call.recovered is False
@@ -236,7 +219,7 @@ async def test_recovered_flag_keeps_its_first_value(repo: CallRepository) -> Non
 async def test_a_batch_of_saves_is_the_same_as_saving_one_by_one(
     db: Database, repo: CallRepository
 ) -> None:
-    first, second = Record(), Record(call_key="lab/hotline/2", uniqueid="2")
+    first, second = record(), record("2")
     await repo.save_calls([])
     await repo.save_calls([first, answered(first), second, ended(first), ended(first, talk=7.0)])
     assert await db.pool.fetchval("SELECT count(*) FROM calls") == 2
@@ -248,3 +231,63 @@ async def test_a_batch_of_saves_is_the_same_as_saving_one_by_one(
         "PJSIP/agent101",
     )
     assert call.ended_at == T0 + timedelta(seconds=5)
+
+
+async def test_every_fact_of_a_record_reads_back_as_it_was_saved(repo: CallRepository) -> None:
+    """Each field of the record is a column; what the tracker knew is what comes back."""
+    known = ended(
+        record(
+            "7.1",
+            caller_number="0812345678",
+            position=2,
+            original_position=3,
+            hold_s=4.0,
+            abandoned=True,
+            recovered=True,
+        ),
+        talk=9.0,
+    )
+    known = replace(known, hung_up_by="transfer", end_reason="transferred", transferred_to="2001")
+    unset = [
+        f.name
+        for f in fields(CallRecord)
+        if f.default is not MISSING and getattr(known, f.name) == f.default
+    ]
+    assert unset == [], "give every fact a value, so each one is seen to round-trip"
+    await repo.save_call(known)
+    call = await stored(repo, known.call_key)
+    assert {name: getattr(call, name) for name in RECORD_FIELDS} == asdict(known)
+    assert call.caller_id is not None and call.id > 0
+
+
+@dataclass(frozen=True)
+class Noted:
+    """A change to a call's row: its wrap-up time (as the panel's changes are made)."""
+
+    call_key: str
+    wrapup_s: float
+
+    async def apply(self, conn: asyncpg.Connection) -> bool:
+        found = await conn.fetchval(
+            "UPDATE calls SET wrapup_s = $2 WHERE call_key = $1 RETURNING id",
+            self.call_key,
+            self.wrapup_s,
+        )
+        return found is not None
+
+
+async def test_changes_follow_the_records_and_wait_when_their_call_has_no_row(
+    db: Database, repo: CallRepository
+) -> None:
+    first, second = record("1"), record("2")
+    early, late = Noted(second.call_key, 5.0), Noted(second.call_key, 6.0)
+    changes = [Noted(first.call_key, 3.0), early, late]
+    assert await repo.save_calls([first], changes) == [early, late]
+    assert (await stored(repo, first.call_key)).call_key == first.call_key
+    rows = await db.pool.fetch("SELECT call_key, wrapup_s FROM calls")
+    assert [(r["call_key"], r["wrapup_s"]) for r in rows] == [(first.call_key, 3.0)]
+    assert await repo.save_calls([second], [early, late]) == []
+    assert (
+        await db.pool.fetchval("SELECT wrapup_s FROM calls WHERE call_key = $1", second.call_key)
+        == 6.0
+    )

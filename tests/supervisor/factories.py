@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from cases.working_days import BANGKOK
+from tests.telephony.records import call_record
 
 
 def local(day: int, hour: int, minute: int = 0, second: int = 0, month: int = 3) -> datetime:
@@ -50,47 +52,46 @@ async def add_call(
     caller_number: str = "0812345678",
     caller_name: str = "",
 ) -> int:
-    """One queue call; an answered call ends after its talk and hold, then wraps up."""
+    """One queue call; an answered call ends after its talk and hold, then wraps up. Written
+    as given (the figures must see exactly these values), the panel's columns with it."""
     answered_at = joined_at + timedelta(seconds=wait_s) if answered else None
     ended_at = (
         answered_at + timedelta(seconds=talk_s + hold_s)
         if answered_at
         else joined_at + timedelta(seconds=wait_s)
     )
-    wrap_start = ended_at if wrapup_s is not None else None
-    wrap_end = ended_at + timedelta(seconds=wrapup_s) if wrapup_s is not None else None
-    reason = end_reason or ("completed" if answered else "abandoned" if abandoned else None)
+    record = call_record(
+        uniqueid,
+        pbx="pbx1",
+        queue=queue,
+        caller_number=caller_number,
+        caller_name=caller_name,
+        joined_at=joined_at,
+        answered_at=answered_at,
+        ended_at=ended_at,
+        wait_s=wait_s,
+        ring_s=ring_s if answered else None,
+        talk_s=talk_s if answered else None,
+        hold_s=hold_s,
+        abandoned=abandoned,
+        end_reason=end_reason or ("completed" if answered else "abandoned" if abandoned else None),
+        position=position,
+        original_position=position,
+    )
     greeting, inquiry, closing = phases or (None, None, None)
+    row = asdict(record) | {
+        "agent_user_id": agent,
+        "wrapup_started_at": ended_at if wrapup_s is not None else None,
+        "wrapup_ended_at": ended_at + timedelta(seconds=wrapup_s) if wrapup_s is not None else None,
+        "wrapup_s": wrapup_s,
+        "greeting_s": greeting,
+        "inquiry_s": inquiry,
+        "closing_s": closing,
+    }
+    marks = ", ".join(f"${n}" for n in range(1, len(row) + 1))
     return int(
         await pool.fetchval(
-            "INSERT INTO calls (call_key, pbx, queue, uniqueid, caller_number, caller_name, "
-            "joined_at, answered_at, ended_at, agent_user_id, wait_s, ring_s, talk_s, hold_s, "
-            "wrapup_started_at, wrapup_ended_at, wrapup_s, abandoned, end_reason, position, "
-            "original_position, greeting_s, inquiry_s, closing_s) VALUES ($1, 'pbx1', $2, $3, "
-            "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, "
-            "$20, $21, $22) RETURNING id",
-            f"pbx1/{queue}/{uniqueid}",
-            queue,
-            uniqueid,
-            caller_number,
-            caller_name,
-            joined_at,
-            answered_at,
-            ended_at,
-            agent,
-            wait_s,
-            ring_s if answered else None,
-            talk_s if answered else None,
-            hold_s,
-            wrap_start,
-            wrap_end,
-            wrapup_s,
-            abandoned,
-            reason,
-            position,
-            greeting,
-            inquiry,
-            closing,
+            f"INSERT INTO calls ({', '.join(row)}) VALUES ({marks}) RETURNING id", *row.values()
         )
     )
 

@@ -1,5 +1,5 @@
 """The live board in headless Chromium, fed by the PBX simulator over AMI as in production:
-TelephonyService -> LiveBoard.handle, the board page polling its JSON."""
+TelephonyService -> Floor.handle, the board page polling its JSON."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 
 from accounts.users import UserRepository
-from calls.floor import live_board_key
+from calls.floor import floor_key
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
 from config.settings import load_settings
@@ -60,7 +60,7 @@ async def board(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Board]:
     async with TestServer(app) as server, async_playwright() as playwright:
         pool = app[db_key].pool
         telephony.subscribe(CallTracker(CallRepository(pool)).handle)
-        telephony.subscribe(app[live_board_key].handle)
+        telephony.subscribe(app[floor_key].handle)
         synced = asyncio.Event()
 
         async def on_snapshot(event: TelephonyEvent) -> None:

@@ -1,11 +1,12 @@
-"""The live board fed with telephony events directly, read at chosen moments."""
+"""The floor fed with telephony events directly, read at chosen moments: as the supervisors'
+board shows it, as the panel asks about an agent, as /healthz reports it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from calls.floor import LiveBoard
+from calls.floor import Floor, Membership
 from telephony.events import (
     AgentRinging,
     AgentState,
@@ -18,6 +19,9 @@ from telephony.events import (
     CallResumed,
     ConnectedCall,
     LinkDown,
+    LinkUp,
+    MemberAdded,
+    MemberRemoved,
     MemberSnapshot,
     PbxSnapshot,
     WaitingCaller,
@@ -49,13 +53,13 @@ def agent(view: dict[str, Any], interface: str) -> dict[str, Any]:
     return next(a for a in view["agents"] if a["interface"] == interface)
 
 
-async def _two_agents(board: LiveBoard) -> None:
+async def _two_agents(board: Floor) -> None:
     await board.handle(state(ANAN, 0))
     await board.handle(state(BUSABA, 0))
 
 
 async def test_a_call_from_queue_to_wrapup() -> None:
-    board = LiveBoard(wrapup_s=60)
+    board = Floor(wrapup_s=60)
     await _two_agents(board)
     await board.handle(queued("1", 10))
     await board.handle(queued("2", 25, "Dao", 2))
@@ -97,7 +101,7 @@ async def test_a_call_from_queue_to_wrapup() -> None:
 
 
 async def test_wrapup_ended_on_the_panel_shows_the_agent_ready_at_once() -> None:
-    board = LiveBoard(wrapup_s=120)
+    board = Floor(wrapup_s=120)
     await _two_agents(board)
     key = f"{PBX}/q1169/1"
     await board.handle(queued("1", 0))
@@ -110,7 +114,7 @@ async def test_wrapup_ended_on_the_panel_shows_the_agent_ready_at_once() -> None
 
 
 async def test_paused_with_reason_and_abandons_leave_the_queue() -> None:
-    board = LiveBoard(wrapup_s=0)
+    board = Floor(wrapup_s=0)
     await _two_agents(board)
     await board.handle(state(BUSABA, 50, paused=True, reason="lunch"))
     await board.handle(state(BUSABA, 70, paused=True, reason="lunch"))  # repeat: same timer
@@ -123,7 +127,7 @@ async def test_paused_with_reason_and_abandons_leave_the_queue() -> None:
 
 
 async def test_a_snapshot_after_a_reconnect_replaces_what_was_missed() -> None:
-    board = LiveBoard(wrapup_s=60)
+    board = Floor(wrapup_s=60)
     await _two_agents(board)
     await board.handle(queued("gone", 10))
     await board.handle(LinkDown(PBX, at(20), "connection reset"))
@@ -152,3 +156,31 @@ async def test_a_snapshot_after_a_reconnect_replaces_what_was_missed() -> None:
     assert anan["queues"] == ["q1169", "q1662"]
     assert anan["call"]["handle_s"] == 85
     assert anan["call"]["caller_name"] == "Mali"
+
+
+async def test_an_agents_queues_and_pause_follow_the_member_events() -> None:
+    floor = Floor(wrapup_s=0)
+    await floor.handle(MemberAdded(PBX, at(0), "q1169", ANAN, "Anan", "ready", False, ""))
+    await floor.handle(MemberAdded(PBX, at(1), "q1662", ANAN, "Anan", "ready", False, ""))
+    await floor.handle(state(ANAN, 5, paused=True, reason="Lunch"))
+    anan = agent(floor.view(at(65)), ANAN)
+    assert (anan["state"], anan["reason"], anan["in_state_s"]) == ("paused", "Lunch", 60)
+    assert anan["queues"] == ["q1169", "q1662"]
+    assert floor.membership(PBX, ANAN) == Membership(frozenset({"q1169", "q1662"}), True, "Lunch")
+    await floor.handle(MemberRemoved(PBX, at(70), "q1169", ANAN, "Anan"))
+    assert floor.membership(PBX, ANAN) == Membership(frozenset({"q1662"}), True, "Lunch")
+    await floor.handle(MemberRemoved(PBX, at(71), "q1662", ANAN, "Anan"))
+    assert floor.view(at(72))["agents"] == []
+    assert floor.membership(PBX, ANAN) is None
+
+
+async def test_after_a_lost_link_the_picture_is_stale_until_the_pbx_resends_it() -> None:
+    floor = Floor(wrapup_s=0)
+    assert floor.health() == (True, "current", None)
+    await floor.handle(LinkDown(PBX, at(20), "connection reset"))
+    await floor.handle(LinkUp(PBX, at(25)))
+    assert floor.view(at(30))["links_down"] == [{"pbx": PBX, "since_s": 10}]
+    assert floor.health() == (False, f"not current for {PBX}: link lost", at(20))
+    await floor.handle(PbxSnapshot(PBX, at(26), waiting=(), connected=(), members=()))
+    assert floor.view(at(30))["links_down"] == []
+    assert floor.health()[0] is True

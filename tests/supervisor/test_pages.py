@@ -12,8 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
-from calls.floor import live_board_key
-from telephony.events import AgentStateChanged, CallQueued
+from calls.floor import floor_key
+from telephony.events import AgentStateChanged, CallQueued, LinkDown, PbxSnapshot
 from tests.foundation.conftest import log_in
 from tests.supervisor.factories import add_call, add_case, add_survey, add_user, local
 from web.keys import db_key
@@ -147,7 +147,7 @@ async def test_the_live_board_shows_waiting_callers_agents_and_today(
     app_client: TestClient, app: web.Application, make_user: MakeUser
 ) -> None:
     await _seed(app)
-    board = app[live_board_key]
+    board = app[floor_key]
     await board.handle(
         CallQueued(
             "pbx1", local(2, 12, 59), "pbx1/q1169/9", "q1169", "9", "9", "0811111111", HOSTILE, 1, 1
@@ -176,6 +176,24 @@ async def test_the_live_board_shows_waiting_callers_agents_and_today(
     page = await (await app_client.get("/supervisor")).text()
     assert HOSTILE not in page
     assert "\\u003cscript\\u003e" in page  # inside the JSON the script reads, inert
+
+
+async def test_healthz_says_when_the_live_picture_is_not_current(
+    app_client: TestClient, app: web.Application
+) -> None:
+    floor = app[floor_key]
+    await floor.handle(LinkDown("pbx1", local(2, 12, 58), "connection reset"))
+    response = await app_client.get("/healthz")
+    assert response.status == 503
+    (shown,) = [s for s in (await response.json())["services"] if s["name"] == "floor"]
+    assert shown == {
+        "name": "floor",
+        "up": False,
+        "why": "not current for pbx1: link lost",
+        "since": local(2, 12, 58).isoformat(),
+    }
+    await floor.handle(PbxSnapshot("pbx1", local(2, 12, 59), (), (), ()))
+    assert (await app_client.get("/healthz")).status == 200
 
 
 async def test_reports_show_figures_and_lists_with_names_escaped(

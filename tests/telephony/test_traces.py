@@ -1,18 +1,22 @@
-"""Every real Asterisk capture, replayed through framing, translation and the tracker,
-gives the call records a person reading the capture would write down."""
+"""Every real Asterisk capture, replayed through framing, translation, the tracker and the
+floor, gives the call records a person reading the capture would write down, and the live
+picture a supervisor would expect."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from calls.repository import CallRecordLike, CallRepository
-from calls.tracker import CallRecord, CallTracker
+from calls.floor import Floor
+from calls.record import RECORD_FIELDS, CallRecord
+from calls.repository import CallRepository
+from calls.tracker import CallTracker
 from database.pool import Database
 from pbxsim import PbxSimulator
 from telephony.ami.capture import read_capture
@@ -49,7 +53,7 @@ class MemorySink:
 class Replay:
     events: list[TelephonyEvent]
     sink: MemorySink
-    tracker: CallTracker
+    floor: Floor
     translator: Translator
 
     def by_caller(self) -> dict[str, CallRecord]:
@@ -65,30 +69,37 @@ def ami_messages(name: str) -> list[tuple[AmiMessage, datetime]]:
     return out
 
 
-async def replay(name: str) -> Replay:
-    parser = FrameParser()
+async def replay(name: str, until: datetime | None = None) -> Replay:
+    """The capture's events (those received before `until`) through a tracker and a floor."""
     translator = Translator(PBX)
     sink = MemorySink()
-    tracker = CallTracker(sink)
+    tracker, floor = CallTracker(sink), Floor(wrapup_s=0)
     events: list[TelephonyEvent] = []
-    for item in read_capture(AMI_TRACES / name):
-        if item.kind != "rx" or item.at is None:
-            continue
-        for msg in parser.feed(item.data):
-            for event in translator.translate(msg, item.at):
-                events.append(event)
-                await tracker.handle(event)
-    return Replay(events, sink, tracker, translator)
+    for msg, received in ami_messages(name):
+        if until is not None and received >= until:
+            break
+        for event in translator.translate(msg, received):
+            events.append(event)
+            await tracker.handle(event)
+            await floor.handle(event)
+    return Replay(events, sink, floor, translator)
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def board(result: Replay) -> dict[str, Any]:
+    """The floor as the supervisors' board shows it, at the last event of the replay."""
+    return result.floor.view(result.events[-1].at)
+
+
 def assert_closed_cleanly(result: Replay) -> None:
-    """Nothing left open or remembered once every call in the capture has ended."""
-    live = result.tracker.live()
-    assert live.waiting == () and live.active == ()
+    """Every call ended, nobody waits or talks, nothing left open or remembered."""
+    assert all(record.ended_at is not None for record in result.sink.rows.values())
+    view = board(result)
+    assert [q["waiting"] for q in view["queues"]] == [[]] * len(view["queues"])
+    assert [a["call"] for a in view["agents"]] == [None] * len(view["agents"])
     assert result.translator.tracked_calls == 0
 
 
@@ -206,26 +217,18 @@ async def test_all_agents_busy_two_callers_wait() -> None:
 
 async def test_all_agents_busy_live_view_while_callers_wait() -> None:
     """Half-way through the capture, the supervisors see two callers waiting, three talking."""
-    translator, tracker = Translator(PBX), CallTracker(MemorySink())
-    for msg, received in ami_messages("all-agents-busy-queue-wait.txt"):
-        if received >= at("2026-11-21T04:52:09"):
-            break
-        for event in translator.translate(msg, received):
-            await tracker.handle(event)
-    live = tracker.live()
-    assert [w.caller_number for w in live.waiting_in("lab", "hotline")] == [
-        "15550201",
-        "15550202",
+    view = board(await replay("all-agents-busy-queue-wait.txt", until=at("2026-11-21T04:52:09")))
+    (hotline,) = view["queues"]
+    assert [(w["caller_number"], w["position"]) for w in hotline["waiting"]] == [
+        ("15550201", 1),
+        ("15550202", 2),
     ]
-    assert [w.position for w in live.waiting] == [1, 2]
-    busy = {a.interface: a.call_key for a in live.agents}
+    busy = {a["interface"]: (a["state"], a["call"]["caller_number"]) for a in view["agents"]}
     assert busy == {
-        "PJSIP/agent103": "lab/hotline/1795236720.9",
-        "PJSIP/agent101": "lab/hotline/1795236721.10",
-        "PJSIP/agent102": "lab/hotline/1795236721.12",
+        "PJSIP/agent103": ("in_call", "15550101"),
+        "PJSIP/agent101": ("in_call", "15550102"),
+        "PJSIP/agent102": ("in_call", "15550103"),
     }
-    assert {a.state for a in live.agents} == {"in_call"}
-    assert len(live.active) == 3
 
 
 async def test_queue_status_snapshot_calls() -> None:
@@ -238,18 +241,19 @@ async def test_queue_status_snapshot_calls() -> None:
 
 
 async def test_member_pause_shows_reason_then_ready() -> None:
-    translator, tracker = Translator(PBX), CallTracker(MemorySink())
-    seen: list[tuple[str, str, bool, str]] = []
+    translator, floor = Translator(PBX), Floor(wrapup_s=0)
+    seen: list[tuple[str, str, str]] = []
     for msg, received in ami_messages("member-pause.txt"):
         for event in translator.translate(msg, received):
-            await tracker.handle(event)
-            [agent] = [a for a in tracker.live().agents if a.member_name == msg.get("MemberName")]
-            seen.append((agent.interface, agent.state, agent.paused, agent.reason))
+            await floor.handle(event)
+            agents = floor.view(received)["agents"]
+            [agent] = [a for a in agents if a["name"] == msg.get("MemberName")]
+            seen.append((agent["interface"], agent["state"], agent["reason"]))
     assert seen == [
-        ("PJSIP/agent101", "paused", True, "Lunch break"),
-        ("PJSIP/agent101", "ready", False, ""),
-        ("PJSIP/agent102", "paused", True, "Training"),
-        ("PJSIP/agent102", "ready", False, ""),
+        ("PJSIP/agent101", "paused", "Lunch break"),
+        ("PJSIP/agent101", "ready", ""),
+        ("PJSIP/agent102", "paused", "Training"),
+        ("PJSIP/agent102", "ready", ""),
     ]
 
 
@@ -257,7 +261,7 @@ async def test_member_added_then_removed() -> None:
     result = await replay("member-add-remove.txt")
     kinds = [type(e).__name__ for e in result.events]
     assert kinds == ["MemberAdded", "MemberRemoved"]
-    assert result.tracker.live().agents == ()
+    assert board(result)["agents"] == []
 
 
 SURVEY_CAPTURES = ["originate-survey.txt", "originate-survey-local.txt", "originate-failed.txt"]
@@ -330,7 +334,7 @@ async def test_captures_stored_in_postgresql_match_the_records(db: Database) -> 
     for key, record in expected.items():
         row = await repo.get_call(key)
         assert row is not None
-        assert row.record_fields() == {name: getattr(record, name) for name in row.record_fields()}
+        assert {name: getattr(row, name) for name in RECORD_FIELDS} == asdict(record)
     history = await repo.caller_history("15550101")
     assert len(history) == 6
     assert [h.abandoned for h in history].count(True) == 1
@@ -344,7 +348,7 @@ class WatchedRepository(CallRepository):
         self.ended: set[str] = set()
         self.changed = asyncio.Condition()
 
-    async def save_call(self, record: CallRecordLike) -> None:
+    async def save_call(self, record: CallRecord) -> None:
         await super().save_call(record)
         if record.ended_at is not None:
             async with self.changed:

@@ -1,23 +1,25 @@
-"""The call tracker: records at milestones, reconcile after an AMI gap, the live view."""
+"""The call tracker: records at milestones, reconcile after an AMI gap; the write-behind
+that stores them and the panel's changes to their rows, in order."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from calls.floor import Floor
+from calls.record import CallRecord
 from calls.repository import CallRepository
-from calls.tracker import CallRecord, CallTracker
+from calls.tracker import CallTracker
 from calls.writer import CallWriter
 from database.pool import Database
 from pbxsim import AgentPhone, PbxSimulator, QueueCall
 from telephony.config import PbxConfig
 from telephony.events import (
     AgentRinging,
-    AgentStateChanged,
     CallAbandoned,
     CallAnswered,
     CallEnded,
@@ -28,9 +30,6 @@ from telephony.events import (
     ConnectedCall,
     HungUpBy,
     LinkDown,
-    LinkUp,
-    MemberAdded,
-    MemberRemoved,
     MemberSnapshot,
     PbxSnapshot,
     TelephonyEvent,
@@ -38,6 +37,7 @@ from telephony.events import (
     make_call_key,
 )
 from telephony.service import TelephonyService
+from tests.telephony.records import call_record
 from tests.telephony.test_traces import MemorySink
 
 T0 = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
@@ -137,13 +137,11 @@ async def test_hold_and_end_are_recorded(tracker: CallTracker, sink: MemorySink)
     await tracker.handle(answered("1.0", 3))
     key = make_call_key("lab", "hotline", "1.0")
     await tracker.handle(CallHeld("lab", sec(5), key, "hotline", "PJSIP/agent101"))
-    assert tracker.live().active[0].on_hold_since == sec(5)
     await tracker.handle(CallResumed("lab", sec(9), key, "hotline", "PJSIP/agent101", 4.0))
     assert sink.rows[key].hold_s == 4.0
     await tracker.handle(ended("1.0", 20, talk=13.0))
     record = sink.rows[key]
     assert (record.talk_s, record.hold_s, record.end_reason) == (13.0, 4.0, "completed")
-    assert tracker.live().active == ()
 
 
 async def test_a_second_end_is_not_a_second_call(tracker: CallTracker, sink: MemorySink) -> None:
@@ -180,24 +178,26 @@ async def test_events_for_a_call_that_started_before_we_listened(
 async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
     tracker: CallTracker, sink: MemorySink
 ) -> None:
-    await tracker.handle(queued("1.0", 0))  # vanishes while waiting
-    await tracker.handle(queued("2.0", 1))  # vanishes while talking
-    await tracker.handle(answered("2.0", 3))
-    await tracker.handle(queued("3.0", 2, position=2))  # answered during the gap
-    await tracker.handle(queued("4.0", 3, position=3))  # still waiting
-    await tracker.handle(LinkDown("lab", sec(10), "connection reset"))
-    assert tracker.live().links_down == ("lab",)
+    floor = Floor(wrapup_s=0)
+
+    async def follow(event: TelephonyEvent) -> None:
+        await tracker.handle(event)
+        await floor.handle(event)
+
+    await follow(queued("1.0", 0))  # vanishes while waiting
+    await follow(queued("2.0", 1))  # vanishes while talking
+    await follow(answered("2.0", 3))
+    await follow(queued("3.0", 2, position=2))  # answered during the gap
+    await follow(queued("4.0", 3, position=3))  # still waiting
+    await follow(LinkDown("lab", sec(10), "connection reset"))
+    assert floor.view(sec(20))["links_down"] == [{"pbx": "lab", "since_s": 10}]
     gap = snapshot(
         60,
         waiting=(waiting("4.0", 57.0), waiting("5.0", 58.5, position=2)),
         connected=(connected("3.0", 30.0), connected("6.0", 45.0, "PJSIP/agent103")),
         members=(MemberSnapshot("hotline", "PJSIP/agent102", "Agent 102", "in_call", False, ""),),
     )
-    await tracker.handle(gap)
-    assert [w.call_key for w in tracker.live().waiting] == [
-        make_call_key("lab", "hotline", "5.0"),
-        make_call_key("lab", "hotline", "4.0"),
-    ]
+    await follow(gap)
     rows = sink.rows
     key = {
         uid: make_call_key("lab", "hotline", uid)
@@ -218,11 +218,13 @@ async def test_reconcile_closes_lost_adopts_unknown_and_doubles_nothing(
         sec(15),
         "PJSIP/agent103",
     )
-    live = tracker.live()
-    assert [w.call_key for w in live.waiting] == [key["5.0"], key["4.0"]]
-    assert {a.call_key for a in live.active} == {key["3.0"], key["6.0"]}
-    assert [(a.interface, a.call_key) for a in live.agents] == [("PJSIP/agent102", key["3.0"])]
-    assert live.links_down == ()
+    view = floor.view(sec(60))
+    (hotline,) = view["queues"]
+    assert [w["wait_s"] for w in hotline["waiting"]] == [58, 57], "5.0 first, 4.0 as seen"
+    assert [(a["interface"], a["call"]["handle_s"]) for a in view["agents"]] == [
+        ("PJSIP/agent102", 30)
+    ]
+    assert view["links_down"] == []
 
     closes = [s for s in sink.saves if s.end_reason == "lost_in_gap"]
     saves = len(sink.saves)
@@ -236,45 +238,23 @@ async def test_restored_open_calls_are_settled_by_the_first_snapshot(sink: Memor
     tracker = CallTracker(sink)
     tracker.restore(
         [
-            CallRecord("lab/hotline/1.0", "lab", "hotline", "1.0", joined_at=sec(0)),
-            CallRecord("lab/hotline/2.0", "lab", "hotline", "2.0", joined_at=sec(1)),
-            CallRecord("lab/hotline/3.0", "lab", "hotline", "3.0", ended_at=sec(2)),
+            call_record("1.0", joined_at=sec(0)),
+            call_record("2.0", joined_at=sec(1)),
+            call_record("3.0", ended_at=sec(2)),
         ]
     )
     await tracker.reconcile(snapshot(30, waiting=(waiting("2.0", 29.0),)))
     assert sink.rows["lab/hotline/1.0"].end_reason == "lost_in_gap"
     assert "lab/hotline/2.0" not in sink.rows
-    assert [w.call_key for w in tracker.live().waiting] == ["lab/hotline/2.0"]
+    still = tracker.get("lab/hotline/2.0")
+    assert still is not None and still.ended_at is None
+    assert tracker.get("lab/hotline/3.0") is None, "a call saved as ended is not taken back"
 
 
 async def test_reconcile_touches_only_its_own_pbx(tracker: CallTracker, sink: MemorySink) -> None:
     await tracker.handle(queued("1.0", pbx="other"))
     await tracker.reconcile(snapshot(30))
     assert sink.rows["other/hotline/1.0"].ended_at is None
-
-
-async def test_live_agents_follow_member_events(tracker: CallTracker) -> None:
-    await tracker.handle(
-        MemberAdded("lab", sec(0), "hotline", "PJSIP/agent104", "Agent 104", "ready", False, "")
-    )
-    await tracker.handle(
-        AgentStateChanged(
-            "lab", sec(5), "hotline", "PJSIP/agent104", "Agent 104", "paused", True, "Lunch"
-        )
-    )
-    [agent] = tracker.live().agents
-    assert (agent.state, agent.paused, agent.reason, agent.since) == (
-        "paused",
-        True,
-        "Lunch",
-        sec(5),
-    )
-    assert agent.queues == ("hotline",)
-    await tracker.handle(MemberRemoved("lab", sec(9), "hotline", "PJSIP/agent104", "Agent 104"))
-    assert tracker.live().agents == ()
-    await tracker.handle(LinkDown("lab", sec(10), "eof"))
-    await tracker.handle(LinkUp("lab", sec(11)))
-    assert tracker.live().links_down == ()
 
 
 async def test_a_failing_sink_does_not_stop_tracking() -> None:
@@ -299,15 +279,17 @@ async def test_a_failing_sink_does_not_stop_tracking() -> None:
 
 async def test_memory_is_bounded(sink: MemorySink) -> None:
     tracker = CallTracker(sink, max_open=50, recent=10)
+
+    def remembered() -> list[int]:
+        return [n for n in range(200) if tracker.get(make_call_key("lab", "hotline", f"{n}.0"))]
+
     for n in range(200):
         await tracker.handle(queued(f"{n}.0", n))
-    assert len(tracker.live().waiting) == 50
+    assert remembered() == list(range(150, 200)), "the 50 newest open calls"
     for n in range(150, 200):
         await tracker.handle(answered(f"{n}.0", 300))
         await tracker.handle(ended(f"{n}.0", 310, talk=10.0))
-    assert tracker.live().waiting == () and tracker.live().active == ()
-    assert tracker.get(make_call_key("lab", "hotline", "199.0")) is not None
-    assert tracker.get(make_call_key("lab", "hotline", "150.0")) is None
+    assert remembered() == list(range(190, 200)), "the 10 that ended last"
 
 
 async def test_saved_records_are_copies(tracker: CallTracker, sink: MemorySink) -> None:
@@ -330,15 +312,18 @@ class ManualClock:
 
 
 class Followed:
-    """A tracker on the real repository behind TelephonyService, with a way to wait for events."""
+    """A tracker on the real repository and a floor behind TelephonyService, with a way to
+    wait for events."""
 
     def __init__(self, repo: CallRepository) -> None:
         self.tracker = CallTracker(repo)
+        self.floor = Floor(wrapup_s=0)
         self.seen: list[TelephonyEvent] = []
         self.arrived = asyncio.Condition()
 
     async def __call__(self, event: TelephonyEvent) -> None:
         await self.tracker.handle(event)
+        await self.floor.handle(event)
         async with self.arrived:
             self.seen.append(event)
             self.arrived.notify_all()
@@ -407,7 +392,7 @@ async def test_a_restarted_tracker_settles_the_calls_saved_before(db: Database) 
     await before.handle(answered("2.0", 4, "PJSIP/agent102"))
 
     after = CallTracker(repo)
-    after.restore(CallRecord(**stored.record_fields()) for stored in await repo.open_calls("lab"))
+    after.restore(await repo.open_calls("lab"))
     await after.reconcile(snapshot(100, connected=(connected("2.0", 96.0),)))
     await after.handle(ended("2.0", 120, talk=116.0))
 
@@ -421,21 +406,42 @@ async def test_a_restarted_tracker_settles_the_calls_saved_before(db: Database) 
     assert await repo.open_calls("lab") == []
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A change to a call's row, as the panel makes them (here only named)."""
+
+    call_key: str
+    what: str
+
+    async def apply(self, conn: object) -> bool:
+        raise AssertionError("the in-memory sink makes the change itself")
+
+
 class GatedBatchSink:
-    """A batch sink that holds each batch until the test lets it through, or fails it."""
+    """A batch sink that holds each batch until the test lets it through, or fails it; like
+    the repository, it makes a change only to a call it has a row for."""
 
     def __init__(self) -> None:
         self.batches: list[list[tuple[str, datetime | None]]] = []
+        self.rows: dict[str, list[str]] = {}
         self.gate = asyncio.Event()
         self.gate.set()
         self.failures = 0
 
-    async def save_calls(self, records: Sequence[CallRecord]) -> None:
+    async def save_calls(
+        self, records: Sequence[CallRecord], changes: Sequence[Mark] = ()
+    ) -> list[Mark]:
         await self.gate.wait()
         if self.failures:
             self.failures -= 1
             raise ConnectionError("database down")
         self.batches.append([(r.call_key, r.answered_at) for r in records])
+        for record in records:
+            self.rows.setdefault(record.call_key, [])
+        for change in changes:
+            if change.call_key in self.rows:
+                self.rows[change.call_key].append(change.what)
+        return [change for change in changes if change.call_key not in self.rows]
 
 
 async def test_writer_coalesces_saves_while_the_database_is_busy() -> None:
@@ -444,11 +450,11 @@ async def test_writer_coalesces_saves_while_the_database_is_busy() -> None:
     await writer.start()
     try:
         sink.gate.clear()
-        first = CallRecord("lab/q/1", "lab", "q", "1")
+        first = call_record("1", queue="q")
         await writer.save_call(first)
         await asyncio.sleep(0)
         await writer.save_call(replace(first, answered_at=sec(1)))
-        await writer.save_call(CallRecord("lab/q/2", "lab", "q", "2"))
+        await writer.save_call(call_record("2", queue="q"))
         await writer.save_call(replace(first, answered_at=sec(2)))
         assert writer.pending == 2
         sink.gate.set()
@@ -466,9 +472,9 @@ async def test_writer_retries_a_failed_batch_keeping_the_newest_record() -> None
     sink.gate.clear()
     await writer.start()
     try:
-        record = CallRecord("lab/q/1", "lab", "q", "1")
+        record = call_record("1", queue="q")
         await writer.save_call(record)
-        await writer.save_call(CallRecord("lab/q/2", "lab", "q", "2"))
+        await writer.save_call(call_record("2", queue="q"))
         await asyncio.sleep(0)
         await writer.save_call(replace(record, answered_at=sec(3)))
         sink.gate.set()
@@ -483,10 +489,49 @@ async def test_writer_stop_flushes_what_was_handed_in() -> None:
     writer = CallWriter(sink, max_batch=2)
     await writer.start()
     for n in range(5):
-        await writer.save_call(CallRecord(f"lab/q/{n}", "lab", "q", str(n)))
+        await writer.save_call(call_record(str(n), queue="q"))
     await writer.stop()
     assert [key for batch in sink.batches for key, _ in batch] == [f"lab/q/{n}" for n in range(5)]
     assert all(len(batch) <= 2 for batch in sink.batches)
+
+
+async def test_a_change_to_a_call_waits_for_its_row_then_follows_it() -> None:
+    """The panel may mark a phase before the tracker's first save of that call is stored."""
+    sink = GatedBatchSink()
+    writer = CallWriter(sink)
+    record = call_record("1", queue="q")
+    await writer.start()
+    try:
+        writer.change(Mark(record.call_key, "greeting"))
+        await writer.flush()
+        assert (sink.rows, writer.pending) == ({}, 1), "it waits, and holds up no flush()"
+        writer.change(Mark(record.call_key, "inquiry"))
+        await writer.save_call(record)
+        await writer.flush()
+    finally:
+        await writer.stop()
+    assert sink.rows == {record.call_key: ["greeting", "inquiry"]}
+    assert writer.pending == 0
+
+
+async def test_changes_survive_a_failed_batch_in_their_order() -> None:
+    sink = GatedBatchSink()
+    writer = CallWriter(sink, retry_s=0)
+    record = call_record("1", queue="q")
+    sink.failures = 1
+    sink.gate.clear()
+    await writer.start()
+    try:
+        await writer.save_call(record)
+        writer.change(Mark(record.call_key, "greeting"))
+        await asyncio.sleep(0)
+        writer.change(Mark(record.call_key, "inquiry"))
+        assert writer.pending == 1, "the batch in flight is not counted"
+        sink.gate.set()
+        await writer.flush()
+    finally:
+        await writer.stop()
+    assert sink.rows == {record.call_key: ["greeting", "inquiry"]}
 
 
 async def test_tracker_through_the_writer_into_postgresql(db: Database) -> None:
@@ -537,11 +582,12 @@ async def test_an_ami_gap_through_the_simulator_is_reconciled(db: Database) -> N
             await sim.accept_connections()
             await follow.until(PbxSnapshot, 2)
 
-            live = follow.tracker.live()
-            assert [w.caller_number for w in live.waiting] == ["0844444444"]
-            assert [(a.caller_number, a.agent_interface) for a in live.active] == [
-                ("0833333333", unseen.member.interface if unseen.member else None)
-            ]
+            view = follow.floor.view(datetime.now(UTC))
+            (hotline,) = view["queues"]
+            assert [w["caller_number"] for w in hotline["waiting"]] == ["0844444444"]
+            assert [
+                (a["call"]["caller_number"], a["interface"]) for a in view["agents"] if a["call"]
+            ] == [("0833333333", unseen.member.interface if unseen.member else None)]
             await sim.hangup(unseen, by="agent")
             await follow.until(CallEnded)
             await sim.abandon(still)

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from accounts.users import UserRepository
 from agent_ui.phases import Phase
 from agent_ui.views import panel
-from calls.floor import live_board_key
+from calls.floor import floor_key
 from runtime.clock import ManualClock
 from telephony.events import (
     AgentRinging,
@@ -23,6 +23,7 @@ from telephony.events import (
     CallAnswered,
     CallEnded,
     CallHeld,
+    CallQueued,
     CallResumed,
     CallTransferred,
     MemberRemoved,
@@ -31,20 +32,40 @@ from telephony.events import (
     RingNoAnswer,
     make_call_key,
 )
+from telephony.service import TelephonyService
 from tests.ui.conftest import PASSWORD, PBX, MakeAgent
 from web.auth import hash_password
-from web.keys import db_key
+from web.keys import call_writer_key, db_key, tracker_key
 
 NUMBER = "0812345678"
 EVIL = "<img src=x onerror=alert(1)>"
 
 
+def of_call(clock: ManualClock, uid: str) -> dict[str, Any]:
+    """What every event of the queue call `uid` says: where, when, which call."""
+    return {
+        "pbx": PBX,
+        "at": clock.now(),
+        "call_key": make_call_key(PBX, "1169", uid),
+        "queue": "1169",
+    }
+
+
+def queued(clock: ManualClock, uid: str) -> CallQueued:
+    return CallQueued(
+        **of_call(clock, uid),
+        uniqueid=uid,
+        linkedid=uid,
+        caller_number=NUMBER,
+        caller_name="Nok",
+        position=1,
+        count=1,
+    )
+
+
 def ringing(clock: ManualClock, uid: str, interface: str, name: str = "Nok") -> AgentRinging:
     return AgentRinging(
-        pbx=PBX,
-        at=clock.now(),
-        call_key=make_call_key(PBX, "1169", uid),
-        queue="1169",
+        **of_call(clock, uid),
         interface=interface,
         member_name="",
         caller_number=NUMBER,
@@ -54,10 +75,7 @@ def ringing(clock: ManualClock, uid: str, interface: str, name: str = "Nok") -> 
 
 def answered(clock: ManualClock, uid: str, interface: str) -> CallAnswered:
     return CallAnswered(
-        pbx=PBX,
-        at=clock.now(),
-        call_key=make_call_key(PBX, "1169", uid),
-        queue="1169",
+        **of_call(clock, uid),
         interface=interface,
         member_name="",
         caller_number=NUMBER,
@@ -69,10 +87,7 @@ def answered(clock: ManualClock, uid: str, interface: str) -> CallAnswered:
 
 def ended(clock: ManualClock, uid: str, interface: str) -> CallEnded:
     return CallEnded(
-        pbx=PBX,
-        at=clock.now(),
-        call_key=make_call_key(PBX, "1169", uid),
-        queue="1169",
+        **of_call(clock, uid),
         interface=interface,
         member_name="",
         caller_number=NUMBER,
@@ -91,17 +106,18 @@ def boot_of(page: str) -> Any:
 
 
 async def feed(server: TestServer, *events: Any) -> None:
-    """Hand events to the panel and the supervisors' board, as the telephony service does."""
-    router = server.app[panel.agent_events_key]
-    board = server.app[live_board_key]
+    """Hand events to the call tracker, the floor and the panel, in the order the telephony
+    service subscribes them, then wait until what they wrote to the calls is stored."""
+    app = server.app
     for event in events:
-        await router(event)
-        await board.handle(event)
-    await router.settled()
+        await app[tracker_key].handle(event)
+        await app[floor_key].handle(event)
+        await app[panel.agent_events_key](event)
+    await app[call_writer_key].flush()
 
 
 def board_state(server: TestServer, interface: str, clock: ManualClock) -> str:
-    agents = server.app[live_board_key].view(clock.now())["agents"]
+    agents = server.app[floor_key].view(clock.now())["agents"]
     return str(next(a["state"] for a in agents if a["interface"] == interface))
 
 
@@ -113,25 +129,11 @@ async def receive(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
             return message
 
 
-async def insert_call(server: TestServer, uid: str, clock: ManualClock) -> int:
-    """The call row as the call tracker writes it when the caller joins the queue."""
-    pool = server.app[db_key].pool
-    caller_id = await pool.fetchval(
-        "INSERT INTO callers (number) VALUES ($1) ON CONFLICT (number) "
-        "DO UPDATE SET number = EXCLUDED.number RETURNING id",
-        NUMBER,
-    )
-    call_id: int = await pool.fetchval(
-        "INSERT INTO calls (call_key, pbx, queue, uniqueid, caller_id, caller_number, joined_at) "
-        "VALUES ($1, $2, '1169', $3, $4, $5, $6) RETURNING id",
-        make_call_key(PBX, "1169", uid),
-        PBX,
-        uid,
-        caller_id,
-        NUMBER,
-        clock.now(),
-    )
-    return call_id
+async def stored_call(server: TestServer, uid: str) -> Any:
+    """The call's row, once everything handed to the call writer is stored."""
+    await server.app[call_writer_key].flush()
+    key = make_call_key(PBX, "1169", uid)
+    return await server.app[db_key].pool.fetchrow("SELECT * FROM calls WHERE call_key = $1", key)
 
 
 async def test_only_the_ringing_agent_gets_the_pop(
@@ -199,8 +201,12 @@ async def test_phases_are_timed_and_stored_then_wrapup_ends(
     panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
 ) -> None:
     somchai = await make_agent("somchai", "PJSIP/101")
-    call_id = await insert_call(panel_app, "1.1", clock)
-    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    await feed(
+        panel_app,
+        queued(clock, "1.1"),
+        ringing(clock, "1.1", "PJSIP/101"),
+        answered(clock, "1.1", "PJSIP/101"),
+    )
     clock.advance(timedelta(seconds=20))
     status, body = await somchai.post("/panel/phase/next")
     assert (status, body["phase"]) == (200, "inquiry")
@@ -227,19 +233,46 @@ async def test_phases_are_timed_and_stored_then_wrapup_ends(
     assert state["desk"]["call"] is None
     assert board_state(panel_app, "PJSIP/101", clock) != "wrapup", "supervisors see it end"
 
-    pool = panel_app.app[db_key].pool
-    row = await pool.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
+    row = await stored_call(panel_app, "1.1")
     assert (row["greeting_s"], row["inquiry_s"], row["closing_s"]) == (20, 400, 25)
     assert row["closing_ended_at"] == row["wrapup_started_at"]
     assert row["wrapup_s"] == 10
     assert row["agent_user_id"] == somchai.user_id
     phases = [
         r["phase"]
-        for r in await pool.fetch(
-            "SELECT phase FROM call_phase_events WHERE call_id = $1 ORDER BY at, id", call_id
+        for r in await panel_app.app[db_key].pool.fetch(
+            "SELECT phase FROM call_phase_events WHERE call_id = $1 ORDER BY at, id", row["id"]
         )
     ]
     assert phases == ["greeting", "inquiry", "closing", "done", "wrapup"]
+
+
+async def test_a_phase_marked_before_the_tracker_stored_the_call_is_kept(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    """The panel and the call tracker follow the PBX separately: the agent may move on to
+    the inquiry before the tracker's first save of the call has reached the database."""
+    somchai = await make_agent("somchai", "PJSIP/101")
+    app = panel_app.app
+    early = (
+        queued(clock, "1.1"),
+        ringing(clock, "1.1", "PJSIP/101"),
+        answered(clock, "1.1", "PJSIP/101"),
+    )
+    for event in early:
+        await app[panel.agent_events_key](event)
+    clock.advance(timedelta(seconds=20))
+    assert (await somchai.post("/panel/phase/next"))[1]["phase"] == "inquiry"
+    for event in early:
+        await app[tracker_key].handle(event)
+
+    row = await stored_call(panel_app, "1.1")
+    assert (row["greeting_s"], row["inquiry_started_at"]) == (20, clock.now())
+    assert row["agent_user_id"] == somchai.user_id
+    phases = await app[db_key].pool.fetch(
+        "SELECT phase FROM call_phase_events WHERE call_id = $1 ORDER BY at, id", row["id"]
+    )
+    assert [r["phase"] for r in phases] == ["greeting", "inquiry"]
 
 
 async def test_wrapup_ends_by_itself_when_its_time_is_up(
@@ -254,9 +287,13 @@ async def test_wrapup_ends_by_itself_when_its_time_is_up(
             "VALUES ('somchai', 'Somchai', 'x', 'agent', $1, 'PJSIP/101') RETURNING id",
             PBX,
         )
-        await insert_call(server, "1.1", clock)
-        await feed(server, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
-        await feed(server, ended(clock, "1.1", "PJSIP/101"))
+        await feed(
+            server,
+            queued(clock, "1.1"),
+            ringing(clock, "1.1", "PJSIP/101"),
+            answered(clock, "1.1", "PJSIP/101"),
+            ended(clock, "1.1", "PJSIP/101"),
+        )
         service = app[panel.panel_key]
         pool = app[db_key].pool
         for _ in range(100):
@@ -272,8 +309,12 @@ async def test_intake_errors_come_back_per_field_and_a_saved_case_pops_next_time
     panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
 ) -> None:
     somchai = await make_agent("somchai", "PJSIP/101")
-    await insert_call(panel_app, "1.1", clock)
-    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    await feed(
+        panel_app,
+        queued(clock, "1.1"),
+        ringing(clock, "1.1", "PJSIP/101"),
+        answered(clock, "1.1", "PJSIP/101"),
+    )
     key = make_call_key(PBX, "1169", "1.1")
     status, body = await somchai.post(
         "/panel/intake",
@@ -341,6 +382,31 @@ async def test_pbx_side_pauses_show_on_the_panel(
             "paused",
             "lunch",
         )
+
+
+async def test_the_panel_reads_the_floor_only_once_it_applied_the_event(
+    panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
+) -> None:
+    """The floor and the panel follow the PBX as separate subscribers, woken in the order
+    they subscribed: even when the floor comes second, the panel sees the pause."""
+    somchai = await make_agent("somchai", "PJSIP/101")
+    app = panel_app.app
+    service = TelephonyService([], [app[panel.agent_events_key], app[floor_key].handle])
+    await service.start()
+    try:
+        async with somchai.socket() as ws:
+            await receive(ws)
+            service.publish(ringing(clock, "1.1", "PJSIP/101"))
+            assert (await receive(ws))["type"] == "pop"
+            service.publish(
+                AgentStateChanged(
+                    PBX, clock.now(), "1169", "PJSIP/101", "Somchai", "ready", True, "lunch"
+                )
+            )
+            event = await receive(ws)
+    finally:
+        await service.stop()
+    assert (event["data"]["availability"], event["data"]["reason"]) == ("paused", "lunch")
 
 
 async def test_a_state_change_the_pbx_cannot_take_is_refused_and_not_shown(
@@ -425,8 +491,12 @@ async def test_a_saved_case_can_be_corrected_from_the_same_form(
     panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
 ) -> None:
     somchai = await make_agent("somchai", "PJSIP/101")
-    await insert_call(panel_app, "1.1", clock)
-    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    await feed(
+        panel_app,
+        queued(clock, "1.1"),
+        ringing(clock, "1.1", "PJSIP/101"),
+        answered(clock, "1.1", "PJSIP/101"),
+    )
     key = make_call_key(PBX, "1169", "1.1")
     form = {"call_key": key, "channel": "phone", "case_type": "complaint", "topic": "Bill"}
     _, first = await somchai.post("/panel/intake", **form)
@@ -515,10 +585,11 @@ async def test_a_restarted_service_puts_calls_in_progress_back_on_the_desk(
             "VALUES ('somchai', 'Somchai', 'x', 'agent', $1, 'PJSIP/101') RETURNING id",
             PBX,
         )
-        await insert_call(server, "1.1", clock)
-        await feed(server, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
-        await pool.execute(
-            "UPDATE calls SET agent_user_id = $1, answered_at = $2", user, clock.now()
+        await feed(
+            server,
+            queued(clock, "1.1"),
+            ringing(clock, "1.1", "PJSIP/101"),
+            answered(clock, "1.1", "PJSIP/101"),
         )
         clock.advance(timedelta(seconds=20))
         await first[panel.panel_key].next_phase(user)
@@ -536,8 +607,12 @@ async def test_a_case_saved_without_a_telephone_still_belongs_to_the_caller(
     panel_app: TestServer, make_agent: MakeAgent, clock: ManualClock
 ) -> None:
     somchai = await make_agent("somchai", "PJSIP/101")
-    await insert_call(panel_app, "1.1", clock)
-    await feed(panel_app, ringing(clock, "1.1", "PJSIP/101"), answered(clock, "1.1", "PJSIP/101"))
+    await feed(
+        panel_app,
+        queued(clock, "1.1"),
+        ringing(clock, "1.1", "PJSIP/101"),
+        answered(clock, "1.1", "PJSIP/101"),
+    )
     key = make_call_key(PBX, "1169", "1.1")
     status, body = await somchai.post(
         "/panel/intake", call_key=key, channel="phone", case_type="suggestion", topic="Hours"

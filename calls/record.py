@@ -1,0 +1,53 @@
+"""The call record: the columns of `calls` that telephony decides, for one queue call.
+
+Defined once. The tracker fills it in from events, the writer queues it, the repository
+stores it and reads it back (as `StoredCall`, the same fields and the row's ids); the SQL
+that stores it is derived from these fields, so a new fact is one field here plus a
+migration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """What telephony knows about one queue call, from joining the queue to the end."""
+
+    call_key: str
+    pbx: str
+    queue: str
+    uniqueid: str
+    linkedid: str | None = None
+    caller_number: str | None = None
+    caller_name: str | None = None
+    joined_at: datetime | None = None
+    ringing_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    agent_interface: str | None = None
+    agent_name: str | None = None
+    wait_s: float | None = None
+    ring_s: float | None = None
+    talk_s: float | None = None
+    hold_s: float = 0.0
+    hung_up_by: str | None = None
+    end_reason: str | None = None
+    abandoned: bool = False
+    position: int | None = None
+    original_position: int | None = None
+    transferred_to: str | None = None
+    recovered: bool = False
+
+
+#: The record's fields in declaration order: its columns in `calls`.
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CallRecord))
+
+
+class CallSink(Protocol):
+    """Where call records go (calls.writer.CallWriter); one upsert per call_key."""
+
+    async def save_call(self, record: CallRecord) -> None: ...
