@@ -1,0 +1,77 @@
+"""Where CPU-bound work runs so the event loop never waits for it: a few threads for password
+hashing and a process for building exports.
+
+A hash takes ~0.1 s of C code that releases the GIL, so a thread is enough, and a small
+dedicated pool bounds how many run at once: a flood of logins queues here instead of taking
+every thread of the loop's default executor. openpyxl is pure Python and holds the GIL, so
+a workbook built in a thread would still take turns with the loop: it gets a process of its
+own, started with `spawn` (no forked copy of the service's threads and locks) and at a lower
+CPU priority, so the loop wins the core when both want it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+T = TypeVar("T")
+HASHING_THREADS = 2
+EXPORT_PROCESSES = 1
+#: How much lower than the service's the export process runs (os.nice increment).
+EXPORT_NICENESS = 10
+
+
+@dataclass(frozen=True)
+class Workers:
+    """The pools, made once per service and shut down when it stops."""
+
+    hashing: ThreadPoolExecutor
+    exports: ProcessPoolExecutor
+
+    @classmethod
+    def start(
+        cls, hashing_threads: int = HASHING_THREADS, export_processes: int = EXPORT_PROCESSES
+    ) -> Workers:
+        """The pools; the export process itself starts with the first export."""
+        return cls(
+            hashing=ThreadPoolExecutor(hashing_threads, thread_name_prefix="hotline-hash"),
+            exports=ProcessPoolExecutor(
+                export_processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,
+                initargs=(EXPORT_NICENESS,),
+            ),
+        )
+
+    async def export(self, build: Callable[..., T], *args: Any) -> T:
+        """`build(*args)` in the export process; arguments and result travel pickled."""
+        return await asyncio.get_running_loop().run_in_executor(self.exports, build, *args)
+
+    def shutdown(self) -> None:
+        """Drop queued work and wait for what is running (blocks: call it off the loop)."""
+        self.hashing.shutdown(wait=True, cancel_futures=True)
+        self.exports.shutdown(wait=True, cancel_futures=True)
+
+
+def workers_ctx(
+    key: web.AppKey[Workers],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup_ctx putting the service's Workers under `key` (the key lives with the other
+    application keys in web.keys, a layer above this one)."""
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        workers = Workers.start()
+        app[key] = workers
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(workers.shutdown)
+
+    return lifetime
