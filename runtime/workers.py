@@ -1,12 +1,14 @@
 """Where CPU-bound work runs so the event loop never waits for it: a few threads for password
-hashing and a process for building exports.
+hashing and a process for building exports, both at a lower CPU priority than the loop.
 
 A hash takes ~0.1 s of C code that releases the GIL, so a thread is enough, and a small
 dedicated pool bounds how many run at once: a flood of logins queues here instead of taking
 every thread of the loop's default executor. openpyxl is pure Python and holds the GIL, so
 a workbook built in a thread would still take turns with the loop: it gets a process of its
-own, started with `spawn` (no forked copy of the service's threads and locks) and at a lower
-CPU priority, so the loop wins the core when both want it.
+own, started with `spawn` (no forked copy of the service's threads and locks).
+
+Off the GIL, the work still wants the CPU the loop needs (argon2 alone keeps ~1.5 cores busy
+with its lane threads), so both run niced: when the loop wakes, it wins the core.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,8 +27,8 @@ from aiohttp import web
 T = TypeVar("T")
 HASHING_THREADS = 2
 EXPORT_PROCESSES = 1
-#: How much lower than the service's the export process runs (os.nice increment).
-EXPORT_NICENESS = 10
+#: How much lower than the loop's the workers' CPU priority is (a nice increment).
+NICENESS = 10
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,14 @@ class Workers:
     ) -> Workers:
         """The pools; the export process itself starts with the first export."""
         return cls(
-            hashing=ThreadPoolExecutor(hashing_threads, thread_name_prefix="hotline-hash"),
+            hashing=ThreadPoolExecutor(
+                hashing_threads, thread_name_prefix="hotline-hash", initializer=_nice_thread
+            ),
             exports=ProcessPoolExecutor(
                 export_processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=os.nice,
-                initargs=(EXPORT_NICENESS,),
+                initargs=(NICENESS,),
             ),
         )
 
@@ -58,6 +63,14 @@ class Workers:
         """Drop queued work and wait for what is running (blocks: call it off the loop)."""
         self.hashing.shutdown(wait=True, cancel_futures=True)
         self.exports.shutdown(wait=True, cancel_futures=True)
+
+
+def _nice_thread() -> None:
+    """Lower the calling thread's priority. On Linux the nice value belongs to each thread
+    (and the threads argon2 starts for its lanes inherit it); elsewhere nice(2) would lower
+    the whole service, loop included, so there the thread keeps its priority."""
+    if sys.platform == "linux":
+        os.nice(NICENESS)
 
 
 def workers_ctx(
