@@ -33,6 +33,7 @@ from web.keys import (
     event_subscribers_key,
     settings_key,
     surveys_key,
+    workers_key,
 )
 from web.templating import render
 
@@ -185,8 +186,9 @@ def _download(body: bytes, kind: Literal["xlsx", "csv"], period: Period) -> web.
 
 @require_role(*ROLES)
 async def reports_xlsx(request: web.Request) -> web.Response:
+    """The workbook is built in the export process: openpyxl would hold the loop."""
     period, _queue_name, tables = await _report_tables(request)
-    return _download(to_xlsx(tables), "xlsx", period)
+    return _download(await request.app[workers_key].export(to_xlsx, tables), "xlsx", period)
 
 
 @require_role(*ROLES)
