@@ -58,8 +58,8 @@ ALL_ROLES = ("agent", "supervisor", "admin", "unit")
 CENTRE = ("agent", "supervisor", "admin")
 MANAGERS = ("supervisor", "admin")
 ACTION_FIELDS = ("action", "note", "decision", "decision_reasons", "unit_id")
-#: Rows formatted between two writes of a CSV export: each batch is a few ms of the loop.
-CSV_CHUNK_ROWS = 500
+#: Rows read and formatted between two writes of a CSV export: ~2 ms of the loop a batch.
+CSV_CHUNK_ROWS = 100
 
 
 def setup(app: web.Application) -> None:
