@@ -23,7 +23,7 @@ from accounts.management import (
 )
 from accounts.users import ROLES
 from cases.dates import as_lang, format_datetime
-from web.auth import hash_password, require_role, see_other, signed_in
+from web.auth import passwords, require_role, see_other, signed_in
 from web.forms import clean, text_fields
 from web.i18n import request_language
 from web.keys import accounts_key, cases_key, clock_key, settings_key
@@ -155,7 +155,7 @@ async def new_user_submit(request: web.Request) -> web.StreamResponse:
         user_id = await _repo(request).create(
             username,
             account,
-            hash_password(values["password"]),
+            await passwords(request.app).hash(values["password"]),
             actor_id=signed_in(request).id,
             at=request.app[clock_key].now(),
         )
@@ -226,7 +226,7 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
         return await _user_page(request, row, errors=errors, status=422)
     await _repo(request).reset_password(
         row.user.id,
-        hash_password(values["password"]),
+        await passwords(request.app).hash(values["password"]),
         actor_id=signed_in(request).id,
         at=request.app[clock_key].now(),
     )

@@ -15,6 +15,7 @@ BENCHMARKS = (
     "pbx_simulator",
     "survey_queue",
     "screenpop",
+    "loop_stall",
 )
 
 

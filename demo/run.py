@@ -16,12 +16,13 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import SecretStr
 
+from accounts.passwords import Passwords
 from accounts.users import UserRepository
 from config.settings import PbxSettings, Settings
 from hotline.runner import run_until_stopped
 from pbxsim import CustomerPhone, PbxSimulator
 from pbxsim.generator import TrafficGenerator, TrafficProfile
-from web.auth import hash_password
+from web import auth
 from web.keys import users_key
 
 DEMO_PBX = "demo"
@@ -77,10 +78,12 @@ def demo_passwords(data_dir: Path) -> dict[str, str]:
     return passwords
 
 
-async def ensure_people(users: UserRepository, passwords: dict[str, str]) -> None:
+async def ensure_people(
+    users: UserRepository, hasher: Passwords, passwords: dict[str, str]
+) -> None:
     """Create the demo people, or give them back their demo password."""
     for person in PEOPLE:
-        password_hash = hash_password(passwords[person.username])
+        password_hash = await hasher.hash(passwords[person.username])
         found = await users.credentials(person.username)
         if found is not None:
             await users.set_password_hash(found[0].id, password_hash)
@@ -137,7 +140,7 @@ async def run_demo(settings: Settings) -> None:
     running: list[asyncio.Task[None]] = []
 
     async def started(app: web.Application) -> None:
-        await ensure_people(app[users_key], passwords)
+        await ensure_people(app[users_key], auth.passwords(app), passwords)
         _print_logins(demo, passwords)
         running.append(asyncio.create_task(traffic.run(), name="demo-traffic"))
 

@@ -17,6 +17,7 @@ from hotline.lifetimes import case_jobs_ctx, database_ctx, survey_ctx, telephony
 from runtime.clock import Clock, SystemClock
 from runtime.metrics import Metrics
 from runtime.tasks import TaskSupervisor
+from runtime.workers import workers_ctx
 from supervision import views as supervisor
 from web import auth, login
 from web.errors import error_middleware
@@ -30,6 +31,7 @@ from web.keys import (
     metrics_key,
     settings_key,
     tasks_key,
+    workers_key,
 )
 from web.security_headers import add_security_headers
 from web.templating import STATIC_DIR, setup_templates
@@ -81,6 +83,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[event_subscribers_key] = []
     setup_templates(app)
     app.on_response_prepare.append(add_security_headers)
+    app.cleanup_ctx.append(workers_ctx(workers_key))
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(survey_ctx)

@@ -11,16 +11,17 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from accounts.password_rules import MIN_LENGTH, password_problem
+from accounts.passwords import Passwords
 from accounts.users import ROLES, UserExists, UserRepository
 from config.settings import Settings, SettingsError, load_settings
 from database.migrate import apply_migrations
 from database.pool import Database, DatabaseUnavailable, EmbeddedPostgres
 from hotline.logs import configure_logging
 from hotline.runner import CommandError, run_until_stopped
-from web.auth import hash_password
 
 
 async def _database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
@@ -66,6 +67,8 @@ async def create_user(settings: Settings, args: argparse.Namespace) -> None:
     problem = password_problem(password, username=args.username, display_name=args.name or "")
     if problem is not None:
         raise CommandError(f"password refused: {PASSWORD_PROBLEMS[problem]}")
+    with ThreadPoolExecutor(1) as hashing:
+        password_hash = await Passwords(hashing).hash(password)
     url, embedded = await _database_url(settings)
     try:
         await apply_migrations(url)
@@ -74,7 +77,7 @@ async def create_user(settings: Settings, args: argparse.Namespace) -> None:
             user = await UserRepository(db.pool).create(
                 username=args.username,
                 display_name=args.name or args.username,
-                password_hash=hash_password(password),
+                password_hash=password_hash,
                 role=args.role,
                 pbx=args.pbx,
                 interface=args.interface,

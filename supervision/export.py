@@ -3,6 +3,9 @@ reads Thai), written from the same `Table`s the page shows.
 
 Text that callers control (their caller-ID name) could start a spreadsheet formula; such
 cells are written with a leading apostrophe so Excel shows them as text and never runs them.
+
+openpyxl is pure Python, so the views build the workbook in the export process
+(runtime.workers); a workbook is written in write-only mode, row by row.
 """
 
 from __future__ import annotations
@@ -10,12 +13,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from supervision.report_tables import Cell, Table
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv"
@@ -31,29 +39,37 @@ def _inert(cell: Cell) -> Cell:
 
 def to_xlsx(tables: Sequence[Table]) -> bytes:
     """A workbook with one sheet per table (named by its key), headers in bold."""
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
     for table in tables:
         sheet = book.create_sheet(table.key[:31])
-        sheet.append([table.title])
-        sheet["A1"].font = Font(bold=True, size=13)
-        sheet.append(table.headers)
-        for cell in sheet[2]:
-            cell.font = Font(bold=True)
-        for row in table.rows:
-            sheet.append([_inert(cell) for cell in row])
-        for column in sheet.iter_cols(min_row=2):
-            for cell in column:
-                if isinstance(cell.value, float):
-                    cell.number_format = "0.0"
-            widest = max((len(str(c.value or "")) for c in column), default=8)
-            sheet.column_dimensions[get_column_letter(column[0].column)].width = min(
-                _MAX_WIDTH, widest + 2
-            )
+        rows = [[_inert(cell) for cell in row] for row in table.rows]
+        _size_columns(sheet, [table.headers, *rows])
         sheet.freeze_panes = "A3"
+        sheet.append([_styled(sheet, table.title, Font(bold=True, size=13))])
+        sheet.append([_styled(sheet, text, Font(bold=True)) for text in table.headers])
+        for row in rows:
+            sheet.append([_styled(sheet, cell) for cell in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _size_columns(sheet: WriteOnlyWorksheet, lines: Sequence[Sequence[Cell]]) -> None:
+    """Each column as wide as its widest cell below the title (a write-only sheet takes its
+    widths before its rows)."""
+    for index in range(1, max(map(len, lines), default=0) + 1):
+        column = [line[index - 1] for line in lines if len(line) >= index]
+        widest = max((len(str(value or "")) for value in column), default=8)
+        sheet.column_dimensions[get_column_letter(index)].width = min(_MAX_WIDTH, widest + 2)
+
+
+def _styled(sheet: WriteOnlyWorksheet, value: Cell, font: Font | None = None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value)
+    if font is not None:
+        cell.font = font
+    if isinstance(value, float):
+        cell.number_format = "0.0"
+    return cell
 
 
 def to_csv(tables: Sequence[Table]) -> bytes:

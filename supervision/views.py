@@ -26,7 +26,7 @@ from supervision.report_tables import (
 from supervision.stats import Period, Thresholds, figures, queue_names
 from web.auth import require_role
 from web.i18n import request_language
-from web.keys import catalog_key, clock_key, db_key, settings_key, surveys_key
+from web.keys import catalog_key, clock_key, db_key, settings_key, surveys_key, workers_key
 from web.templating import render
 
 ROLES = ("supervisor", "admin")
@@ -178,8 +178,9 @@ def _download(body: bytes, kind: Literal["xlsx", "csv"], period: Period) -> web.
 
 @require_role(*ROLES)
 async def reports_xlsx(request: web.Request) -> web.Response:
+    """The workbook is built in the export process: openpyxl would hold the loop."""
     period, _queue_name, tables = await _report_tables(request)
-    return _download(to_xlsx(tables), "xlsx", period)
+    return _download(await request.app[workers_key].export(to_xlsx, tables), "xlsx", period)
 
 
 @require_role(*ROLES)

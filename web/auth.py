@@ -1,4 +1,5 @@
-"""Who is asking: argon2 passwords, server-side sessions that expire, roles and CSRF.
+"""Who is asking: server-side sessions that expire, roles and CSRF (passwords themselves are
+hashed and checked by accounts.passwords).
 
 Sessions live in PostgreSQL (only a SHA-256 of the cookie is stored), so logging out or
 disabling a user takes effect at once on every tab. Every state-changing request must
@@ -16,12 +17,11 @@ from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
+from accounts.passwords import Passwords
 from accounts.users import User
 from web.identity import csrf_rkey, current_user, user_rkey
-from web.keys import clock_key, settings_key, users_key
+from web.keys import clock_key, settings_key, users_key, workers_key
 
 log = structlog.get_logger()
 
@@ -31,26 +31,13 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-_hasher = PasswordHasher()
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def needs_rehash(password_hash: str) -> bool:
-    """True when the stored hash was made with weaker parameters than today's."""
-    return _hasher.check_needs_rehash(password_hash)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+def passwords(app: web.Application) -> Passwords:
+    """Password hashing on the service's own hashing threads (runtime.workers)."""
+    return Passwords(app[workers_key].hashing)
 
 
 def token_hash(token: str) -> str:

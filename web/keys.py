@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from runtime.clock import Clock
     from runtime.metrics import Metrics
     from runtime.tasks import TaskSupervisor
+    from runtime.workers import Workers
     from telephony.service import TelephonyService
     from web.i18n import Catalog
 
@@ -41,6 +42,8 @@ catalog_key: web.AppKey[Catalog] = web.AppKey("catalog")
 metrics_key: web.AppKey[Metrics] = web.AppKey("metrics")
 # Starts every long-lived task (`app[tasks_key].spawn`), so none can die unseen.
 tasks_key: web.AppKey[TaskSupervisor] = web.AppKey("tasks")
+# Threads for password hashing and a process for exports (runtime.workers.workers_ctx).
+workers_key: web.AppKey[Workers] = web.AppKey("workers")
 
 # Built once the database is up (hotline.lifetimes.database_ctx).
 db_key: web.AppKey[Database] = web.AppKey("db")

@@ -1,4 +1,5 @@
-"""The login and logout pages; the mechanism behind them is in web.auth."""
+"""The login and logout pages; the mechanism behind them is in web.auth, the password check
+in accounts.passwords."""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ from aiohttp import web
 from web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    hash_password,
-    needs_rehash,
+    passwords,
     safe_next,
     see_other,
     set_cookie,
     token_hash,
-    verify_password,
 )
 from web.keys import clock_key, settings_key, users_key
 from web.templating import render
@@ -36,13 +35,16 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")))
     found = await request.app[users_key].credentials(username)
-    if found is None or not found[0].active or not verify_password(found[1], password):
+    checker = passwords(request.app)
+    # Checked whether or not the name exists or is active, so every refusal costs the same.
+    matches = await checker.verify(found[1] if found else None, password)
+    if found is None or not found[0].active or not matches:
         log.info("login_failed", username=username)
         context = {"next": target, "error": "login.failed", "username": username}
         return render(request, "login.html", context, status=401)
     user, stored_hash = found
-    if needs_rehash(stored_hash):
-        await request.app[users_key].set_password_hash(user.id, hash_password(password))
+    if checker.needs_rehash(stored_hash):
+        await request.app[users_key].set_password_hash(user.id, await checker.hash(password))
     token = secrets.token_urlsafe(32)
     hours = request.app[settings_key].session_hours
     expires = request.app[clock_key].now() + timedelta(hours=hours)

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 from accounts.users import UserRepository
 from config.settings import load_settings
 from hotline.app import create_app
-from web.auth import hash_password
+from tests.passwords import password_hash
 from web.keys import db_key
 
 PASSWORD = "correct horse battery"
@@ -121,7 +121,7 @@ def make_user(users: UserRepository) -> MakeUser:
         user = await users.create(
             username=username,
             display_name=username.title(),
-            password_hash=hash_password(PASSWORD),
+            password_hash=await password_hash(PASSWORD),
             role=role,
             **extra,
         )

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from accounts.users import UserRepository
 from cases.repository import CaseRepository
-from web.auth import hash_password
+from tests.passwords import password_hash
 from web.keys import db_key
 
 PASSWORD = "pass phrase for tests"
@@ -37,7 +37,7 @@ class Site:
         user = await UserRepository(self.pool).create(
             username=username,
             display_name=username.title(),
-            password_hash=hash_password(PASSWORD),
+            password_hash=await password_hash(PASSWORD),
             role=role,
             unit_id=unit_id,
         )

@@ -18,7 +18,7 @@ from hotline.app import create_app
 from runtime.clock import ManualClock
 from tests.browser import launch, require_chromium
 from tests.cases.factories import NOW
-from web.auth import hash_password
+from tests.passwords import password_hash
 from web.keys import db_key
 
 pytestmark = pytest.mark.browser
@@ -37,7 +37,7 @@ async def page(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[tuple[Page, B
         await UserRepository(app[db_key].pool).create(
             username="boss",
             display_name="หัวหน้า",
-            password_hash=hash_password(PASSWORD),
+            password_hash=await password_hash(PASSWORD),
             role="supervisor",
         )
         browser = await launch(playwright)

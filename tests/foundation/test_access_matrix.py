@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from accounts.users import UserRepository
 from cases.repository import CaseRepository
 from tests.foundation.conftest import PASSWORD, csrf_from, log_in
-from web.auth import hash_password
+from tests.passwords import password_hash
 from web.keys import db_key
 
 ROLES = ("agent", "supervisor", "admin", "unit")
@@ -121,7 +121,7 @@ async def browsers(app_client: TestClient) -> AsyncIterator[dict[str, aiohttp.Cl
         await users.create(
             username=username,
             display_name=username.title(),
-            password_hash=hash_password(PASSWORD),
+            password_hash=await password_hash(PASSWORD),
             role=role,
             unit_id=unit.id if role == "unit" else None,
         )

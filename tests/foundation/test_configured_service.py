@@ -20,7 +20,7 @@ from config.settings import load_settings
 from hotline.app import create_app
 from runtime.clock import ManualClock
 from tests.foundation.conftest import PASSWORD, csrf_from, log_in
-from web.auth import hash_password
+from tests.passwords import password_hash
 from web.keys import db_key, survey_key
 
 # Monday 09:00 in Bangkok is still Sunday evening in New York.
@@ -74,7 +74,7 @@ async def _agency(fresh_db_url: str, tmp_path: Path, **settings: Any) -> AsyncIt
         await UserRepository(app[db_key].pool).create(
             username="agent1",
             display_name="Agent One",
-            password_hash=hash_password(PASSWORD),
+            password_hash=await password_hash(PASSWORD),
             role="agent",
         )
         yield Agency(client)

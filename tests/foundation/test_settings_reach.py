@@ -31,7 +31,8 @@ from ivr.config import SurveySettings
 from supervision.views import thresholds_of
 from tests.foundation.conftest import PASSWORD, csrf_from
 from tests.foundation.processes import clean_environment, free_port, hotline
-from web.auth import SESSION_COOKIE, hash_password
+from tests.passwords import password_hash
+from web.auth import SESSION_COOKIE
 from web.keys import (
     cases_key,
     db_key,
@@ -285,7 +286,7 @@ async def test_a_session_lasts_the_configured_hours(fresh_db_url: str, tmp_path:
         await UserRepository(client.app[db_key].pool).create(
             username="somchai",
             display_name="Somchai",
-            password_hash=hash_password(PASSWORD),
+            password_hash=await password_hash(PASSWORD),
             role="agent",
         )
         page = await client.get("/login")

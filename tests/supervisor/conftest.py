@@ -13,8 +13,8 @@ from accounts.users import UserRepository
 from config.settings import load_settings
 from hotline.app import create_app
 from runtime.clock import ManualClock
+from tests.passwords import password_hash
 from tests.supervisor.factories import local
-from web.auth import hash_password
 from web.keys import db_key
 
 #: Monday 2 March 2026, 13:00 in Bangkok.
@@ -47,7 +47,7 @@ def make_user(app: web.Application) -> Callable[..., Awaitable[None]]:
         await UserRepository(app[db_key].pool).create(
             username=username,
             display_name=username.title(),
-            password_hash=hash_password("correct horse battery"),
+            password_hash=await password_hash("correct horse battery"),
             role=role,
             language=language,
         )

@@ -25,7 +25,7 @@ from telephony.config import PbxConfig
 from telephony.events import PbxSnapshot, TelephonyEvent
 from telephony.service import TelephonyService
 from tests.browser import launch, require_chromium
-from web.auth import hash_password
+from tests.passwords import password_hash
 from web.keys import db_key
 
 pytestmark = pytest.mark.browser
@@ -71,7 +71,7 @@ async def board(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Board]:
         await UserRepository(pool).create(
             username="boss",
             display_name="Boss",
-            password_hash=hash_password(PASSWORD),
+            password_hash=await password_hash(PASSWORD),
             role="supervisor",
             language="en",
         )

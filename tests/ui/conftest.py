@@ -20,7 +20,7 @@ from config.settings import load_settings
 from hotline.app import create_app
 from runtime.clock import ManualClock
 from tests.foundation.conftest import PASSWORD, csrf_from, log_in
-from web import auth
+from tests.passwords import password_hash
 from web.keys import db_key
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
@@ -113,7 +113,7 @@ async def make_agent(panel_app: TestServer) -> AsyncIterator[MakeAgent]:
             user = await repository.create(
                 username=username,
                 display_name=username.title(),
-                password_hash=auth.hash_password(PASSWORD),
+                password_hash=await password_hash(PASSWORD),
                 role="agent",
                 pbx=PBX if interface else None,
                 interface=interface or None,

@@ -27,8 +27,8 @@ from pbxsim import AgentPhone, PbxSimulator
 from runtime.clock import SystemClock
 from telephony.events import PbxSnapshot, TelephonyEvent
 from tests.browser import launch, require_chromium
+from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD, build_app
-from web import auth
 from web.keys import db_key, event_subscribers_key
 
 pytestmark = pytest.mark.browser
@@ -81,7 +81,7 @@ async def live(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
         await UserRepository(app[db_key].pool).create(
             username="somchai",
             display_name="Somchai",
-            password_hash=auth.hash_password(PASSWORD),
+            password_hash=await password_hash(PASSWORD),
             role="agent",
             pbx="sim",
             interface=AGENT,

@@ -33,8 +33,8 @@ from telephony.events import (
     make_call_key,
 )
 from telephony.service import TelephonyService
+from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD, PBX, MakeAgent
-from web.auth import hash_password
 from web.keys import call_writer_key, db_key, tracker_key
 
 NUMBER = "0812345678"
@@ -514,7 +514,10 @@ async def test_an_admin_edits_the_scripts_and_agents_see_them_in_their_language(
 ) -> None:
     pool = panel_app.app[db_key].pool
     await UserRepository(pool).create(
-        username="admin", display_name="Admin", password_hash=hash_password(PASSWORD), role="admin"
+        username="admin",
+        display_name="Admin",
+        password_hash=await password_hash(PASSWORD),
+        role="admin",
     )
     admin = await make_agent("admin", existing=True, page="/panel/scripts")
     response = await admin.session.post(
