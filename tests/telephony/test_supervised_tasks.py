@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from calls.tracker import CallRecord
+from calls.record import CallRecord
+from calls.repository import CallChange
 from calls.writer import CallWriter
 from config.settings import load_settings
 from hotline.app import create_app
@@ -74,11 +75,14 @@ class GatedSink:
         self.stored: list[str] = []
         self.cut_off = True
 
-    async def save_calls(self, records: Sequence[CallRecord]) -> None:
+    async def save_calls(
+        self, records: Sequence[CallRecord], changes: Sequence[CallChange]
+    ) -> list[CallChange]:
         if self.cut_off:
             self.cut_off = False
             await interrupted()
         self.stored.extend(record.call_key for record in records)
+        return []
 
 
 async def test_a_call_writer_that_dies_mid_batch_stores_that_batch_after_its_restart(
