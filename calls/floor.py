@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiohttp import web
-
 from telephony.events import (
     AgentRinging,
     AgentState,
@@ -356,6 +354,3 @@ class Floor:
 
 def _seconds(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds()))
-
-
-floor_key = web.AppKey("floor", Floor)

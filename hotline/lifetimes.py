@@ -17,7 +17,7 @@ from aiohttp import web
 
 from accounts.management import AdminRepository
 from accounts.users import UserRepository
-from calls.floor import Floor, floor_key
+from calls.floor import Floor
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
 from calls.writer import CallWriter
@@ -45,6 +45,7 @@ from web.keys import (
     db_key,
     escalation_key,
     event_subscribers_key,
+    floor_key,
     intake_key,
     metrics_key,
     retention_key,

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from calls.floor import SHOWN_STATES, floor_key
+from calls.floor import SHOWN_STATES
 from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
 from config.settings import Settings, Standards
 from supervision.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
@@ -26,7 +26,15 @@ from supervision.report_tables import (
 from supervision.stats import Period, Thresholds, figures, queue_names
 from web.auth import require_role
 from web.i18n import request_language
-from web.keys import catalog_key, clock_key, db_key, settings_key, surveys_key, workers_key
+from web.keys import (
+    catalog_key,
+    clock_key,
+    db_key,
+    floor_key,
+    settings_key,
+    surveys_key,
+    workers_key,
+)
 from web.templating import render
 
 ROLES = ("supervisor", "admin")

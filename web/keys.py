@@ -18,6 +18,10 @@ from telephony.events import TelephonyEvent
 if TYPE_CHECKING:
     from accounts.management import AdminRepository
     from accounts.users import UserRepository
+    from agent_ui.agent_events import AgentEventRouter
+    from agent_ui.hub import Hub
+    from agent_ui.panel_service import PanelService
+    from calls.floor import Floor
     from calls.repository import CallRepository
     from calls.tracker import CallTracker
     from calls.writer import CallWriter
@@ -61,6 +65,13 @@ telephony_key: web.AppKey[TelephonyService] = web.AppKey("telephony")
 tracker_key: web.AppKey[CallTracker] = web.AppKey("tracker")
 call_writer_key: web.AppKey[CallWriter] = web.AppKey("call_writer")
 survey_key: web.AppKey[SurveyService] = web.AppKey("survey")
+# The live floor: queues, waiting callers, agents, calls in progress.
+floor_key: web.AppKey[Floor] = web.AppKey("floor")
+
+# The agent panel (agent_ui.views.panel).
+hub_key: web.AppKey[Hub] = web.AppKey("panel_hub")
+panel_key: web.AppKey[PanelService] = web.AppKey("panel_service")
+agent_events_key: web.AppKey[AgentEventRouter] = web.AppKey("agent_events")
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

@@ -20,7 +20,6 @@ from agent_ui.hub import Hub
 from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
 from agent_ui.panel_store import SCRIPT_KINDS
 from agent_ui.phases import PhaseStandards
-from calls.floor import floor_key
 from calls.numbers import normalise
 from cases.errors import InvalidCaseData
 from cases.intake import IntakeForm
@@ -32,13 +31,17 @@ from telephony.errors import TelephonyError
 from web.auth import require_role, signed_in
 from web.i18n import LANGUAGES, LOCALES_DIR, request_language
 from web.keys import (
+    agent_events_key,
     call_writer_key,
     cases_key,
     catalog_key,
     clock_key,
     db_key,
     event_subscribers_key,
+    floor_key,
+    hub_key,
     intake_key,
+    panel_key,
     settings_key,
     surveys_key,
     tasks_key,
@@ -50,9 +53,6 @@ from web.templating import render
 
 log = structlog.get_logger()
 
-hub_key = web.AppKey("panel_hub", Hub)
-panel_key = web.AppKey("panel_service", PanelService)
-agent_events_key = web.AppKey("agent_events", AgentEventRouter)
 
 # The keys of the panel's own texts, which its script needs in the page's language.
 PANEL_KEYS = tuple(json.loads((LOCALES_DIR / "panel.json").read_text("utf-8")))

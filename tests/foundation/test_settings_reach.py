@@ -23,7 +23,6 @@ from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from pydantic import BaseModel
 
 from accounts.users import UserRepository
-from agent_ui.views.panel import panel_key
 from cases.lifecycle import CaseType
 from config.settings import Settings, load_settings
 from hotline.app import create_app
@@ -37,6 +36,7 @@ from web.keys import (
     cases_key,
     db_key,
     escalation_key,
+    panel_key,
     retention_key,
     settings_key,
     survey_key,

@@ -15,7 +15,6 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 
 from accounts.users import UserRepository
-from calls.floor import floor_key
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
 from config.settings import load_settings
@@ -26,7 +25,7 @@ from telephony.events import PbxSnapshot, TelephonyEvent
 from telephony.service import TelephonyService
 from tests.browser import launch, require_chromium
 from tests.passwords import password_hash
-from web.keys import db_key
+from web.keys import db_key, floor_key
 
 pytestmark = pytest.mark.browser
 

@@ -12,11 +12,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
-from calls.floor import floor_key
 from telephony.events import AgentStateChanged, CallQueued, LinkDown, PbxSnapshot
 from tests.foundation.conftest import log_in
 from tests.supervisor.factories import add_call, add_case, add_survey, add_user, local
-from web.keys import db_key
+from web.keys import db_key, floor_key
 
 MakeUser = Callable[..., Awaitable[None]]
 HOSTILE = '<script>alert("x")</script>'

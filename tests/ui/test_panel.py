@@ -13,8 +13,6 @@ from aiohttp.test_utils import TestServer
 
 from accounts.users import UserRepository
 from agent_ui.phases import Phase
-from agent_ui.views import panel
-from calls.floor import floor_key
 from runtime.clock import ManualClock
 from telephony.events import (
     AgentRinging,
@@ -35,7 +33,14 @@ from telephony.events import (
 from telephony.service import TelephonyService
 from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD, PBX, MakeAgent
-from web.keys import call_writer_key, db_key, tracker_key
+from web.keys import (
+    agent_events_key,
+    call_writer_key,
+    db_key,
+    floor_key,
+    panel_key,
+    tracker_key,
+)
 
 NUMBER = "0812345678"
 EVIL = "<img src=x onerror=alert(1)>"
@@ -112,7 +117,7 @@ async def feed(server: TestServer, *events: Any) -> None:
     for event in events:
         await app[tracker_key].handle(event)
         await app[floor_key].handle(event)
-        await app[panel.agent_events_key](event)
+        await app[agent_events_key](event)
     await app[call_writer_key].flush()
 
 
@@ -260,7 +265,7 @@ async def test_a_phase_marked_before_the_tracker_stored_the_call_is_kept(
         answered(clock, "1.1", "PJSIP/101"),
     )
     for event in early:
-        await app[panel.agent_events_key](event)
+        await app[agent_events_key](event)
     clock.advance(timedelta(seconds=20))
     assert (await somchai.post("/panel/phase/next"))[1]["phase"] == "inquiry"
     for event in early:
@@ -294,7 +299,7 @@ async def test_wrapup_ends_by_itself_when_its_time_is_up(
             answered(clock, "1.1", "PJSIP/101"),
             ended(clock, "1.1", "PJSIP/101"),
         )
-        service = app[panel.panel_key]
+        service = app[panel_key]
         pool = app[db_key].pool
         for _ in range(100):
             wrapup_s = await pool.fetchval("SELECT wrapup_s FROM calls")
@@ -391,7 +396,7 @@ async def test_the_panel_reads_the_floor_only_once_it_applied_the_event(
     they subscribed: even when the floor comes second, the panel sees the pause."""
     somchai = await make_agent("somchai", "PJSIP/101")
     app = panel_app.app
-    service = TelephonyService([], [app[panel.agent_events_key], app[floor_key].handle])
+    service = TelephonyService([], [app[agent_events_key], app[floor_key].handle])
     await service.start()
     try:
         async with somchai.socket() as ws:
@@ -595,12 +600,12 @@ async def test_a_restarted_service_puts_calls_in_progress_back_on_the_desk(
             answered(clock, "1.1", "PJSIP/101"),
         )
         clock.advance(timedelta(seconds=20))
-        await first[panel.panel_key].next_phase(user)
+        await first[panel_key].next_phase(user)
 
     clock.advance(timedelta(seconds=5))
     second = build_app(fresh_db_url, tmp_path, clock, wrapup_s=30)
     async with TestServer(second):
-        call = (await second[panel.panel_key].desk(user)).call
+        call = (await second[panel_key].desk(user)).call
         assert call is not None
         assert (call.status, call.phase) == ("talking", Phase.INQUIRY)
         assert call.phases[0].at == clock.now() - timedelta(seconds=25)
