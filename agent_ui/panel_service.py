@@ -52,6 +52,7 @@ class PanelService:
         *,
         pool: asyncpg.Pool,
         calls: CallWriter,
+        pops: ScreenPops,
         hub: Hub,
         clock: Clock,
         standards: PhaseStandards,
@@ -62,7 +63,7 @@ class PanelService:
         self._on_wrapup_ended = on_wrapup_ended
         self.store = PanelStore(pool)
         self._calls = calls
-        self.pops = ScreenPops(pool)
+        self.pops = pops
         self.standards = standards
         self.control = control
         self._clock = clock

@@ -42,11 +42,19 @@ class PopLimits:
 class ScreenPops:
     """Builds pops from the call and case repositories."""
 
-    def __init__(self, pool: asyncpg.Pool, limits: PopLimits | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        calls: CallRepository,
+        cases: CaseRepository,
+        ratings: SurveyResults,
+        limits: PopLimits | None = None,
+    ) -> None:
         self._pool = pool
-        self._calls = CallRepository(pool)
-        self._cases = CaseRepository(pool)
-        self._ratings = SurveyResults(pool)
+        self._calls = calls
+        self._cases = cases
+        self._ratings = ratings
         self._limits = limits or PopLimits()
 
     async def pop(self, number: str, *, now: datetime, this_call: str = "") -> dict[str, Any]:

@@ -13,7 +13,13 @@ from admin import views as admin
 from agent_ui.views import cases, panel
 from config.settings import Settings
 from hotline.health import health_sources_key, healthz, metrics_view, watch_tasks
-from hotline.lifetimes import case_jobs_ctx, database_ctx, survey_ctx, telephony_ctx
+from hotline.lifetimes import (
+    case_jobs_ctx,
+    database_ctx,
+    panel_ctx,
+    survey_ctx,
+    telephony_ctx,
+)
 from runtime.clock import Clock, SystemClock
 from runtime.metrics import Metrics
 from runtime.tasks import TaskSupervisor
@@ -88,6 +94,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(survey_ctx)
     app.cleanup_ctx.append(case_jobs_ctx)
+    app.cleanup_ctx.append(panel_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,9 @@ from aiohttp import web
 
 from accounts.management import AdminRepository
 from accounts.users import UserRepository
+from agent_ui.panel_service import PanelService
+from agent_ui.screenpop import ScreenPops
+from agent_ui.views import panel as panel_views
 from calls.floor import Floor
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
@@ -38,6 +42,7 @@ from telephony.events import CallAbandoned, CallEnded, CallExitedQueue, Telephon
 from telephony.service import TelephonyService
 from web.keys import (
     accounts_key,
+    agent_events_key,
     call_writer_key,
     calls_key,
     cases_key,
@@ -46,8 +51,10 @@ from web.keys import (
     escalation_key,
     event_subscribers_key,
     floor_key,
+    hub_key,
     intake_key,
     metrics_key,
+    panel_key,
     retention_key,
     settings_key,
     survey_key,
@@ -218,3 +225,42 @@ async def survey_ctx(app: web.Application) -> AsyncIterator[None]:
     await service.start()
     yield
     await service.stop()
+
+
+async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The panel's service and its hub, once the database is up; stopped first."""
+    telephony = app.get(telephony_key)
+    control = telephony.control if telephony is not None else None
+    router = app[agent_events_key]
+    floor = app[floor_key]
+
+    def tell_floor(user_id: int, at: datetime) -> None:
+        """The floor learns that wrap-up ended early: no PBX event says so."""
+        phone = router.phone_of(user_id)
+        if phone is not None:
+            floor.wrapup_ended(*phone, at)
+
+    pool = app[db_key].pool
+    pops = ScreenPops(pool, calls=app[calls_key], cases=app[cases_key], ratings=app[surveys_key])
+    panel = PanelService(
+        pool=pool,
+        calls=app[call_writer_key],
+        pops=pops,
+        hub=app[hub_key],
+        clock=app[clock_key],
+        standards=panel_views.standards_of(app[settings_key].standards),
+        control=control,
+        on_wrapup_ended=tell_floor,
+    )
+    app[panel_key] = panel
+    router.know(
+        {
+            (agent.pbx, agent.interface): agent.id
+            for agent in await app[users_key].agents()
+            if agent.pbx and agent.interface and agent.active
+        }
+    )
+    async with app[hub_key].running(), panel.running():
+        await panel.restore(panel_views.RESTORE_WINDOW)
+        async with router.running(panel, floor):
+            yield

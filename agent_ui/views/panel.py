@@ -7,8 +7,7 @@ Actions answer JSON for the panel's script; every one needs the session's CSRF t
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -17,7 +16,7 @@ from accounts.users import User
 from agent_ui.agent_events import AgentEventRouter
 from agent_ui.desk import Availability
 from agent_ui.hub import Hub
-from agent_ui.panel_service import PAUSE_REASONS, Agent, PanelService
+from agent_ui.panel_service import PAUSE_REASONS, Agent
 from agent_ui.panel_store import SCRIPT_KINDS
 from agent_ui.phases import PhaseStandards
 from calls.numbers import normalise
@@ -32,20 +31,16 @@ from web.auth import require_role, signed_in
 from web.i18n import LANGUAGES, LOCALES_DIR, request_language
 from web.keys import (
     agent_events_key,
-    call_writer_key,
     cases_key,
     catalog_key,
     clock_key,
-    db_key,
     event_subscribers_key,
-    floor_key,
     hub_key,
     intake_key,
     panel_key,
     settings_key,
     surveys_key,
     tasks_key,
-    telephony_key,
     users_key,
 )
 from web.origin import from_own_page
@@ -276,45 +271,10 @@ async def _find_user(request_app: web.Application, pbx: str, interface: str) -> 
     return found.id if found is not None and found.role == "agent" else None
 
 
-async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The panel's service and its hub, once the database is up; stopped first."""
-    telephony = app.get(telephony_key)
-    control = telephony.control if telephony is not None else None
-    router = app[agent_events_key]
-    floor = app[floor_key]
-
-    def tell_floor(user_id: int, at: datetime) -> None:
-        """The floor learns that wrap-up ended early: no PBX event says so."""
-        phone = router.phone_of(user_id)
-        if phone is not None:
-            floor.wrapup_ended(*phone, at)
-
-    panel = PanelService(
-        pool=app[db_key].pool,
-        calls=app[call_writer_key],
-        hub=app[hub_key],
-        clock=app[clock_key],
-        standards=standards_of(app[settings_key].standards),
-        control=control,
-        on_wrapup_ended=tell_floor,
-    )
-    app[panel_key] = panel
-    router.know(
-        {
-            (agent.pbx, agent.interface): agent.id
-            for agent in await app[users_key].agents()
-            if agent.pbx and agent.interface and agent.active
-        }
-    )
-    async with app[hub_key].running(), panel.running():
-        await panel.restore(RESTORE_WINDOW)
-        async with router.running(panel, floor):
-            yield
-
-
 def setup(app: web.Application) -> None:
-    """Routes and lifetime of the panel. Its telephony subscriber is registered now, so it
-    sees every event from the first link-up; it handles them once the panel has started."""
+    """Routes of the panel, its hub and its telephony subscriber. The subscriber is
+    registered now, so it sees every event from the first link-up; it handles them once
+    the panel's lifetime (hotline.lifetimes.panel_ctx) has started."""
     app[hub_key] = Hub(spawn=app[tasks_key].spawn)
     router = AgentEventRouter(lambda pbx, interface: _find_user(app, pbx, interface))
     app[agent_events_key] = router
@@ -328,4 +288,3 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/panel/intake", save_intake)
     app.router.add_get("/panel/scripts", scripts_page)
     app.router.add_post("/panel/scripts", save_scripts)
-    app.cleanup_ctx.append(panel_ctx)

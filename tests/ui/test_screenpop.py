@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from agent_ui.screenpop import ScreenPops
+from calls.repository import CallRepository
+from cases.repository import CaseRepository
 from database.pool import Database
+from ivr.results import SurveyResults
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -50,9 +53,16 @@ async def _seed(db: Database) -> None:
         )
 
 
+def pops(db: Database) -> ScreenPops:
+    pool = db.pool
+    return ScreenPops(
+        pool, calls=CallRepository(pool), cases=CaseRepository(pool), ratings=SurveyResults(pool)
+    )
+
+
 async def test_a_known_caller_pops_profile_calls_cases_and_ratings(db: Database) -> None:
     await _seed(db)
-    pop = await ScreenPops(db.pool).pop("+66812345678", now=NOW, this_call="p/q/0")
+    pop = await pops(db).pop("+66812345678", now=NOW, this_call="p/q/0")
     assert pop["known"] is True
     assert pop["number"] == "0812345678"
     assert pop["profile"]["name"] == "<b>Nok</b>"
@@ -67,19 +77,19 @@ async def test_a_known_caller_pops_profile_calls_cases_and_ratings(db: Database)
 
 async def test_the_survey_rating_shows_on_its_call(db: Database) -> None:
     await _seed(db)
-    pop = await ScreenPops(db.pool).pop("0812345678", now=NOW, this_call="p/q/new")
+    pop = await pops(db).pop("0812345678", now=NOW, this_call="p/q/new")
     assert pop["calls"][0]["rating"] == 2
     assert pop["calls"][1]["rating"] is None
 
 
 async def test_a_number_never_seen_pops_an_empty_profile(db: Database) -> None:
-    pop = await ScreenPops(db.pool).pop("0999999999", now=NOW)
+    pop = await pops(db).pop("0999999999", now=NOW)
     assert pop["known"] is False
     assert set(pop["profile"].values()) == {""}
     assert pop["calls"] == pop["cases"] == pop["ratings"] == []
 
 
 async def test_a_call_without_a_usable_number_pops_empty(db: Database) -> None:
-    pop = await ScreenPops(db.pool).pop("anonymous", now=NOW)
+    pop = await pops(db).pop("anonymous", now=NOW)
     assert pop["known"] is False
     assert pop["calls"] == pop["cases"] == pop["ratings"] == []
