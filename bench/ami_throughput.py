@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from panoramisk.ami_protocol import AMIProtocol
@@ -40,9 +40,6 @@ from telephony.ami.protocol import AmiMessage, FrameParser
 from telephony.config import PbxConfig
 from telephony.translate import Translator
 from tests.fixtures import AMI_CAPTURES, AMI_TRACES
-
-if TYPE_CHECKING:
-    pass
 
 CHUNK = 64 * 1024
 _UNIQUEID = re.compile(rb"\b(\d{10})\.(\d+)\b")
