@@ -1,7 +1,7 @@
 """Inbound queue calls, event for event as Asterisk 22's app_queue reports them.
 
 Each method emits one phase of a call (join, ring, ring-no-answer, answer, hold, transfer,
-hang-up, abandon) in the order of the real captures in shared/ami-traces. Phases are emitted
+hang-up, abandon) in the order of the real captures in tests/fixtures/ami-traces. Phases are emitted
 synchronously, so no other event can interleave inside one phase.
 """
 
