@@ -44,6 +44,10 @@ class Agent:
     queues: Sequence[str] = ()
 
 
+# Calls answered this long before a restart may still be on an agent's desk.
+RESTORE_WINDOW = timedelta(hours=12)
+
+
 class PanelService:
     """Desks of all agents, changed by the PBX and by agents, published through the hub."""
 
@@ -90,7 +94,7 @@ class PanelService:
         desk = await self.desk(user_id)
         return desk.as_json(self._clock.now()), self.hub.last_event_id(user_id)
 
-    async def restore(self, since: timedelta) -> None:
+    async def restore(self, since: timedelta = RESTORE_WINDOW) -> None:
         """Put back on the desks the calls agents were on when the service stopped; the PBX
         snapshot that follows the link-up takes off those that ended meanwhile."""
         now = self._clock.now()

@@ -19,8 +19,8 @@ from aiohttp import web
 from accounts.management import AdminRepository
 from accounts.users import UserRepository
 from agent_ui.panel_service import PanelService
+from agent_ui.phases import PhaseStandards
 from agent_ui.screenpop import ScreenPops
-from agent_ui.views import panel as panel_views
 from calls.floor import Floor
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
@@ -29,7 +29,7 @@ from cases.escalation import EscalationJob
 from cases.intake_service import CaseIntake
 from cases.repository import CaseRepository
 from cases.retention import RetentionJob
-from config.settings import Settings
+from config.settings import Settings, Standards
 from database.migrate import apply_migrations
 from database.pool import Database, DatabaseUnavailable, EmbeddedPostgres
 from hotline.health import ComponentHealth, health_sources_key, watch_telephony
@@ -227,6 +227,16 @@ async def survey_ctx(app: web.Application) -> AsyncIterator[None]:
     await service.stop()
 
 
+def _phase_standards(standards: Standards) -> PhaseStandards:
+    return PhaseStandards.from_limits(
+        greeting_max_s=standards.greeting_max_s,
+        inquiry_min_s=standards.inquiry_min_s,
+        inquiry_max_s=standards.inquiry_max_s,
+        closing_max_s=standards.closing_max_s,
+        wrapup_s=standards.wrapup_s,
+    )
+
+
 async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
     """The panel's service and its hub, once the database is up; stopped first."""
     telephony = app.get(telephony_key)
@@ -248,7 +258,7 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
         pops=pops,
         hub=app[hub_key],
         clock=app[clock_key],
-        standards=panel_views.standards_of(app[settings_key].standards),
+        standards=_phase_standards(app[settings_key].standards),
         control=control,
         on_wrapup_ended=tell_floor,
     )
@@ -261,6 +271,6 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
         }
     )
     async with app[hub_key].running(), panel.running():
-        await panel.restore(panel_views.RESTORE_WINDOW)
+        await panel.restore()
         async with router.running(panel, floor):
             yield

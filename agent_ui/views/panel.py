@@ -7,7 +7,6 @@ Actions answer JSON for the panel's script; every one needs the session's CSRF t
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -18,13 +17,11 @@ from agent_ui.desk import Availability
 from agent_ui.hub import Hub
 from agent_ui.panel_service import PAUSE_REASONS, Agent
 from agent_ui.panel_store import SCRIPT_KINDS
-from agent_ui.phases import PhaseStandards
 from calls.numbers import normalise
 from cases.errors import InvalidCaseData
 from cases.intake import IntakeForm
 from cases.lifecycle import CaseType, Channel, Role
 from cases.models import Actor
-from config.settings import Standards
 from ivr.results import Satisfaction
 from telephony.errors import TelephonyError
 from web.auth import require_role, signed_in
@@ -53,18 +50,6 @@ log = structlog.get_logger()
 PANEL_KEYS = tuple(json.loads((LOCALES_DIR / "panel.json").read_text("utf-8")))
 AVAILABILITIES: tuple[Availability, ...] = ("ready", "paused", "logged_out")
 SHORTCUT = "Alt+N"
-# Calls answered this long before a restart may still be on an agent's desk.
-RESTORE_WINDOW = timedelta(hours=12)
-
-
-def standards_of(standards: Standards) -> PhaseStandards:
-    return PhaseStandards.from_limits(
-        greeting_max_s=standards.greeting_max_s,
-        inquiry_min_s=standards.inquiry_min_s,
-        inquiry_max_s=standards.inquiry_max_s,
-        closing_max_s=standards.closing_max_s,
-        wrapup_s=standards.wrapup_s,
-    )
 
 
 def _strings(request: web.Request, lang: str) -> dict[str, str]:
