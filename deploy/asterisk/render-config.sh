@@ -8,8 +8,12 @@ source_dir="$(cd "$(dirname "$0")" && pwd)"
 : "${HOTLINE_AMI_USER:=hotline}"
 : "${HOTLINE_AGI_HOST:=hotline}"
 : "${HOTLINE_PBX_NAME:=main}"
+: "${HOTLINE_AGI_PORT:=4573}"
+: "${HOTLINE_AMI_PORT:=5038}"
 : "${HOTLINE_INCALL_SURVEY:=no}"
-export HOTLINE_AMI_USER HOTLINE_AGI_HOST HOTLINE_PBX_NAME HOTLINE_INCALL_SURVEY
+: "${HOTLINE_QUEUE_TIMEOUT:=120}"
+export HOTLINE_AMI_USER HOTLINE_AGI_HOST HOTLINE_AGI_PORT HOTLINE_AMI_PORT HOTLINE_PBX_NAME
+export HOTLINE_INCALL_SURVEY HOTLINE_QUEUE_TIMEOUT
 mkdir -p "$target"
 for file in "$source_dir"/*.conf; do
     name="$(basename "$file")"

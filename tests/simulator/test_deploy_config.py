@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
+import pytest
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "asterisk"
+COMPOSE = DEPLOY.parents[1] / "docker-compose.yml"
+
+ENVIRONMENT = {
+    "HOTLINE_AMI_SECRET": "s3cret",
+    "HOTLINE_PUBLIC_IP": "203.0.113.7",
+    "HOTLINE_TRUNK_HOST": "sip.carrier.example",
+    "HOTLINE_TRUNK_USER": "trunkuser",
+    "HOTLINE_TRUNK_SECRET": "trunkpass",
+    "HOTLINE_AGENT101_SECRET": "a1",
+    "HOTLINE_AGENT102_SECRET": "a2",
+    "HOTLINE_AGENT103_SECRET": "a3",
+    "HOTLINE_AGI_HOST": "hotline-agi.internal",
+    "HOTLINE_AGI_PORT": "4999",
+    "HOTLINE_AMI_PORT": "5139",
+    "HOTLINE_AMI_PERMIT": "172.30.0.10/255.255.255.255",
+}
 
 
 def _read(name: str) -> str:
@@ -18,29 +38,119 @@ def _section(text: str, name: str) -> str:
     return match.group(1)
 
 
-def test_manager_has_timestamps_and_no_real_secret() -> None:
-    text = _read("manager.conf")
-    assert re.search(r"^timestampevents = yes$", _section(text, "general"), re.M)
-    secrets = re.findall(r"^secret = (.*)$", text, re.M)
-    assert secrets == ["@HOTLINE_AMI_SECRET@"]
-    assert not re.search(r"^(read|write) = .*\b(command|all)\b", text, re.M)
+def _render(target: Path, **changes: str | None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ["PATH"], **ENVIRONMENT}
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return subprocess.run(
+        ["sh", str(DEPLOY / "render-config.sh"), str(target)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
-def test_dialplan_routes_1169_to_the_queue_and_runs_the_survey_agi() -> None:
-    text = _read("extensions.conf")
-    inbound = _section(text, "from-trunk")
-    assert re.search(r"exten => 1169,1,", inbound) and "Queue(hotline,c)" in inbound
-    assert "survey-incall" in inbound and "${MEMBERINTERFACE}" in inbound
-    survey = _section(text, "survey")
-    assert "AGI(agi://${HOTLINE_AGI_HOST}:4573/survey,${SURVEY_ID})" in survey
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("asterisk")
+    result = _render(target)
+    assert result.returncode == 0, result.stderr
+    return target
 
 
-def test_queue_matches_the_simulators_lab() -> None:
-    hotline = _section(_read("queues.conf"), "hotline")
+def test_rendering_leaves_no_placeholder(rendered: Path) -> None:
+    files = sorted(p.name for p in rendered.iterdir())
+    assert files == sorted(p.name for p in DEPLOY.glob("*.conf"))
+    for path in rendered.iterdir():
+        assert not re.search(r"@[A-Z][A-Z0-9_]*@", path.read_text()), path.name
+
+
+def test_every_host_and_port_comes_from_the_environment(rendered: Path) -> None:
+    dialplan = (rendered / "extensions.conf").read_text()
+    assert re.search(r"^HOTLINE_AGI_HOST = hotline-agi\.internal$", dialplan, re.M)
+    assert re.search(r"^HOTLINE_AGI_PORT = 4999$", dialplan, re.M)
+    agi_urls = re.findall(r"AGI\(agi://([^/]+)/", dialplan)
+    assert agi_urls and set(agi_urls) == {"${HOTLINE_AGI_HOST}:${HOTLINE_AGI_PORT}"}
+    assert not re.search(r"\b4573\b|127\.0\.0\.1", dialplan)
+    manager = (rendered / "manager.conf").read_text()
+    assert re.search(r"^port = 5139$", _section(manager, "general"), re.M)
+    account = _section(manager, "hotline")
+    assert re.findall(r"^(deny|permit) = (.*)$", account, re.M) == [
+        ("deny", "0.0.0.0/0.0.0.0"),
+        ("permit", "172.30.0.10/255.255.255.255"),
+    ]
+
+
+def test_defaults_fill_the_ports_and_a_missing_permit_stops_the_start(tmp_path: Path) -> None:
+    defaults = _render(tmp_path / "ok", HOTLINE_AGI_PORT=None, HOTLINE_AMI_PORT=None)
+    assert defaults.returncode == 0, defaults.stderr
+    assert "HOTLINE_AGI_PORT = 4573" in (tmp_path / "ok" / "extensions.conf").read_text()
+    refused = _render(tmp_path / "refused", HOTLINE_AMI_PERMIT=None)
+    assert refused.returncode != 0
+    assert "HOTLINE_AMI_PERMIT is not set" in refused.stderr
+
+
+def test_no_static_member_remains(rendered: Path) -> None:
+    queues = (rendered / "queues.conf").read_text()
+    assert not re.search(r"^\s*member\s*=>", queues, re.M)
+    hotline = _section(queues, "hotline")
     for line in ("strategy = rrmemory", "timeout = 15", "retry = 2", "ringinuse = no"):
         assert line in hotline
-    members = re.findall(r"^member => (PJSIP/agent\d+),0,(Agent \d+)$", hotline, re.M)
-    assert members == [(f"PJSIP/agent{n}", f"Agent {n}") for n in (101, 102, 103)]
+    assert "context = hotline-exit" in hotline
+
+
+def test_manager_reads_what_the_translator_needs_and_not_the_dialplan() -> None:
+    text = _read("manager.conf")
+    general = _section(text, "general")
+    assert re.search(r"^timestampevents = yes$", general, re.M)
+    assert re.search(r"^channelvars = HOTLINE_CALLBACK$", general, re.M)
+    secrets = re.findall(r"^secret = (.*)$", text, re.M)
+    assert secrets == ["@HOTLINE_AMI_SECRET@"]
+    read = re.findall(r"^read = (.*)$", text, re.M)
+    assert [set(r.split(",")) for r in read] == [{"system", "call", "agent", "user", "dtmf", "cdr"}]
+    assert not re.search(r"^(read|write) = .*\b(command|all|dialplan)\b", text, re.M)
+
+
+def test_callers_reach_the_queue_with_a_timeout_transfers_and_a_callback() -> None:
+    text = _read("extensions.conf")
+    inbound = _section(text, "from-trunk")
+    assert re.search(r"exten => 1169,1,", inbound)
+    assert "Queue(hotline,ct,,,${HOTLINE_QUEUE_TIMEOUT})" in inbound
+    assert "UserEvent(QueueExit,Queue: hotline,Status: ${QUEUESTATUS},Uniqueid: ${UNIQUEID})" in (
+        inbound
+    )
+    assert '"${QUEUESTATUS}" = "TIMEOUT"]?hotline-overflow,s,1' in inbound
+    assert "survey-incall" in inbound and "${MEMBERINTERFACE}" in inbound
+    assert "Status: EXITWITHKEY,Digit: ${EXTEN}" in _section(text, "hotline-exit")
+    overflow = _section(text, "hotline-overflow")
+    assert (
+        "UserEvent(CallbackRequest,Queue: hotline,Number: ${CALLERID(num)},Uniqueid: ${UNIQUEID})"
+        in overflow
+    )
+    agents = _section(text, "from-agents")
+    assert "exten => _210X,1," in agents and "Dial(PJSIP/agent1${EXTEN:2},30)" in agents
+    assert "exten => 1169,1,Goto(from-trunk,1169,1)" in agents
+    assert 'Set(CALLERID(all)="Hotline" <1169>)' in agents
+    assert "Dial(PJSIP/${EXTEN}@trunk,30)" in agents
+    keep = _section(text, "hotline-keep-caller")
+    assert '"${CHANNEL(endpoint)}" = "trunk"]?from-trunk,1169,1' in keep
+
+
+def test_features_allow_attended_transfer_without_a_missing_prompt() -> None:
+    features = _read("features.conf")
+    assert re.search(r"^atxfer => \*2$", _section(features, "featuremap"), re.M)
+    assert re.search(r"^transferannouncesound =\s*$", _section(features, "general"), re.M)
+
+
+def test_compose_passes_the_rendered_settings() -> None:
+    compose = COMPOSE.read_text()
+    for name in ("HOTLINE_AGI_PORT", "HOTLINE_AMI_PORT", "HOTLINE_AMI_PERMIT"):
+        assert f"{name}:" in compose, name
+    assert "ipv4_address: ${HOTLINE_ADDRESS:-172.30.0.10}" in compose
 
 
 def test_every_file_is_documented_and_every_placeholder_has_a_value_source() -> None:
