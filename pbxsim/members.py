@@ -33,8 +33,11 @@ class MemberRoster:
         dynamic: bool = True,
         penalty: int = 0,
         paused: bool = False,
+        reason: str = "",
+        state_interface: str = "",
         announce: bool = True,
     ) -> Member:
+        """QueueAdd: a paused add announces only QueueMemberAdded (Paused 1, its reason)."""
         queue = self.core.queues.get(queue_name)
         if queue is None:
             raise MemberError("Unable to add interface to queue: No such queue")
@@ -49,8 +52,10 @@ class MemberRoster:
             login_time=now,
             penalty=penalty,
             paused=paused,
+            paused_reason=clean(reason) if paused else "",
             last_pause=now if paused else 0,
             status=INUSE if self.core.endpoint_busy(interface) else NOT_INUSE,
+            state_interface=clean(state_interface),
         )
         queue.members[interface] = member
         if announce:
@@ -91,6 +96,6 @@ class MemberRoster:
                 member.last_pause = now
             self.core.emit(device_state(_pause_device(member), INUSE if paused else NOT_INUSE))
             self.core.emit(member_event("QueueMemberPause", member))
-        for queue in self.core.queues.values():
-            self.on_free(queue)
+        # No dispatch here: app_queue notices an unpaused member on the waiting caller's
+        # next once-a-second check (wrapup-time.txt: rung 0.6 s after the unpause).
         return members

@@ -104,6 +104,7 @@ class Member:
     last_call: int = 0
     in_call: bool = False
     status: int = NOT_INUSE
+    state_interface: str = ""
 
     @property
     def membership(self) -> str:
@@ -112,6 +113,11 @@ class Member:
     @property
     def available(self) -> bool:
         return not self.paused and self.status == NOT_INUSE
+
+    def ringable(self, now: float, wrapuptime: int) -> bool:
+        """Available and out of the queue's wrap-up (app_queue compares whole seconds)."""
+        in_wrapup = self.last_call > 0 and int(now) - self.last_call < wrapuptime
+        return self.available and not in_wrapup
 
 
 @dataclass
@@ -137,22 +143,30 @@ class Queue:
     strategy: str = "rrmemory"
     timeout: float = 15.0
     retry: float = 2.0
+    wrapuptime: int = 0
     members: dict[str, Member] = field(default_factory=dict)
     stats: QueueStats = field(default_factory=QueueStats)
     rr_last: str | None = None
 
-    def next_member(self) -> Member | None:
-        """Round robin with memory: the first available member after the last one rung."""
+    def next_member(self, now: float) -> Member | None:
+        """Round robin with memory over the lowest penalty among the ringable members.
+
+        app_queue tries the members of the lowest penalty first; within them rrmemory
+        starts after the member rung last.
+        """
         order = list(self.members.values())
-        if not order:
+        ready = [m for m in order if m.ringable(now, self.wrapuptime)]
+        if not ready:
             return None
+        best = min(m.penalty for m in ready)
+        first_tier = {m.interface for m in ready if m.penalty == best}
         start = 0
         names = [m.interface for m in order]
         if self.rr_last in names:
             start = names.index(self.rr_last) + 1
         for i in range(len(order)):
             member = order[(start + i) % len(order)]
-            if member.available:
+            if member.interface in first_tier:
                 return member
         return None
 

@@ -15,14 +15,16 @@ from pathlib import Path
 from pbxsim.ami_server import AmiServer
 from pbxsim.clock import SimClock
 from pbxsim.core import PbxCore
+from pbxsim.dialplan import InboundPlan
 from pbxsim.members import MemberRoster
 from pbxsim.model import IdAllocator, Member, Queue
 from pbxsim.originate import OriginateEngine, SurveyCall
 from pbxsim.phones import AgentPhone, CustomerPhone
 from pbxsim.queue_actions import QueueActions
-from pbxsim.queue_calls import HangupSide, QueueCall, QueueEngine
+from pbxsim.queue_calls import TRUNK, HangupSide, QueueCall, QueueEngine
 from pbxsim.replay import ReplayFeed
 from pbxsim.templates import Fields
+from pbxsim.transfers import DirectCall, TransferActions
 from telephony.ami.protocol import AmiMessage
 
 
@@ -52,8 +54,15 @@ class PbxSimulator:
         replay_speed: float | None = None,
         replay_autostart: bool = True,
         history: int = 100_000,
+        plan: InboundPlan | None = None,
+        trunk: str = TRUNK,
+        device_state_events: bool = True,
+        atxfer_code: str | None = None,
+        device_lag: float = 0.0,
     ) -> None:
         self.clock = SimClock(speed=speed, epoch=epoch)
+        # The lab of the dynamic-member captures reported no DeviceStateChange at all.
+        self.device_state_events = device_state_events
         self.server = AmiServer(
             accounts if accounts is not None else {"hotline": "hotline"},
             host=host,
@@ -64,7 +73,8 @@ class PbxSimulator:
             write_buffer_high=write_buffer_high,
         )
         self.core = PbxCore(self.emit, self.clock, IdAllocator())
-        self.queue_engine = QueueEngine(self.core, exten)
+        self.queue_engine = QueueEngine(self.core, exten, plan, trunk)
+        self.queue_engine.device_lag = device_lag
         self.originate = OriginateEngine(
             self.core,
             agi_host=agi_host,
@@ -78,6 +88,8 @@ class PbxSimulator:
             self.queue_engine.after_agent = self.originate.incall_survey
         self.roster = MemberRoster(self.core, self.queue_engine.dispatch)
         QueueActions(self.core, self.queue_engine, self.roster).register(self.server)
+        self.transfers = TransferActions(self.core, self.queue_engine, atxfer_code=atxfer_code)
+        self.transfers.register(self.server)
         self.originate.register(self.server)
         self.replay = (
             ReplayFeed(replay, speed=replay_speed, autostart=replay_autostart) if replay else None
@@ -97,6 +109,20 @@ class PbxSimulator:
             sim.add_member("hotline", f"PJSIP/agent{number}", f"Agent {number}", dynamic=False)
         return sim
 
+    @classmethod
+    def shipped(
+        cls, agents: int = 3, queue_timeout: float | None = 120.0, **kwargs: object
+    ) -> PbxSimulator:
+        """Configured like deploy/asterisk: queue `hotline` with NO members (agents sign in
+        through hotline with QueueAdd), Queue(hotline,ct,,,timeout), exit by key, the
+        overflow with its callback offer, `[from-agents]` transfers and an atxfer code."""
+        kwargs.setdefault("plan", InboundPlan.shipped(queue_timeout))
+        kwargs.setdefault("trunk", "PJSIP/trunk")
+        kwargs.setdefault("atxfer_code", "*2")
+        sim = cls(**kwargs)  # type: ignore[arg-type]
+        sim.add_queue("hotline")
+        return sim
+
     # lifetime -----------------------------------------------------------------------
     async def start(self) -> tuple[str, int]:
         return await self.server.start()
@@ -104,6 +130,7 @@ class PbxSimulator:
     async def stop(self) -> None:
         await self.server.stop()
         await self.queue_engine.close()
+        await self.transfers.close()
         await self.originate.close()
         if self.replay is not None:
             await self.replay.close()
@@ -114,6 +141,8 @@ class PbxSimulator:
 
     # events -------------------------------------------------------------------------
     def emit(self, fields: Fields) -> None:
+        if not self.device_state_events and fields[0] == ("Event", "DeviceStateChange"):
+            return
         self.events.append(fields)
         self.server.broadcast(fields)
         self._emitted.set()
@@ -166,8 +195,10 @@ class PbxSimulator:
         await self.server.start()
 
     # configuration --------------------------------------------------------------------
-    def add_queue(self, name: str, *, timeout: float = 15.0, retry: float = 2.0) -> Queue:
-        queue = Queue(name, timeout=timeout, retry=retry)
+    def add_queue(
+        self, name: str, *, timeout: float = 15.0, retry: float = 2.0, wrapuptime: int = 0
+    ) -> Queue:
+        queue = Queue(name, timeout=timeout, retry=retry, wrapuptime=wrapuptime)
         self.core.queues[name] = queue
         return queue
 
@@ -243,6 +274,20 @@ class PbxSimulator:
 
     async def abandon(self, call: QueueCall) -> None:
         self.queue_engine.abandon(call)
+
+    async def press(self, call: QueueCall, digit: str) -> None:
+        """The caller presses a key (exit by key in the queue, or the overflow's choice)."""
+        self.queue_engine.press(call, digit)
+
+    def hang_up_channel(self, name: str) -> bool:
+        """The phone of channel `name` hangs up (for legs outside the queue too)."""
+        ch = self.core.find_channel(name)
+        return ch is not None and self.core.hang_up(ch)
+
+    @property
+    def direct_calls(self) -> list[DirectCall]:
+        """Calls a transfer started outside the queue (to an agent or an outside number)."""
+        return self.transfers.calls
 
     @property
     def calls(self) -> list[QueueCall]:

@@ -119,7 +119,15 @@ class QueueActions:
         if queue in self.core.queues and interface not in self.core.queues[queue].members:
             session.respond(request, "Success", ("Message", "Added interface to queue"))
         try:
-            self.members.add_member(queue, interface, name, penalty=penalty, paused=paused)
+            self.members.add_member(
+                queue,
+                interface,
+                name,
+                penalty=penalty,
+                paused=paused,
+                reason=request.get("Reason") or "",
+                state_interface=request.get("StateInterface") or "",
+            )
         except MemberError as exc:
             session.error(request, str(exc))
 

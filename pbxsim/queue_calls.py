@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 import structlog
 
+from pbxsim.after_queue import QueueExitPlan
 from pbxsim.core import PbxCore, agent_number
+from pbxsim.dialplan import InboundPlan
 from pbxsim.model import (
     INUSE,
     NOT_INUSE,
@@ -33,6 +35,7 @@ from pbxsim.model import (
 from pbxsim.phones import AgentPhone
 from pbxsim.tasks import BackgroundTasks
 from pbxsim.templates import (
+    Fields,
     bridge_block,
     bridge_event,
     cdr,
@@ -51,6 +54,8 @@ log = structlog.get_logger()
 
 CallState = Literal["queued", "connected", "transferred", "after_queue", "ended"]
 HangupSide = Literal["caller", "agent"]
+# The QUEUESTATUS a caller leaves Queue() with, back in the dialplan.
+ExitStatus = Literal["TIMEOUT", "EXITWITHKEY", "CONTINUE"]
 
 TRUNK = "PJSIP/caller-trunk"
 ANSWER_PAUSE = 0.5  # Answer() to Queue() in the captures: the channel settles for 500 ms
@@ -90,6 +95,10 @@ class QueueCall:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     recheck: asyncio.Task[None] | None = None
+    timer: asyncio.Task[None] | None = None
+    keys: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    gone: asyncio.Event = field(default_factory=asyncio.Event)
+    in_dialplan: bool = False
 
     @property
     def uniqueid(self) -> str:
@@ -111,9 +120,19 @@ AfterQueue = Callable[[QueueCall], Coroutine[Any, Any, None]]
 class QueueEngine:
     """Queue logic (rrmemory, ring timeout, retry, autofill) and the call phases."""
 
-    def __init__(self, core: PbxCore, exten: str = "1169") -> None:
+    def __init__(
+        self,
+        core: PbxCore,
+        exten: str = "1169",
+        plan: InboundPlan | None = None,
+        trunk: str = TRUNK,
+    ) -> None:
         self.core = core
         self.exten = exten
+        self.plan = plan or InboundPlan()
+        self.trunk = trunk
+        self.device_lag = 0.0
+        self.dialplan = QueueExitPlan(core, self.plan, self._leave_dialplan)
         self.phones: dict[str, AgentPhone] = {}
         self.default_phone = AgentPhone()
         self.waiting: dict[str, list[QueueCall]] = {}
@@ -124,13 +143,16 @@ class QueueEngine:
 
     def _hangup_channel(self, ch: Channel) -> bool:
         for call in self.calls:
+            if call.in_dialplan and ch is call.caller:
+                call.gone.set()
+                return True
             if call.state in ("ended", "after_queue"):
                 continue
             if ch is call.caller:
                 self.hangup(call, "caller")
                 return True
             if ch is call.agent and call.state == "connected":
-                self.hangup(call, "agent")
+                self._agent_leg_cut(call)
                 return True
             if call.ringing is not None and ch is call.ringing.agent:
                 self.decline(call.ringing.member.interface)
@@ -142,12 +164,11 @@ class QueueEngine:
 
     # joining ------------------------------------------------------------------------
     async def join(self, queue_name: str, number: str, name: str) -> QueueCall:
-        queue = self.core.queues[queue_name]
         number, name = clean(number) or "anonymous", clean(name) or clean(number)
         emit = self.core.emit
-        trunk_was_idle = not self.core.endpoint_busy(TRUNK)
+        trunk_was_idle = not self.core.endpoint_busy(self.trunk)
         caller = self.core.new_channel(
-            TRUNK,
+            self.trunk,
             caller_num=number,
             caller_name=name,
             context="from-trunk",
@@ -162,10 +183,32 @@ class QueueEngine:
         caller.state, caller.answered = 6, self._now()
         emit(chan_event("Newstate", caller))
         if trunk_was_idle:
-            emit(device_state(TRUNK, INUSE))
+            emit(device_state(self.trunk, INUSE))
         await self.core.clock.sleep(ANSWER_PAUSE)
-        caller.priority, caller.application, caller.application_data = 3, "Queue", queue.name
-        emit(newexten(caller, "Queue", queue.name))
+        return self._enqueue(self.core.queues[queue_name], caller)
+
+    def requeue_channel(self, caller: Channel, queue_name: str) -> QueueCall:
+        """A caller transferred to the queue's extension: `Goto(from-trunk,1169,1)` again.
+
+        The channel (and so the Uniqueid) stays the same; app_queue sees a new caller, who
+        is offered to a member once the transfer has let go of the old call.
+        """
+        emit = self.core.emit
+        caller.context, caller.exten, caller.priority = "from-trunk", self.exten, 1
+        emit(
+            newexten(
+                caller, "NoOp", f'Hotline call from "{caller.caller_name}" <{caller.caller_num}>'
+            )
+        )
+        caller.priority = 2
+        emit(newexten(caller, "Answer", ""))
+        return self._enqueue(self.core.queues[queue_name], caller, offer=False)
+
+    def _enqueue(self, queue: Queue, caller: Channel, *, offer: bool = True) -> QueueCall:
+        emit = self.core.emit
+        app_data = self.plan.app_data(queue.name)
+        caller.priority, caller.application, caller.application_data = 3, "Queue", app_data
+        emit(newexten(caller, "Queue", app_data))
         for variable in ("ANSWEREDTIME", "DIALEDTIME", "QUEUEWAIT"):
             emit(varset(caller, variable, ""))
             emit(varset(caller, f"{variable}_MS", ""))
@@ -187,8 +230,11 @@ class QueueEngine:
         )
         emit(chan_event("MusicOnHoldStart", caller, ("Class", "default")))
         log.info("sim_caller_joined", queue=queue.name, uniqueid=caller.uniqueid)
-        self._offer(call)
+        if offer:
+            self._offer(call)
         call.recheck = self._spawn(self._recheck(call))
+        if self.plan.timeout is not None:
+            call.timer = self._spawn(self._queue_timeout(call, self.plan.timeout))
         return call
 
     def dispatch(self, queue: Queue) -> None:
@@ -200,7 +246,7 @@ class QueueEngine:
     def _offer(self, call: QueueCall) -> None:
         if call.ringing is not None or call.retrying or call.state != "queued":
             return
-        member = call.queue.next_member()
+        member = call.queue.next_member(self._now())
         if member is not None:
             self._ring(call, member)
 
@@ -418,6 +464,57 @@ class QueueEngine:
         call.state = "transferred"
         self.dispatch(call.queue)
 
+    def hand_over(self, call: QueueCall, transferer: Channel, exten: str, context: str) -> Channel:
+        """AMI BlindTransfer of a queue call: the queue lets go of both legs.
+
+        `transferer` is the channel the action named; the OTHER leg is the one transferred
+        (blind-transfer-ami.txt). The transferer's leg ends: an agent's is hung up, a
+        caller's goes on in the dialplan (QueueExit CONTINUE, Hangup). Returns the channel
+        that now runs `exten@context`.
+        """
+        agent, _ = self._connected_agent(call)
+        emit, caller, bridge = self.core.emit, call.caller, call.bridge
+        assert bridge is not None
+        moved = caller if transferer is agent else agent
+        emit(chan_event("Unhold", transferer))
+        emit(varset(caller, "BLINDTRANSFER", agent.name))
+        emit(varset(agent, "BLINDTRANSFER", caller.name))
+        emit(
+            event(
+                "BlindTransfer",
+                "call,all",
+                [("Result", "Success")],
+                channel_block(transferer, "Transferer"),
+                channel_block(moved, "Transferee"),
+                bridge_block(bridge),
+                [("IsExternal", "Yes"), ("Context", clean(context)), ("Extension", clean(exten))],
+            )
+        )
+        self._complete(call, "transfer")
+        self._leave_bridge(bridge, transferer)
+        moved.context, moved.exten, moved.priority = clean(context), clean(exten), 1
+        emit(newexten(moved, moved.application, moved.application_data))
+        self._leave_bridge(bridge, moved)
+        emit(bridge_event("BridgeDestroy", bridge))
+        call.bridge = None
+        if transferer is caller:
+            self.dialplan.exit_event(call, "CONTINUE")
+            self.dialplan.hang_up_line(call)
+        return moved
+
+    def let_go(self, call: QueueCall, transferer: Channel) -> None:
+        """After a hand-over: the transferer's leg hangs up and the member is free again."""
+        agent, member = self._connected_agent(call)
+        self.core.emit_rtp_qos(transferer)
+        if transferer is agent:
+            self.core.emit(hangup(agent, 16))
+            self.core.drop_channel(agent)
+            self._release_member(call, member)
+            self._finish(call, "transferred")
+            return
+        self._release_member(call, member)
+        self._caller_leaves(call, "transferred")
+
     def _connected_agent(self, call: QueueCall) -> tuple[Channel, Member]:
         if call.state != "connected" or call.agent is None or call.member is None:
             raise RuntimeError(f"call {call.uniqueid} is not connected to an agent")
@@ -442,13 +539,41 @@ class QueueEngine:
         call.queue.stats.completed += 1
         call.queue.stats.record_talk(talktime)
 
+    def connected_call(self, ch: Channel) -> QueueCall | None:
+        """The answered queue call `ch` is a leg of (the caller's or the agent's channel)."""
+        for call in self.calls:
+            if call.state == "connected" and ch in (call.caller, call.agent):
+                return call
+        return None
+
+    def waiting_call(self, ch: Channel) -> QueueCall | None:
+        for call in self.calls:
+            if call.state == "queued" and ch is call.caller:
+                return call
+        return None
+
     def _release_member(self, call: QueueCall, member: Member) -> None:
         now = int(self._now())
         for m in self.core.members_of(member.interface):
             m.calls_taken += 1 if m.queue == call.queue.name else 0
-            m.last_call = now
-        self.core.emit(device_state(member.interface, NOT_INUSE))
-        self.core.set_member_state(member.interface, NOT_INUSE, in_call=False)
+            m.last_call, m.in_call = now, False
+        if self.device_lag > 0:
+            self._spawn(self._device_idle_later(member.interface))
+        else:
+            self._device_idle(member.interface)
+
+    def _device_idle(self, interface: str) -> None:
+        self.core.emit(device_state(interface, NOT_INUSE))
+        self.core.set_member_state(interface, NOT_INUSE, in_call=False)
+
+    async def _device_idle_later(self, interface: str) -> None:
+        """The phone's hang-up reaches app_queue through the device-state queue, a moment
+        after AgentComplete: a QueuePause sent on AgentComplete can still see Status 2
+        (INUSE), as in wrapup-time.txt."""
+        await self.core.clock.sleep(self.device_lag)
+        self._device_idle(interface)
+        for queue in self.core.queues.values():
+            self.dispatch(queue)
 
     # ending -------------------------------------------------------------------------
     def hangup(self, call: QueueCall, by: HangupSide = "caller") -> None:
@@ -468,6 +593,8 @@ class QueueEngine:
             self._drop_caller(call)
             self._emit_cdrs(call)
             self._finish(call, "transferred")
+        elif call.in_dialplan:
+            call.gone.set()
         elif call.state == "after_queue":
             # The caller is in the in-call survey, which owns the channel now.
             self.core.hang_up(call.caller)
@@ -514,17 +641,21 @@ class QueueEngine:
             call.state = "after_queue"
             self._spawn(self._after_queue(call, self.after_agent))
             return
+        if self.plan.continues:
+            self._release_member(call, member)
+            self._to_dialplan(call, "CONTINUE")
+            return
         emit(chan_event("SoftHangupRequest", caller, ("Cause", "16")))
         self._release_member(call, member)
         self._caller_leaves(call)
 
-    def _caller_leaves(self, call: QueueCall) -> None:
+    def _caller_leaves(self, call: QueueCall, outcome: str = "answered") -> None:
         caller = call.caller
         self.core.emit_rtp_qos(caller)
         self._emit_cdrs(call)
         self.core.emit(hangup(caller, 16))
         self._drop_caller(call)
-        self._finish(call, "answered")
+        self._finish(call, outcome)
 
     async def _after_queue(self, call: QueueCall, step: AfterQueue) -> None:
         try:
@@ -553,28 +684,10 @@ class QueueEngine:
         if ringing is not None:
             emit(dial_event("DialEnd", caller, ringing.agent, ("DialStatus", "CANCEL")))
         wait = whole_seconds(call.joined, now)
-        emit(varset(caller, "QUEUEWAIT", str(wait)))
-        emit(varset(caller, "QUEUEWAIT_MS", str(wait * 1000)))
-        dialed = now - caller.created
-        emit(varset(caller, "DIALEDTIME", str(int(dialed))))
-        emit(varset(caller, "DIALEDTIME_MS", str(int(dialed * 1000))))
-        emit(varset(caller, "ANSWEREDTIME", "0"))
-        emit(varset(caller, "ANSWEREDTIME_MS", "0"))
+        self._wait_times(call, wait)
         emit(varset(caller, "ABANDONED", "TRUE"))
-        waiting = self.waiting[call.queue.name]
-        position = waiting.index(call) + 1
-        emit(
-            chan_event(
-                "QueueCallerAbandon",
-                caller,
-                ("Queue", call.queue.name),
-                ("Position", str(position)),
-                ("OriginalPosition", str(call.original_position)),
-                ("HoldTime", str(wait)),
-                privilege="agent,all",
-            )
-        )
-        self._leave_queue(call)
+        emit(self._abandon_event(call, wait))
+        position = self._leave_queue(call)
         emit(varset(caller, "QUEUEPOSITION", str(position)))
         emit(chan_event("SoftHangupRequest", caller, ("Cause", "16")))
         emit(hangup(caller, 0))
@@ -584,10 +697,170 @@ class QueueEngine:
             self.core.drop_channel(ringing.agent)
             emit(device_state(ringing.member.interface, NOT_INUSE))
             self.core.set_member_state(ringing.member.interface, NOT_INUSE)
-        if not self.core.endpoint_busy(TRUNK):
-            emit(device_state(TRUNK, UNAVAILABLE))
+        if not self.core.endpoint_busy(self.trunk):
+            emit(device_state(self.trunk, UNAVAILABLE))
         call.queue.stats.abandoned += 1
         self._finish(call, "abandoned")
+
+    # back to the dialplan -------------------------------------------------------------
+    async def _queue_timeout(self, call: QueueCall, seconds: float) -> None:
+        """Queue()'s timeout: reported like an abandon, then QUEUESTATUS=TIMEOUT."""
+        await self.core.clock.sleep(seconds - (self._now() - call.joined))
+        if call.state != "queued":
+            return
+        emit, caller = self.core.emit, call.caller
+        self._stop_ringing(call)
+        wait = whole_seconds(call.joined, self._now())
+        emit(varset(caller, "ABANDONED", "TRUE"))
+        emit(self._abandon_event(call, wait))
+        self._wait_times(call, wait)
+        emit(chan_event("MusicOnHoldStop", caller))
+        position = self._leave_queue(call)
+        emit(varset(caller, "QUEUEPOSITION", str(position)))
+        emit(varset(caller, "QUEUESTATUS", "TIMEOUT"))
+        call.queue.stats.abandoned += 1
+        self._to_dialplan(call, "TIMEOUT")
+
+    def press(self, call: QueueCall, digit: str) -> None:
+        """The caller presses a key: exit by key while waiting, or an answer to a prompt."""
+        emit, caller = self.core.emit, call.caller
+        digit = clean(digit)[:1]
+        emit(
+            chan_event(
+                "DTMFBegin",
+                caller,
+                ("Digit", digit),
+                ("Direction", "Received"),
+                privilege="dtmf,all",
+            )
+        )
+        emit(
+            chan_event(
+                "DTMFEnd",
+                caller,
+                ("Digit", digit),
+                ("DurationMs", "140"),
+                ("Direction", "Received"),
+                privilege="dtmf,all",
+            )
+        )
+        if call.state == "after_queue":
+            call.keys.put_nowait(digit)
+        elif call.state == "queued" and self.plan.exit_context and digit.isdigit():
+            self._exit_with_key(call, self.plan.exit_context, digit)
+
+    def _exit_with_key(self, call: QueueCall, context: str, digit: str) -> None:
+        emit, caller = self.core.emit, call.caller
+        self._stop_ringing(call)
+        self._wait_times(call, whole_seconds(call.joined, self._now()))
+        caller.context, caller.exten = context, digit
+        emit(newexten(caller, "Queue", caller.application_data))
+        emit(chan_event("MusicOnHoldStop", caller))
+        position = self._leave_queue(call)
+        emit(varset(caller, "QUEUEPOSITION", str(position)))
+        caller.priority = 0
+        self._to_dialplan(call, "EXITWITHKEY", digit)
+
+    def redirect(self, call: QueueCall, context: str, exten: str) -> None:
+        """AMI Redirect of a waiting caller: app_queue reports an abandon (redirect-hangup-ami)."""
+        emit, caller = self.core.emit, call.caller
+        emit(chan_event("MusicOnHoldStop", caller))
+        self._stop_ringing(call)
+        caller.context, caller.exten = clean(context), clean(exten)
+        emit(newexten(caller, "Queue", caller.application_data))
+        emit(self._abandon_event(call, whole_seconds(call.joined, self._now())))
+        self._leave_queue(call)
+        call.queue.stats.abandoned += 1
+        caller.priority = 0
+        call.state, call.in_dialplan = "after_queue", True
+        self._spawn(self._announcement(call))
+
+    async def _announcement(self, call: QueueCall) -> None:
+        """A context the simulator does not know: answer, play a message, hang up."""
+        self.dialplan.step(call, "Answer", "")
+        self.dialplan.step(call, "Playback", "announcement")
+        if await self.core.clock.wait(call.gone, self.plan.prompt_seconds):
+            self._leave_dialplan(call, "redirected", True)
+            return
+        self.dialplan.hang_up_line(call)
+        self._leave_dialplan(call, "redirected", False)
+
+    def _to_dialplan(self, call: QueueCall, status: ExitStatus, digit: str = "") -> None:
+        call.state, call.in_dialplan = "after_queue", True
+        self._spawn(self.dialplan.run(call, status, digit))
+
+    def _leave_dialplan(self, call: QueueCall, outcome: str, caller_hung_up: bool) -> None:
+        """The end of the dialplan: the caller hung up, or Hangup() did it."""
+        caller = call.caller
+        if caller_hung_up:
+            self.core.emit(chan_event("HangupRequest", caller))
+        self.core.emit_rtp_qos(caller)
+        self._emit_cdrs(call)
+        self.core.emit(hangup(caller, 16))
+        self._drop_caller(call)
+        self._finish(call, outcome)
+
+    def _agent_leg_cut(self, call: QueueCall) -> None:
+        """AMI Hangup of the agent's channel: app_queue reports Reason `caller`, and with
+        option `c` the caller goes on in the dialplan (QUEUESTATUS=CONTINUE) first."""
+        agent, member = self._connected_agent(call)
+        emit, caller, bridge = self.core.emit, call.caller, call.bridge
+        assert bridge is not None
+        self.core.emit_rtp_qos(agent, caller)
+        self._clear_bridge_peers(agent, caller)
+        self._leave_bridge(bridge, agent)
+        self._leave_bridge(bridge, caller)
+        emit(bridge_event("BridgeDestroy", bridge))
+        self._call_times(call)
+        if self.plan.continues:
+            self.dialplan.exit_event(call, "CONTINUE")
+            self.dialplan.hang_up_line(call)
+        else:
+            emit(chan_event("SoftHangupRequest", caller, ("Cause", "16")))
+        self._complete(call, "caller")
+        emit(hangup(agent, 16))
+        self.core.drop_channel(agent)
+        self._release_member(call, member)
+        self._caller_leaves(call)
+
+    def _stop_ringing(self, call: QueueCall) -> None:
+        """The caller leaves while an agent rings: that ring is cancelled (cause 0)."""
+        ringing, emit = call.ringing, self.core.emit
+        call.ringing = None
+        if call.task is not None:
+            call.task.cancel()
+        if ringing is None:
+            return
+        ringing.end = self._now()
+        for _ in range(2):
+            emit(dial_event("DialEnd", call.caller, ringing.agent, ("DialStatus", "CANCEL")))
+        emit(hangup(ringing.agent, 0))
+        self.core.drop_channel(ringing.agent)
+        emit(device_state(ringing.member.interface, NOT_INUSE))
+        self.core.set_member_state(ringing.member.interface, NOT_INUSE)
+
+    def _abandon_event(self, call: QueueCall, wait: int) -> Fields:
+        waiting = self.waiting[call.queue.name]
+        return chan_event(
+            "QueueCallerAbandon",
+            call.caller,
+            ("Queue", call.queue.name),
+            ("Position", str(waiting.index(call) + 1)),
+            ("OriginalPosition", str(call.original_position)),
+            ("HoldTime", str(wait)),
+            privilege="agent,all",
+        )
+
+    def _wait_times(self, call: QueueCall, wait: int) -> None:
+        """The VarSets app_queue sets on a caller who leaves the queue unanswered."""
+        caller, emit = call.caller, self.core.emit
+        emit(varset(caller, "QUEUEWAIT", str(wait)))
+        emit(varset(caller, "QUEUEWAIT_MS", str(wait * 1000)))
+        dialed = self._now() - caller.created
+        emit(varset(caller, "DIALEDTIME", str(int(dialed))))
+        emit(varset(caller, "DIALEDTIME_MS", str(int(dialed * 1000))))
+        emit(varset(caller, "ANSWEREDTIME", "0"))
+        emit(varset(caller, "ANSWEREDTIME_MS", "0"))
 
     # helpers ------------------------------------------------------------------------
     def _clear_bridge_peers(self, first: Channel, second: Channel) -> None:
@@ -611,8 +884,8 @@ class QueueEngine:
 
     def _drop_caller(self, call: QueueCall) -> None:
         self.core.drop_channel(call.caller)
-        if not self.core.endpoint_busy(TRUNK):
-            self.core.emit(device_state(TRUNK, UNAVAILABLE))
+        if not self.core.endpoint_busy(self.trunk):
+            self.core.emit(device_state(self.trunk, UNAVAILABLE))
 
     def _emit_cdrs(self, call: QueueCall) -> None:
         now, caller = self._now(), call.caller
@@ -645,9 +918,10 @@ class QueueEngine:
             )
 
     def _finish(self, call: QueueCall, outcome: str) -> None:
-        call.state, call.outcome = "ended", outcome
-        if call.recheck is not None:
-            call.recheck.cancel()
+        call.state, call.outcome, call.in_dialplan = "ended", outcome, False
+        for task in (call.recheck, call.timer):
+            if task is not None:
+                task.cancel()
         call.ended.set()
         trim(self.calls, lambda c: c.state == "ended")
         log.info("sim_call_ended", uniqueid=call.uniqueid, outcome=outcome)

@@ -116,7 +116,7 @@ def bridge_block(bridge: Bridge) -> Fields:
 
 def _member_counters(m: Member) -> Fields:
     return [
-        ("StateInterface", m.interface),
+        ("StateInterface", m.state_interface or m.interface),
         ("Membership", m.membership),
         ("Penalty", str(m.penalty)),
         ("CallsTaken", str(m.calls_taken)),

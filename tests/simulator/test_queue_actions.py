@@ -128,3 +128,24 @@ async def test_hangup_action_ends_a_queue_call(lab: PbxSimulator, client: AmiCli
     client.send("Hangup", ActionID="h2", Channel="PJSIP/nobody-00000099")
     reply = (await client.until(lambda m: m.action_id == "h2"))[-1]
     assert (reply["Response"], reply["Message"]) == ("Error", "No such channel")
+
+
+async def test_the_lowest_penalty_is_rung_first_whatever_the_round_robin_says() -> None:
+    async with PbxSimulator.lab(agents=0, speed=50.0) as sim:
+        client = await AmiClient.connect(*sim.address)
+        await client.login()
+        for interface, penalty in (("PJSIP/agent101", "2"), ("PJSIP/agent102", "0")):
+            replies = await client.ask(
+                "QueueAdd",
+                f"add-{interface}",
+                Queue="hotline",
+                Interface=interface,
+                Penalty=penalty,
+                MemberName=interface,
+            )
+            assert replies[-1]["Message"] == "Added interface to queue"
+        sim.core.queues["hotline"].rr_last = "PJSIP/agent102"  # rrmemory alone would say 101
+        call = await sim.place_call("hotline", "0811000001", "Penalty Caller")
+        called = await sim.wait_for_event("AgentCalled", Uniqueid=call.uniqueid)
+        assert called["Interface"] == "PJSIP/agent102"
+        await client.close()

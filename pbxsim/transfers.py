@@ -1,0 +1,270 @@
+"""AMI BlindTransfer, Atxfer's refusal and Redirect, and the `[from-agents]` targets they reach.
+
+A transferred channel runs the shipped `[from-agents]` context (deploy/asterisk/
+extensions.conf): 210X dials another agent outside the queue, 1169 goes back into the queue
+(a new QueueCallerJoin with the same Uniqueid), `0X.` dials out over the trunk presented as
+the hotline, anything else is `Hangup(21)`. Event order as blind-transfer-ami.txt.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+import structlog
+
+from pbxsim.ami_server import AmiServer, AmiSession
+from pbxsim.core import PbxCore, agent_number
+from pbxsim.model import Bridge, Channel, clean, trim
+from pbxsim.phones import AgentPhone
+from pbxsim.queue_calls import QueueEngine
+from pbxsim.tasks import BackgroundTasks
+from pbxsim.templates import bridge_event, chan_event, dial_event, hangup, newexten, varset
+from telephony.ami.protocol import AmiMessage
+
+log = structlog.get_logger()
+
+AGENT_EXTEN = re.compile(r"^210(\d)$")
+OUTSIDE = re.compile(r"^0\d+$")
+DIAL_TIMEOUT = 30.0
+HOTLINE_CALLER_ID = ("1169", "Hotline")
+
+
+@dataclass
+class DirectCall:
+    """A channel that dialled one target from `[from-agents]` (no queue involved)."""
+
+    origin: Channel
+    dial_string: str
+    target: Channel | None = None
+    bridge: Bridge | None = None
+    outcome: str = "ringing"
+    gone: bool = False
+    answered_at: float | None = None
+    events: list[str] = field(default_factory=list)
+
+
+class TransferActions:
+    """BlindTransfer, Atxfer and Redirect over AMI, and the calls they start."""
+
+    def __init__(
+        self,
+        core: PbxCore,
+        engine: QueueEngine,
+        *,
+        atxfer_code: str | None = None,
+        outside_phone: AgentPhone | None = None,
+    ) -> None:
+        self.core = core
+        self.engine = engine
+        self.atxfer_code = atxfer_code
+        self.outside_phone = outside_phone or AgentPhone.answers_after(2.0)
+        self.calls: list[DirectCall] = []
+        self._tasks = BackgroundTasks("transfers")
+        core.hangup_hooks.append(self._hangup_channel)
+
+    def register(self, server: AmiServer) -> None:
+        server.register("BlindTransfer", self.blind_transfer)
+        server.register("Atxfer", self.atxfer)
+        server.register("Redirect", self.redirect)
+
+    # actions --------------------------------------------------------------------------
+    async def blind_transfer(self, session: AmiSession, request: AmiMessage) -> None:
+        ch = self.core.find_channel(request.get("Channel") or "")
+        if ch is None:
+            session.error(request, "Channel specified does not exist")
+            return
+        exten = clean(request.get("Exten") or "")
+        if not exten:
+            session.error(request, "No extension specified")
+            return
+        call = self.engine.connected_call(ch)
+        if call is None:
+            session.error(request, "Transfer failed")
+            return
+        session.respond(request, "Success", ("Message", "Transfer succeeded"))
+        # The target runs in the transferer's context unless the action names one.
+        context = clean(request.get("Context") or ch.context)
+        moved = self.engine.hand_over(call, ch, exten, context)
+        self.route(moved, exten, call.queue.name)
+        self.engine.let_go(call, ch)
+
+    async def atxfer(self, session: AmiSession, request: AmiMessage) -> None:
+        ch = self.core.find_channel(request.get("Channel") or "")
+        if ch is None:
+            session.error(request, "No such channel")
+            return
+        if self.atxfer_code is None:
+            session.error(request, "No attended transfer feature code found")
+            return
+        session.error(request, "Attended transfer is not simulated")
+
+    async def redirect(self, session: AmiSession, request: AmiMessage) -> None:
+        ch = self.core.find_channel(request.get("Channel") or "")
+        if ch is None:
+            session.error(request, "Channel specified does not exist")
+            return
+        context, exten = request.get("Context"), request.get("Exten")
+        call = self.engine.waiting_call(ch)
+        if not context or not exten or call is None:
+            session.error(request, "Redirect failed")
+            return
+        session.respond(request, "Success", ("Message", "Redirect successful"))
+        self.engine.redirect(call, context, exten)
+
+    # [from-agents] --------------------------------------------------------------------
+    def route(self, ch: Channel, exten: str, queue: str) -> None:
+        """Run `exten` of `[from-agents]` on the transferred channel."""
+        agent = AGENT_EXTEN.match(exten)
+        if exten == self.engine.exten and ch.endpoint == self.engine.trunk:
+            self.engine.requeue_channel(ch, queue)
+        elif agent is not None:
+            self._dial(ch, f"PJSIP/agent10{agent.group(1)}", f"PJSIP/agent10{agent.group(1)},30")
+        elif OUTSIDE.match(exten):
+            self._step(
+                ch, "NoOp", f'Outbound call to {exten} by "{ch.caller_name}" <{ch.caller_num}>'
+            )
+            self._step(ch, "Set", 'CALLERID(all)="Hotline" <1169>')
+            ch.caller_num, ch.caller_name = HOTLINE_CALLER_ID
+            self._dial(ch, self.engine.trunk, f"PJSIP/{exten}@trunk,30")
+        else:
+            self._step(ch, "Hangup", "21")
+            self.core.emit(chan_event("SoftHangupRequest", ch, ("Cause", "21")))
+            self._end_channel(ch, 21)
+
+    def _dial(self, origin: Channel, endpoint: str, dial_data: str) -> None:
+        self._step(origin, "Dial", dial_data)
+        call = DirectCall(origin, dial_data.rsplit(",", 1)[0])
+        self.calls.append(call)
+        trim(self.calls, lambda c: c.gone)
+        self._tasks.spawn(self._ring(call, endpoint))
+
+    async def _ring(self, call: DirectCall, endpoint: str) -> None:
+        emit, origin = self.core.emit, call.origin
+        outside = endpoint == self.engine.trunk
+        number = call.dial_string.split("/", 1)[-1].split("@", 1)[0]
+        target = self.core.new_channel(
+            endpoint,
+            caller_num=number if outside else agent_number(endpoint),
+            caller_name=number if outside else f"Agent {agent_number(endpoint)}",
+            context="from-trunk" if outside else "from-agents",
+            exten="s",
+            linkedid=origin.linkedid,
+        )
+        call.target = target
+        emit(chan_event("Newchannel", target))
+        emit(varset(target, "DIALEDPEERNUMBER", endpoint.split("/", 1)[-1]))
+        target.exten, target.application = origin.exten, "AppDial"
+        target.connected_num, target.connected_name = origin.caller_num, origin.caller_name
+        emit(newexten(target, "AppDial", "(Outgoing Line)"))
+        emit(chan_event("NewConnectedLine", target))
+        emit(dial_event("DialBegin", origin, target, ("DialString", call.dial_string)))
+        origin.connected_num, origin.connected_name = target.caller_num, target.caller_name
+        emit(chan_event("NewConnectedLine", origin))
+        target.state = 5
+        emit(chan_event("Newstate", target))
+        emit(dial_event("DialState", origin, target, ("DialStatus", "RINGING")))
+        phone = (
+            self.outside_phone
+            if outside
+            else self.engine.phones.get(endpoint, self.engine.default_phone)
+        )
+        ring = phone.answer_after if phone.answer_after is not None else DIAL_TIMEOUT
+        await self.core.clock.sleep(min(ring, DIAL_TIMEOUT))
+        if call.gone:
+            return
+        if ring >= DIAL_TIMEOUT:
+            emit(dial_event("DialEnd", origin, target, ("DialStatus", "NOANSWER")))
+            emit(hangup(target, 19))
+            self.core.drop_channel(target)
+            call.outcome = "noanswer"
+            self._keep_caller(call)
+            return
+        self._connect(call, target)
+
+    def _connect(self, call: DirectCall, target: Channel) -> None:
+        emit, origin = self.core.emit, call.origin
+        target.state, target.answered = 6, self.core.clock.now()
+        emit(chan_event("Newstate", target))
+        emit(dial_event("DialEnd", origin, target, ("DialStatus", "ANSWER")))
+        bridge = Bridge(self.core.ids.bridge_id())
+        emit(bridge_event("BridgeCreate", bridge))
+        target.exten = ""
+        emit(newexten(target, "AppDial", "(Outgoing Line)"))
+        for ch in (target, origin):
+            bridge.channels.append(ch)
+            ch.bridge = bridge
+            emit(bridge_event("BridgeEnter", bridge, ch))
+        emit(varset(origin, "BLINDTRANSFER", ""))
+        origin_pvt, target_pvt = str(uuid.uuid4()), f"1-{secrets.randbelow(99999)}@127.0.0.1"
+        for _ in range(3):
+            emit(varset(origin, "BRIDGEPEER", target.name))
+            emit(varset(origin, "BRIDGEPVTCALLID", origin_pvt))
+            emit(varset(target, "BRIDGEPEER", origin.name))
+            emit(varset(target, "BRIDGEPVTCALLID", target_pvt))
+        call.bridge, call.answered_at, call.outcome = bridge, self.core.clock.now(), "answered"
+        log.info("sim_direct_call_connected", origin=origin.name, target=target.name)
+
+    def _keep_caller(self, call: DirectCall) -> None:
+        """`[hotline-keep-caller]`: a citizen nobody answered goes back into the queue."""
+        origin = call.origin
+        self._step(origin, "Goto", "hotline-keep-caller,s,1")
+        if origin.endpoint == self.engine.trunk:
+            self.engine.requeue_channel(origin, next(iter(self.core.queues)))
+            call.gone = True
+            return
+        self._step(origin, "Hangup", "")
+        self.core.emit(chan_event("SoftHangupRequest", origin, ("Cause", "16")))
+        self._end_channel(origin, 16)
+        call.gone = True
+
+    # hanging up -----------------------------------------------------------------------
+    def _hangup_channel(self, ch: Channel) -> bool:
+        for call in self.calls:
+            if call.gone or ch not in (call.origin, call.target):
+                continue
+            self.hang_up(call, ch)
+            return True
+        return False
+
+    def hang_up(self, call: DirectCall, side: Channel) -> None:
+        """One side of a direct call hangs up: the bridge ends and so does the other side."""
+        emit, other = self.core.emit, call.target if side is call.origin else call.origin
+        call.gone = True
+        bridge = call.bridge
+        if bridge is None:
+            if call.target is not None:
+                emit(dial_event("DialEnd", call.origin, call.target, ("DialStatus", "CANCEL")))
+                self._end_channel(call.target, 0)
+            self._end_channel(call.origin, 16)
+            return
+        self.core.emit_rtp_qos(side, other)
+        emit(chan_event("HangupRequest", side, ("Cause", "16")))
+        for ch in (side, other):
+            if ch is not None:
+                emit(varset(ch, "BRIDGEPEER", ""))
+                emit(varset(ch, "BRIDGEPVTCALLID", ""))
+        for ch in (side, other):
+            if ch is not None and ch in bridge.channels:
+                bridge.channels.remove(ch)
+                ch.bridge = None
+                emit(bridge_event("BridgeLeave", bridge, ch))
+        emit(bridge_event("BridgeDestroy", bridge))
+        self._end_channel(side, 16)
+        if other is not None:
+            self._end_channel(other, 16)
+        call.outcome = "ended"
+
+    def _end_channel(self, ch: Channel, cause: int) -> None:
+        self.core.emit(hangup(ch, cause))
+        self.core.drop_channel(ch)
+
+    def _step(self, ch: Channel, application: str, data: str) -> None:
+        ch.priority += 1
+        ch.application, ch.application_data = application, data
+        self.core.emit(newexten(ch, application, data))
+
+    async def close(self) -> None:
+        await self._tasks.close()

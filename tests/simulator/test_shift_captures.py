@@ -1,0 +1,127 @@
+"""The simulator configured like deploy/asterisk, replaying the dynamic-member captures: the
+recorder's actions at their times, the phones through the API, compared with what Asterisk
+22 sent (agent-shift-dynamic.txt, wrapup-time.txt, redirect-hangup-ami.txt, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from pbxsim import PbxSimulator
+from pbxsim.queue_calls import QueueCall
+from telephony.ami.protocol import AmiMessage
+
+from .conftest import AmiClient
+from .scripted import (
+    Step,
+    assert_like_capture,
+    capture_start,
+    captured_responses,
+    first_events,
+    recorder_actions,
+    responses,
+    run_script,
+)
+
+Lab = Callable[..., PbxSimulator]
+
+
+def caller_steps(sim: PbxSimulator, name: str, calls: list[QueueCall]) -> list[Step]:
+    """Each captured caller dials in when its channel appeared and hangs up when it did."""
+    steps: list[Step] = []
+    for at, message in first_events(name, "Newchannel", "PJSIP/trunk"):
+        number, caller_name = message["CallerIDNum"], message["CallerIDName"]
+
+        async def dial(number: str = number, caller_name: str = caller_name) -> None:
+            calls.append(await sim.place_call("hotline", number, caller_name))
+
+        steps.append(Step(at, dial))
+    for index, (at, _) in enumerate(first_events(name, "HangupRequest", "PJSIP/trunk")):
+
+        async def hang_up(index: int = index) -> None:
+            await sim.hangup(calls[index], by="caller")
+
+        steps.append(Step(at, hang_up))
+    return steps
+
+
+@pytest.fixture
+async def shipped() -> AsyncIterator[Lab]:
+    sims: list[PbxSimulator] = []
+
+    def make(name: str, **kwargs: object) -> PbxSimulator:
+        sim = PbxSimulator.shipped(
+            speed=10.0, epoch=capture_start(name), device_state_events=False, **kwargs
+        )
+        sims.append(sim)
+        return sim
+
+    yield make
+    for sim in sims:
+        await sim.stop()
+
+
+async def _replay(sim: PbxSimulator, name: str, steps: list[Step]) -> list[AmiMessage]:
+    await sim.start()
+    client = await AmiClient.connect(*sim.address)
+    await client.login()
+    try:
+        return await run_script(sim, client, name, steps)
+    finally:
+        await client.close()
+
+
+async def test_a_shift_of_a_dynamic_member_is_the_capture(shipped: Lab) -> None:
+    name = "agent-shift-dynamic.txt"
+    sim = shipped(name)
+    assert list(sim.members("hotline")) == []
+    calls: list[QueueCall] = []
+    received = await _replay(sim, name, caller_steps(sim, name, calls))
+    assert responses(received) == captured_responses(name)
+    assert_like_capture(received, name)
+    status = [m for m in received if m.name == "QueueMember"]
+    assert [(m["Paused"], m["PausedReason"]) for m in status] == [
+        ("1", "login"),
+        ("0", ""),
+        ("1", "lunch"),
+    ]
+    # LastPause is when the last pause began: unpausing leaves it alone.
+    removed = next(m for m in received if m.name == "QueueMemberRemoved")
+    lunch = next(m for m in received if m.name == "QueueMemberPause" and m["Paused"] == "1")
+    assert removed["LastPause"] == lunch["LastPause"] != "0"
+    assert [c.outcome for c in calls] == ["answered", "answered"]
+
+
+async def test_queue_wrapup_holds_the_agent_silently_and_a_wrapup_pause_races_the_hangup(
+    shipped: Lab,
+) -> None:
+    name = "wrapup-time.txt"
+    sim = shipped(name, device_lag=0.5)
+    queue = sim.core.queues["hotline"]
+    queue.wrapuptime = 10
+    calls: list[QueueCall] = []
+    steps = caller_steps(sim, name, calls)
+    part_b = next(at for at, pairs in recorder_actions(name) if ("ActionID", "wrapup-5") in pairs)
+
+    async def reload_parameters() -> None:
+        queue.wrapuptime = 0  # `queue reload parameters hotline`: no AMI event
+
+    received = await _replay(sim, name, [*steps, Step(part_b - 0.5, reload_parameters)])
+    assert responses(received) == captured_responses(name)
+    assert_like_capture(received, name)
+    # No event names the wrap-up; caller B is rung on the first check after LastCall + 10 s.
+    a_hung_up = first_events(name, "HangupRequest", "PJSIP/trunk")[0][0]
+    b_rung = calls[1].attempts[0].start
+    assert int(a_hung_up) + 10 <= b_rung < int(a_hung_up) + 12
+    # Service-style wrap-up: the pause sees the phone still in use, then the idle phone.
+    wrapup = [
+        (m.name, m["Status"], m["Paused"])
+        for m in received
+        if m.name in ("QueueMemberPause", "QueueMemberStatus") and m["PausedReason"] == "wrapup"
+    ]
+    assert wrapup == [("QueueMemberPause", "2", "1"), ("QueueMemberStatus", "1", "1")]
+    unpaused_at = next(
+        at for at, pairs in recorder_actions(name) if ("ActionID", "wrapup-8") in pairs
+    )
+    assert unpaused_at <= calls[3].attempts[0].start < unpaused_at + 1.1
