@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from pbxsim import PbxSimulator
+from pbxsim import AgentPhone, PbxSimulator
+from pbxsim.dialplan import InboundPlan
+from pbxsim.model import IdAllocator
 from pbxsim.queue_calls import QueueCall
 from telephony.ami.protocol import AmiMessage
 
@@ -125,3 +127,59 @@ async def test_queue_wrapup_holds_the_agent_silently_and_a_wrapup_pause_races_th
         at for at, pairs in recorder_actions(name) if ("ActionID", "wrapup-8") in pairs
     )
     assert unpaused_at <= calls[3].attempts[0].start < unpaused_at + 1.1
+
+
+def numbered_like(sim: PbxSimulator, name: str) -> None:
+    """Start the channel counter where the capture's first caller was, so the actions the
+    recorder sent (naming channels) name the simulator's channels too."""
+    first = first_events(name, "Newchannel", "PJSIP/trunk")[0][1]["Channel"]
+    sim.core.ids = IdAllocator(int(first.rsplit("-", 1)[1], 16))
+
+
+async def test_hangup_of_the_agent_leg_and_redirects_of_waiting_callers(shipped: Lab) -> None:
+    name = "redirect-hangup-ami.txt"
+    sim = shipped(name, queue_timeout=None)
+    numbered_like(sim, name)
+    calls: list[QueueCall] = []
+    steps = caller_steps(sim, name, calls)
+    ringing_caller = first_events(name, "Newchannel", "PJSIP/trunk")[2][0]
+
+    async def agent_stops_answering() -> None:
+        sim.set_agent_phone("PJSIP/agent101", AgentPhone.manual())
+
+    received = await _replay(sim, name, [*steps, Step(ringing_caller - 1, agent_stops_answering)])
+    assert responses(received) == captured_responses(name)
+    assert_like_capture(received, name)
+    complete = next(m for m in received if m.name == "AgentComplete")
+    assert complete["Reason"] == "caller"  # an AMI Hangup of the agent leg, not "agent"
+    assert [c.outcome for c in calls] == ["answered", "redirected", "redirected"]
+
+
+async def test_queue_timeout_and_exit_by_key_come_back_to_the_dialplan(shipped: Lab) -> None:
+    name = "queue-timeout-exit-dialplan.txt"
+    lab_1170 = InboundPlan(
+        timeout=8,
+        exit_event="QueueExit,Status: {status}",
+        exit_context="hotline-exit",
+        key_exit_event="QueueExit,Status: EXITWITHKEY,Digit: {digit}",
+    )
+    sim = shipped(name, plan=lab_1170, exten="1170")
+    calls: list[QueueCall] = []
+    steps = caller_steps(sim, name, calls)
+    (key_at, key), *_ = first_events(name, "DTMFEnd", "PJSIP/trunk")
+    (agent_bye, _), *_ = first_events(name, "HangupRequest", "PJSIP/agent")
+
+    async def press() -> None:
+        await sim.press(calls[1], key["Digit"])
+
+    async def agent_hangs_up() -> None:
+        await sim.hangup(calls[2], by="agent")
+
+    received = await _replay(
+        sim, name, [*steps, Step(key_at, press), Step(agent_bye, agent_hangs_up)]
+    )
+    assert responses(received) == captured_responses(name)
+    assert_like_capture(received, name)
+    abandon = next(m for m in received if m.name == "QueueCallerAbandon")
+    assert abandon["HoldTime"] == "8"
+    assert [c.outcome for c in calls] == ["timeout", "exitwithkey", "answered"]
