@@ -146,29 +146,46 @@ class Queue:
     wrapuptime: int = 0
     members: dict[str, Member] = field(default_factory=dict)
     stats: QueueStats = field(default_factory=QueueStats)
-    rr_last: str | None = None
+    rrpos: int = 0
+    wrapped: bool = False
 
     def next_member(self, now: float) -> Member | None:
-        """Round robin with memory over the lowest penalty among the ringable members.
+        """The member app_queue's rrmemory rings next, or None when nobody can be rung.
 
-        app_queue tries the members of the lowest penalty first; within them rrmemory
-        starts after the member rung last.
+        As app_queue's calc_metric: a member at or after the remembered position `rrpos`
+        scores its position, one before it 1000 + position, and each penalty point adds a
+        million (the lowest penalty goes first). After a ring, rrpos moves to the next
+        member by score (store_next_rr), or on when there is none.
         """
         order = list(self.members.values())
-        ready = [m for m in order if m.ringable(now, self.wrapuptime)]
+        scores = [self._score(pos, m) for pos, m in enumerate(order)]
+        ready = [
+            (s, m) for s, m in zip(scores, order, strict=True) if m.ringable(now, self.wrapuptime)
+        ]
         if not ready:
             return None
-        best = min(m.penalty for m in ready)
-        first_tier = {m.interface for m in ready if m.penalty == best}
-        start = 0
-        names = [m.interface for m in order]
-        if self.rr_last in names:
-            start = names.index(self.rr_last) + 1
-        for i in range(len(order)):
-            member = order[(start + i) % len(order)]
-            if member.interface in first_tier:
-                return member
-        return None
+        best_score, best = min(ready, key=lambda item: item[0])
+        later = [s for s in scores if s > best_score]
+        if later:
+            self.rrpos = min(later) % 1000
+        else:
+            self.rrpos = 0 if self.wrapped else self.rrpos + 1
+        self.wrapped = False
+        return best
+
+    def start_after(self, interface: str) -> None:
+        """Make rrmemory ring the member after `interface` next (tests align with a capture)."""
+        names = list(self.members)
+        self.rrpos = names.index(interface) + 1 if interface in names else 0
+
+    def _score(self, pos: int, member: Member) -> int:
+        if pos < self.rrpos:
+            score = 1000 + pos
+        else:
+            if pos > self.rrpos:
+                self.wrapped = True
+            score = pos
+        return score + member.penalty * 1_000_000
 
 
 class IdAllocator:

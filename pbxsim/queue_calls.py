@@ -259,7 +259,6 @@ class QueueEngine:
     # ringing ------------------------------------------------------------------------
     def _ring(self, call: QueueCall, member: Member) -> None:
         emit, caller = self.core.emit, call.caller
-        call.queue.rr_last = member.interface
         endpoint = member.interface.split("/", 1)[-1]
         agent = self.core.new_channel(
             member.interface,
@@ -595,6 +594,9 @@ class QueueEngine:
             self._finish(call, "transferred")
         elif call.in_dialplan:
             call.gone.set()
+        elif call.state == "ended" and call.caller.uniqueid in self.core.channels:
+            # Transferred on: whoever holds the channel now hangs it up.
+            self.core.hang_up(call.caller)
         elif call.state == "after_queue":
             # The caller is in the in-call survey, which owns the channel now.
             self.core.hang_up(call.caller)

@@ -29,6 +29,7 @@ log = structlog.get_logger()
 AGENT_EXTEN = re.compile(r"^210(\d)$")
 OUTSIDE = re.compile(r"^0\d+$")
 DIAL_TIMEOUT = 30.0
+PEER_HANGUP_LAG = 0.05
 HOTLINE_CALLER_ID = ("1169", "Hotline")
 
 
@@ -253,9 +254,15 @@ class TransferActions:
                 emit(bridge_event("BridgeLeave", bridge, ch))
         emit(bridge_event("BridgeDestroy", bridge))
         self._end_channel(side, 16)
-        if other is not None:
-            self._end_channel(other, 16)
         call.outcome = "ended"
+        if other is not None:
+            self._tasks.spawn(self._end_later(other))
+
+    async def _end_later(self, ch: Channel) -> None:
+        """The bridged peer is hung up a moment later: an AMI Hangup of it in between still
+        finds it (blind-transfer-ami.txt: both Hangups answered `Channel Hungup`)."""
+        await self.core.clock.sleep(PEER_HANGUP_LAG)
+        self._end_channel(ch, 16)
 
     def _end_channel(self, ch: Channel, cause: int) -> None:
         self.core.emit(hangup(ch, cause))

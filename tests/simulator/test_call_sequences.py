@@ -51,7 +51,7 @@ def _lab(capture: str, first_agent: int = 101, shift: float = 0.0) -> PbxSimulat
     sim = PbxSimulator.lab(speed=10.0, epoch=capture_epoch(capture) + shift)
     # rrmemory: make the agent the capture shows ring first.
     previous = 103 if first_agent == 101 else first_agent - 1
-    sim.core.queues["hotline"].rr_last = f"PJSIP/agent{previous}"
+    sim.core.queues["hotline"].start_after(f"PJSIP/agent{previous}")
     return sim
 
 

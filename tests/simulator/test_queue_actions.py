@@ -144,7 +144,7 @@ async def test_the_lowest_penalty_is_rung_first_whatever_the_round_robin_says() 
                 MemberName=interface,
             )
             assert replies[-1]["Message"] == "Added interface to queue"
-        sim.core.queues["hotline"].rr_last = "PJSIP/agent102"  # rrmemory alone would say 101
+        sim.core.queues["hotline"].start_after("PJSIP/agent102")  # rrmemory alone would say 101
         call = await sim.place_call("hotline", "0811000001", "Penalty Caller")
         called = await sim.wait_for_event("AgentCalled", Uniqueid=call.uniqueid)
         assert called["Interface"] == "PJSIP/agent102"

@@ -32,16 +32,18 @@ Lab = Callable[..., PbxSimulator]
 def caller_steps(sim: PbxSimulator, name: str, calls: list[QueueCall]) -> list[Step]:
     """Each captured caller dials in when its channel appeared and hangs up when it did."""
     steps: list[Step] = []
-    for at, message in first_events(name, "Newchannel", "PJSIP/trunk"):
+    arrivals = first_events(name, "Newchannel", "PJSIP/trunk")
+    for at, message in arrivals:
         number, caller_name = message["CallerIDNum"], message["CallerIDName"]
 
         async def dial(number: str = number, caller_name: str = caller_name) -> None:
             calls.append(await sim.place_call("hotline", number, caller_name))
 
         steps.append(Step(at, dial))
-    for index, (at, _) in enumerate(first_events(name, "HangupRequest", "PJSIP/trunk")):
+    channels = [message["Channel"] for _, message in arrivals]
+    for at, message in first_events(name, "HangupRequest", "PJSIP/trunk"):
 
-        async def hang_up(index: int = index) -> None:
+        async def hang_up(index: int = channels.index(message["Channel"])) -> None:
             await sim.hangup(calls[index], by="caller")
 
         steps.append(Step(at, hang_up))
@@ -183,3 +185,22 @@ async def test_queue_timeout_and_exit_by_key_come_back_to_the_dialplan(shipped: 
     abandon = next(m for m in received if m.name == "QueueCallerAbandon")
     assert abandon["HoldTime"] == "8"
     assert [c.outcome for c in calls] == ["timeout", "exitwithkey", "answered"]
+
+
+async def test_blind_transfers_over_ami_move_the_other_leg(shipped: Lab) -> None:
+    name = "blind-transfer-ami.txt"
+    sim = shipped(name, queue_timeout=None)
+    numbered_like(sim, name)
+    calls: list[QueueCall] = []
+    received = await _replay(sim, name, caller_steps(sim, name, calls))
+    assert responses(received) == captured_responses(name)
+    assert_like_capture(received, name)
+    transfers = [m for m in received if m.name == "BlindTransfer"]
+    assert [(m["TransfererChannel"][:12], m["Extension"], m["IsExternal"]) for m in transfers] == [
+        ("PJSIP/trunk-", "2102", "Yes"),
+        ("PJSIP/agent1", "2102", "Yes"),
+        ("PJSIP/agent1", "1169", "Yes"),
+    ]
+    joins = [m["Uniqueid"] for m in received if m.name == "QueueCallerJoin"]
+    assert len(joins) == 4 and joins[2] == joins[3]  # back into the queue: the same caller
+    assert [c.outcome for c in calls] == ["transferred", "transferred", "transferred"]
