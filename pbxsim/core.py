@@ -22,6 +22,7 @@ class PbxCore:
         self.ids = ids
         self.channels: dict[str, Channel] = {}
         self.queues: dict[str, Queue] = {}
+        self.channelvars: tuple[str, ...] = ()
         self._avail: dict[str, int] = {}
         # Each flow claims the channels it owns when an AMI Hangup names one.
         self.hangup_hooks: list[Callable[[Channel], bool]] = []
@@ -51,6 +52,7 @@ class PbxCore:
             exten=exten,
             created=now,
             state=state,
+            channelvars=self.channelvars,
         )
         self.channels[uid] = ch
         return ch

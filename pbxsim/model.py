@@ -75,6 +75,8 @@ class Channel:
     answered: float | None = None
     bridge: Bridge | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    # manager.conf `channelvars`: reported with every event about this channel.
+    channelvars: tuple[str, ...] = ()
 
     @property
     def endpoint(self) -> str:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
 
 from pbxsim.agi_client import AgiCommands, AgiTarget, run_agi
 from pbxsim.ami_server import AmiServer, AmiSession
-from pbxsim.core import PbxCore
+from pbxsim.core import PbxCore, agent_number
 from pbxsim.customer_line import CustomerLine
 from pbxsim.model import INUSE, NOT_INUSE, RINGING, UNKNOWN, Channel, clean, trim
-from pbxsim.phones import CustomerPhone
+from pbxsim.phones import AgentPhone, CustomerPhone
 from pbxsim.queue_calls import QueueCall
 from pbxsim.tasks import BackgroundTasks
 from pbxsim.templates import (
@@ -39,6 +39,8 @@ log = structlog.get_logger()
 
 _CALLER_ID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
 _FAILURES = {"busy": (17, 486, "BUSY"), "congestion": (34, 503, "CONGESTION")}
+_AGENT = re.compile(r"^PJSIP/agent\d+$")
+AGENTS_CONTEXT = "from-agents"
 
 
 def parse_caller_id(value: str | None) -> tuple[str, str]:
@@ -155,6 +157,11 @@ class OriginateEngine:
         self.default_phone = default_phone or CustomerPhone.answers("5")
         self.prompt_seconds = prompt_seconds
         self.calls: list[SurveyCall] = []
+        # Set by the simulator: the PJSIP endpoints that exist (None: any), the agents'
+        # phones, and who runs `[from-agents]` for an originated agent call (click-to-call).
+        self.endpoints: frozenset[str] | None = None
+        self.agent_phone: Callable[[str], AgentPhone] | None = None
+        self.agents_dialplan: Callable[[Channel, str], None] | None = None
         self._tasks = BackgroundTasks("originate")
         self._hangups: dict[str, asyncio.Event] = {}
         self._changed = asyncio.Condition()
@@ -164,6 +171,12 @@ class OriginateEngine:
         server.register("Originate", self.originate_action)
 
     def phone_for(self, request: OriginateRequest) -> CustomerPhone:
+        direct = "@" not in request.resource
+        if direct and self.endpoints is not None and request.endpoint not in self.endpoints:
+            return CustomerPhone.unknown()
+        if direct and self.agent_phone is not None and _AGENT.match(request.endpoint):
+            ring = self.agent_phone(request.endpoint).answer_after
+            return CustomerPhone.no_answer() if ring is None else CustomerPhone(ring=ring)
         return self.phones.get(request.number, self.phones.get(request.dial, self.default_phone))
 
     async def originate_action(self, session: AmiSession, m: AmiMessage) -> None:
@@ -228,6 +241,11 @@ class OriginateEngine:
         if request.action_id is not None:
             head.append(("ActionID", request.action_id))
         number, name = (ch.caller_num, ch.caller_name) if ch else request.caller_id
+        variables = (
+            [(f"ChanVariable({ch.name})", f"{v}={ch.variables.get(v, '')}") for v in ch.channelvars]
+            if ch is not None and success
+            else []
+        )
         return [
             *head,
             ("Response", "Success" if success else "Failure"),
@@ -238,6 +256,7 @@ class OriginateEngine:
             ("Uniqueid", ch.uniqueid if success and ch else UNKNOWN),
             ("CallerIDNum", number),
             ("CallerIDName", name),
+            *variables,
         ]
 
     async def _dial(self, call: SurveyCall) -> bool:
@@ -248,10 +267,12 @@ class OriginateEngine:
             call.outcome = "failed"
             self._respond(call, False, 0)
             return False
+        # An agent's endpoint presents its own caller id (pjsip.conf `callerid`).
+        agent = _AGENT.match(request.endpoint) is not None
         ch = self.core.new_channel(
             request.endpoint,
-            caller_num=UNKNOWN,
-            caller_name=UNKNOWN,
+            caller_num=agent_number(request.endpoint) if agent else UNKNOWN,
+            caller_name=f"Agent {agent_number(request.endpoint)}" if agent else UNKNOWN,
             context=request.endpoint_context,
             exten="s",
             uniqueid=request.channel_id,
@@ -311,6 +332,11 @@ class OriginateEngine:
         ch, request, emit = call.channel, call.request, self.core.emit
         assert ch is not None and request is not None
         ch.context, ch.exten, ch.priority = request.context, request.exten, 1
+        if request.context == AGENTS_CONTEXT and self.agents_dialplan is not None:
+            # Click-to-call: the agent answered; `[from-agents]` dials the citizen.
+            ch.priority = 0
+            self.agents_dialplan(ch, request.exten)
+            return
         last_app, by_agi, hung_up = "Hangup", False, False
         if request.context == self.survey_context:
             ch.application = "NoOp"

@@ -59,6 +59,8 @@ class PbxSimulator:
         device_state_events: bool = True,
         atxfer_code: str | None = None,
         device_lag: float = 0.0,
+        endpoints: Iterable[str] | None = None,
+        channelvars: Iterable[str] = (),
     ) -> None:
         self.clock = SimClock(speed=speed, epoch=epoch)
         # The lab of the dynamic-member captures reported no DeviceStateChange at all.
@@ -90,6 +92,12 @@ class PbxSimulator:
         QueueActions(self.core, self.queue_engine, self.roster).register(self.server)
         self.transfers = TransferActions(self.core, self.queue_engine, atxfer_code=atxfer_code)
         self.transfers.register(self.server)
+        self.core.channelvars = tuple(channelvars)
+        self.originate.endpoints = None if endpoints is None else frozenset(endpoints)
+        self.originate.agent_phone = lambda e: self.queue_engine.phones.get(
+            e, self.queue_engine.default_phone
+        )
+        self.originate.agents_dialplan = self.transfers.route
         self.originate.register(self.server)
         self.replay = (
             ReplayFeed(replay, speed=replay_speed, autostart=replay_autostart) if replay else None
@@ -115,10 +123,13 @@ class PbxSimulator:
     ) -> PbxSimulator:
         """Configured like deploy/asterisk: queue `hotline` with NO members (agents sign in
         through hotline with QueueAdd), Queue(hotline,ct,,,timeout), exit by key, the
-        overflow with its callback offer, `[from-agents]` transfers and an atxfer code."""
+        overflow with its callback offer, `[from-agents]` transfers and click-to-call, an
+        atxfer code, `channelvars = HOTLINE_CALLBACK`, agents PJSIP/agent101.. only."""
         kwargs.setdefault("plan", InboundPlan.shipped(queue_timeout))
         kwargs.setdefault("trunk", "PJSIP/trunk")
         kwargs.setdefault("atxfer_code", "*2")
+        kwargs.setdefault("channelvars", ("HOTLINE_CALLBACK",))
+        kwargs.setdefault("endpoints", [f"PJSIP/agent{101 + i}" for i in range(agents)])
         sim = cls(**kwargs)  # type: ignore[arg-type]
         sim.add_queue("hotline")
         return sim
@@ -239,6 +250,10 @@ class PbxSimulator:
 
     def set_default_agent_phone(self, phone: AgentPhone) -> None:
         self.queue_engine.default_phone = phone
+
+    def set_outside_phone(self, phone: AgentPhone) -> None:
+        """How an outside number dialled over the trunk (`0X.`) answers."""
+        self.transfers.outside_phone = phone
 
     def set_customer_phone(self, number: str, phone: CustomerPhone) -> None:
         self.originate.phones[number] = phone

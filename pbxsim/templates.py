@@ -85,6 +85,13 @@ def event(name: str, privilege: str, *parts: Iterable[tuple[str, str]]) -> Field
 
 def channel_block(ch: Channel, prefix: str = "") -> Fields:
     return [
+        *_channel_fields(ch, prefix),
+        *((f"{prefix}ChanVariable", f"{v}={ch.variables.get(v, '')}") for v in ch.channelvars),
+    ]
+
+
+def _channel_fields(ch: Channel, prefix: str) -> Fields:
+    return [
         (f"{prefix}Channel", ch.name),
         (f"{prefix}ChannelState", str(ch.state)),
         (f"{prefix}ChannelStateDesc", STATE_DESC.get(ch.state, "Unknown")),

@@ -17,7 +17,7 @@ import structlog
 
 from pbxsim.ami_server import AmiServer, AmiSession
 from pbxsim.core import PbxCore, agent_number
-from pbxsim.model import Bridge, Channel, clean, trim
+from pbxsim.model import UNKNOWN, Bridge, Channel, clean, trim
 from pbxsim.phones import AgentPhone
 from pbxsim.queue_calls import QueueEngine
 from pbxsim.tasks import BackgroundTasks
@@ -30,6 +30,7 @@ AGENT_EXTEN = re.compile(r"^210(\d)$")
 OUTSIDE = re.compile(r"^0\d+$")
 DIAL_TIMEOUT = 30.0
 PEER_HANGUP_LAG = 0.05
+CALLING_PRES = "0 (Presentation Allowed, Not Screened)"
 HOTLINE_CALLER_ID = ("1169", "Hotline")
 
 
@@ -116,11 +117,11 @@ class TransferActions:
         self.engine.redirect(call, context, exten)
 
     # [from-agents] --------------------------------------------------------------------
-    def route(self, ch: Channel, exten: str, queue: str) -> None:
-        """Run `exten` of `[from-agents]` on the transferred channel."""
+    def route(self, ch: Channel, exten: str, queue: str | None = None) -> None:
+        """Run `exten` of `[from-agents]` on a transferred or originated channel."""
         agent = AGENT_EXTEN.match(exten)
         if exten == self.engine.exten and ch.endpoint == self.engine.trunk:
-            self.engine.requeue_channel(ch, queue)
+            self.engine.requeue_channel(ch, queue or next(iter(self.core.queues)))
         elif agent is not None:
             self._dial(ch, f"PJSIP/agent10{agent.group(1)}", f"PJSIP/agent10{agent.group(1)},30")
         elif OUTSIDE.match(exten):
@@ -129,6 +130,7 @@ class TransferActions:
             )
             self._step(ch, "Set", 'CALLERID(all)="Hotline" <1169>')
             ch.caller_num, ch.caller_name = HOTLINE_CALLER_ID
+            self.core.emit(chan_event("NewCallerid", ch, ("CID-CallingPres", CALLING_PRES)))
             self._dial(ch, self.engine.trunk, f"PJSIP/{exten}@trunk,30")
         else:
             self._step(ch, "Hangup", "21")
@@ -148,18 +150,22 @@ class TransferActions:
         number = call.dial_string.split("/", 1)[-1].split("@", 1)[0]
         target = self.core.new_channel(
             endpoint,
-            caller_num=number if outside else agent_number(endpoint),
-            caller_name=number if outside else f"Agent {agent_number(endpoint)}",
+            caller_num=UNKNOWN if outside else agent_number(endpoint),
+            caller_name=UNKNOWN if outside else f"Agent {agent_number(endpoint)}",
             context="from-trunk" if outside else "from-agents",
             exten="s",
             linkedid=origin.linkedid,
         )
         call.target = target
         emit(chan_event("Newchannel", target))
-        emit(varset(target, "DIALEDPEERNUMBER", endpoint.split("/", 1)[-1]))
+        emit(varset(target, "DIALEDPEERNUMBER", number if outside else endpoint.split("/")[-1]))
         target.exten, target.application = origin.exten, "AppDial"
         target.connected_num, target.connected_name = origin.caller_num, origin.caller_name
         emit(newexten(target, "AppDial", "(Outgoing Line)"))
+        if outside:
+            # The trunk leg presents whom the agent's phone was told it calls.
+            target.caller_num, target.caller_name = origin.connected_num, origin.connected_name
+            emit(chan_event("NewCallerid", target, ("CID-CallingPres", CALLING_PRES)))
         emit(chan_event("NewConnectedLine", target))
         emit(dial_event("DialBegin", origin, target, ("DialString", call.dial_string)))
         origin.connected_num, origin.connected_name = target.caller_num, target.caller_name
@@ -255,6 +261,11 @@ class TransferActions:
         emit(bridge_event("BridgeDestroy", bridge))
         self._end_channel(side, 16)
         call.outcome = "ended"
+        if other is call.origin:
+            # Dial() returned: the dialplan goes on to its Hangup().
+            self._step(other, "Goto", "hotline-keep-caller,s,1")
+            self._step(other, "Hangup", "")
+            self.core.emit(chan_event("SoftHangupRequest", other, ("Cause", "16")))
         if other is not None:
             self._tasks.spawn(self._end_later(other))
 

@@ -55,6 +55,7 @@ async def shipped() -> AsyncIterator[Lab]:
     sims: list[PbxSimulator] = []
 
     def make(name: str, **kwargs: object) -> PbxSimulator:
+        kwargs.setdefault("channelvars", ())  # set in manager.conf for click-to-call.txt only
         sim = PbxSimulator.shipped(
             speed=10.0, epoch=capture_start(name), device_state_events=False, **kwargs
         )
@@ -134,7 +135,7 @@ async def test_queue_wrapup_holds_the_agent_silently_and_a_wrapup_pause_races_th
 def numbered_like(sim: PbxSimulator, name: str) -> None:
     """Start the channel counter where the capture's first caller was, so the actions the
     recorder sent (naming channels) name the simulator's channels too."""
-    first = first_events(name, "Newchannel", "PJSIP/trunk")[0][1]["Channel"]
+    first = first_events(name, "Newchannel", "PJSIP/")[0][1]["Channel"]
     sim.core.ids = IdAllocator(int(first.rsplit("-", 1)[1], 16))
 
 
@@ -204,3 +205,45 @@ async def test_blind_transfers_over_ami_move_the_other_leg(shipped: Lab) -> None
     joins = [m["Uniqueid"] for m in received if m.name == "QueueCallerJoin"]
     assert len(joins) == 4 and joins[2] == joins[3]  # back into the queue: the same caller
     assert [c.outcome for c in calls] == ["transferred", "transferred", "transferred"]
+
+
+CLICK_TO_CALL = {
+    "Newchannel",
+    "NewCallerid",
+    "OriginateResponse",
+    "DialBegin",
+    "DialEnd",
+    "BridgeEnter",
+    "HangupRequest",
+    "SoftHangupRequest",
+}
+
+
+async def test_click_to_call_rings_the_agent_then_the_citizen_and_names_the_case(
+    shipped: Lab,
+) -> None:
+    name = "click-to-call.txt"
+    sim = shipped(name, channelvars=("HOTLINE_CALLBACK",))
+    numbered_like(sim, name)
+    sim.set_outside_phone(AgentPhone.answers_after(3.0))
+    (bye, citizen), *_ = first_events(name, "HangupRequest", "PJSIP/trunk")
+
+    async def citizen_hangs_up() -> None:
+        assert sim.hang_up_channel(citizen["Channel"])
+
+    received = await _replay(sim, name, [Step(bye, citizen_hangs_up)])
+    assert responses(received) == captured_responses(name)
+    assert_like_capture(received, name, CLICK_TO_CALL)
+    # Every event of every channel names the case; the citizen's leg has it empty.
+    channel_events = [
+        m
+        for m in received
+        if "Uniqueid" in m and "Privilege" in m and m.name not in ("OriginateResponse", "Cdr")
+    ]
+    assert channel_events and all("ChanVariable" in m for m in channel_events)
+    agent_leg = {
+        m["ChanVariable"] for m in channel_events if m["Channel"].startswith("PJSIP/agent")
+    }
+    assert agent_leg == {"HOTLINE_CALLBACK=", "HOTLINE_CALLBACK=case-42"}
+    originated = next(m for m in received if m.name == "OriginateResponse")
+    assert originated[f"ChanVariable({originated['Channel']})"] == "HOTLINE_CALLBACK=case-42"
