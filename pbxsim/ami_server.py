@@ -210,6 +210,10 @@ class AmiServer:
         for session in list(self.sessions):
             session.abort()
 
+    def booted(self) -> None:
+        """The PBX (re)started now: FullyBooted reports the uptime from here."""
+        self._started = self.clock()
+
     def register(self, action: str, handler: ActionHandler) -> None:
         self.handlers[action.lower()] = handler
 

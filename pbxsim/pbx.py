@@ -17,13 +17,13 @@ from pbxsim.clock import SimClock
 from pbxsim.core import PbxCore
 from pbxsim.dialplan import InboundPlan
 from pbxsim.members import MemberRoster
-from pbxsim.model import IdAllocator, Member, Queue
+from pbxsim.model import NOT_INUSE, IdAllocator, Member, Queue
 from pbxsim.originate import OriginateEngine, SurveyCall
 from pbxsim.phones import AgentPhone, CustomerPhone
 from pbxsim.queue_actions import QueueActions
 from pbxsim.queue_calls import TRUNK, HangupSide, QueueCall, QueueEngine
 from pbxsim.replay import ReplayFeed
-from pbxsim.templates import Fields
+from pbxsim.templates import Fields, chan_event, shutdown_event
 from pbxsim.transfers import DirectCall, TransferActions
 from telephony.ami.protocol import AmiMessage
 
@@ -204,6 +204,30 @@ class PbxSimulator:
 
     async def accept_connections(self) -> None:
         await self.server.start()
+
+    async def restart(self, downtime: float = 2.0) -> None:
+        """`core restart now`, built from Asterisk's documented behaviour (no capture shows
+        it): every call's legs get SoftHangupRequest Cause 4 before the AgentComplete (Reason
+        caller: app_queue sees the caller's channel go), the Shutdown event (Uncleanly,
+        Restart True) follows, every AMI link drops and connections are refused for
+        `downtime` simulated seconds. persistentmembers = yes: the members come back with
+        their pauses; a fresh FullyBooted tells clients the PBX restarted."""
+        busy = bool(self.core.channels)
+        await self.queue_engine.shutdown()
+        await self.transfers.shutdown()
+        for ch in list(self.core.channels.values()):
+            self.emit(chan_event("SoftHangupRequest", ch, ("Cause", "4")))
+            if not self.core.hang_up(ch):
+                self.core.drop_channel(ch)
+        self.emit(shutdown_event(busy))
+        await self.refuse_connections()
+        self.drop_connections()
+        await self.clock.sleep(downtime)
+        for queue in self.core.queues.values():
+            for member in queue.members.values():
+                member.status, member.in_call = NOT_INUSE, False
+        self.server.booted()
+        await self.accept_connections()
 
     # configuration --------------------------------------------------------------------
     def add_queue(

@@ -864,6 +864,52 @@ class QueueEngine:
         emit(varset(caller, "ANSWEREDTIME", "0"))
         emit(varset(caller, "ANSWEREDTIME_MS", "0"))
 
+    # a PBX restart --------------------------------------------------------------------
+    async def shutdown(self) -> None:
+        """`core restart now`: Asterisk soft-hangs-up every channel (SoftHangupRequest Cause
+        4 on both legs of a call, before the AgentComplete), then the calls end."""
+        await self._tasks.close()
+        for call in [c for c in self.calls if c.state != "ended"]:
+            for ch in (call.caller, call.agent if call.state == "connected" else None):
+                if ch is not None and ch.uniqueid in self.core.channels:
+                    self.core.emit(chan_event("SoftHangupRequest", ch, ("Cause", "4")))
+            if call.state == "queued":
+                self._stop_ringing(call)
+                self._cut(call, self._abandon_event(call, whole_seconds(call.joined, self._now())))
+            elif call.state == "connected":
+                self._cut_connected(call)
+            elif call.caller.uniqueid in self.core.channels:
+                self._cut(call, None)
+        self.waiting.clear()
+
+    def _cut_connected(self, call: QueueCall) -> None:
+        agent, member = self._connected_agent(call)
+        bridge = call.bridge
+        assert bridge is not None
+        self._complete(call, "caller")
+        self._clear_bridge_peers(call.caller, agent)
+        self._leave_bridge(bridge, call.caller)
+        self._leave_bridge(bridge, agent)
+        self.core.emit(bridge_event("BridgeDestroy", bridge))
+        self.core.emit(hangup(call.caller, 16))
+        self._drop_caller(call)
+        self.core.emit(hangup(agent, 16))
+        self.core.drop_channel(agent)
+        for m in self.core.members_of(member.interface):
+            m.last_call, m.in_call = int(self._now()), False
+        self._device_idle(member.interface)
+        call.state, call.outcome = "ended", "shutdown"
+        call.ended.set()
+
+    def _cut(self, call: QueueCall, abandon: Fields | None) -> None:
+        if abandon is not None:
+            self.core.emit(abandon)
+            self._leave_queue(call)
+        self.core.emit(hangup(call.caller, 16))
+        self._drop_caller(call)
+        call.state, call.outcome, call.in_dialplan = "ended", "shutdown", False
+        call.ended.set()
+
     # helpers ------------------------------------------------------------------------
     def _clear_bridge_peers(self, first: Channel, second: Channel) -> None:
         for ch in (first, second):

@@ -353,6 +353,15 @@ def core_show_channel_item(ch: Channel, now: float, action_id: str) -> Fields:
     ]
 
 
+def shutdown_event(uncleanly: bool) -> Fields:
+    """`Shutdown` (class system): sent just before Asterisk stops or restarts."""
+    return event(
+        "Shutdown",
+        "system,all",
+        [("Shutdown", "Uncleanly" if uncleanly else "Cleanly"), ("Restart", "True")],
+    )
+
+
 def list_complete(name: str, action_id: str, items: int) -> Fields:
     return [
         ("Event", name),

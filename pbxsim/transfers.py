@@ -275,6 +275,25 @@ class TransferActions:
         await self.core.clock.sleep(PEER_HANGUP_LAG)
         self._end_channel(ch, 16)
 
+    async def shutdown(self) -> None:
+        """`core restart now` for the calls outside the queue: both legs soft-hung-up."""
+        await self._tasks.close()
+        for call in [c for c in self.calls if not c.gone]:
+            legs = [ch for ch in (call.origin, call.target) if ch is not None]
+            for ch in legs:
+                self.core.emit(chan_event("SoftHangupRequest", ch, ("Cause", "4")))
+            if call.bridge is not None:
+                for ch in legs:
+                    if ch in call.bridge.channels:
+                        call.bridge.channels.remove(ch)
+                        ch.bridge = None
+                        self.core.emit(bridge_event("BridgeLeave", call.bridge, ch))
+                self.core.emit(bridge_event("BridgeDestroy", call.bridge))
+            for ch in legs:
+                if ch.uniqueid in self.core.channels:
+                    self._end_channel(ch, 16)
+            call.gone, call.outcome = True, "shutdown"
+
     def _end_channel(self, ch: Channel, cause: int) -> None:
         self.core.emit(hangup(ch, cause))
         self.core.drop_channel(ch)
