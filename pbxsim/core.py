@@ -23,6 +23,7 @@ class PbxCore:
         self.channels: dict[str, Channel] = {}
         self.queues: dict[str, Queue] = {}
         self.channelvars: tuple[str, ...] = ()
+        self.atxfer_code: str | None = None
         self._avail: dict[str, int] = {}
         # Each flow claims the channels it owns when an AMI Hangup names one.
         self.hangup_hooks: list[Callable[[Channel], bool]] = []
@@ -53,6 +54,7 @@ class PbxCore:
             created=now,
             state=state,
             channelvars=self.channelvars,
+            atxfer_code=self.atxfer_code,
         )
         self.channels[uid] = ch
         return ch

@@ -77,6 +77,8 @@ class Channel:
     variables: dict[str, str] = field(default_factory=dict)
     # manager.conf `channelvars`: reported with every event about this channel.
     channelvars: tuple[str, ...] = ()
+    # features.conf's atxfer code as it was when the channel was created (None: no code).
+    atxfer_code: str | None = None
 
     @property
     def endpoint(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from pbxsim.ami_server import AmiServer
+from pbxsim.attended import AttendedTransfers
 from pbxsim.clock import SimClock
 from pbxsim.core import PbxCore
 from pbxsim.dialplan import InboundPlan
@@ -90,8 +91,11 @@ class PbxSimulator:
             self.queue_engine.after_agent = self.originate.incall_survey
         self.roster = MemberRoster(self.core, self.queue_engine.dispatch)
         QueueActions(self.core, self.queue_engine, self.roster).register(self.server)
-        self.transfers = TransferActions(self.core, self.queue_engine, atxfer_code=atxfer_code)
+        self.transfers = TransferActions(self.core, self.queue_engine)
         self.transfers.register(self.server)
+        self.attended = AttendedTransfers(self.core, self.queue_engine, self.transfers)
+        self.attended.register(self.server)
+        self.core.atxfer_code = atxfer_code
         self.core.channelvars = tuple(channelvars)
         self.originate.endpoints = None if endpoints is None else frozenset(endpoints)
         self.originate.agent_phone = lambda e: self.queue_engine.phones.get(
@@ -142,6 +146,7 @@ class PbxSimulator:
         await self.server.stop()
         await self.queue_engine.close()
         await self.transfers.close()
+        await self.attended.close()
         await self.originate.close()
         if self.replay is not None:
             await self.replay.close()

@@ -99,6 +99,7 @@ class QueueCall:
     keys: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     gone: asyncio.Event = field(default_factory=asyncio.Event)
     in_dialplan: bool = False
+    consulting: bool = False
 
     @property
     def uniqueid(self) -> str:
@@ -415,9 +416,11 @@ class QueueEngine:
         return position
 
     # in the call --------------------------------------------------------------------
-    def hold(self, call: QueueCall) -> None:
+    def hold(self, call: QueueCall, music_class: str | None = "default") -> None:
+        """The agent holds the caller (a phone's hold names its MOH class, Atxfer's not)."""
         agent, member = self._connected_agent(call)
-        self.core.emit(chan_event("Hold", agent, ("MusicClass", "default")))
+        extra = [("MusicClass", music_class)] if music_class else []
+        self.core.emit(chan_event("Hold", agent, *extra))
         self.core.emit(chan_event("MusicOnHoldStart", call.caller, ("Class", "default")))
         self.core.emit(device_state(member.interface, ONHOLD))
         self.core.set_member_state(member.interface, ONHOLD)
@@ -501,6 +504,16 @@ class QueueEngine:
             self.dialplan.hang_up_line(call)
         return moved
 
+    def let_go_attended(self, call: QueueCall) -> None:
+        """An attended transfer completed: the agent's leg ends, the caller stays bridged."""
+        agent, member = self._connected_agent(call)
+        self._complete(call, "transfer")
+        self.core.emit(hangup(agent, 16))
+        self.core.drop_channel(agent)
+        self._release_member(call, member)
+        call.consulting = False
+        self._finish(call, "transferred")
+
     def let_go(self, call: QueueCall, transferer: Channel) -> None:
         """After a hand-over: the transferer's leg hangs up and the member is free again."""
         agent, member = self._connected_agent(call)
@@ -580,6 +593,10 @@ class QueueEngine:
             if by == "agent" and call.ringing is not None:
                 raise RuntimeError("an agent cannot hang up a call that is still ringing")
             self.abandon(call)
+        elif call.state == "connected" and call.consulting and by == "agent":
+            # The agent's phone hangs up during an attended transfer: that completes it.
+            assert call.agent is not None
+            self.core.hang_up(call.agent)
         elif call.state == "connected":
             if by == "caller":
                 self._caller_hangs_up(call)

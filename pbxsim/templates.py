@@ -109,15 +109,15 @@ def _channel_fields(ch: Channel, prefix: str) -> Fields:
     ]
 
 
-def bridge_block(bridge: Bridge) -> Fields:
+def bridge_block(bridge: Bridge, prefix: str = "") -> Fields:
     return [
-        ("BridgeUniqueid", bridge.uniqueid),
-        ("BridgeType", "basic"),
-        ("BridgeTechnology", bridge.technology),
-        ("BridgeCreator", UNKNOWN),
-        ("BridgeName", UNKNOWN),
-        ("BridgeNumChannels", str(len(bridge.channels))),
-        ("BridgeVideoSourceMode", "none"),
+        (f"{prefix}BridgeUniqueid", bridge.uniqueid),
+        (f"{prefix}BridgeType", "basic"),
+        (f"{prefix}BridgeTechnology", bridge.technology),
+        (f"{prefix}BridgeCreator", UNKNOWN),
+        (f"{prefix}BridgeName", UNKNOWN),
+        (f"{prefix}BridgeNumChannels", str(len(bridge.channels))),
+        (f"{prefix}BridgeVideoSourceMode", "none"),
     ]
 
 

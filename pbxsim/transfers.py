@@ -1,4 +1,4 @@
-"""AMI BlindTransfer, Atxfer's refusal and Redirect, and the `[from-agents]` targets they reach.
+"""AMI BlindTransfer and Redirect, and the `[from-agents]` targets transfers reach.
 
 A transferred channel runs the shipped `[from-agents]` context (deploy/asterisk/
 extensions.conf): 210X dials another agent outside the queue, 1169 goes back into the queue
@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
 
@@ -45,23 +46,27 @@ class DirectCall:
     outcome: str = "ringing"
     gone: bool = False
     answered_at: float | None = None
-    events: list[str] = field(default_factory=list)
+    # Told when the call is over (an attended transfer's consultation waits for it).
+    on_end: Callable[[DirectCall], None] | None = None
+
+    def ended(self) -> None:
+        self.gone = True
+        if self.on_end is not None:
+            self.on_end(self)
 
 
 class TransferActions:
-    """BlindTransfer, Atxfer and Redirect over AMI, and the calls they start."""
+    """BlindTransfer and Redirect over AMI, and the calls `[from-agents]` starts."""
 
     def __init__(
         self,
         core: PbxCore,
         engine: QueueEngine,
         *,
-        atxfer_code: str | None = None,
         outside_phone: AgentPhone | None = None,
     ) -> None:
         self.core = core
         self.engine = engine
-        self.atxfer_code = atxfer_code
         self.outside_phone = outside_phone or AgentPhone.answers_after(2.0)
         self.calls: list[DirectCall] = []
         self._tasks = BackgroundTasks("transfers")
@@ -69,7 +74,6 @@ class TransferActions:
 
     def register(self, server: AmiServer) -> None:
         server.register("BlindTransfer", self.blind_transfer)
-        server.register("Atxfer", self.atxfer)
         server.register("Redirect", self.redirect)
 
     # actions --------------------------------------------------------------------------
@@ -93,16 +97,6 @@ class TransferActions:
         self.route(moved, exten, call.queue.name)
         self.engine.let_go(call, ch)
 
-    async def atxfer(self, session: AmiSession, request: AmiMessage) -> None:
-        ch = self.core.find_channel(request.get("Channel") or "")
-        if ch is None:
-            session.error(request, "No such channel")
-            return
-        if self.atxfer_code is None:
-            session.error(request, "No attended transfer feature code found")
-            return
-        session.error(request, "Attended transfer is not simulated")
-
     async def redirect(self, session: AmiSession, request: AmiMessage) -> None:
         ch = self.core.find_channel(request.get("Channel") or "")
         if ch is None:
@@ -123,26 +117,40 @@ class TransferActions:
         if exten == self.engine.exten and ch.endpoint == self.engine.trunk:
             self.engine.requeue_channel(ch, queue or next(iter(self.core.queues)))
         elif agent is not None:
-            self._dial(ch, f"PJSIP/agent10{agent.group(1)}", f"PJSIP/agent10{agent.group(1)},30")
+            self.dial_agent(ch, agent.group(1))
         elif OUTSIDE.match(exten):
-            self._step(
+            self.step(
                 ch, "NoOp", f'Outbound call to {exten} by "{ch.caller_name}" <{ch.caller_num}>'
             )
-            self._step(ch, "Set", 'CALLERID(all)="Hotline" <1169>')
+            self.step(ch, "Set", 'CALLERID(all)="Hotline" <1169>')
             ch.caller_num, ch.caller_name = HOTLINE_CALLER_ID
             self.core.emit(chan_event("NewCallerid", ch, ("CID-CallingPres", CALLING_PRES)))
             self._dial(ch, self.engine.trunk, f"PJSIP/{exten}@trunk,30")
         else:
-            self._step(ch, "Hangup", "21")
+            self.step(ch, "Hangup", "21")
             self.core.emit(chan_event("SoftHangupRequest", ch, ("Cause", "21")))
             self._end_channel(ch, 21)
 
-    def _dial(self, origin: Channel, endpoint: str, dial_data: str) -> None:
-        self._step(origin, "Dial", dial_data)
-        call = DirectCall(origin, dial_data.rsplit(",", 1)[0])
+    def dial_agent(
+        self, origin: Channel, digit: str, on_end: Callable[[DirectCall], None] | None = None
+    ) -> DirectCall:
+        """`_210X`: Dial(PJSIP/agent10X,30)."""
+        endpoint = f"PJSIP/agent10{digit}"
+        return self._dial(origin, endpoint, f"{endpoint},30", on_end)
+
+    def _dial(
+        self,
+        origin: Channel,
+        endpoint: str,
+        dial_data: str,
+        on_end: Callable[[DirectCall], None] | None = None,
+    ) -> DirectCall:
+        self.step(origin, "Dial", dial_data)
+        call = DirectCall(origin, dial_data.rsplit(",", 1)[0], on_end=on_end)
         self.calls.append(call)
         trim(self.calls, lambda c: c.gone)
         self._tasks.spawn(self._ring(call, endpoint))
+        return call
 
     async def _ring(self, call: DirectCall, endpoint: str) -> None:
         emit, origin = self.core.emit, call.origin
@@ -217,15 +225,15 @@ class TransferActions:
     def _keep_caller(self, call: DirectCall) -> None:
         """`[hotline-keep-caller]`: a citizen nobody answered goes back into the queue."""
         origin = call.origin
-        self._step(origin, "Goto", "hotline-keep-caller,s,1")
+        self.step(origin, "Goto", "hotline-keep-caller,s,1")
         if origin.endpoint == self.engine.trunk:
             self.engine.requeue_channel(origin, next(iter(self.core.queues)))
             call.gone = True
             return
-        self._step(origin, "Hangup", "")
+        self.step(origin, "Hangup", "")
         self.core.emit(chan_event("SoftHangupRequest", origin, ("Cause", "16")))
         self._end_channel(origin, 16)
-        call.gone = True
+        call.ended()
 
     # hanging up -----------------------------------------------------------------------
     def _hangup_channel(self, ch: Channel) -> bool:
@@ -246,6 +254,7 @@ class TransferActions:
                 emit(dial_event("DialEnd", call.origin, call.target, ("DialStatus", "CANCEL")))
                 self._end_channel(call.target, 0)
             self._end_channel(call.origin, 16)
+            call.ended()
             return
         self.core.emit_rtp_qos(side, other)
         emit(chan_event("HangupRequest", side, ("Cause", "16")))
@@ -263,11 +272,12 @@ class TransferActions:
         call.outcome = "ended"
         if other is call.origin:
             # Dial() returned: the dialplan goes on to its Hangup().
-            self._step(other, "Goto", "hotline-keep-caller,s,1")
-            self._step(other, "Hangup", "")
+            self.step(other, "Goto", "hotline-keep-caller,s,1")
+            self.step(other, "Hangup", "")
             self.core.emit(chan_event("SoftHangupRequest", other, ("Cause", "16")))
         if other is not None:
             self._tasks.spawn(self._end_later(other))
+        call.ended()
 
     async def _end_later(self, ch: Channel) -> None:
         """The bridged peer is hung up a moment later: an AMI Hangup of it in between still
@@ -298,7 +308,7 @@ class TransferActions:
         self.core.emit(hangup(ch, cause))
         self.core.drop_channel(ch)
 
-    def _step(self, ch: Channel, application: str, data: str) -> None:
+    def step(self, ch: Channel, application: str, data: str) -> None:
         ch.priority += 1
         ch.application, ch.application_data = application, data
         self.core.emit(newexten(ch, application, data))

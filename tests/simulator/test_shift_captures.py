@@ -16,6 +16,7 @@ from telephony.ami.protocol import AmiMessage
 
 from .conftest import AmiClient
 from .scripted import (
+    SHIFT_EVENTS,
     Step,
     assert_like_capture,
     capture_start,
@@ -25,6 +26,7 @@ from .scripted import (
     responses,
     run_script,
 )
+from .sequences import captured_events
 
 Lab = Callable[..., PbxSimulator]
 
@@ -247,3 +249,37 @@ async def test_click_to_call_rings_the_agent_then_the_citizen_and_names_the_case
     assert agent_leg == {"HOTLINE_CALLBACK=", "HOTLINE_CALLBACK=case-42"}
     originated = next(m for m in received if m.name == "OriginateResponse")
     assert originated[f"ChanVariable({originated['Channel']})"] == "HOTLINE_CALLBACK=case-42"
+
+
+async def test_attended_transfer_needs_a_feature_code_then_completes_when_the_agent_hangs_up(
+    shipped: Lab,
+) -> None:
+    name = "attended-transfer-ami.txt"
+    sim = shipped(name, queue_timeout=None, atxfer_code=None)
+    numbered_like(sim, name)
+    calls: list[QueueCall] = []
+    steps = caller_steps(sim, name, calls)
+    (reload_at, _), *_ = first_events(name, "Reload", "")
+
+    async def reload_features() -> None:
+        sim.core.atxfer_code = "*2"  # features.conf edited + `module reload features`
+
+    steps.append(Step(reload_at, reload_features))
+    for index, (at, _) in enumerate(first_events(name, "HangupRequest", "PJSIP/agent")):
+
+        async def agent_hangs_up(index: int = index) -> None:
+            await sim.hangup(calls[index], by="agent")
+
+        steps.append(Step(at, agent_hangs_up))
+    received = await _replay(sim, name, steps)
+    assert responses(received) == captured_responses(name)
+    assert_like_capture(received, name, SHIFT_EVENTS | {"AttendedTransfer", "Hold"})
+    completes = [m["Reason"] for m in received if m.name == "AgentComplete"]
+    assert completes == ["agent", "transfer"]
+    transfer = next(m for m in received if m.name == "AttendedTransfer")
+    assert [k for k, _ in transfer] == [
+        k for k, _ in next(m for m in captured_events(name) if m.name == "AttendedTransfer")
+    ]
+    assert transfer["DestBridgeUniqueid"] == transfer["OrigBridgeUniqueid"]
+    consult = [m["Channel"] for m in received if m.name == "Newchannel"]
+    assert "Local/2102@from-agents-00000000;1" in consult
