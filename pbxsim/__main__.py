@@ -51,6 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="after the agent hangs up, run AGI survey-incall for the caller",
     )
     survey.add_argument("--pbx-name", default="main", help="PBX name passed to survey-incall")
+    config = parser.add_argument_group("configuration")
+    config.add_argument(
+        "--shipped",
+        action="store_true",
+        help=(
+            "configured like deploy/asterisk: no static members (agents sign in through "
+            "hotline), queue timeout with overflow and callback, exit by key, transfers"
+        ),
+    )
+    config.add_argument(
+        "--queue-timeout",
+        type=float,
+        default=120.0,
+        help="--shipped: seconds in the queue before the overflow (default 120)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--replay", metavar="FILE", help="stream a capture's events to each client")
     mode.add_argument("--generate", action="store_true", help="generate queue traffic")
@@ -62,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen = parser.add_argument_group("traffic (--generate)")
     gen.add_argument("--rate", type=float, default=0.5, help="calls per second (Poisson)")
-    gen.add_argument("--agents", type=int, default=3, help="static members PJSIP/agent101..")
+    gen.add_argument(
+        "--agents",
+        type=int,
+        default=3,
+        help="PJSIP/agent101..: static members, or with --shipped the endpoints that exist",
+    )
     gen.add_argument("--seed", type=int, default=1, help="random seed (reproducible runs)")
     gen.add_argument("--calls", type=int, default=None, help="stop after this many calls")
     gen.add_argument("--talk", type=float, default=90.0, help="mean talk time, seconds")
@@ -73,9 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run(args: argparse.Namespace) -> None:
-    sim = PbxSimulator.lab(
-        agents=args.agents,
+def simulator_from(args: argparse.Namespace) -> PbxSimulator:
+    options: dict[str, object] = dict(
         host=args.ami_host,
         ami_port=args.ami_port,
         accounts={args.username: args.secret},
@@ -89,6 +108,13 @@ async def run(args: argparse.Namespace) -> None:
         incall_survey=args.incall_survey,
         pbx_name=args.pbx_name,
     )
+    if args.shipped:
+        return PbxSimulator.shipped(args.agents, queue_timeout=args.queue_timeout, **options)
+    return PbxSimulator.lab(args.agents, **options)
+
+
+async def run(args: argparse.Namespace) -> None:
+    sim = simulator_from(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

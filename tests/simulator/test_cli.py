@@ -8,6 +8,7 @@ import socket
 import sys
 
 from pbxsim import PbxSimulator
+from pbxsim.__main__ import build_parser, simulator_from
 from tests.fixtures import AMI_TRACES
 
 from .conftest import AmiClient
@@ -62,3 +63,17 @@ async def test_event_mask_filters_by_class() -> None:
         finally:
             await client.close()
     assert [m.name for m in seen] == ["FullyBooted", "QueueMemberPause", None]
+
+
+def test_shipped_starts_with_every_agent_signed_out() -> None:
+    args = build_parser().parse_args(["--shipped", "--queue-timeout", "30", "--agents", "2"])
+    sim = simulator_from(args)
+    assert list(sim.members("hotline")) == []
+    assert sim.queue_engine.plan.app_data("hotline") == "hotline,ct,,,30"
+    assert sim.originate.endpoints == {"PJSIP/agent101", "PJSIP/agent102"}
+    lab = simulator_from(build_parser().parse_args([]))
+    assert [m.interface for m in lab.members("hotline")] == [
+        "PJSIP/agent101",
+        "PJSIP/agent102",
+        "PJSIP/agent103",
+    ]
