@@ -45,7 +45,6 @@ class DirectCall:
     bridge: Bridge | None = None
     outcome: str = "ringing"
     gone: bool = False
-    answered_at: float | None = None
     # Told when the call is over (an attended transfer's consultation waits for it).
     on_end: Callable[[DirectCall], None] | None = None
 
@@ -219,7 +218,7 @@ class TransferActions:
             emit(varset(origin, "BRIDGEPVTCALLID", origin_pvt))
             emit(varset(target, "BRIDGEPEER", origin.name))
             emit(varset(target, "BRIDGEPVTCALLID", target_pvt))
-        call.bridge, call.answered_at, call.outcome = bridge, self.core.clock.now(), "answered"
+        call.bridge, call.outcome = bridge, "answered"
         log.info("sim_direct_call_connected", origin=origin.name, target=target.name)
 
     def _keep_caller(self, call: DirectCall) -> None:
