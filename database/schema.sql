@@ -596,6 +596,7 @@ CREATE TABLE public.surveys (
     queue text,
     selection text DEFAULT 'answered'::text NOT NULL,
     lease_until timestamp with time zone,
+    session_token_hash text,
     CONSTRAINT surveys_rating_check CHECK ((rating = ANY (ARRAY[1, 2, 3]))),
     CONSTRAINT surveys_selection_check CHECK ((selection = ANY (ARRAY['answered'::text, 'complaint'::text, 'sample'::text, 'case_followup'::text, 'in_call'::text]))),
     CONSTRAINT surveys_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'dialing'::text, 'in_progress'::text, 'completed'::text, 'incomplete'::text, 'failed'::text, 'expired'::text, 'skipped'::text])))

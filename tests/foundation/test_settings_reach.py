@@ -80,6 +80,7 @@ SURVEY_TEXT = {
     "caller_id": '"Survey" <1662>',
     "language": "en",
     "agi_host": "127.0.0.3",
+    "agi_allowed_peers": ["127.0.0.0/8"],
     "opt_out_digit": "8",
     "sounds_dir": "/var/lib/hotline-sounds",
     "followup_pbx": "lab",

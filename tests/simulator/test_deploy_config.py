@@ -32,7 +32,7 @@ def test_dialplan_routes_1169_to_the_queue_and_runs_the_survey_agi() -> None:
     assert re.search(r"exten => 1169,1,", inbound) and "Queue(hotline,c)" in inbound
     assert "survey-incall" in inbound and "${MEMBERINTERFACE}" in inbound
     survey = _section(text, "survey")
-    assert "AGI(agi://${HOTLINE_AGI_HOST}:4573/survey,${SURVEY_ID})" in survey
+    assert "AGI(agi://${HOTLINE_AGI_HOST}:4573/survey,${SURVEY_ID},${SURVEY_TOKEN})" in survey
 
 
 def test_queue_matches_the_simulators_lab() -> None:
