@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import fields
 from datetime import date, time, timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,7 @@ from web.keys import (
     cases_key,
     db_key,
     escalation_key,
+    login_throttle_key,
     panel_key,
     retention_key,
     settings_key,
@@ -110,6 +112,15 @@ SURVEY = {
 }
 
 
+SECURITY: dict[str, Any] = {
+    "trusted_proxies": ["10.9.0.0/16"],
+    "login_free_per_username": 4,
+    "login_free_per_address": 9,
+    "login_first_wait_s": 3.0,
+    "login_max_wait_s": 60.0,
+}
+
+
 AGI_HOST = "127.0.0.2"
 AGI_PORT = free_port(AGI_HOST)
 
@@ -137,6 +148,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         era="ce",
         session_hours=3,
         secure_cookies=True,
+        security=SECURITY,
     )
 
 
@@ -207,6 +219,20 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "cases.escalation_interval_s": (77.0, lambda app: app[escalation_key].interval_s),
     "cases.retention_years": (5, lambda app: app[retention_key].years),
     "cases.retention_interval_s": (999.0, lambda app: app[retention_key].interval_s),
+    "security.trusted_proxies": (
+        [ip_network("10.9.0.0/16")],
+        lambda app: list(app[settings_key].security.trusted_proxy_networks),
+    ),
+    "security.login_free_per_username": (
+        4,
+        lambda app: app[login_throttle_key].rules.free_per_username,
+    ),
+    "security.login_free_per_address": (
+        9,
+        lambda app: app[login_throttle_key].rules.free_per_address,
+    ),
+    "security.login_first_wait_s": (3.0, lambda app: app[login_throttle_key].rules.first_wait_s),
+    "security.login_max_wait_s": (60.0, lambda app: app[login_throttle_key].rules.max_wait_s),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
 }
