@@ -20,6 +20,7 @@ from aiohttp import web
 
 from accounts.passwords import Passwords
 from accounts.users import User
+from web.client import is_https
 from web.identity import csrf_rkey, current_user, user_rkey
 from web.keys import clock_key, settings_key, users_key, workers_key
 
@@ -125,9 +126,15 @@ def set_cookie(
         max_age=max_age,
         httponly=True,
         samesite="Lax",
-        secure=request.app[settings_key].secure_cookies,
+        secure=serves_https(request),
         path="/",
     )
+
+
+def serves_https(request: web.Request) -> bool:
+    """Cookies are Secure (and HSTS is sent) when configured so, or whenever the request came
+    over HTTPS, directly or through a trusted proxy: secure by default behind HTTPS."""
+    return request.app[settings_key].secure_cookies or is_https(request)
 
 
 def see_other(location: str) -> web.Response:
