@@ -101,6 +101,10 @@ class SecuritySettings(BaseModel):
     login_free_per_address: int = Field(default=20, ge=1)
     login_first_wait_s: float = Field(default=1.0, gt=0)
     login_max_wait_s: float = Field(default=900.0, gt=0)
+    monitoring_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for /metrics and the detailed /healthz; unset: no /metrics",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

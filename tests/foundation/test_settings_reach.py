@@ -118,6 +118,7 @@ SECURITY: dict[str, Any] = {
     "login_free_per_address": 9,
     "login_first_wait_s": 3.0,
     "login_max_wait_s": 60.0,
+    "monitoring_token": "reach-token-1",
 }
 
 
@@ -249,6 +250,7 @@ BY_TEST = {
     "database_url": "test_the_service_stores_in_the_configured_database",
     "session_hours": "test_a_session_lasts_the_configured_hours",
     "secure_cookies": "test_every_cookie_is_secure_when_configured",
+    "security.monitoring_token": "test_metrics_open_to_the_configured_token",
     "data_dir": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
     "web_host": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
     "web_port": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
@@ -303,6 +305,12 @@ async def test_every_cookie_is_secure_when_configured(running: TestClient) -> No
     page = await running.get("/login")
     assert page.status == 200
     assert all(cookie["secure"] for cookie in page.cookies.values())
+
+
+async def test_metrics_open_to_the_configured_token(running: TestClient) -> None:
+    assert (await running.get("/metrics")).status == 401
+    allowed = await running.get("/metrics", headers={"Authorization": "Bearer reach-token-1"})
+    assert allowed.status == 200
 
 
 async def test_a_session_lasts_the_configured_hours(fresh_db_url: str, tmp_path: Path) -> None:

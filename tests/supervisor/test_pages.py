@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
 from telephony.events import AgentStateChanged, CallQueued, LinkDown, PbxSnapshot
-from tests.foundation.conftest import log_in
+from tests.foundation.conftest import MONITOR, log_in
 from tests.supervisor.factories import add_call, add_case, add_survey, add_user, local
 from web.keys import db_key, floor_key
 
@@ -182,7 +182,7 @@ async def test_healthz_says_when_the_live_picture_is_not_current(
 ) -> None:
     floor = app[floor_key]
     await floor.handle(LinkDown("pbx1", local(2, 12, 58), "connection reset"))
-    response = await app_client.get("/healthz")
+    response = await app_client.get("/healthz", headers=MONITOR)
     assert response.status == 503
     (shown,) = [s for s in (await response.json())["services"] if s["name"] == "floor"]
     assert shown == {
@@ -192,7 +192,7 @@ async def test_healthz_says_when_the_live_picture_is_not_current(
         "since": local(2, 12, 58).isoformat(),
     }
     await floor.handle(PbxSnapshot("pbx1", local(2, 12, 59), (), (), ()))
-    assert (await app_client.get("/healthz")).status == 200
+    assert (await app_client.get("/healthz", headers=MONITOR)).status == 200
 
 
 async def test_reports_show_figures_and_lists_with_names_escaped(
