@@ -10,6 +10,7 @@ import ipaddress
 import os
 import tomllib
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -101,6 +102,8 @@ class SecuritySettings(BaseModel):
     login_free_per_address: int = Field(default=20, ge=1)
     login_first_wait_s: float = Field(default=1.0, gt=0)
     login_max_wait_s: float = Field(default=900.0, gt=0)
+    idle_minutes: float = Field(default=30, gt=0, description="a session unused this long ends")
+    max_sessions_per_user: int = Field(default=3, ge=1, description="beyond it the oldest ends")
     monitoring_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for /metrics and the detailed /healthz; unset: no /metrics",
@@ -119,6 +122,10 @@ class SecuritySettings(BaseModel):
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
+
+    @property
+    def idle(self) -> timedelta:
+        return timedelta(minutes=self.idle_minutes)
 
     def throttle_rules(self) -> ThrottleRules:
         return ThrottleRules(

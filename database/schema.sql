@@ -34,7 +34,7 @@ CREATE TABLE public.admin_audit (
     action text NOT NULL,
     target_user_id bigint NOT NULL,
     changes jsonb DEFAULT '{}'::jsonb NOT NULL,
-    CONSTRAINT admin_audit_action_check CHECK ((action = ANY (ARRAY['create'::text, 'update'::text, 'password_reset'::text, 'deactivate'::text, 'reactivate'::text])))
+    CONSTRAINT admin_audit_action_check CHECK ((action = ANY (ARRAY['create'::text, 'update'::text, 'password_reset'::text, 'deactivate'::text, 'reactivate'::text, 'sign_out'::text])))
 );
 
 --
@@ -677,8 +677,27 @@ CREATE TABLE public.web_sessions (
     user_id bigint NOT NULL,
     csrf_token text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone NOT NULL
+    expires_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    opened bigint NOT NULL
 );
+
+--
+-- Name: web_sessions_opened_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.web_sessions_opened_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: web_sessions_opened_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.web_sessions_opened_seq OWNED BY public.web_sessions.opened;
 
 --
 -- Name: admin_audit id; Type: DEFAULT; Schema: public; Owner: -
@@ -769,6 +788,12 @@ ALTER TABLE ONLY public.units ALTER COLUMN id SET DEFAULT nextval('public.units_
 --
 
 ALTER TABLE ONLY public.users ALTER COLUMN id SET DEFAULT nextval('public.users_id_seq'::regclass);
+
+--
+-- Name: web_sessions opened; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.web_sessions ALTER COLUMN opened SET DEFAULT nextval('public.web_sessions_opened_seq'::regclass);
 
 --
 -- Name: admin_audit admin_audit_pkey; Type: CONSTRAINT; Schema: public; Owner: -

@@ -82,7 +82,9 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         session = await request.app[users_key].session(
-            token_hash(token), request.app[clock_key].now()
+            token_hash(token),
+            request.app[clock_key].now(),
+            request.app[settings_key].security.idle,
         )
         if session is not None:
             request[user_rkey] = session.user

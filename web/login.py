@@ -9,13 +9,16 @@ from datetime import timedelta
 import structlog
 from aiohttp import web
 
+from accounts.users import ROLES
 from web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     passwords,
+    require_role,
     safe_next,
     see_other,
     set_cookie,
+    signed_in,
     token_hash,
 )
 from web.client import client_address
@@ -73,7 +76,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     hours = request.app[settings_key].session_hours
     expires = request.app[clock_key].now() + timedelta(hours=hours)
     await request.app[users_key].open_session(
-        token_hash(token), user.id, secrets.token_urlsafe(24), expires
+        token_hash(token),
+        user.id,
+        secrets.token_urlsafe(24),
+        expires,
+        now=request.app[clock_key].now(),
+        keep=request.app[settings_key].security.max_sessions_per_user,
     )
     log.info("login", user=user.username, role=user.role)
     response = see_other(target)
@@ -91,7 +99,19 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@require_role(*ROLES)
+async def sign_out_everywhere(request: web.Request) -> web.StreamResponse:
+    """Every session of the signed-in user ends: other browsers, a phone left logged in."""
+    user = signed_in(request)
+    await request.app[users_key].close_sessions_of(user.id)
+    log.info("signed_out_everywhere", user=user.username)
+    response = see_other("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)
+    app.router.add_post("/logout/everywhere", sign_out_everywhere)

@@ -119,6 +119,8 @@ SECURITY: dict[str, Any] = {
     "login_first_wait_s": 3.0,
     "login_max_wait_s": 60.0,
     "monitoring_token": "reach-token-1",
+    "idle_minutes": 45.0,
+    "max_sessions_per_user": 2,
 }
 
 
@@ -234,6 +236,11 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     ),
     "security.login_first_wait_s": (3.0, lambda app: app[login_throttle_key].rules.first_wait_s),
     "security.login_max_wait_s": (60.0, lambda app: app[login_throttle_key].rules.max_wait_s),
+    "security.idle_minutes": (timedelta(minutes=45), lambda app: app[settings_key].security.idle),
+    "security.max_sessions_per_user": (
+        2,
+        lambda app: app[settings_key].security.max_sessions_per_user,
+    ),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
 }
