@@ -79,10 +79,10 @@ async def _as_boss(app_client: TestClient, make_user: MakeUser) -> None:
 
 def _as_page(cell: object, shown: str) -> str:
     """A workbook cell as the page writes it: numbers stay numbers in Excel (50.0 reads back
-    as 50), text a caller typed may carry the apostrophe that keeps it from being a formula."""
+    as 50), text exactly as typed."""
     if isinstance(cell, int | float):
         return shown if float(shown) == cell else repr(cell)
-    return "" if cell is None else str(cell).removeprefix("'")
+    return "" if cell is None else str(cell)
 
 
 async def _seed(app: web.Application) -> None:
@@ -241,7 +241,9 @@ async def test_the_excel_export_has_the_rows_of_the_page_with_thai_intact(
             for r, p in zip(sheet, rows, strict=True)
         ] == rows, name
     abandoned = list(book["abandoned"].iter_rows(min_row=3, values_only=True))
-    assert abandoned[1][3] == '\'=HYPERLINK("http://evil")'  # text, never a formula
+    # A text cell as typed: never a formula, and no apostrophe shows.
+    assert abandoned[1][3] == '=HYPERLINK("http://evil")'
+    assert book["abandoned"].cell(row=4, column=4).data_type == "s"
     assert book["by_topic"]["A3"].value == "ค่าน้ำประปา"
 
 
