@@ -104,6 +104,10 @@ class SecuritySettings(BaseModel):
     login_max_wait_s: float = Field(default=900.0, gt=0)
     idle_minutes: float = Field(default=30, gt=0, description="a session unused this long ends")
     max_sessions_per_user: int = Field(default=3, ge=1, description="beyond it the oldest ends")
+    board_numbers_for: tuple[Literal["supervisor", "admin"], ...] = Field(
+        default=("supervisor",),
+        description="roles that see callers' numbers in full on the board (others: masked)",
+    )
     monitoring_token: SecretStr | None = Field(
         default=None,
         description="Bearer token for /metrics and the detailed /healthz; unset: no /metrics",

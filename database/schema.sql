@@ -405,10 +405,12 @@ CREATE TABLE public.closed_days (
 CREATE TABLE public.pdpa_view_log (
     id bigint NOT NULL,
     case_id bigint,
-    case_reference text NOT NULL,
+    case_reference text,
     user_id bigint,
     viewed_at timestamp with time zone NOT NULL,
-    purpose text DEFAULT 'case_detail'::text NOT NULL
+    purpose text DEFAULT 'case_detail'::text NOT NULL,
+    subject text,
+    CONSTRAINT pdpa_view_log_names_what CHECK (((case_reference IS NOT NULL) OR (subject IS NOT NULL)))
 );
 
 --

@@ -121,6 +121,7 @@ SECURITY: dict[str, Any] = {
     "monitoring_token": "reach-token-1",
     "idle_minutes": 45.0,
     "max_sessions_per_user": 2,
+    "board_numbers_for": ["supervisor", "admin"],
 }
 
 
@@ -240,6 +241,10 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "security.max_sessions_per_user": (
         2,
         lambda app: app[settings_key].security.max_sessions_per_user,
+    ),
+    "security.board_numbers_for": (
+        ("supervisor", "admin"),
+        lambda app: app[settings_key].security.board_numbers_for,
     ),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
