@@ -26,6 +26,12 @@ def test_manager_has_timestamps_and_no_real_secret() -> None:
     assert not re.search(r"^(read|write) = .*\b(command|all)\b", text, re.M)
 
 
+def test_the_ami_admits_only_the_hotline_host() -> None:
+    account = _section(_read("manager.conf"), "@HOTLINE_AMI_USER@")
+    acl = re.findall(r"^(deny|permit) = (.*)$", account, re.M)
+    assert acl == [("deny", "0.0.0.0/0.0.0.0"), ("permit", "@HOTLINE_AMI_PERMIT@")]
+
+
 def test_dialplan_routes_1169_to_the_queue_and_runs_the_survey_agi() -> None:
     text = _read("extensions.conf")
     inbound = _section(text, "from-trunk")
