@@ -15,6 +15,7 @@ OTHERS_MOVES = [
     Move(Action.ACKNOWLEDGE),
     Move(Action.RESOLVE, decision="upheld", decision_reasons="fixed"),
     Move(Action.REOPEN, note="again"),
+    Move(Action.CLOSE),
 ]
 
 
