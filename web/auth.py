@@ -8,10 +8,12 @@ carry the session's CSRF token, as a form field or the X-CSRF-Token header.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -74,6 +76,28 @@ def require_role(*roles: str) -> Callable[[H], H]:
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+@contextlib.asynccontextmanager
+async def session_kept_alive(request: web.Request) -> AsyncIterator[None]:
+    """While a long-lived request runs (the panel's WebSocket), its session counts as in use:
+    an agent watching calls arrive on the panel is not idle, though no page is requested."""
+    token = request.cookies.get(SESSION_COOKIE)
+    app = request.app
+    every_s = min(60.0, app[settings_key].security.idle.total_seconds() / 3)
+
+    async def touch() -> None:
+        while token:
+            await asyncio.sleep(every_s)
+            now = app[clock_key].now()
+            await app[users_key].session(token_hash(token), now, app[settings_key].security.idle)
+
+    task = asyncio.create_task(touch(), name="session-keep-alive")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @web.middleware
