@@ -90,7 +90,12 @@ async def session_kept_alive(request: web.Request) -> AsyncIterator[None]:
         while token:
             await asyncio.sleep(every_s)
             now = app[clock_key].now()
-            await app[users_key].session(token_hash(token), now, app[settings_key].security.idle)
+            try:
+                await app[users_key].session(
+                    token_hash(token), now, app[settings_key].security.idle
+                )
+            except Exception:
+                log.warning("session_keep_alive_failed", exc_info=True)  # retried next time
 
     task = asyncio.create_task(touch(), name="session-keep-alive")
     try:
