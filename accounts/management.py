@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import asyncpg
 
 from accounts.password_rules import password_problem
-from accounts.users import ROLES, USER_COLUMNS, User, user_of
+from accounts.users import END_SESSIONS_OF, ROLES, USER_COLUMNS, User, user_of
 
 USERNAME = re.compile(r"[a-z0-9_.-]{2,64}")
 INTERFACE = re.compile(r"[A-Za-z][A-Za-z0-9]{0,15}/[A-Za-z0-9_.@:+-]{1,80}")
@@ -254,7 +254,6 @@ INSERT INTO agent_queues (user_id, queue_id) SELECT $1, id FROM wanted ON CONFLI
 
 _SET_PASSWORD = "UPDATE users SET password_hash = $2 WHERE id = $1"
 _SET_ACTIVE = "UPDATE users SET active = $2 WHERE id = $1"
-_END_SESSIONS = "DELETE FROM web_sessions WHERE user_id = $1"
 
 _OTHER_ADMINS = "SELECT count(*) FROM users WHERE role = 'admin' AND active AND id <> $1"
 
@@ -338,8 +337,15 @@ class AdminRepository:
             await _locked(conn, user_id)
             await conn.execute(_SET_PASSWORD, user_id, password_hash)
             if user_id != actor_id:
-                await conn.execute(_END_SESSIONS, user_id)
+                await conn.execute(END_SESSIONS_OF, user_id)
             await _audit(conn, at, actor_id, "password_reset", user_id, {})
+
+    async def sign_out(self, user_id: int, *, actor_id: int, at: datetime) -> None:
+        """End every session of the user (a lost phone, a shared PC), audited."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await _locked(conn, user_id)
+            await conn.execute(END_SESSIONS_OF, user_id)
+            await _audit(conn, at, actor_id, "sign_out", user_id, {})
 
     async def set_active(self, user_id: int, active: bool, *, actor_id: int, at: datetime) -> None:
         """Deactivating ends the user's sessions at once; never oneself or the last admin."""
@@ -352,7 +358,7 @@ class AdminRepository:
                     raise InvalidAccount({"active": "self"})
                 if before.user.role == "admin":
                     await _keep_an_admin(conn, before, actor_id, "active")
-                await conn.execute(_END_SESSIONS, user_id)
+                await conn.execute(END_SESSIONS_OF, user_id)
             await conn.execute(_SET_ACTIVE, user_id, active)
             changes = {"active": {"from": not active, "to": active}}
             action = "reactivate" if active else "deactivate"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -78,16 +78,30 @@ WHERE aq.user_id = $1 ORDER BY q.name
 _SET_PASSWORD = "UPDATE users SET password_hash = $2 WHERE id = $1"
 
 _INSERT_SESSION = """
-INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)
+INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at, created_at, last_seen_at)
+VALUES ($1, $2, $3, $4, $5, $5)
 """
 
+# Beyond the newest `keep` sessions of a user, the oldest are ended.
+_END_OLDEST = """
+DELETE FROM web_sessions WHERE token_hash IN (
+    SELECT token_hash FROM web_sessions WHERE user_id = $1 ORDER BY opened DESC OFFSET $2)
+"""
+
+# A session used within the idle timeout is found and marked used now; one idle longer is not.
 _SESSION = f"""
+WITH used AS (
+    UPDATE web_sessions SET last_seen_at = $2
+    WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $2 - $3::interval
+    RETURNING user_id, csrf_token, expires_at
+)
 SELECT {USER_COLUMNS}, s.csrf_token, s.expires_at
-FROM web_sessions s JOIN users u ON u.id = s.user_id
-WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active
+FROM used s JOIN users u ON u.id = s.user_id
+WHERE u.active
 """
 
 _DELETE_SESSION = "DELETE FROM web_sessions WHERE token_hash = $1"
+END_SESSIONS_OF = "DELETE FROM web_sessions WHERE user_id = $1"
 _PURGE_SESSIONS = "DELETE FROM web_sessions WHERE expires_at <= $1"
 
 
@@ -161,12 +175,24 @@ class UserRepository:
         await self._pool.execute(_SET_PASSWORD, user_id, password_hash)
 
     async def open_session(
-        self, token_hash: str, user_id: int, csrf_token: str, expires_at: datetime
+        self,
+        token_hash: str,
+        user_id: int,
+        csrf_token: str,
+        expires_at: datetime,
+        *,
+        now: datetime,
+        keep: int,
     ) -> None:
-        await self._pool.execute(_INSERT_SESSION, token_hash, user_id, csrf_token, expires_at)
+        """A new session; the user's oldest end so that at most `keep` stay open."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(_INSERT_SESSION, token_hash, user_id, csrf_token, expires_at, now)
+            await conn.execute(_END_OLDEST, user_id, keep)
 
-    async def session(self, token_hash: str, now: datetime) -> Session | None:
-        row = await self._pool.fetchrow(_SESSION, token_hash, now)
+    async def session(self, token_hash: str, now: datetime, idle: timedelta) -> Session | None:
+        """The live session behind a cookie, marked used now; None once expired, idle longer
+        than `idle`, or its user deactivated."""
+        row = await self._pool.fetchrow(_SESSION, token_hash, now, idle)
         if row is None:
             return None
         return Session(
@@ -175,6 +201,10 @@ class UserRepository:
 
     async def close_session(self, token_hash: str) -> None:
         await self._pool.execute(_DELETE_SESSION, token_hash)
+
+    async def close_sessions_of(self, user_id: int) -> None:
+        """Sign a user out everywhere: every browser and device."""
+        await self._pool.execute(END_SESSIONS_OF, user_id)
 
     async def purge_sessions(self, now: datetime) -> int:
         result = await self._pool.execute(_PURGE_SESSIONS, now)

@@ -33,7 +33,7 @@ ACCOUNT_FIELDS = ("display_name", "role", "unit_id", "pbx", "interface", "langua
 PASSWORD_FIELDS = ("password", "password2")
 FORM_FIELDS = ("username", *ACCOUNT_FIELDS, *PASSWORD_FIELDS)
 # What a page may announce after a successful post (?done=...); anything else is ignored.
-DONE = ("created", "saved", "password_reset", "deactivated", "reactivated")
+DONE = ("created", "saved", "password_reset", "deactivated", "reactivated", "signed_out")
 
 Values = dict[str, str]
 
@@ -47,6 +47,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(r"/admin/users/{id:\d+}/password", password_submit)
     app.router.add_post(r"/admin/users/{id:\d+}/deactivate", deactivate_submit)
     app.router.add_post(r"/admin/users/{id:\d+}/reactivate", reactivate_submit)
+    app.router.add_post(r"/admin/users/{id:\d+}/sign-out", sign_out_submit)
 
 
 def _repo(request: web.Request) -> AdminRepository:
@@ -253,3 +254,12 @@ async def deactivate_submit(request: web.Request) -> web.StreamResponse:
 @require_role("admin")
 async def reactivate_submit(request: web.Request) -> web.StreamResponse:
     return await _set_active(request, True)
+
+
+@require_role("admin")
+async def sign_out_submit(request: web.Request) -> web.StreamResponse:
+    row = await _user_row(request)
+    await _repo(request).sign_out(
+        row.user.id, actor_id=signed_in(request).id, at=request.app[clock_key].now()
+    )
+    return see_other(f"/admin/users/{row.user.id}?done=signed_out")

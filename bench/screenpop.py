@@ -268,7 +268,14 @@ async def open_sessions(pool: asyncpg.Pool) -> list[str]:
     tokens = []
     for row in await pool.fetch("SELECT id FROM users ORDER BY id"):
         token = secrets.token_urlsafe(32)
-        await users.open_session(token_hash(token), row["id"], secrets.token_urlsafe(8), expires)
+        await users.open_session(
+            token_hash(token),
+            row["id"],
+            secrets.token_urlsafe(8),
+            expires,
+            now=datetime.now(UTC),
+            keep=1,
+        )
         tokens.append(token)
     return tokens
 

@@ -62,3 +62,11 @@ def is_surveyable(number: str | None) -> bool:
     if national is None:
         return False
     return bool(_THAI_MOBILE.fullmatch(national) or _THAI_LANDLINE.fullmatch(national))
+
+
+def masked(number: str) -> str:
+    """A number with all but its last 4 digits hidden, for screens that need to tell calls
+    apart but not to call anyone back; short codes (4 digits or fewer) are not personal."""
+    if len(number) <= 4:
+        return number
+    return "•" * (len(number) - 4) + number[-4:]

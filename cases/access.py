@@ -1,7 +1,8 @@
 """Who may see which case and its caller's personal data (PDPA).
 
-Supervisors and admins see everything; agents see the register but a caller's personal data
-only on the cases they handle, named explicitly (they opened it, or a supervisor assigned it
+Supervisors and admins see everything; agents see the register but a caller's personal data,
+and the free text that may name them (details, reasons, findings, notes), only on the cases
+they handle, named explicitly (they opened it, or a supervisor assigned it
 to them: writing a note does not make anyone a handler); a unit user sees only the cases
 forwarded to its unit.
 """
@@ -33,6 +34,14 @@ def handles(actor: Actor, case: Case) -> bool:
     if actor.role is Role.AGENT:
         return actor.user_id in (case.created_by, case.assigned_to)
     return can_see_case(actor, case)
+
+
+def free_text_sql(actor: Actor, next_param: int) -> tuple[str, list[Any]]:
+    """A condition over `cases c`: may the actor search the case's free text (its details
+    can name the caller), as `handles` allows reading it."""
+    if actor.role is Role.AGENT:
+        return f"(c.created_by = ${next_param} OR c.assigned_to = ${next_param})", [actor.user_id]
+    return "TRUE", []
 
 
 def visible_cases_sql(actor: Actor, next_param: int) -> tuple[str, list[Any]]:

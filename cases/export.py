@@ -2,7 +2,7 @@
 Excel opens Thai text correctly.
 
 Labels come from the caller (the views translate), so cases stays free of the UI. Text that
-callers typed is neutralised against spreadsheet formula injection.
+callers typed is neutralised against spreadsheet formula injection (cases.spreadsheet).
 
 openpyxl is pure Python (~1 s per 10,000 rows even in write-only mode), so the workbook is
 built in the export process (runtime.workers): the rows go there as chunks pickled while
@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from cases.dates import Era, Lang, format_datetime
 from cases.lifecycle import CaseType, Channel, Status
 from cases.register import RegisterRow
+from cases.spreadsheet import csv_cell, xlsx_cell
 from cases.working_days import BANGKOK
 
 COLUMNS: tuple[str, ...] = (
@@ -52,8 +53,6 @@ CODE_KEYS: tuple[str, ...] = (
     "yes",
     "no",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
 Line = list[str | int]
 
 
@@ -83,10 +82,10 @@ def line(row: RegisterRow, labels: ExportLabels) -> Line:
         format_datetime(row.received_at, labels.era, labels.lang, tz=labels.tz),
         labels.code(f"channel.{row.channel}"),
         labels.code(f"type.{row.case_type}"),
-        _safe(row.topic),
+        row.topic,
         labels.code(f"status.{row.status}"),
-        _safe(row.unit_name or ""),
-        _safe(row.province or ""),
+        row.unit_name or "",
+        row.province or "",
         format_datetime(row.due_at, labels.era, labels.lang, tz=labels.tz),
         format_datetime(row.resolved_at, labels.era, labels.lang, tz=labels.tz),
         labels.code("yes" if row.overdue else "no"),
@@ -106,7 +105,7 @@ def csv_rows(rows: Iterable[RegisterRow], labels: ExportLabels) -> bytes:
 
 def csv_lines(lines: Iterable[Line]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(lines)
+    csv.writer(buffer, lineterminator="\r\n").writerows([csv_cell(v) for v in ln] for ln in lines)
     return buffer.getvalue().encode()
 
 
@@ -130,12 +129,7 @@ def to_xlsx(rows: Sequence[RegisterRow], labels: ExportLabels, title: str = "Reg
         width = max(len(str(value)) for value in column)
         sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width + 2))
     for values in lines:
-        sheet.append(values)
+        sheet.append([xlsx_cell(sheet, value) for value in values])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def _safe(text: str) -> str:
-    """Prefix a quote so Excel shows caller text instead of evaluating it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text

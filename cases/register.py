@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from cases.access import visible_cases_sql
+from cases.access import free_text_sql, visible_cases_sql
 from cases.dates import parse_date
 from cases.errors import ExportTooLarge
 from cases.lifecycle import CaseType, Channel, Status
@@ -170,7 +170,10 @@ def _where(flt: RegisterFilter, actor: Actor, now: datetime) -> tuple[str, list[
         clauses.append(f"c.province ILIKE {param(_contains(flt.province))}")
     if flt.q:
         p = param(_contains(flt.q))
-        clauses.append(f"(c.reference ILIKE {p} OR c.topic ILIKE {p} OR c.details ILIKE {p})")
+        own, own_args = free_text_sql(actor, len(args) + 1)
+        args.extend(own_args)
+        details = f"({own} AND c.details ILIKE {p})"
+        clauses.append(f"(c.reference ILIKE {p} OR c.topic ILIKE {p} OR {details})")
     if flt.overdue:
         clauses.append("c.due_at IS NOT NULL AND c.resolved_at IS NULL AND c.due_at < $1")
     return " AND ".join(clauses), args

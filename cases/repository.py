@@ -98,6 +98,10 @@ INSERT INTO pdpa_view_log (case_id, case_reference, user_id, viewed_at, purpose)
 VALUES ($1, $2, $3, $4, $5)
 """
 
+_LOG_EXPORT = """
+INSERT INTO pdpa_view_log (user_id, viewed_at, purpose, subject) VALUES ($1, $2, $3, $4)
+"""
+
 _ASSIGN = "UPDATE cases SET assigned_to = $2, updated_at = $3 WHERE id = $1"
 _ASSIGNABLE = "SELECT display_name FROM users WHERE id = $1 AND role = 'agent' AND active"
 
@@ -330,6 +334,13 @@ class CaseRepository:
         """PDPA: record who saw a complainant's personal data, when, for which case."""
         await self.pool.execute(_LOG_VIEW, case.id, case.reference, actor.user_id, now, purpose)
         log.info("pdpa_personal_data_viewed", case_id=case.id, user_id=actor.user_id)
+
+    async def log_personal_data_export(
+        self, user_id: int, subject: str, purpose: str, now: datetime
+    ) -> None:
+        """PDPA: record who exported callers' personal data (a report with their numbers)."""
+        await self.pool.execute(_LOG_EXPORT, user_id, now, purpose, subject)
+        log.info("pdpa_personal_data_exported", user_id=user_id, subject=subject)
 
     async def personal_data_views(self, case_id: int) -> list[dict[str, Any]]:
         rows = await self.pool.fetch(

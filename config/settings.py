@@ -6,9 +6,11 @@ is validated here at start and `SettingsError` carries that line.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from accounts.login_throttle import ThrottleRules
 from cases.settings import CaseSettings
 from ivr.config import SurveySettings
 
@@ -86,6 +89,57 @@ class Standards(BaseModel):
         return self
 
 
+class SecuritySettings(BaseModel):
+    """Issue 12's knobs: proxies, login throttling, sessions, monitoring access."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks of reverse proxies whose X-Forwarded-* are believed",
+    )
+    login_free_per_username: int = Field(default=5, ge=1)
+    login_free_per_address: int = Field(default=20, ge=1)
+    login_first_wait_s: float = Field(default=1.0, gt=0)
+    login_max_wait_s: float = Field(default=900.0, gt=0)
+    idle_minutes: float = Field(default=30, gt=0, description="a session unused this long ends")
+    max_sessions_per_user: int = Field(default=3, ge=1, description="beyond it the oldest ends")
+    board_numbers_for: tuple[Literal["supervisor", "admin"], ...] = Field(
+        default=("supervisor",),
+        description="roles that see callers' numbers in full on the board (others: masked)",
+    )
+    monitoring_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for /metrics and the detailed /healthz; unset: no /metrics",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
+
+    @property
+    def idle(self) -> timedelta:
+        return timedelta(minutes=self.idle_minutes)
+
+    def throttle_rules(self) -> ThrottleRules:
+        return ThrottleRules(
+            free_per_username=self.login_free_per_username,
+            free_per_address=self.login_free_per_address,
+            first_wait_s=self.login_first_wait_s,
+            max_wait_s=self.login_max_wait_s,
+        )
+
+
 class Settings(BaseSettings):
     """Everything hotline reads at start. Environment variables are HOTLINE_<NAME>."""
 
@@ -112,6 +166,7 @@ class Settings(BaseSettings):
     era: Literal["be", "ce"] = "be"
     session_hours: float = Field(default=10, gt=0, le=24 * 30)
     secure_cookies: bool = False
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -34,7 +34,7 @@ CREATE TABLE public.admin_audit (
     action text NOT NULL,
     target_user_id bigint NOT NULL,
     changes jsonb DEFAULT '{}'::jsonb NOT NULL,
-    CONSTRAINT admin_audit_action_check CHECK ((action = ANY (ARRAY['create'::text, 'update'::text, 'password_reset'::text, 'deactivate'::text, 'reactivate'::text])))
+    CONSTRAINT admin_audit_action_check CHECK ((action = ANY (ARRAY['create'::text, 'update'::text, 'password_reset'::text, 'deactivate'::text, 'reactivate'::text, 'sign_out'::text])))
 );
 
 --
@@ -405,10 +405,12 @@ CREATE TABLE public.closed_days (
 CREATE TABLE public.pdpa_view_log (
     id bigint NOT NULL,
     case_id bigint,
-    case_reference text NOT NULL,
+    case_reference text,
     user_id bigint,
     viewed_at timestamp with time zone NOT NULL,
-    purpose text DEFAULT 'case_detail'::text NOT NULL
+    purpose text DEFAULT 'case_detail'::text NOT NULL,
+    subject text,
+    CONSTRAINT pdpa_view_log_names_what CHECK (((case_reference IS NOT NULL) OR (subject IS NOT NULL)))
 );
 
 --
@@ -596,6 +598,7 @@ CREATE TABLE public.surveys (
     queue text,
     selection text DEFAULT 'answered'::text NOT NULL,
     lease_until timestamp with time zone,
+    session_token_hash text,
     CONSTRAINT surveys_rating_check CHECK ((rating = ANY (ARRAY[1, 2, 3]))),
     CONSTRAINT surveys_selection_check CHECK ((selection = ANY (ARRAY['answered'::text, 'complaint'::text, 'sample'::text, 'case_followup'::text, 'in_call'::text]))),
     CONSTRAINT surveys_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'dialing'::text, 'in_progress'::text, 'completed'::text, 'incomplete'::text, 'failed'::text, 'expired'::text, 'skipped'::text])))
@@ -676,8 +679,27 @@ CREATE TABLE public.web_sessions (
     user_id bigint NOT NULL,
     csrf_token text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone NOT NULL
+    expires_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    opened bigint NOT NULL
 );
+
+--
+-- Name: web_sessions_opened_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.web_sessions_opened_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: web_sessions_opened_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.web_sessions_opened_seq OWNED BY public.web_sessions.opened;
 
 --
 -- Name: admin_audit id; Type: DEFAULT; Schema: public; Owner: -
@@ -768,6 +790,12 @@ ALTER TABLE ONLY public.units ALTER COLUMN id SET DEFAULT nextval('public.units_
 --
 
 ALTER TABLE ONLY public.users ALTER COLUMN id SET DEFAULT nextval('public.users_id_seq'::regclass);
+
+--
+-- Name: web_sessions opened; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.web_sessions ALTER COLUMN opened SET DEFAULT nextval('public.web_sessions_opened_seq'::regclass);
 
 --
 -- Name: admin_audit admin_audit_pkey; Type: CONSTRAINT; Schema: public; Owner: -

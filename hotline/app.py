@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from accounts.login_throttle import LoginThrottle
 from admin import views as admin
 from agent_ui.views import cases, panel
 from config.settings import Settings
@@ -34,6 +35,7 @@ from web.keys import (
     catalog_key,
     clock_key,
     event_subscribers_key,
+    login_throttle_key,
     metrics_key,
     settings_key,
     tasks_key,
@@ -84,6 +86,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[metrics_key] = Metrics()
     app[catalog_key] = Catalog.load()
     app[health_sources_key] = []
+    app[login_throttle_key] = LoginThrottle(settings.security.throttle_rules())
     app[tasks_key] = TaskSupervisor(app[metrics_key].task_failures)
     watch_tasks(app, app[tasks_key])
     app[event_subscribers_key] = []

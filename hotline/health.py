@@ -1,9 +1,14 @@
 """What operators and their monitoring read: /healthz (is the database there, is each PBX
 link up, is every long-lived task alive and every telephony subscriber working, and if not,
-why) and /metrics (the Prometheus figures, backlogs and link states read live at scrape)."""
+why) and /metrics (the Prometheus figures, backlogs and link states read live at scrape).
+
+The details name hosts, tasks and errors, so anonymous callers (a load balancer) get only
+the status; the details and /metrics need `security.monitoring_token` as a Bearer token
+(or, for /healthz, an admin's session)."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +21,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from calls.writer import CallWriter
 from runtime.tasks import TaskSupervisor
 from telephony.service import TelephonyService
-from web.keys import db_key, metrics_key
+from web.identity import current_user
+from web.keys import db_key, metrics_key, settings_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +82,42 @@ def watch_telephony(app: web.Application, service: TelephonyService, writer: Cal
     metrics.call_writer_pending.set_function(lambda: writer.pending)
 
 
+def _monitoring(request: web.Request) -> bool:
+    """The request carries the configured monitoring token."""
+    token = request.app[settings_key].security.monitoring_token
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if token is None or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(sent.strip().encode(), token.get_secret_value().encode())
+
+
+def _may_see_details(request: web.Request) -> bool:
+    user = current_user(request)
+    return _monitoring(request) or (user is not None and user.role == "admin")
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """200 when everything is up, 503 with the reasons when something is not."""
+    """200 when everything is up, 503 when something is not; the reasons only for the
+    monitoring token or an admin."""
     db_up, db_why = await request.app[db_key].check()
     request.app[metrics_key].database_up.set(1 if db_up else 0)
     parts = [part for source in request.app[health_sources_key] for part in source()]
     healthy = db_up and all(part.up for part in parts)
-    body: dict[str, Any] = {
-        "status": "ok" if healthy else "degraded",
-        "database": {"up": db_up, "why": db_why},
-    }
+    status = 200 if healthy else 503
+    body: dict[str, Any] = {"status": "ok" if healthy else "degraded"}
+    if not _may_see_details(request):
+        return web.json_response(body, status=status)
+    body["database"] = {"up": db_up, "why": db_why}
     for kind, section in SECTIONS.items():
         body[section] = [part.as_json() for part in parts if part.kind == kind]
-    return web.json_response(body, status=200 if healthy else 503)
+    return web.json_response(body, status=status)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
+    if not _monitoring(request):
+        raise web.HTTPUnauthorized(
+            text="send security.monitoring_token as a Bearer token",
+            headers={"WWW-Authenticate": 'Bearer realm="hotline"'},
+        )
     body = generate_latest(request.app[metrics_key].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -35,6 +35,7 @@ from database.pool import Database, DatabaseUnavailable, EmbeddedPostgres
 from hotline.health import ComponentHealth, health_sources_key, watch_telephony
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
+from ivr.peers import LOOPBACK
 from ivr.results import SurveyResults
 from runtime.jobs import cancel_and_wait
 from telephony.config import PbxConfig
@@ -199,6 +200,8 @@ def survey_settings(settings: Settings) -> SurveySettings:
     }
     if settings.pbx:
         shared["followup_pbx"] = settings.pbx[0].name
+    # FastAGI sessions come from the PBXes (loopback for a PBX on this host and the demo).
+    shared["agi_allowed_peers"] = [*(pbx.host for pbx in settings.pbx), *LOOPBACK]
     return SurveySettings.from_mapping({**shared, **settings.survey})
 
 

@@ -58,11 +58,13 @@ async def run_until_stopped(
         print(
             f"hotline is listening on http://{settings.web_host}:{settings.web_port}/", flush=True
         )
-        if not settings.secure_cookies and not _loopback(settings.web_host):
+        https_known = settings.secure_cookies or settings.security.trusted_proxies
+        if not https_known and not _loopback(settings.web_host):
             log.warning(
                 "session_cookies_not_secure",
                 web_host=settings.web_host,
-                why="serving beyond this machine: put HTTPS in front and set secure_cookies",
+                why="serving beyond this machine: put HTTPS in front and set secure_cookies"
+                " or security.trusted_proxies",
             )
         if on_started is not None:
             await on_started(app)

@@ -23,6 +23,7 @@ from ivr.config import SurveySettings
 from ivr.dialer import Dialer
 from ivr.fastagi import FastAgiServer, Handler
 from ivr.incall import InCallScript
+from ivr.peers import LOOPBACK
 from ivr.policy import holidays_from
 from ivr.queue import SurveyQueue
 from ivr.scheduler import SurveyScheduler
@@ -65,16 +66,17 @@ class SurveyService:
         )
         self.dialer = Dialer(settings, self.queue, control, clock, is_holiday)
         self._cases = cases
-        routes: dict[str, Handler] = {
-            "survey": SurveyScript(settings, self.queue, clock),
-            "survey-incall": InCallScript(settings, self.queue, self.scheduler, clock),
-        }
+        routes: dict[str, Handler] = {"survey": SurveyScript(settings, self.queue, clock)}
+        # The in-call script makes its own survey row, so it exists only when configured.
+        if settings.mode == "in_call":
+            routes["survey-incall"] = InCallScript(settings, self.queue, self.scheduler, clock)
         self.fastagi = FastAgiServer(
             routes,
             settings.agi_host,
             settings.agi_port,
             header_timeout_s=settings.agi_header_timeout_s,
             command_timeout_s=settings.agi_command_timeout_s,
+            allowed_peers=settings.agi_allowed_peers or LOOPBACK,
         )
         self._loop: asyncio.Task[None] | None = None
         self._last_error = ""

@@ -46,6 +46,9 @@ class SurveySettings:
     language: str = "th"
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # Who may open a FastAGI session (addresses, networks or host names); empty: the
+    # configured PBX hosts and loopback (the composition root fills them in).
+    agi_allowed_peers: tuple[str, ...] = ()
     agi_header_timeout_s: float = 5.0
     agi_command_timeout_s: float = 60.0
     digit_timeout_ms: int = 6_000
@@ -105,6 +108,8 @@ class SurveySettings:
                 converted[name] = time.fromisoformat(str(value))
             elif name == "backoff":
                 converted[name] = tuple(timedelta(seconds=float(v)) for v in value)
+            elif name == "agi_allowed_peers":
+                converted[name] = tuple(str(v) for v in value)
             else:
                 converted[name] = value
         return cls(**converted)

@@ -82,7 +82,7 @@ class Dialer:
                 settings.priority,
                 channel_id=str(claim.survey_id),
                 caller_id=settings.caller_id,
-                variables={"SURVEY_ID": str(claim.survey_id)},
+                variables={"SURVEY_ID": str(claim.survey_id), "SURVEY_TOKEN": claim.token},
                 timeout_ms=settings.ring_timeout_ms,
             )
             outcome: str = result.outcome

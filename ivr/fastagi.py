@@ -3,17 +3,21 @@
 panoramisk 1.4's server never sees EOF while reading the environment, so a bare TCP connect
 freezes it; here every connection reads its environment with `readuntil` under a timeout in
 its own task, and a broken or silent client costs one task for at most that timeout.
+
+Only the PBXes may speak to it: a connection from any other address is closed before a byte
+is read (`ivr.peers`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 
 from ivr.agi import ENV_LIMIT, AgiChannel, AgiHangup, parse_environment
+from ivr.peers import LOOPBACK, PeerAllowlist
 from runtime.jobs import cancel_and_wait
 
 Handler = Callable[[AgiChannel], Awaitable[None]]
@@ -32,8 +36,11 @@ class FastAgiServer:
         *,
         header_timeout_s: float = 5.0,
         command_timeout_s: float = 60.0,
+        allowed_peers: Sequence[str] = LOOPBACK,
     ) -> None:
         self._routes = dict(routes)
+        self._allowed_names = tuple(allowed_peers)
+        self._allowed = PeerAllowlist(())
         self._host = host
         self._port = port
         self._header_timeout = header_timeout_s
@@ -52,7 +59,13 @@ class FastAgiServer:
     def listening(self) -> bool:
         return self._server is not None and self._server.is_serving()
 
+    @property
+    def allowed(self) -> PeerAllowlist:
+        """The addresses sessions are accepted from, as resolved at start."""
+        return self._allowed
+
     async def start(self) -> None:
+        self._allowed = await PeerAllowlist.resolve(self._allowed_names)
         self._server = await asyncio.start_server(
             self._accept, self._host, self._port, limit=ENV_LIMIT
         )
@@ -77,7 +90,10 @@ class FastAgiServer:
             self._tasks.add(task)
         peer = writer.get_extra_info("peername")
         try:
-            await self._serve(reader, writer, peer)
+            if self._allowed.admits(peer):
+                await self._serve(reader, writer, peer)
+            else:
+                log.warning("fastagi_peer_refused", peer=str(peer))
         finally:
             if task is not None:
                 self._tasks.discard(task)

@@ -9,11 +9,16 @@ Rules that keep a restart from losing or doubling a survey:
   an attempt, and the survey is retried after the normal backoff, never re-dialled at once;
   when the attempt had been answered but no FastAGI session ever came, it is `incomplete`;
 * an `in_progress` survey whose session lease ran out lost its FastAGI session: `incomplete`;
-* every status change is logged in `survey_events` by a trigger.
+* every status change is logged in `survey_events` by a trigger;
+* each claim draws a fresh one-time session token (only its SHA-256 is stored): the FastAGI
+  session must present it, and presenting it spends it, so nobody who merely reaches the
+  FastAGI port can begin, rate or opt out a survey.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,6 +115,12 @@ SELECT unnest($1::uuid[]), $2
 RETURNING id, survey_id
 """
 
+_SET_TOKENS = """
+UPDATE surveys s SET session_token_hash = t.token_hash
+FROM unnest($1::uuid[], $2::text[]) AS t(id, token_hash)
+WHERE s.id = t.id
+"""
+
 _CLOSE_ATTEMPT = """
 UPDATE survey_attempts
 SET ended_at = $2, outcome = $3, reason_code = $4, hangup_cause = $5
@@ -126,8 +137,9 @@ RETURNING id
 """
 
 _BEGIN_SESSION = """
-UPDATE surveys SET status = 'in_progress', lease_until = $3, updated_at = $2
-WHERE id = $1 AND status IN ('dialing', 'pending')
+UPDATE surveys SET status = 'in_progress', lease_until = $3, updated_at = $2,
+    session_token_hash = NULL
+WHERE id = $1 AND status IN ('dialing', 'pending') AND session_token_hash = $4
 RETURNING language
 """
 
@@ -191,6 +203,11 @@ class Claim:
     pbx: str
     attempts: int
     language: str
+    token: str
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class SurveyQueue:
@@ -280,6 +297,9 @@ class SurveyQueue:
                 return []
             ids = [r["id"] for r in rows]
             attempts = {a["survey_id"]: a["id"] for a in await conn.fetch(_OPEN_ATTEMPTS, ids, now)}
+            # URL-safe: no comma, which would split the dialplan's AGI() arguments.
+            tokens = {survey_id: secrets.token_urlsafe(24) for survey_id in ids}
+            await conn.execute(_SET_TOKENS, ids, [token_hash(tokens[i]) for i in ids])
             await conn.execute(_LINK, ids)
         return [
             Claim(
@@ -289,6 +309,7 @@ class SurveyQueue:
                 pbx=r["pbx"],
                 attempts=r["attempts"],
                 language=r["language"],
+                token=tokens[r["id"]],
             )
             for r in rows
         ]
@@ -343,10 +364,11 @@ class SurveyQueue:
                 attempts_delta=-1,
             )
 
-    async def begin_session(self, survey_id: uuid.UUID, now: datetime) -> str | None:
-        """The FastAGI session began: `in_progress`; the language, or None if not runnable."""
+    async def begin_session(self, survey_id: uuid.UUID, token: str, now: datetime) -> str | None:
+        """The FastAGI session began with the survey's token: `in_progress`, the token spent;
+        the language, or None if not runnable (unknown survey, wrong or spent token)."""
         language: str | None = await self._pool.fetchval(
-            _BEGIN_SESSION, survey_id, now, now + self._session_lease
+            _BEGIN_SESSION, survey_id, now, now + self._session_lease, token_hash(token)
         )
         return language
 

@@ -31,8 +31,9 @@ log = structlog.get_logger()
 class SessionStore(Protocol):
     """What the dialogue needs from the survey queue."""
 
-    async def begin_session(self, survey_id: uuid.UUID, now: datetime) -> str | None:
-        """Mark the survey in progress; its language, or None if it must not run."""
+    async def begin_session(self, survey_id: uuid.UUID, token: str, now: datetime) -> str | None:
+        """Mark the survey in progress if `token` is its unspent one; its language, or None
+        if it must not run."""
 
     async def record_rating(self, survey_id: uuid.UUID, rating: int, now: datetime) -> None: ...
 
@@ -109,7 +110,8 @@ class Dialogue:
 
 
 class SurveyScript:
-    """The FastAGI handler for the `survey` script: agi_arg_1 carries the survey id."""
+    """The FastAGI handler for the `survey` script: agi_arg_1 carries the survey id and
+    agi_arg_2 its one-time token (the SURVEY_TOKEN channel variable of the originate)."""
 
     def __init__(self, settings: SurveySettings, store: SessionStore, clock: Clock) -> None:
         self._store = store
@@ -123,7 +125,10 @@ class SurveyScript:
             log.warning("survey_bad_id", arg=(args[0] if args else "")[:80])
             await hang_up(channel)
             return
-        language = await self._store.begin_session(survey_id, self._clock.now())
+        token = args[1].strip() if len(args) > 1 else ""
+        language = None
+        if token:
+            language = await self._store.begin_session(survey_id, token, self._clock.now())
         if language is None:
             log.warning("survey_not_runnable", survey_id=str(survey_id))
             await hang_up(channel)

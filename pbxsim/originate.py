@@ -1,8 +1,9 @@
 """Outbound calls: the AMI Originate action, the customer's phone, and the survey dialplan.
 
 A survey call goes Originate -> customer phone rings -> answers -> `[survey]` context ->
-`AGI(agi://<agi host>:<port>/survey,${SURVEY_ID})`, exactly as the production dialplan in
-deploy/asterisk/extensions.conf does; failures look like Asterisk 22's (originate-failed.txt).
+`AGI(agi://<agi host>:<port>/survey,${SURVEY_ID},${SURVEY_TOKEN})`, exactly as the
+production dialplan in deploy/asterisk/extensions.conf does; failures look like Asterisk
+22's (originate-failed.txt).
 """
 
 from __future__ import annotations
@@ -344,8 +345,8 @@ class OriginateEngine:
             ch.priority = 2
             emit(newexten(ch, "Answer", ""))
             ch.priority = 3
-            survey_id = ch.variables.get("SURVEY_ID", "")
-            target = AgiTarget(self.agi_host, self.agi_port, "survey", (survey_id,))
+            args = tuple(ch.variables.get(name, "") for name in ("SURVEY_ID", "SURVEY_TOKEN"))
+            target = AgiTarget(self.agi_host, self.agi_port, "survey", args)
             by_agi, hung_up = await self._agi(call, ch, target)
             last_app = "AGI"
         if not hung_up and not by_agi:

@@ -1,8 +1,8 @@
 """The supervisor report as Excel (one sheet per table) or CSV (UTF-8 with a BOM, so Excel
 reads Thai), written from the same `Table`s the page shows.
 
-Text that callers control (their caller-ID name) could start a spreadsheet formula; such
-cells are written with a leading apostrophe so Excel shows them as text and never runs them.
+Text that callers control (their caller-ID name) could start a spreadsheet formula; see
+cases.spreadsheet for how each format keeps it text.
 
 openpyxl is pure Python, so the views build the workbook in the export process
 (runtime.workers); a workbook is written in write-only mode, row by row.
@@ -20,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from cases.spreadsheet import csv_cell, xlsx_cell
 from supervision.report_tables import Cell, Table
 
 if TYPE_CHECKING:
@@ -27,14 +28,7 @@ if TYPE_CHECKING:
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MAX_WIDTH = 60
-
-
-def _inert(cell: Cell) -> Cell:
-    if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS):
-        return "'" + cell
-    return cell
 
 
 def to_xlsx(tables: Sequence[Table]) -> bytes:
@@ -42,12 +36,11 @@ def to_xlsx(tables: Sequence[Table]) -> bytes:
     book = Workbook(write_only=True)
     for table in tables:
         sheet = book.create_sheet(table.key[:31])
-        rows = [[_inert(cell) for cell in row] for row in table.rows]
-        _size_columns(sheet, [table.headers, *rows])
+        _size_columns(sheet, [table.headers, *table.rows])
         sheet.freeze_panes = "A3"
         sheet.append([_styled(sheet, table.title, Font(bold=True, size=13))])
         sheet.append([_styled(sheet, text, Font(bold=True)) for text in table.headers])
-        for row in rows:
+        for row in table.rows:
             sheet.append([_styled(sheet, cell) for cell in row])
     out = io.BytesIO()
     book.save(out)
@@ -64,7 +57,7 @@ def _size_columns(sheet: WriteOnlyWorksheet, lines: Sequence[Sequence[Cell]]) ->
 
 
 def _styled(sheet: WriteOnlyWorksheet, value: Cell, font: Font | None = None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value)
+    cell = xlsx_cell(sheet, value)
     if font is not None:
         cell.font = font
     if isinstance(value, float):
@@ -80,6 +73,6 @@ def to_csv(tables: Sequence[Table]) -> bytes:
         writer.writerow([table.title])
         writer.writerow(table.headers)
         for row in table.rows:
-            writer.writerow([_inert(cell) for cell in row])
+            writer.writerow([csv_cell(cell) for cell in row])
         writer.writerow([])
     return text.getvalue().encode("utf-8-sig")

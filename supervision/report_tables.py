@@ -258,6 +258,14 @@ def grouped_table(
     )
 
 
+# The tables that list calls with the caller's number.
+WITH_CALLERS_NUMBERS = frozenset({"abandoned", "longest_waits"})
+
+
+def has_callers_numbers(tables: Sequence[Table]) -> bool:
+    return any(table.key in WITH_CALLERS_NUMBERS and table.rows for table in tables)
+
+
 def _calls(
     key: str, lines: Sequence[CallLine], t: Text, era: Era, lang: Lang, tz: ZoneInfo
 ) -> Table:

@@ -13,6 +13,7 @@ from aiohttp import web
 from calls.floor import SHOWN_STATES
 from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
 from config.settings import Settings, Standards
+from supervision.board_privacy import board_for
 from supervision.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from supervision.report_tables import (
     TODAY_COLUMNS,
@@ -21,12 +22,14 @@ from supervision.report_tables import (
     build_tables,
     display,
     grouped_table,
+    has_callers_numbers,
     load_report,
 )
 from supervision.stats import Period, Thresholds, figures, queue_names
-from web.auth import require_role
+from web.auth import require_role, signed_in
 from web.i18n import request_language
 from web.keys import (
+    cases_key,
     catalog_key,
     clock_key,
     db_key,
@@ -108,8 +111,9 @@ async def _live_data(request: web.Request) -> dict[str, Any]:
     table = grouped_table(
         "today", [*per_queue, *total], t, lambda f: f.label or t("sup.all"), TODAY_COLUMNS
     )
+    sees_numbers = signed_in(request).role in app[settings_key].security.board_numbers_for
     return {
-        "board": app[floor_key].view(now),
+        "board": board_for(app[floor_key].view(now), sees_numbers),
         "today": {"headers": table.headers, "rows": [[display(c) for c in r] for r in table.rows]},
     }
 
@@ -184,16 +188,33 @@ def _download(body: bytes, kind: Literal["xlsx", "csv"], period: Period) -> web.
     )
 
 
+async def _log_export(
+    request: web.Request, kind: str, period: Period, queue: str | None, tables: list[Table]
+) -> None:
+    """PDPA: an export that carries callers' numbers is logged like a case's data view."""
+    if not has_callers_numbers(tables):
+        return
+    subject = f"report {period.first.isoformat()}..{period.last.isoformat()}"
+    if queue:
+        subject += f" queue {queue}"
+    await request.app[cases_key].log_personal_data_export(
+        signed_in(request).id, subject, f"report_export_{kind}", request.app[clock_key].now()
+    )
+
+
 @require_role(*ROLES)
 async def reports_xlsx(request: web.Request) -> web.Response:
     """The workbook is built in the export process: openpyxl would hold the loop."""
-    period, _queue_name, tables = await _report_tables(request)
-    return _download(await request.app[workers_key].export(to_xlsx, tables), "xlsx", period)
+    period, queue, tables = await _report_tables(request)
+    body = await request.app[workers_key].export(to_xlsx, tables)
+    await _log_export(request, "xlsx", period, queue, tables)
+    return _download(body, "xlsx", period)
 
 
 @require_role(*ROLES)
 async def reports_csv(request: web.Request) -> web.Response:
-    period, _queue_name, tables = await _report_tables(request)
+    period, queue, tables = await _report_tables(request)
+    await _log_export(request, "csv", period, queue, tables)
     return _download(to_csv(tables), "csv", period)
 
 

@@ -8,10 +8,12 @@ carry the session's CSRF token, as a form field or the X-CSRF-Token header.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -20,6 +22,7 @@ from aiohttp import web
 
 from accounts.passwords import Passwords
 from accounts.users import User
+from web.client import is_https
 from web.identity import csrf_rkey, current_user, user_rkey
 from web.keys import clock_key, settings_key, users_key, workers_key
 
@@ -75,13 +78,42 @@ def require_role(*roles: str) -> Callable[[H], H]:
     return decorate
 
 
+@contextlib.asynccontextmanager
+async def session_kept_alive(request: web.Request) -> AsyncIterator[None]:
+    """While a long-lived request runs (the panel's WebSocket), its session counts as in use:
+    an agent watching calls arrive on the panel is not idle, though no page is requested."""
+    token = request.cookies.get(SESSION_COOKIE)
+    app = request.app
+    every_s = min(60.0, app[settings_key].security.idle.total_seconds() / 3)
+
+    async def touch() -> None:
+        while token:
+            await asyncio.sleep(every_s)
+            now = app[clock_key].now()
+            try:
+                await app[users_key].session(
+                    token_hash(token), now, app[settings_key].security.idle
+                )
+            except Exception:
+                log.warning("session_keep_alive_failed", exc_info=True)  # retried next time
+
+    task = asyncio.create_task(touch(), name="session-keep-alive")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Attach the logged-in user and enforce CSRF on every state-changing request."""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         session = await request.app[users_key].session(
-            token_hash(token), request.app[clock_key].now()
+            token_hash(token),
+            request.app[clock_key].now(),
+            request.app[settings_key].security.idle,
         )
         if session is not None:
             request[user_rkey] = session.user
@@ -125,9 +157,15 @@ def set_cookie(
         max_age=max_age,
         httponly=True,
         samesite="Lax",
-        secure=request.app[settings_key].secure_cookies,
+        secure=serves_https(request),
         path="/",
     )
+
+
+def serves_https(request: web.Request) -> bool:
+    """Cookies are Secure (and HSTS is sent) when configured so, or whenever the request came
+    over HTTPS, directly or through a trusted proxy: secure by default behind HTTPS."""
+    return request.app[settings_key].secure_cookies or is_https(request)
 
 
 def see_other(location: str) -> web.Response:

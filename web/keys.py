@@ -16,6 +16,7 @@ from aiohttp import web
 from telephony.events import TelephonyEvent
 
 if TYPE_CHECKING:
+    from accounts.login_throttle import LoginThrottle
     from accounts.management import AdminRepository
     from accounts.users import UserRepository
     from agent_ui.agent_events import AgentEventRouter
@@ -52,6 +53,7 @@ workers_key: web.AppKey[Workers] = web.AppKey("workers")
 # Built once the database is up (hotline.lifetimes.database_ctx).
 db_key: web.AppKey[Database] = web.AppKey("db")
 users_key: web.AppKey[UserRepository] = web.AppKey("users")
+login_throttle_key: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
 accounts_key: web.AppKey[AdminRepository] = web.AppKey("accounts")
 cases_key: web.AppKey[CaseRepository] = web.AppKey("cases")
 calls_key: web.AppKey[CallRepository] = web.AppKey("calls")

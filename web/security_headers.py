@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.keys import settings_key
+from web.auth import serves_https
 
 # Scripts and styles only from /static: a caller's name that slipped past escaping still
 # could not run. 'self' covers the panel's WebSocket on the same origin.
@@ -43,5 +43,5 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     response.headers.update(ALWAYS)
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"
-    if request.app[settings_key].secure_cookies:
+    if serves_https(request):
         response.headers["Strict-Transport-Security"] = HSTS

@@ -24,7 +24,7 @@ from cases.lifecycle import CaseType, Channel, Role
 from cases.models import Actor
 from ivr.results import Satisfaction
 from telephony.errors import TelephonyError
-from web.auth import require_role, signed_in
+from web.auth import require_role, session_kept_alive, signed_in
 from web.i18n import LANGUAGES, LOCALES_DIR, request_language
 from web.keys import (
     agent_events_key,
@@ -140,7 +140,8 @@ async def panel_socket(request: web.Request) -> web.StreamResponse:
     if not from_own_page(request):
         log.warning("panel_socket_foreign_origin", origin=request.headers.get("Origin"))
         raise web.HTTPForbidden(text="the panel's socket opens only from its own page")
-    return await request.app[hub_key].serve(request, signed_in(request).id)
+    async with session_kept_alive(request):
+        return await request.app[hub_key].serve(request, signed_in(request).id)
 
 
 @require_role("agent")

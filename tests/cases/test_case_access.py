@@ -15,6 +15,7 @@ OTHERS_MOVES = [
     Move(Action.ACKNOWLEDGE),
     Move(Action.RESOLVE, decision="upheld", decision_reasons="fixed"),
     Move(Action.REOPEN, note="again"),
+    Move(Action.CLOSE),
 ]
 
 
@@ -93,3 +94,34 @@ async def test_the_case_page_offers_another_agents_case_no_actions_and_no_person
     await site.log_in("agent2")
     _, page = await site.get(location)
     assert "Nok" in page and 'data-action="acknowledge"' in page
+
+
+async def test_free_text_of_another_agents_case_shows_only_to_its_handlers(site: Site) -> None:
+    """Details and notes can name the complainant: an agent who does not handle the case sees
+    that they exist, never what they say, and cannot find the case by searching them."""
+    await site.add_user("agent1", "agent")
+    await site.add_user("agent2", "agent")
+    await site.log_in("agent1")
+    _, _, location = await site.post(
+        "/cases/new",
+        {
+            "channel": "phone",
+            "case_type": "complaint",
+            "topic": "Pipe",
+            "details": "Nok at 12 Moo 3 says the pipe burst",
+        },
+    )
+    status, _, _ = await site.post(f"{location}/note", {"note": "Nok's neighbour called too"})
+    assert status == 303
+    _, own = await site.get(location)
+    assert "Nok at 12 Moo 3" in own and "Nok&#39;s neighbour" in own
+    _, found = await site.get("/cases?q=Moo+3")
+    assert 'class="case-row' in found
+
+    await site.log_in("agent2")
+    _, page = await site.get(location)
+    assert "Nok" not in page and "text-hidden" in page
+    _, found = await site.get("/cases?q=Moo+3")
+    assert 'class="case-row' not in found
+    _, by_topic = await site.get("/cases?q=Pipe")
+    assert 'class="case-row' in by_topic, "the register itself stays open"

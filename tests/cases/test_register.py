@@ -16,6 +16,7 @@ from cases.lifecycle import CaseType, Channel, Status
 from cases.models import Actor
 from cases.register import MAX_EXPORT_ROWS, RegisterFilter, RegisterRow, export_rows, search
 from cases.repository import CaseRepository
+from cases.spreadsheet import csv_cell
 from tests.cases.factories import NOW, People, complaint_form, forward
 
 LABELS = ExportLabels(headers={c: c.upper() for c in COLUMNS}, codes={k: k for k in CODE_KEYS})
@@ -147,8 +148,26 @@ async def test_exports_never_turn_caller_text_into_formulas(
     assert sheet is not None
     cell = sheet.cell(row=2, column=5)
     assert cell.data_type == "s"
-    assert cell.value == '\'=HYPERLINK("x")'
+    assert cell.value == '=HYPERLINK("x")', "a text cell as typed, no visible apostrophe"
     assert to_csv(rows).decode("utf-8-sig").splitlines()[1].split(",")[4].startswith("\"'=")
+
+
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("น้ำไม่ไหล", "น้ำไม่ไหล"),
+        ("=1+1", "'=1+1"),
+        ("\t=cmd", "'\t=cmd"),
+        ("ค่าน้ำ;=cmd|' /C calc'!A0", "ค่าน้ำ;'=cmd|' /C calc'!A0"),
+        ("a;b;@SUM(A1)", "a;b;'@SUM(A1)"),
+        ("-5;+6", "'-5;'+6"),
+    ],
+)
+def test_csv_keeps_formulas_inert_also_where_excel_splits_on_semicolons(
+    typed: str, written: str
+) -> None:
+    assert csv_cell(typed) == written
+    assert csv_cell(42) == 42
 
 
 async def test_an_export_too_large_is_refused_rather_than_cut_short(

@@ -17,11 +17,18 @@ from tests.passwords import password_hash
 from web.keys import db_key
 
 PASSWORD = "correct horse battery"
+MONITORING_TOKEN = "probe-7f3a9c2e1b"
+# What Prometheus and the operators' probe send to read /metrics and the detailed /healthz.
+MONITOR = {"Authorization": f"Bearer {MONITORING_TOKEN}"}
 
 
 @pytest.fixture
 async def app_client(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[TestClient]:
-    settings = load_settings(database_url=fresh_db_url, data_dir=tmp_path)
+    settings = load_settings(
+        database_url=fresh_db_url,
+        data_dir=tmp_path,
+        security={"monitoring_token": MONITORING_TOKEN},
+    )
     app = create_app(settings)
     async with TestClient(TestServer(app)) as client:
         yield client

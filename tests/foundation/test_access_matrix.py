@@ -39,6 +39,7 @@ EXPECTED = {
     ("POST", "/admin/users/{id}/deactivate"): ADMIN,
     ("POST", "/admin/users/{id}/password"): ADMIN,
     ("POST", "/admin/users/{id}/reactivate"): ADMIN,
+    ("POST", "/admin/users/{id}/sign-out"): ADMIN,
     ("GET", "/cases"): EVERYONE,
     ("GET", "/cases/closed-days"): MANAGERS,
     ("POST", "/cases/closed-days"): MANAGERS,
@@ -55,6 +56,7 @@ EXPECTED = {
     ("GET", "/cases/{id}/edit"): CENTRE,
     ("POST", "/cases/{id}/edit"): CENTRE,
     ("POST", "/cases/{id}/note"): EVERYONE,
+    ("POST", "/logout/everywhere"): EVERYONE,
     ("GET", "/panel"): AGENT,
     ("POST", "/panel/availability"): AGENT,
     ("POST", "/panel/intake"): AGENT,
@@ -94,6 +96,10 @@ class Route:
         return re.sub(r"\{\w+(:[^}]*)?\}", "1", self.template)
 
 
+# Routes that end the caller's own sessions: requested last, or the rest would see no one.
+ENDS_OWN_SESSIONS = {("POST", "/logout/everywhere")}
+
+
 def routes(app: web.Application) -> list[Route]:
     found = []
     for route in app.router.routes():
@@ -106,7 +112,7 @@ def routes(app: web.Application) -> list[Route]:
             continue
         assert roles is not None, f"{route.method} {template} has no role rule"
         found.append(Route(route.method, template, roles))
-    return found
+    return sorted(found, key=lambda r: (r.method, r.template) in ENDS_OWN_SESSIONS)
 
 
 @pytest.fixture

@@ -55,6 +55,31 @@ async def test_a_site_served_over_https_asks_browsers_to_stay_on_it(
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
+@pytest.fixture
+async def behind_a_proxy(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[TestClient]:
+    settings = load_settings(
+        database_url=fresh_db_url, data_dir=tmp_path, security={"trusted_proxies": ["127.0.0.1"]}
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        yield client
+
+
+@pytest.mark.parametrize(("proto", "secure"), [("https", True), ("http", False), (None, False)])
+async def test_cookies_are_secure_whenever_a_trusted_proxy_says_https(
+    behind_a_proxy: TestClient, proto: str | None, secure: bool
+) -> None:
+    headers = {"X-Forwarded-Proto": proto} if proto else {}
+    response = await behind_a_proxy.get("/login", headers=headers)
+    assert response.cookies and all(bool(c["secure"]) is secure for c in response.cookies.values())
+    assert ("Strict-Transport-Security" in response.headers) is secure
+
+
+async def test_a_client_claiming_https_itself_is_not_believed(app_client: TestClient) -> None:
+    response = await app_client.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert response.cookies and not any(c["secure"] for c in response.cookies.values())
+    assert "Strict-Transport-Security" not in response.headers
+
+
 @pytest.mark.parametrize(
     "path", ["/cases?q=%00", "/supervisor/reports?from=%00", "/login?next=/%00"]
 )

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import fields
 from datetime import date, time, timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,7 @@ from web.keys import (
     cases_key,
     db_key,
     escalation_key,
+    login_throttle_key,
     panel_key,
     retention_key,
     settings_key,
@@ -80,6 +82,7 @@ SURVEY_TEXT = {
     "caller_id": '"Survey" <1662>',
     "language": "en",
     "agi_host": "127.0.0.3",
+    "agi_allowed_peers": ["127.0.0.0/8"],
     "opt_out_digit": "8",
     "sounds_dir": "/var/lib/hotline-sounds",
     "followup_pbx": "lab",
@@ -106,6 +109,19 @@ def _other_than_default(name: str, default: Any) -> Any:
 SURVEY = {
     f.name: _other_than_default(f.name, getattr(SurveySettings, f.name, None))
     for f in fields(SurveySettings)
+}
+
+
+SECURITY: dict[str, Any] = {
+    "trusted_proxies": ["10.9.0.0/16"],
+    "login_free_per_username": 4,
+    "login_free_per_address": 9,
+    "login_first_wait_s": 3.0,
+    "login_max_wait_s": 60.0,
+    "monitoring_token": "reach-token-1",
+    "idle_minutes": 45.0,
+    "max_sessions_per_user": 2,
+    "board_numbers_for": ["supervisor", "admin"],
 }
 
 
@@ -136,6 +152,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         era="ce",
         session_hours=3,
         secure_cookies=True,
+        security=SECURITY,
     )
 
 
@@ -206,6 +223,29 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "cases.escalation_interval_s": (77.0, lambda app: app[escalation_key].interval_s),
     "cases.retention_years": (5, lambda app: app[retention_key].years),
     "cases.retention_interval_s": (999.0, lambda app: app[retention_key].interval_s),
+    "security.trusted_proxies": (
+        [ip_network("10.9.0.0/16")],
+        lambda app: list(app[settings_key].security.trusted_proxy_networks),
+    ),
+    "security.login_free_per_username": (
+        4,
+        lambda app: app[login_throttle_key].rules.free_per_username,
+    ),
+    "security.login_free_per_address": (
+        9,
+        lambda app: app[login_throttle_key].rules.free_per_address,
+    ),
+    "security.login_first_wait_s": (3.0, lambda app: app[login_throttle_key].rules.first_wait_s),
+    "security.login_max_wait_s": (60.0, lambda app: app[login_throttle_key].rules.max_wait_s),
+    "security.idle_minutes": (timedelta(minutes=45), lambda app: app[settings_key].security.idle),
+    "security.max_sessions_per_user": (
+        2,
+        lambda app: app[settings_key].security.max_sessions_per_user,
+    ),
+    "security.board_numbers_for": (
+        ("supervisor", "admin"),
+        lambda app: app[settings_key].security.board_numbers_for,
+    ),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
 }
@@ -222,6 +262,7 @@ BY_TEST = {
     "database_url": "test_the_service_stores_in_the_configured_database",
     "session_hours": "test_a_session_lasts_the_configured_hours",
     "secure_cookies": "test_every_cookie_is_secure_when_configured",
+    "security.monitoring_token": "test_metrics_open_to_the_configured_token",
     "data_dir": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
     "web_host": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
     "web_port": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
@@ -276,6 +317,12 @@ async def test_every_cookie_is_secure_when_configured(running: TestClient) -> No
     page = await running.get("/login")
     assert page.status == 200
     assert all(cookie["secure"] for cookie in page.cookies.values())
+
+
+async def test_metrics_open_to_the_configured_token(running: TestClient) -> None:
+    assert (await running.get("/metrics")).status == 401
+    allowed = await running.get("/metrics", headers={"Authorization": "Bearer reach-token-1"})
+    assert allowed.status == 200
 
 
 async def test_a_session_lasts_the_configured_hours(fresh_db_url: str, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from config.settings import load_settings
 from hotline.app import create_app
 from pbxsim import PbxSimulator
 from telephony.events import CallQueued, TelephonyEvent
+from tests.foundation.conftest import MONITOR, MONITORING_TOKEN
 from web.keys import EventSubscriber, event_subscribers_key
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -38,7 +39,10 @@ def service(sim: PbxSimulator, fresh_db_url: str, tmp_path: Path) -> Callable[..
         host, port = sim.address
         pbx = {"name": "pbx1", "host": host, "port": port, "username": "hotline"}
         settings = load_settings(
-            database_url=fresh_db_url, data_dir=tmp_path, pbx=[{**pbx, "secret": "hotline"}]
+            database_url=fresh_db_url,
+            data_dir=tmp_path,
+            pbx=[{**pbx, "secret": "hotline"}],
+            security={"monitoring_token": MONITORING_TOKEN},
         )
         app = create_app(settings)
         app[event_subscribers_key].extend(subscribers)
@@ -48,7 +52,7 @@ def service(sim: PbxSimulator, fresh_db_url: str, tmp_path: Path) -> Callable[..
 
 
 async def scrape(client: TestClient) -> Samples:
-    text = await (await client.get("/metrics")).text()
+    text = await (await client.get("/metrics", headers=MONITOR)).text()
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
@@ -110,7 +114,7 @@ async def test_healthz_lists_every_long_lived_task_running(
     service: Callable[..., TestClient],
 ) -> None:
     async with service() as client:
-        body = await (await client.get("/healthz")).json()
+        body = await (await client.get("/healthz", headers=MONITOR)).json()
     assert {part["name"] for part in body["tasks"]} >= {
         "ami-consume-pbx1",
         "ami-supervise-pbx1",
@@ -135,7 +139,7 @@ async def test_a_subscriber_raising_on_every_event_turns_healthz_503_naming_it(
             await sim.place_call("hotline", "0812345678")
 
             async def degraded() -> Any:
-                response = await client.get("/healthz")
+                response = await client.get("/healthz", headers=MONITOR)
                 return await response.json() if response.status == 503 else None
 
             body = await until(degraded, "/healthz answering 503")
@@ -158,7 +162,7 @@ async def test_a_subscriber_task_that_dies_is_reported_counted_and_restarted(
         async with service(subscriber) as client:
 
             async def degraded() -> Any:
-                response = await client.get("/healthz")
+                response = await client.get("/healthz", headers=MONITOR)
                 return await response.json() if response.status == 503 else None
 
             body = await until(degraded, "/healthz answering 503")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 Answer = Callable[[str], str | None]
@@ -46,15 +47,21 @@ def keypad(*digits: str) -> Answer:
     return answer
 
 
-async def run_session(port: int, env: bytes, answer: Answer) -> list[str]:
-    """Play one FastAGI session; returns the commands the server sent, in order."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def run_session(
+    port: int, env: bytes, answer: Answer, *, source: str = "127.0.0.1"
+) -> list[str]:
+    """Play one FastAGI session from the address `source`; returns the commands the server
+    sent, in order."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     commands: list[str] = []
     try:
         writer.write(env)
         await writer.drain()
         while True:
-            line = await reader.readline()
+            try:
+                line = await reader.readline()
+            except ConnectionResetError:
+                break  # a refused peer: closed with the environment unread
             if not line:
                 break
             command = line.decode().rstrip("\n")
@@ -66,5 +73,6 @@ async def run_session(port: int, env: bytes, answer: Answer) -> list[str]:
             await writer.drain()
     finally:
         writer.close()
-        await writer.wait_closed()
+        with contextlib.suppress(ConnectionResetError):
+            await writer.wait_closed()
     return commands

@@ -66,13 +66,13 @@ class Phones:
         if self.pbx_down:
             raise PbxUnavailable(pbx, "link down")
         number = channel.split("/", 1)[1].split("@", 1)[0]
-        survey_id = (variables or {})["SURVEY_ID"]
+        survey_id, token = (variables or {})["SURVEY_ID"], (variables or {})["SURVEY_TOKEN"]
         self.dialled.append((number, survey_id))
         assert context == "survey"
         assert channel_id == survey_id
         behaviour = self.behaviours[number].pop(0)
         if isinstance(behaviour, Picks):
-            env = environment("survey", survey_id, uniqueid=channel_id)
+            env = environment("survey", survey_id, token, uniqueid=channel_id)
             self.sessions.append(
                 asyncio.create_task(run_session(self.agi_port, env, behaviour.answer))
             )

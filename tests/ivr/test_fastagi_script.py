@@ -28,13 +28,13 @@ class FixedClock:
 
 @dataclass
 class MemoryStore:
-    known: set[uuid.UUID]
+    known: dict[uuid.UUID, str]
     ratings: dict[uuid.UUID, int] = field(default_factory=dict)
     incomplete: dict[uuid.UUID, str] = field(default_factory=dict)
     opted_out: set[uuid.UUID] = field(default_factory=set)
 
-    async def begin_session(self, survey_id: uuid.UUID, now: datetime) -> str | None:
-        return "th" if survey_id in self.known else None
+    async def begin_session(self, survey_id: uuid.UUID, token: str, now: datetime) -> str | None:
+        return "th" if self.known.get(survey_id) == token else None
 
     async def record_rating(self, survey_id: uuid.UUID, rating: int, now: datetime) -> None:
         self.ratings[survey_id] = rating
@@ -50,12 +50,14 @@ class MemoryStore:
 
 
 SURVEY = uuid.UUID("6f1c2a52-8d8e-4f57-9c41-0d5c3e0f1a01")
+TOKEN = "k2Pq7v0c3s9R1xWb"
+SESSION = environment("survey", str(SURVEY), TOKEN)
 SETTINGS = SurveySettings(sounds_dir="/snd", agi_header_timeout_s=0.3)
 
 
 @pytest.fixture
 async def store() -> MemoryStore:
-    return MemoryStore(known={SURVEY})
+    return MemoryStore(known={SURVEY: TOKEN})
 
 
 @pytest.fixture
@@ -74,7 +76,7 @@ def get_data_count(commands: list[str]) -> int:
 async def test_pressing_2_stores_satisfied_and_confirms(
     server: FastAgiServer, store: MemoryStore
 ) -> None:
-    commands = await run_session(server.port, environment("survey", str(SURVEY)), keypad("2"))
+    commands = await run_session(server.port, SESSION, keypad("2"))
     assert store.ratings == {SURVEY: 2}
     assert commands[0] == "ANSWER"
     assert commands[1] == 'STREAM FILE /snd/th/greeting ""'
@@ -86,16 +88,14 @@ async def test_pressing_2_stores_satisfied_and_confirms(
 
 
 async def test_wrong_key_then_right_key(server: FastAgiServer, store: MemoryStore) -> None:
-    commands = await run_session(server.port, environment("survey", str(SURVEY)), keypad("7", "1"))
+    commands = await run_session(server.port, SESSION, keypad("7", "1"))
     assert store.ratings == {SURVEY: 1}
     assert 'STREAM FILE /snd/th/invalid ""' in commands
     assert get_data_count(commands) == 2
 
 
 async def test_silence_three_times_is_incomplete(server: FastAgiServer, store: MemoryStore) -> None:
-    commands = await run_session(
-        server.port, environment("survey", str(SURVEY)), keypad("", "", "", "1")
-    )
+    commands = await run_session(server.port, SESSION, keypad("", "", "", "1"))
     assert get_data_count(commands) == 3
     assert store.ratings == {}
     assert store.incomplete == {SURVEY: "no_valid_input"}
@@ -108,7 +108,7 @@ async def test_caller_hangs_up_mid_survey(server: FastAgiServer, store: MemorySt
     def hang_up_at_question(command: str) -> str | None:
         return None if command.startswith("GET DATA") else phone(command)
 
-    await run_session(server.port, environment("survey", str(SURVEY)), hang_up_at_question)
+    await run_session(server.port, SESSION, hang_up_at_question)
     await server.wait_idle()
     assert store.incomplete == {SURVEY: "caller_hung_up"}
 
@@ -127,14 +127,14 @@ async def test_hangup_notice_then_511_ends_survey(
             return "511 Command Not Permitted on a dead channel or intercept routine"
         return phone(command)
 
-    await run_session(server.port, environment("survey", str(SURVEY)), asterisk_hangup)
+    await run_session(server.port, SESSION, asterisk_hangup)
     await server.wait_idle()
     assert store.incomplete == {SURVEY: "caller_hung_up"}
     assert get_data_count(sent) == 1
 
 
 async def test_opt_out_digit(server: FastAgiServer, store: MemoryStore) -> None:
-    await run_session(server.port, environment("survey", str(SURVEY)), keypad("9"))
+    await run_session(server.port, SESSION, keypad("9"))
     assert store.opted_out == {SURVEY}
     assert store.ratings == {}
 
@@ -151,7 +151,7 @@ async def test_unknown_or_hostile_survey_id_just_hangs_up(
 async def test_unknown_script_is_closed_without_commands(
     server: FastAgiServer, store: MemoryStore
 ) -> None:
-    commands = await run_session(server.port, environment("other", str(SURVEY)), keypad("1"))
+    commands = await run_session(server.port, environment("other", str(SURVEY), TOKEN), keypad("1"))
     assert commands == []
 
 
@@ -165,7 +165,7 @@ async def test_bare_connect_and_silent_client_do_not_stall_others(
     silent.write(b"agi_network: yes\n")
     await silent.drain()
 
-    await run_session(server.port, environment("survey", str(SURVEY)), keypad("3"))
+    await run_session(server.port, SESSION, keypad("3"))
     assert store.ratings == {SURVEY: 3}
     assert await asyncio.wait_for(silent_reader.read(), 2) == b""
     silent.close()
@@ -179,7 +179,7 @@ async def test_garbage_environment_is_survived(server: FastAgiServer, store: Mem
     assert await asyncio.wait_for(reader.read(), 2) == b""
     writer.close()
     await writer.wait_closed()
-    await run_session(server.port, environment("survey", str(SURVEY)), keypad("1"))
+    await run_session(server.port, SESSION, keypad("1"))
     assert store.ratings == {SURVEY: 1}
 
 
@@ -212,7 +212,7 @@ async def test_pbx_that_stops_answering_leaves_survey_incomplete(store: MemorySt
     await srv.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
     try:
-        writer.write(environment("survey", str(SURVEY)))
+        writer.write(SESSION)
         await writer.drain()
         assert await reader.readline() == b"ANSWER\n"
         await srv.wait_idle()

@@ -16,6 +16,7 @@ from cases.repository import CaseRepository
 from database.pool import Database
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
+from ivr.queue import Claim
 from runtime.clock import ManualClock
 from tests.ivr.agi_phone import environment, keypad, run_session
 from tests.ivr.fakes import (
@@ -413,6 +414,68 @@ async def test_in_call_hang_up_is_incomplete(
     assert (survey["status"], survey["reason"]) == ("incomplete", "caller_hung_up")
 
 
+async def test_in_call_script_is_off_unless_configured(make_rig: RigFactory) -> None:
+    rig: Rig = await make_rig()
+    commands = await run_session(rig.service.fastagi.port, incall_env("1795236661.4"), keypad("3"))
+    assert commands == []
+    assert await rig.pool.fetchval("SELECT count(*) FROM surveys") == 0
+
+
+async def dialling(rig: Rig, *numbers: str) -> list[Claim]:
+    """Surveys claimed and rung, as the dialer leaves them until the FastAGI session comes."""
+    for n, number in enumerate(numbers):
+        await rig.service.on_event(call_ended(f"1795236670.{n}", number, MONDAY_10))
+    rig.clock.advance(SETTINGS.delay_after_hangup)
+    claims = await rig.service.queue.claim(rig.clock.now(), max_channels=len(numbers))
+    return sorted(claims, key=lambda claim: claim.caller_number)
+
+
+async def statuses(rig: Rig) -> dict[str, tuple[str, int | None]]:
+    rows = await rig.pool.fetch("SELECT caller_number, status, rating FROM surveys")
+    return {r["caller_number"]: (r["status"], r["rating"]) for r in rows}
+
+
+async def test_fastagi_accepts_only_the_pbx_addresses(make_rig: RigFactory) -> None:
+    rig: Rig = await make_rig(settings=replace(SETTINGS, agi_allowed_peers=("127.0.0.1",)))
+    (claim,) = await dialling(rig, NUMBER)
+    env = environment("survey", str(claim.survey_id), claim.token)
+    port = rig.service.fastagi.port
+
+    assert await run_session(port, env, keypad("3"), source="127.0.0.2") == []
+    assert await statuses(rig) == {NUMBER: ("dialing", None)}
+
+    await run_session(port, env, keypad("1"), source="127.0.0.1")
+    await rig.service.fastagi.wait_idle()
+    assert await statuses(rig) == {NUMBER: ("completed", 1)}
+
+
+async def test_a_forged_session_rates_nothing_and_a_token_works_once(
+    make_rig: RigFactory,
+) -> None:
+    """Raw FastAGI from an allowed address: the survey id alone, a made-up token, or another
+    survey's token begin nothing; the survey's own token rates that survey, and only once."""
+    allowed = replace(SETTINGS, agi_allowed_peers=("127.0.0.0/24",))
+    rig: Rig = await make_rig(settings=allowed)
+    mine, other = await dialling(rig, "0810000021", "0810000022")
+    port = rig.service.fastagi.port
+    forged = [
+        environment("survey", str(mine.survey_id)),
+        environment("survey", str(mine.survey_id), "guessed-token"),
+        environment("survey", str(mine.survey_id), other.token),
+    ]
+    for env in forged:
+        assert await run_session(port, env, keypad("3"), source="127.0.0.2") == ["HANGUP"]
+    assert await statuses(rig) == {"0810000021": ("dialing", None), "0810000022": ("dialing", None)}
+
+    real = environment("survey", str(mine.survey_id), mine.token)
+    await run_session(port, real, keypad("1"), source="127.0.0.2")
+    await rig.service.fastagi.wait_idle()
+    replayed = environment("survey", str(mine.survey_id), mine.token)
+    assert await run_session(port, replayed, keypad("9"), source="127.0.0.2") == ["HANGUP"]
+    assert await statuses(rig) == {"0810000021": ("completed", 1), "0810000022": ("dialing", None)}
+    assert await rig.pool.fetchval("SELECT count(*) FROM survey_opt_outs") == 0
+
+
 async def test_lost_sessions_are_closed_not_redialled(make_rig: RigFactory) -> None:
     rig: Rig = await make_rig()
     queue = rig.service.queue
@@ -420,7 +483,7 @@ async def test_lost_sessions_are_closed_not_redialled(make_rig: RigFactory) -> N
         await rig.service.on_event(call_ended(f"1795236662.{n}", number, MONDAY_10))
     rig.clock.advance(timedelta(minutes=2))
     talking, answered = await queue.claim(rig.clock.now(), max_channels=2)
-    assert await queue.begin_session(talking.survey_id, rig.clock.now()) == "th"
+    assert await queue.begin_session(talking.survey_id, talking.token, rig.clock.now()) == "th"
     await queue.finish_attempt(answered, "answered", rig.clock.now(), retry_at=None)
 
     assert await rig.advance(SETTINGS.session_lease) == 0

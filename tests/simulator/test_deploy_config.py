@@ -136,6 +136,8 @@ def test_callers_reach_the_queue_with_a_timeout_transfers_and_a_callback() -> No
     assert "exten => 1169,1,Goto(from-trunk,1169,1)" in agents
     assert 'Set(CALLERID(all)="Hotline" <1169>)' in agents
     assert "Dial(PJSIP/${EXTEN}@trunk,30)" in agents
+    survey = _section(text, "survey")
+    assert "/survey,${SURVEY_ID},${SURVEY_TOKEN})" in survey
     keep = _section(text, "hotline-keep-caller")
     assert '"${CHANNEL(endpoint)}" = "trunk"]?from-trunk,1169,1' in keep
 

@@ -13,6 +13,7 @@ from accounts.users import UserRepository
 from config.settings import load_settings
 from hotline.app import create_app
 from runtime.clock import ManualClock
+from tests.foundation.conftest import MONITORING_TOKEN
 from tests.passwords import password_hash
 from tests.supervisor.factories import local
 from web.keys import db_key
@@ -30,7 +31,11 @@ def clock() -> ManualClock:
 async def app_client(
     fresh_db_url: str, tmp_path: Path, clock: ManualClock
 ) -> AsyncIterator[TestClient]:
-    settings = load_settings(database_url=fresh_db_url, data_dir=tmp_path)
+    settings = load_settings(
+        database_url=fresh_db_url,
+        data_dir=tmp_path,
+        security={"monitoring_token": MONITORING_TOKEN},
+    )
     async with TestClient(TestServer(create_app(settings, clock=clock))) as client:
         yield client
 

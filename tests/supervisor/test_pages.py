@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
 from telephony.events import AgentStateChanged, CallQueued, LinkDown, PbxSnapshot
-from tests.foundation.conftest import log_in
+from tests.foundation.conftest import MONITOR, log_in
 from tests.supervisor.factories import add_call, add_case, add_survey, add_user, local
 from web.keys import db_key, floor_key
 
@@ -79,10 +79,10 @@ async def _as_boss(app_client: TestClient, make_user: MakeUser) -> None:
 
 def _as_page(cell: object, shown: str) -> str:
     """A workbook cell as the page writes it: numbers stay numbers in Excel (50.0 reads back
-    as 50), text a caller typed may carry the apostrophe that keeps it from being a formula."""
+    as 50), text exactly as typed."""
     if isinstance(cell, int | float):
         return shown if float(shown) == cell else repr(cell)
-    return "" if cell is None else str(cell).removeprefix("'")
+    return "" if cell is None else str(cell)
 
 
 async def _seed(app: web.Application) -> None:
@@ -177,12 +177,60 @@ async def test_the_live_board_shows_waiting_callers_agents_and_today(
     assert "\\u003cscript\\u003e" in page  # inside the JSON the script reads, inert
 
 
+async def _a_caller_waiting(app: web.Application) -> None:
+    board = app[floor_key]
+    await board.handle(
+        CallQueued(
+            "pbx1", local(2, 12, 59), "pbx1/q1169/9", "q1169", "9", "9", "0811111111", "Nok", 1, 1
+        )
+    )
+    await board.handle(
+        AgentStateChanged("pbx1", local(2, 12), "q1169", "PJSIP/101", "Anan", "idle", False, "")
+    )
+
+
+@pytest.mark.parametrize(("role", "shown"), [("supervisor", "0811111111"), ("admin", "••••••1111")])
+async def test_the_board_shows_callers_numbers_only_to_the_roles_that_call_back(
+    app_client: TestClient, app: web.Application, make_user: MakeUser, role: str, shown: str
+) -> None:
+    await _a_caller_waiting(app)
+    await make_user("someone", role)
+    await log_in(app_client, "someone")
+    data = await (await app_client.get("/supervisor/live.json")).json()
+    (queue,) = data["board"]["queues"]
+    assert [w["caller_number"] for w in queue["waiting"]] == [shown]
+    page = await (await app_client.get("/supervisor")).text()
+    assert ("0811111111" in page) is (role == "supervisor")
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+async def test_a_report_export_with_callers_numbers_is_in_the_pdpa_log(
+    app_client: TestClient, app: web.Application, make_user: MakeUser, kind: str
+) -> None:
+    await _seed(app)
+    await _as_boss(app_client, make_user)
+    response = await app_client.get(f"/supervisor/reports.{kind}?from=2026-03-02&to=2026-03-02")
+    assert response.status == 200
+    rows = await app[db_key].pool.fetch(
+        "SELECT u.username, l.purpose, l.subject, l.viewed_at FROM pdpa_view_log l"
+        " JOIN users u ON u.id = l.user_id"
+    )
+    assert [tuple(r)[:3] for r in rows] == [
+        ("boss", f"report_export_{kind}", "report 2026-03-02..2026-03-02")
+    ]
+    empty = await app_client.get(f"/supervisor/reports.{kind}?from=2025-01-01&to=2025-01-02")
+    assert empty.status == 200
+    assert await app[db_key].pool.fetchval("SELECT count(*) FROM pdpa_view_log") == 1, (
+        "a report without callers' numbers is not a personal-data view"
+    )
+
+
 async def test_healthz_says_when_the_live_picture_is_not_current(
     app_client: TestClient, app: web.Application
 ) -> None:
     floor = app[floor_key]
     await floor.handle(LinkDown("pbx1", local(2, 12, 58), "connection reset"))
-    response = await app_client.get("/healthz")
+    response = await app_client.get("/healthz", headers=MONITOR)
     assert response.status == 503
     (shown,) = [s for s in (await response.json())["services"] if s["name"] == "floor"]
     assert shown == {
@@ -192,7 +240,7 @@ async def test_healthz_says_when_the_live_picture_is_not_current(
         "since": local(2, 12, 58).isoformat(),
     }
     await floor.handle(PbxSnapshot("pbx1", local(2, 12, 59), (), (), ()))
-    assert (await app_client.get("/healthz")).status == 200
+    assert (await app_client.get("/healthz", headers=MONITOR)).status == 200
 
 
 async def test_reports_show_figures_and_lists_with_names_escaped(
@@ -241,7 +289,9 @@ async def test_the_excel_export_has_the_rows_of_the_page_with_thai_intact(
             for r, p in zip(sheet, rows, strict=True)
         ] == rows, name
     abandoned = list(book["abandoned"].iter_rows(min_row=3, values_only=True))
-    assert abandoned[1][3] == '\'=HYPERLINK("http://evil")'  # text, never a formula
+    # A text cell as typed: never a formula, and no apostrophe shows.
+    assert abandoned[1][3] == '=HYPERLINK("http://evil")'
+    assert book["abandoned"].cell(row=4, column=4).data_type == "s"
     assert book["by_topic"]["A3"].value == "ค่าน้ำประปา"
 
 

@@ -21,6 +21,7 @@ from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
 from telephony.events import CallQueued, TelephonyEvent
 from telephony.service import TelephonyService
+from tests.foundation.conftest import MONITOR, MONITORING_TOKEN
 from tests.telephony.fake_ami import SECRET, FakeAmi, error, eventually
 
 JOIN = (
@@ -162,7 +163,10 @@ async def service_following(
 ) -> AsyncIterator[TestClient]:
     pbx = {"name": "pbx1", "host": "127.0.0.1", "port": ami.port, "username": "hotline"}
     settings = load_settings(
-        database_url=database_url, data_dir=data_dir, pbx=[{**pbx, "secret": SECRET}]
+        database_url=database_url,
+        data_dir=data_dir,
+        pbx=[{**pbx, "secret": SECRET}],
+        security={"monitoring_token": MONITORING_TOKEN},
     )
     async with TestClient(TestServer(create_app(settings))) as client:
         yield client
@@ -179,7 +183,7 @@ async def test_metrics_show_the_ami_backlog_while_the_pbx_is_slow_to_answer_the_
             await asyncio.sleep(0.05)
         ami.push(joins(1, 2, 3, 4, 5))
         for _ in range(200):
-            text = await (await client.get("/metrics")).text()
+            text = await (await client.get("/metrics", headers=MONITOR)).text()
             if 'hotline_ami_backlog{pbx="pbx1"} 5.0' in text:
                 break
             await asyncio.sleep(0.05)

@@ -33,11 +33,16 @@ def build_app(
     clock: Any,
     *,
     pbx: list[dict[str, Any]] | None = None,
+    security: dict[str, Any] | None = None,
     **standards: float,
 ) -> web.Application:
     """The real service with the given phase standards (and PBXs to follow, if any)."""
     settings = load_settings(
-        database_url=database_url, data_dir=data_dir, standards=standards, pbx=pbx or []
+        database_url=database_url,
+        data_dir=data_dir,
+        standards=standards,
+        pbx=pbx or [],
+        security=security or {},
     )
     return create_app(settings, clock=clock)
 
