@@ -46,6 +46,7 @@ _MERGE = {
             "ended_at",
             "original_position",
             "recovered",
+            "came_from",
         )
     },
     "joined_at": "LEAST(c.joined_at, EXCLUDED.joined_at)",

@@ -217,8 +217,15 @@ CREATE TABLE public.calls (
     wrapup_s double precision,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT calls_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'abandoned'::text, 'timeout'::text, 'empty'::text, 'key'::text, 'transferred'::text, 'lost_in_gap'::text, 'unknown'::text]))),
-    CONSTRAINT calls_hung_up_by_check CHECK ((hung_up_by = ANY (ARRAY['caller'::text, 'agent'::text, 'transfer'::text, 'system'::text])))
+    came_from text,
+    transfer_kind text,
+    transfer_destination text,
+    transfer_party text,
+    exit_key text,
+    CONSTRAINT calls_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'abandoned'::text, 'timeout'::text, 'full'::text, 'empty'::text, 'key'::text, 'redirected'::text, 'transferred'::text, 'lost_in_gap'::text, 'unknown'::text]))),
+    CONSTRAINT calls_hung_up_by_check CHECK ((hung_up_by = ANY (ARRAY['caller'::text, 'agent'::text, 'supervisor'::text, 'transfer'::text, 'system'::text]))),
+    CONSTRAINT calls_transfer_destination_check CHECK ((transfer_destination = ANY (ARRAY['agent'::text, 'queue'::text, 'outside'::text, 'unknown'::text]))),
+    CONSTRAINT calls_transfer_kind_check CHECK ((transfer_kind = ANY (ARRAY['blind'::text, 'attended'::text])))
 );
 
 --
@@ -1029,6 +1036,12 @@ CREATE INDEX calls_agent_joined ON public.calls USING btree (agent_user_id, join
 --
 
 CREATE INDEX calls_caller_joined ON public.calls USING btree (caller_id, joined_at DESC);
+
+--
+-- Name: calls_came_from; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX calls_came_from ON public.calls USING btree (came_from) WHERE (came_from IS NOT NULL);
 
 --
 -- Name: calls_joined; Type: INDEX; Schema: public; Owner: -
