@@ -833,13 +833,6 @@ ALTER TABLE ONLY public.calls
     ADD CONSTRAINT calls_call_key_key UNIQUE (call_key);
 
 --
--- Name: calls calls_pbx_queue_uniqueid_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.calls
-    ADD CONSTRAINT calls_pbx_queue_uniqueid_key UNIQUE (pbx, queue, uniqueid);
-
---
 -- Name: calls calls_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1054,6 +1047,12 @@ CREATE INDEX calls_joined ON public.calls USING btree (joined_at);
 --
 
 CREATE INDEX calls_joined_or_created ON public.calls USING btree (COALESCE(joined_at, created_at));
+
+--
+-- Name: calls_pbx_queue_uniqueid; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX calls_pbx_queue_uniqueid ON public.calls USING btree (pbx, queue, uniqueid);
 
 --
 -- Name: case_escalations_at; Type: INDEX; Schema: public; Owner: -

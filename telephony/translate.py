@@ -800,6 +800,10 @@ class Translator:
                 if call is not None and call.answered_at is not None:
                     call.hangup_by = "transfer"
                     live = _Ended(call.call_key, call.queue, call.interface, call.visit)
+                    if msg.get("TransfererUniqueid") == call.uniqueid:
+                        # The caller's own channel transferred: Asterisk moves the agent's
+                        # leg to the target and hangs the caller up, who reaches no one.
+                        return [self._transfer_event(live, "", at, kind, target, None)]
                     return [self._transfer_event(live, call.linkedid, at, kind, target, call)]
                 caller = self._legs.get(channel, channel)
                 ended = self._ended.get(caller)
@@ -817,16 +821,17 @@ class Translator:
         call: _Call | None,
     ) -> CallTransferred:
         """The transfer, with its destination when a consultation already reached it; else
-        the caller's next dial or queue join will say (TransferReached)."""
+        the caller's next dial or queue join will say (TransferReached). No `linkedid`:
+        the caller goes nowhere."""
         consult = call.consult if call is not None and kind == "attended" else None
-        if consult is None:
+        destination: TransferDestination = "unknown"
+        party = ""
+        if consult is not None:
+            destination, party, target = consult
+        elif linkedid:
             self._transfers[linkedid] = ended
             while len(self._transfers) > self._max_ended:
                 self._transfers.popitem(last=False)
-            destination: TransferDestination = "unknown"
-            party = ""
-        else:
-            destination, party, target = consult
         return CallTransferred(
             pbx=self.pbx,
             at=at,

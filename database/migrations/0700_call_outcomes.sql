@@ -23,3 +23,8 @@ ALTER TABLE calls ADD CONSTRAINT calls_hung_up_by_check CHECK (hung_up_by IN (
 
 -- The queue calls that continue one (a caller's path through transfers).
 CREATE INDEX calls_came_from ON calls (came_from) WHERE came_from IS NOT NULL;
+
+-- One caller channel can make several queue calls (sent back into the queue by a
+-- transfer): call_key alone identifies a call.
+ALTER TABLE calls DROP CONSTRAINT calls_pbx_queue_uniqueid_key;
+CREATE INDEX calls_pbx_queue_uniqueid ON calls (pbx, queue, uniqueid);

@@ -23,6 +23,7 @@ from telephony.events import (
     ConnectedCall,
     PbxSnapshot,
     TelephonyEvent,
+    TransferReached,
     WaitingCaller,
 )
 from telephony.translate import Translator, agent_state
@@ -548,3 +549,55 @@ def test_screen_pop_carries_the_caller() -> None:
 )
 def test_agent_state_from_device_state(status: str, paused: bool, state: str) -> None:
     assert agent_state(status, paused) == state
+
+
+def test_a_pbx_restart_cuts_the_call_the_system_not_the_caller() -> None:
+    """`core restart now`: SoftHangupRequest Cause 4 (shutdown) on both legs, then
+    AgentComplete says Reason caller."""
+    feed = Feed()
+    feed.answered()
+    feed(8, caller("SoftHangupRequest", Cause="4"), agent_leg("SoftHangupRequest", Cause="4"))
+    [end] = feed(8, complete("caller", talk="5"))
+    assert isinstance(end, CallEnded) and end.hung_up_by == "system"
+
+
+def test_a_shutdown_event_makes_every_end_after_it_the_systems() -> None:
+    feed = Feed()
+    feed.answered()
+    feed(8, ami("Shutdown", Shutdown="Cleanly", Restart="True"))
+    [end] = feed(8, caller("Hangup"), complete("caller", talk="5"))
+    assert isinstance(end, CallEnded) and end.hung_up_by == "system"
+
+
+def test_an_ordinary_soft_hangup_leaves_the_reason_to_agent_complete() -> None:
+    """Cause 16 after the agent's leg went (an AMI Hangup of it, or the agent's BYE)."""
+    feed = Feed()
+    feed.answered()
+    feed(8, caller("SoftHangupRequest", Cause="16"))
+    [end] = feed(8, complete("caller", talk="5"))
+    assert isinstance(end, CallEnded) and end.hung_up_by == "caller"
+
+
+def test_a_rejoin_before_the_late_agent_complete_keeps_both_calls_apart() -> None:
+    """AgentComplete of the first visit may come after the caller joined again."""
+    feed = Feed()
+    feed.answered()
+    transfer = ami(
+        "BlindTransfer",
+        Result="Success",
+        TransfererUniqueid=LEG,
+        TransfereeUniqueid=CALLER,
+        Extension="1169",
+    )
+    feed(5, transfer)
+    first_end, reached, queued = feed(5, JOIN)
+    assert isinstance(first_end, CallEnded) and first_end.hung_up_by == "transfer"
+    assert isinstance(reached, TransferReached) and reached.destination == "queue"
+    assert isinstance(queued, CallQueued)
+    assert (queued.call_key, queued.came_from) == (f"{KEY}#2", KEY)
+    assert feed(5, complete("transfer", talk="3")) == []
+    feed(6, queue_agent("AgentCalled", leg="1795236661.2"))
+    [answer] = feed(8, queue_agent("AgentConnect", leg="1795236661.2", HoldTime="3"))
+    assert isinstance(answer, CallAnswered) and answer.call_key == f"{KEY}#2"
+    [end] = feed(20, queue_agent("AgentComplete", leg="1795236661.2", Reason="caller"))
+    assert isinstance(end, CallEnded) and (end.call_key, end.hung_up_by) == (f"{KEY}#2", "caller")
