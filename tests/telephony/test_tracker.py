@@ -610,3 +610,53 @@ async def test_an_ami_gap_through_the_simulator_is_reconciled(db: Database) -> N
     late = rows["0844444444"]
     assert (late["recovered"], late["end_reason"], late["abandoned"]) == (True, "abandoned", True)
     assert all(r["ended_at"] is not None for r in rows.values())
+
+
+async def test_the_panels_hangup_says_who_ended_a_call_the_pbx_calls_the_callers(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    for uid, by in (("1.0", "agent"), ("2.0", "supervisor")):
+        await tracker.handle(queued(uid))
+        channel = f"PJSIP/agent101-0000000{uid[0]}"
+        await tracker.handle(replace(answered(uid, 2), agent_channel=channel))
+        tracker.hangup_requested("lab", channel, by)
+        await tracker.handle(ended(uid, 9, 7.0, "caller"))
+    assert [sink.rows[make_call_key("lab", "hotline", u)].hung_up_by for u in ("1.0", "2.0")] == [
+        "agent",
+        "supervisor",
+    ]
+
+
+async def test_a_hangup_request_does_not_rewrite_another_ending(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    """The agent's phone (Reason agent) or a restart ended it before the panel's Hangup."""
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(replace(answered("1.0", 2), agent_channel="PJSIP/agent101-00000001"))
+    tracker.hangup_requested("lab", "PJSIP/agent101-00000001", "supervisor")
+    await tracker.handle(ended("1.0", 9, 7.0, "system"))
+    assert sink.rows[make_call_key("lab", "hotline", "1.0")].hung_up_by == "system"
+    await tracker.handle(queued("2.0"))
+    tracker.hangup_requested("lab", "PJSIP/agent101-00000001", "agent")  # that call is over
+    await tracker.handle(replace(answered("2.0", 2), agent_channel="PJSIP/agent101-00000002"))
+    await tracker.handle(ended("2.0", 9, 7.0, "caller"))
+    assert sink.rows[make_call_key("lab", "hotline", "2.0")].hung_up_by == "caller"
+    with pytest.raises(ValueError, match="agent or a supervisor"):
+        tracker.hangup_requested("lab", "PJSIP/agent101-00000002", "caller")
+
+
+async def test_a_snapshot_knows_a_requeued_call_by_its_caller(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    """The PBX cannot know the visit number: a caller sent back into the queue and still
+    waiting after a gap is the open second call, not a lost one and a recovered one."""
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(answered("1.0", 2))
+    await tracker.handle(ended("1.0", 5, 3.0, "transfer"))
+    again = make_call_key("lab", "hotline", "1.0", visit=2)
+    await tracker.handle(replace(queued("1.0", 5), call_key=again, came_from="lab/hotline/1.0"))
+    await tracker.reconcile(snapshot(30, waiting=(waiting("1.0", 25.0),)))
+    assert set(sink.rows) == {"lab/hotline/1.0", again}
+    second = sink.rows[again]
+    assert (second.ended_at, second.recovered, second.came_from) == (None, False, "lab/hotline/1.0")
+    assert sink.rows["lab/hotline/1.0"].end_reason == "transferred"
