@@ -377,6 +377,12 @@ class CallTracker:
         record.answered_at = answered_at
         record.agent_interface = connected.interface or None
         record.agent_name = connected.member_name or None
+        if record.joined_at is None and connected.caller_age_s > 0:
+            # Joined unseen: no later than the caller's channel was made (an upper bound
+            # of the wait, marked recovered), never left unknown.
+            record.joined_at = min(
+                answered_at, snapshot.at - timedelta(seconds=connected.caller_age_s)
+            )
         if record.joined_at is not None:
             record.wait_s = max(0.0, (answered_at - record.joined_at).total_seconds())
         await self._save(record)

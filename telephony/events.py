@@ -303,6 +303,9 @@ class ConnectedCall:
     interface: str
     member_name: str
     talking_s: float
+    caller_age_s: float = 0.0
+    """How long the caller's channel has existed: the join was at most that long ago
+    (with the shipped dialplan, Answer() then Queue(), less than a second after it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,4 +150,5 @@ def _connected(
             or caller_id_text(agent, "CallerIDName")
             or interface,
             talking_s=_duration_s(agent.get("Duration")),
+            caller_age_s=_duration_s(caller.get("Duration")),
         )

@@ -279,7 +279,8 @@ class Translator:
             joined_at = snapshot.at - timedelta(seconds=waiting.wait_s)
             live[waiting.uniqueid] = self._known_or_adopted(waiting, joined_at, waiting.position)
         for connected in snapshot.connected:
-            call = self._known_or_adopted(connected, None)
+            born = snapshot.at - timedelta(seconds=connected.caller_age_s)
+            call = self._known_or_adopted(connected, born if connected.caller_age_s else None)
             if call.answered_at is None:
                 call.answered_at = snapshot.at - timedelta(seconds=connected.talking_s)
                 call.interface = connected.interface

@@ -660,3 +660,16 @@ async def test_a_snapshot_knows_a_requeued_call_by_its_caller(
     second = sink.rows[again]
     assert (second.ended_at, second.recovered, second.came_from) == (None, False, "lab/hotline/1.0")
     assert sink.rows["lab/hotline/1.0"].end_reason == "transferred"
+
+
+async def test_a_call_answered_in_a_gap_gets_a_join_time_from_the_callers_channel(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    """Recovered as already answered: joined no later than the caller's channel was made."""
+    await tracker.reconcile(
+        snapshot(60, connected=(replace(connected("7.0", 20.0), caller_age_s=26.0),))
+    )
+    [record] = sink.rows.values()
+    assert record.recovered is True
+    assert (record.joined_at, record.answered_at) == (sec(34), sec(40))
+    assert record.wait_s == 6.0
