@@ -311,7 +311,7 @@ class Translator:
             caller_name=seen.caller_name,
             joined_at=joined_at,
             position=position,
-            linkedid=getattr(seen, "linkedid", "") or seen.uniqueid,
+            linkedid=(seen.linkedid if isinstance(seen, ConnectedCall) else "") or seen.uniqueid,
         )
 
     @staticmethod
@@ -457,6 +457,14 @@ class Translator:
         events: Events = []
         came_from, visit = "", 1
         previous = self._calls.get(uniqueid)
+        if previous is not None and (
+            previous.hangup_by != "transfer"
+            if previous.answered_at is not None
+            else previous.left_at is None
+        ):
+            # Queue() lets a caller go (QueueCallerLeave) before it can take them again,
+            # and an answered caller comes back into a queue only through a transfer.
+            raise MalformedMessage("duplicate_join", "QueueCallerJoin of a caller still queued")
         if previous is not None:
             if previous.answered_at is not None and previous.hangup_by is None:
                 previous.hangup_by = "transfer"
