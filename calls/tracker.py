@@ -90,6 +90,7 @@ def _settle_exited(record: CallRecord, event: CallExitedQueue) -> None:
     record.end_reason = event.reason
     record.position = event.position
     record.exit_key = event.key or None
+    record.hung_up_by = event.hung_up_by
 
 
 class CallTracker:

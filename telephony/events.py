@@ -192,7 +192,8 @@ class CallAbandoned:
 
 @dataclass(frozen=True, slots=True)
 class CallExitedQueue:
-    """The caller left the queue unanswered without hanging up (timeout, empty, key)."""
+    """The caller left the queue unanswered without hanging up (timeout, full, empty, key,
+    a Redirect away), or was cut by the PBX stopping."""
 
     pbx: str
     at: datetime
@@ -203,6 +204,8 @@ class CallExitedQueue:
     position: int
     key: str = ""
     """The digit pressed, for an exit by key."""
+    hung_up_by: HungUpBy | None = None
+    """"system" for a waiting caller cut by a PBX shutdown or restart; None otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -414,9 +414,15 @@ class Translator:
         )
 
     def _exited_event(
-        self, call: _Call, at: datetime, reason: ExitReason, key: str = ""
+        self,
+        call: _Call,
+        at: datetime,
+        reason: ExitReason,
+        key: str = "",
+        by: HungUpBy | None = None,
     ) -> CallExitedQueue:
-        """The caller left unanswered and alive; the exit happened when Queue() let go."""
+        """The caller left unanswered (alive, or cut by the system); the exit happened when
+        Queue() let go."""
         self._forget(call)
         left = call.left_at or at
         fallback = call.abandon[2] if call.abandon else 0.0
@@ -429,6 +435,7 @@ class Translator:
             wait_s=_seconds(call.joined_at, left, fallback),
             position=call.abandon[0] if call.abandon else call.position,
             key=key,
+            hung_up_by=by,
         )
 
     def _settle(self, call: _Call, at: datetime) -> Events:
@@ -440,6 +447,8 @@ class Translator:
         """
         if call.answered_at is not None:
             return [self._ended_event(call, at, call.hangup_by or "system", 0.0)]
+        if call.hangup_by == "system":
+            return [self._exited_event(call, at, "unknown", by="system")]
         if call.abandon is not None:
             return [self._exited_event(call, at, "unknown")]
         if call.left_at is not None:
@@ -620,6 +629,9 @@ class Translator:
         call = self._known(msg)
         if call is None:
             return []
+        if call.hangup_by == "system":
+            call.left_at = at
+            return [self._exited_event(call, at, "unknown", by="system")]
         if call.hangup_requested:
             return [self._abandoned_event(call, at, position, original, hold_time)]
         call.abandon = (position, original, hold_time)
@@ -686,7 +698,7 @@ class Translator:
         if call is None or not uniqueid:
             return []
         if msg.name == "SoftHangupRequest":
-            if msg.get("Cause") == _SHUTDOWN_CAUSE and call.answered_at is not None:
+            if msg.get("Cause") == _SHUTDOWN_CAUSE:
                 call.hangup_by = "system"
             elif uniqueid == call.uniqueid:
                 call.hangup_requested = True
@@ -700,10 +712,9 @@ class Translator:
         return []
 
     def _on_shutdown(self, msg: AmiMessage, at: datetime) -> Events:
-        """Asterisk is stopping: whatever ends the answered calls now, it is the system."""
+        """Asterisk is stopping: whatever ends the calls now, it is the system."""
         for call in self._calls.values():
-            if call.answered_at is not None:
-                call.hangup_by = "system"
+            call.hangup_by = "system"
         return []
 
     def _on_hangup(self, msg: AmiMessage, at: datetime) -> Events:

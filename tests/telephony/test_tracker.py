@@ -23,6 +23,7 @@ from telephony.events import (
     CallAbandoned,
     CallAnswered,
     CallEnded,
+    CallExitedQueue,
     CallHeld,
     CallQueued,
     CallResumed,
@@ -673,3 +674,15 @@ async def test_a_call_answered_in_a_gap_gets_a_join_time_from_the_callers_channe
     assert record.recovered is True
     assert (record.joined_at, record.answered_at) == (sec(34), sec(40))
     assert record.wait_s == 6.0
+
+
+async def test_a_caller_cut_while_waiting_is_stored_as_the_systems_end(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    await tracker.handle(queued("1.0"))
+    cut = CallExitedQueue(
+        "lab", sec(6), "lab/hotline/1.0", "hotline", "unknown", 6.0, 1, hung_up_by="system"
+    )
+    await tracker.handle(cut)
+    record = sink.rows["lab/hotline/1.0"]
+    assert (record.end_reason, record.hung_up_by, record.abandoned) == ("unknown", "system", False)

@@ -601,3 +601,16 @@ def test_a_rejoin_before_the_late_agent_complete_keeps_both_calls_apart() -> Non
     assert isinstance(answer, CallAnswered) and answer.call_key == f"{KEY}#2"
     [end] = feed(20, queue_agent("AgentComplete", leg="1795236661.2", Reason="caller"))
     assert isinstance(end, CallEnded) and (end.call_key, end.hung_up_by) == (f"{KEY}#2", "caller")
+
+
+def test_a_waiting_caller_cut_by_a_restart_did_not_abandon() -> None:
+    feed = Feed()
+    feed(0, JOIN)
+    feed(6, caller("SoftHangupRequest", Cause="4"))
+    abandon = caller(
+        "QueueCallerAbandon", Queue="hotline", Position="1", OriginalPosition="1", HoldTime="6"
+    )
+    [out] = feed(6, abandon, LEAVE, caller("Hangup"))
+    assert isinstance(out, CallExitedQueue)
+    assert (out.reason, out.hung_up_by, out.wait_s) == ("unknown", "system", 6.0)
+    assert feed.of(CallAbandoned) == []
