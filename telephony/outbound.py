@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telephony.ami.protocol import AmiMessage
+from telephony.dials import interface_of, trunk_number
 from telephony.events import OutboundCallEnded
 
 CALLBACK_VARIABLE = "HOTLINE_CALLBACK"
@@ -29,20 +30,6 @@ def channel_variable(msg: AmiMessage, name: str) -> str:
         if line.startswith(prefix):
             return line[len(prefix) :]
     return ""
-
-
-def trunk_number(dial_string: str) -> str | None:
-    """The number of a dial through a trunk (`0812345678@trunk`); None for a phone of
-    this PBX (`agent102`, `PJSIP/agent102`): only a trunk is dialled as number@endpoint."""
-    number, at, endpoint = dial_string.partition("@")
-    if not at or not number or not endpoint:
-        return None
-    return number.rsplit("/", 1)[-1]
-
-
-def interface_of(channel: str) -> str:
-    """`PJSIP/agent101-00000029` -> `PJSIP/agent101`: the device a channel was made on."""
-    return channel.rsplit("-", 1)[0]
 
 
 @dataclass(slots=True)

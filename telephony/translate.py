@@ -30,6 +30,7 @@ import structlog
 
 from telephony.ami.protocol import AmiMessage
 from telephony.callerid import caller_id_text
+from telephony.dials import dial_destination, local_exten
 from telephony.events import (
     AgentRinging,
     AgentState,
@@ -66,7 +67,7 @@ from telephony.fields import (
     optional_integer,
     queue_name,
 )
-from telephony.outbound import OutboundCalls, interface_of, trunk_number
+from telephony.outbound import OutboundCalls
 from telephony.rejects import Rejects
 
 log = structlog.get_logger()
@@ -133,25 +134,6 @@ def _place(msg: AmiMessage) -> tuple[str, str] | None:
     """Where in the dialplan the channel is (Context, Exten), when the frame says."""
     context, exten = msg.get("Context"), msg.get("Exten")
     return (context, exten) if context and exten else None
-
-
-def _dial_destination(msg: AmiMessage) -> tuple[TransferDestination, str] | None:
-    """What a DialBegin reaches: an outside number through a trunk, or a phone of this
-    PBX (its interface). None for a Local channel: its other half makes the real dial."""
-    channel = msg.get("DestChannel") or ""
-    if not channel or channel.startswith("Local/"):
-        return None
-    number = trunk_number(msg.get("DialString") or "")
-    if number is not None:
-        return "outside", number
-    return "agent", interface_of(channel)
-
-
-def _local_exten(channel: str) -> str:
-    """`Local/2102@from-agents-00000000;2` -> `2102`: the extension a consultation dialled."""
-    if not channel.startswith("Local/"):
-        return ""
-    return channel[len("Local/") :].split("@", 1)[0]
 
 
 def _seconds(start: datetime | None, end: datetime, fallback: float) -> float:
@@ -764,7 +746,7 @@ class Translator:
 
     def _on_dial_begin(self, msg: AmiMessage, at: datetime) -> Events:
         linkedid = msg.get("Linkedid") or ""
-        destination = _dial_destination(msg)
+        destination = dial_destination(msg)
         transfer = self._transfers.get(linkedid)
         if transfer is not None:
             if destination is None:
@@ -775,7 +757,7 @@ class Translator:
         if call is not None:
             if call.answered_at is not None and destination is not None:
                 # Dialled from inside an answered call: the attended transfer's consultation.
-                target = _local_exten(msg.get("Channel") or "") or destination[1]
+                target = local_exten(msg.get("Channel") or "") or destination[1]
                 call.consult = (*destination, target)
             return []
         if linkedid not in self._ended:

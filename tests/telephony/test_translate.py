@@ -614,3 +614,29 @@ def test_a_waiting_caller_cut_by_a_restart_did_not_abandon() -> None:
     assert isinstance(out, CallExitedQueue)
     assert (out.reason, out.hung_up_by, out.wait_s) == ("unknown", "system", 6.0)
     assert feed.of(CallAbandoned) == []
+
+
+def test_a_blind_transfer_outside_names_the_number_dialled() -> None:
+    feed = Feed()
+    feed.answered()
+    transfer = ami(
+        "BlindTransfer",
+        Result="Success",
+        TransfererUniqueid=LEG,
+        TransfereeUniqueid=CALLER,
+        Extension="0891234567",
+    )
+    [moved] = feed(5, transfer)
+    assert isinstance(moved, CallTransferred)
+    assert (moved.kind, moved.destination, moved.target) == ("blind", "unknown", "0891234567")
+    feed(5, complete("transfer", talk="3"))
+    dial = caller(
+        "DialBegin",
+        DestChannel="PJSIP/trunk-00000009",
+        DestUniqueid="1795236670.5",
+        DialString="0891234567@trunk",
+    )
+    [reached] = feed(5.1, dial)
+    assert isinstance(reached, TransferReached)
+    assert (reached.call_key, reached.destination, reached.party) == (KEY, "outside", "0891234567")
+    assert feed(9, caller("Hangup")) == []  # the transferred caller's end is not an outbound call
