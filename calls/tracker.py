@@ -110,9 +110,8 @@ class CallTracker:
         self._recent: OrderedDict[str, CallRecord] = OrderedDict()
         # The answering leg's channel of each open answered call, and who asked the PBX
         # to hang a call up from the panel.
-        self._channels: dict[tuple[str, str], str] = {}
         self._channel_of: dict[str, tuple[str, str]] = {}
-        self._requested: dict[str, str] = {}
+        self._requested: OrderedDict[tuple[str, str], str] = OrderedDict()
         # The open call of each (pbx, queue, caller uniqueid): a snapshot names calls by it.
         self._by_caller: dict[tuple[str, str, str], str] = {}
         self._handlers: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
@@ -149,11 +148,11 @@ class CallTracker:
         CallAnswered.agent_channel names it) for `by` ("agent" or "supervisor")."""
         if by not in HANGUP_REQUESTERS:
             raise ValueError(f"a hang-up is requested by an agent or a supervisor, not {by!r}")
-        call_key = self._channels.get((pbx, channel))
-        if call_key is not None and call_key in self._open:
-            self._requested[call_key] = by
-        else:
-            log.info("hangup_requested_for_no_open_call", pbx=pbx, channel=channel[:80])
+        # Kept by channel (unique on a PBX), so a request made while the answer is still on
+        # its way to the tracker counts too; the oldest unmatched ones are let go.
+        self._requested[(pbx, channel)] = by
+        while len(self._requested) > self._recent_size:
+            self._requested.popitem(last=False)
 
     # -- records -------------------------------------------------------------------------
 
@@ -191,10 +190,9 @@ class CallTracker:
 
     async def _close(self, record: CallRecord) -> None:
         self._open.pop(record.call_key, None)
-        self._requested.pop(record.call_key, None)
         channel = self._channel_of.pop(record.call_key, None)
         if channel is not None:
-            self._channels.pop(channel, None)
+            self._requested.pop(channel, None)
         self._forget_caller(record)
         self._recent[record.call_key] = record
         while len(self._recent) > self._recent_size:
@@ -252,7 +250,6 @@ class CallTracker:
         record.wait_s = event.wait_s
         record.ring_s = event.ring_s
         if event.agent_channel:
-            self._channels[(event.pbx, event.agent_channel)] = event.call_key
             self._channel_of[event.call_key] = (event.pbx, event.agent_channel)
         if record.ringing_at is None:
             record.ringing_at = event.at - timedelta(seconds=event.ring_s)
@@ -295,7 +292,9 @@ class CallTracker:
             return
         record.ended_at = event.at
         if isinstance(event, CallEnded):
-            _settle_completed(record, event, self._requested.get(record.call_key))
+            channel = self._channel_of.get(record.call_key)
+            requested = self._requested.get(channel) if channel is not None else None
+            _settle_completed(record, event, requested)
         elif isinstance(event, CallAbandoned):
             _settle_abandoned(record, event)
         else:

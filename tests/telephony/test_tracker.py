@@ -639,6 +639,7 @@ async def test_a_hangup_request_does_not_rewrite_another_ending(
     assert sink.rows[make_call_key("lab", "hotline", "1.0")].hung_up_by == "system"
     await tracker.handle(queued("2.0"))
     tracker.hangup_requested("lab", "PJSIP/agent101-00000001", "agent")  # that call is over
+    tracker.hangup_requested("lab2", "PJSIP/agent101-00000002", "agent")  # another PBX
     await tracker.handle(replace(answered("2.0", 2), agent_channel="PJSIP/agent101-00000002"))
     await tracker.handle(ended("2.0", 9, 7.0, "caller"))
     assert sink.rows[make_call_key("lab", "hotline", "2.0")].hung_up_by == "caller"
@@ -686,3 +687,14 @@ async def test_a_caller_cut_while_waiting_is_stored_as_the_systems_end(
     await tracker.handle(cut)
     record = sink.rows["lab/hotline/1.0"]
     assert (record.end_reason, record.hung_up_by, record.abandoned) == ("unknown", "system", False)
+
+
+async def test_a_hangup_requested_before_the_tracker_saw_the_answer_still_counts(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    """The panel may press hang-up while the answer is still queued for the tracker."""
+    tracker.hangup_requested("lab", "PJSIP/agent101-00000001", "agent")
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(replace(answered("1.0", 2), agent_channel="PJSIP/agent101-00000001"))
+    await tracker.handle(ended("1.0", 3, 1.0, "caller"))
+    assert sink.rows["lab/hotline/1.0"].hung_up_by == "agent"
