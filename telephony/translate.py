@@ -580,7 +580,13 @@ class Translator:
 
     def _on_agent_complete(self, msg: AmiMessage, at: datetime) -> Events:
         """The agent's part is over. A Shutdown or a transfer seen before it wins over its
-        Reason (Asterisk says `caller` when it cut the call itself)."""
+        Reason (Asterisk says `caller` when it cut the call itself).
+
+        Asterisk leaves the caller's channel block out when that channel is already gone
+        (mixmonitor.txt): its Hangup closed the call before, so such a frame decides nothing.
+        """
+        if not msg.get("Uniqueid") and msg.get("DestUniqueid"):
+            return []
         agent_interface(msg)
         talk_time = float(optional_integer(msg, "TalkTime") or 0)
         by = _COMPLETE_REASONS.get((msg.get("Reason") or "").lower(), "system")
