@@ -21,7 +21,8 @@ class CallRecord:
     transferred back into a queue); `transferred_to` is the extension or number the agent
     transferred to, `transfer_kind` blind or attended, `transfer_destination` agent, queue,
     outside or unknown and `transfer_party` the agent's interface, the queue or the number
-    reached; `exit_key` the digit of an exit by key.
+    reached; `exit_key` the digit of an exit by key. `held_since` is when the hold in
+    progress began (None when not on hold), so a restart does not count it as talk.
     """
 
     call_key: str
@@ -53,6 +54,7 @@ class CallRecord:
     transfer_destination: str | None = None
     transfer_party: str | None = None
     exit_key: str | None = None
+    held_since: datetime | None = None
 
 
 #: The record's fields in declaration order: its columns in `calls`.

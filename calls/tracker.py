@@ -32,6 +32,7 @@ from telephony.events import (
     CallAnswered,
     CallEnded,
     CallExitedQueue,
+    CallHeld,
     CallQueued,
     CallResumed,
     CallTransferred,
@@ -62,9 +63,20 @@ def _settle_completed(record: CallRecord, event: CallEnded, requested: str | Non
 
     `requested` is who pressed the panel's hang-up: the AMI Hangup it sent comes back as
     Reason caller; any other reason means something else ended the call first.
+
+    Talk is answer -> end less every hold, from the record's own answer time: after a
+    restart the translator only knows the answer from the agent channel's age (which
+    counts the ringing) and none of the holds before it.
     """
+    open_hold = 0.0
+    if record.held_since is not None:
+        open_hold = max(0.0, (event.at - record.held_since).total_seconds())
+        record.held_since = None
+    record.hold_s = max(record.hold_s + open_hold, event.hold_s)
     record.talk_s = event.talk_s
-    record.hold_s = max(record.hold_s, event.hold_s)
+    if record.answered_at is not None:
+        talk = (event.at - record.answered_at).total_seconds() - record.hold_s
+        record.talk_s = max(0.0, talk)
     by_panel = requested is not None and event.hung_up_by == "caller"
     record.hung_up_by = requested if by_panel else event.hung_up_by
     transferred = event.hung_up_by == "transfer" or record.transferred_to is not None
@@ -118,6 +130,7 @@ class CallTracker:
             CallQueued: self._queued,
             AgentRinging: self._ringing,
             CallAnswered: self._answered,
+            CallHeld: self._held,
             CallResumed: self._resumed,
             CallTransferred: self._transferred,
             TransferReached: self._reached,
@@ -257,11 +270,24 @@ class CallTracker:
             record.joined_at = event.at - timedelta(seconds=event.wait_s)
         await self._save(record)
 
+    async def _held(self, event: CallHeld) -> None:
+        record = self._open.get(event.call_key)
+        if record is None or record.held_since is not None:
+            return
+        record.held_since = event.at
+        await self._save(record)
+
     async def _resumed(self, event: CallResumed) -> None:
+        """Off hold. A translator restarted mid-hold never saw it begin (held_s 0): the
+        record's own start says how long it lasted."""
         record = self._open.get(event.call_key)
         if record is None:
             return
-        record.hold_s += event.held_s
+        held = event.held_s
+        if held == 0 and record.held_since is not None:
+            held = max(0.0, (event.at - record.held_since).total_seconds())
+        record.hold_s += held
+        record.held_since = None
         await self._save(record)
 
     async def _transferred(self, event: CallTransferred) -> None:

@@ -733,8 +733,10 @@ class Translator:
         ]
 
     def _on_unhold(self, msg: AmiMessage, at: datetime) -> Events:
+        """Off hold; also when the Hold came before we listened (a restart mid-hold):
+        `held_s` 0 then, and the tracker's record knows when that hold began."""
         call = self._call_for(msg.get("Uniqueid"), msg.get("Linkedid"))
-        if call is None or call.hold_started is None:
+        if call is None or call.answered_at is None:
             return []
         held = self._close_hold(call, at)
         return [

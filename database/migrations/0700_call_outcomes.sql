@@ -1,7 +1,8 @@
 -- Call outcomes as they happened: a queue exit names how (a full queue, a Redirect away,
 -- the digit of an exit by key), a transfer names its kind and where the caller went, a
 -- caller sent back into a queue is a new queue call linked to the one it came from, and
--- the panel's hang-up button tells an agent's or a supervisor's hang-up from the caller's.
+-- the panel's hang-up button tells an agent's or a supervisor's hang-up from the caller's;
+-- a hold in progress is stored, so a restart does not count it as talk.
 -- depends: 0001_base
 
 ALTER TABLE calls
@@ -10,7 +11,8 @@ ALTER TABLE calls
     ADD COLUMN transfer_destination text
         CHECK (transfer_destination IN ('agent', 'queue', 'outside', 'unknown')),
     ADD COLUMN transfer_party text,
-    ADD COLUMN exit_key text;
+    ADD COLUMN exit_key text,
+    ADD COLUMN held_since timestamptz;
 
 ALTER TABLE calls DROP CONSTRAINT calls_end_reason_check;
 ALTER TABLE calls ADD CONSTRAINT calls_end_reason_check CHECK (end_reason IN (

@@ -257,6 +257,7 @@ async def test_every_fact_of_a_record_reads_back_as_it_was_saved(repo: CallRepos
         transfer_destination="agent",
         transfer_party="PJSIP/agent102",
         exit_key="5",
+        held_since=T0 + timedelta(seconds=3),
     )
     unset = [
         f.name
@@ -325,3 +326,12 @@ async def test_the_new_outcomes_are_accepted(repo: CallRepository) -> None:
     ):
         await repo.save_call(replace(record(f"7.{n + 3}"), end_reason=reason, hung_up_by=by))
     assert await repo.pool.fetchval("SELECT count(*) FROM calls") == 4
+
+
+async def test_a_hold_in_progress_is_stored_and_cleared_when_it_ends(repo: CallRepository) -> None:
+    held = replace(record("7.9"), held_since=T0 + timedelta(seconds=4))
+    await repo.save_call(held)
+    assert (await stored(repo, held.call_key)).held_since == T0 + timedelta(seconds=4)
+    await repo.save_call(replace(held, held_since=None, hold_s=6.0))
+    resumed = await stored(repo, held.call_key)
+    assert (resumed.held_since, resumed.hold_s) == (None, 6.0)

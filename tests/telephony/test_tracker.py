@@ -698,3 +698,35 @@ async def test_a_hangup_requested_before_the_tracker_saw_the_answer_still_counts
     await tracker.handle(replace(answered("1.0", 2), agent_channel="PJSIP/agent101-00000001"))
     await tracker.handle(ended("1.0", 3, 1.0, "caller"))
     assert sink.rows["lab/hotline/1.0"].hung_up_by == "agent"
+
+
+async def test_a_hold_in_progress_at_a_restart_is_not_counted_as_talk(sink: MemorySink) -> None:
+    """hotline restarts while the agent holds the caller: the restored record knows when the
+    hold began and when the call was answered; the fresh translator knows neither."""
+    before = CallTracker(sink)
+    await before.handle(queued("1.0"))
+    await before.handle(answered("1.0", 2))
+    await before.handle(CallHeld("lab", sec(10), "lab/hotline/1.0", "hotline", "PJSIP/agent101"))
+    saved = sink.rows["lab/hotline/1.0"]
+    assert saved.held_since == sec(10)
+
+    after = CallTracker(sink)
+    after.restore([saved])
+    # The new translator adopts the call from the agent channel's age (it rang 1 s).
+    await after.reconcile(snapshot(20, connected=(connected("1.0", 19.0, "PJSIP/agent101"),)))
+    await after.handle(CallResumed("lab", sec(30), "lab/hotline/1.0", "hotline", "", 0.0))
+    await after.handle(replace(ended("1.0", 40, talk=39.0), hold_s=0.0))
+    record = sink.rows["lab/hotline/1.0"]
+    assert (record.answered_at, record.hold_s, record.held_since) == (sec(2), 20.0, None)
+    assert record.talk_s == 18.0  # 2 -> 40 is 38 s, 20 of them on hold
+
+
+async def test_a_hold_open_at_the_end_counts_as_hold(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(answered("1.0", 2))
+    await tracker.handle(CallHeld("lab", sec(10), "lab/hotline/1.0", "hotline", "PJSIP/agent101"))
+    await tracker.handle(replace(ended("1.0", 16, talk=8.0), hold_s=6.0))
+    record = sink.rows["lab/hotline/1.0"]
+    assert (record.hold_s, record.talk_s, record.held_since) == (6.0, 8.0, None)
