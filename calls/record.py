@@ -15,7 +15,15 @@ from typing import Protocol
 
 @dataclass(slots=True)
 class CallRecord:
-    """What telephony knows about one queue call, from joining the queue to the end."""
+    """What telephony knows about one queue call, from joining the queue to the end.
+
+    `came_from` is the call_key of the queue call this one continues (the caller was
+    transferred back into a queue); `transferred_to` is the extension or number the agent
+    transferred to, `transfer_kind` blind or attended, `transfer_destination` agent, queue,
+    outside or unknown and `transfer_party` the agent's interface, the queue or the number
+    reached; `exit_key` the digit of an exit by key. `held_since` is when the hold in
+    progress began (None when not on hold), so a restart does not count it as talk.
+    """
 
     call_key: str
     pbx: str
@@ -41,6 +49,12 @@ class CallRecord:
     original_position: int | None = None
     transferred_to: str | None = None
     recovered: bool = False
+    came_from: str | None = None
+    transfer_kind: str | None = None
+    transfer_destination: str | None = None
+    transfer_party: str | None = None
+    exit_key: str | None = None
+    held_since: datetime | None = None
 
 
 #: The record's fields in declaration order: its columns in `calls`.

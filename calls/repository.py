@@ -46,10 +46,12 @@ _MERGE = {
             "ended_at",
             "original_position",
             "recovered",
+            "came_from",
         )
     },
     "joined_at": "LEAST(c.joined_at, EXCLUDED.joined_at)",
     "hold_s": "GREATEST(c.hold_s, EXCLUDED.hold_s)",
+    "held_since": "EXCLUDED.held_since",
     "abandoned": "c.abandoned OR EXCLUDED.abandoned",
     "hung_up_by": _DECIDED_ONCE.format("hung_up_by", "transfer"),
     "end_reason": _DECIDED_ONCE.format("end_reason", "transferred"),

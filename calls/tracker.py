@@ -9,6 +9,10 @@ call ends (a short tail is kept for late details such as a transfer target).
 
 The tracker keeps only what the records need; what the floor looks like now (who waits,
 who talks, who is paused) is calls.floor's.
+
+Who ended a call is what the PBX reports, except where only hotline knows: Asterisk reports
+an AMI Hangup of the agent's leg as `caller`, so the panel's hang-up button announces it
+first (`hangup_requested`) and the record says agent or supervisor.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
@@ -28,19 +32,25 @@ from telephony.events import (
     CallAnswered,
     CallEnded,
     CallExitedQueue,
+    CallHeld,
     CallQueued,
     CallResumed,
     CallTransferred,
     ConnectedCall,
     PbxSnapshot,
     TelephonyEvent,
+    TransferReached,
     WaitingCaller,
 )
 
 log = structlog.get_logger()
 
+_Seen = TypeVar("_Seen", WaitingCaller, ConnectedCall)
+
 DEFAULT_MAX_OPEN = 50_000
 DEFAULT_RECENT = 1_024
+# Who the panel may say ended a call with its hang-up button.
+HANGUP_REQUESTERS = frozenset({"agent", "supervisor"})
 
 
 def _uniqueid_of(call_key: str, pbx: str, queue: str) -> str:
@@ -48,11 +58,27 @@ def _uniqueid_of(call_key: str, pbx: str, queue: str) -> str:
     return call_key[len(prefix) :] if call_key.startswith(prefix) else call_key.rsplit("/", 1)[-1]
 
 
-def _settle_completed(record: CallRecord, event: CallEnded) -> None:
-    """An answered call is over: its end fills in what the record did not learn before."""
+def _settle_completed(record: CallRecord, event: CallEnded, requested: str | None) -> None:
+    """An answered call is over: its end fills in what the record did not learn before.
+
+    `requested` is who pressed the panel's hang-up: the AMI Hangup it sent comes back as
+    Reason caller; any other reason means something else ended the call first.
+
+    Talk is answer -> end less every hold, from the record's own answer time: after a
+    restart the translator only knows the answer from the agent channel's age (which
+    counts the ringing) and none of the holds before it.
+    """
+    open_hold = 0.0
+    if record.held_since is not None:
+        open_hold = max(0.0, (event.at - record.held_since).total_seconds())
+        record.held_since = None
+    record.hold_s = max(record.hold_s + open_hold, event.hold_s)
     record.talk_s = event.talk_s
-    record.hold_s = max(record.hold_s, event.hold_s)
-    record.hung_up_by = event.hung_up_by
+    if record.answered_at is not None:
+        talk = (event.at - record.answered_at).total_seconds() - record.hold_s
+        record.talk_s = max(0.0, talk)
+    by_panel = requested is not None and event.hung_up_by == "caller"
+    record.hung_up_by = requested if by_panel else event.hung_up_by
     transferred = event.hung_up_by == "transfer" or record.transferred_to is not None
     record.end_reason = "transferred" if transferred else "completed"
     record.agent_interface = record.agent_interface or event.interface or None
@@ -75,6 +101,8 @@ def _settle_exited(record: CallRecord, event: CallExitedQueue) -> None:
     record.wait_s = event.wait_s
     record.end_reason = event.reason
     record.position = event.position
+    record.exit_key = event.key or None
+    record.hung_up_by = event.hung_up_by
 
 
 class CallTracker:
@@ -92,12 +120,20 @@ class CallTracker:
         self._recent_size = recent
         self._open: dict[str, CallRecord] = {}
         self._recent: OrderedDict[str, CallRecord] = OrderedDict()
+        # The answering leg's channel of each open answered call, and who asked the PBX
+        # to hang a call up from the panel.
+        self._channel_of: dict[str, tuple[str, str]] = {}
+        self._requested: OrderedDict[tuple[str, str], str] = OrderedDict()
+        # The open call of each (pbx, queue, caller uniqueid): a snapshot names calls by it.
+        self._by_caller: dict[tuple[str, str, str], str] = {}
         self._handlers: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
             CallQueued: self._queued,
             AgentRinging: self._ringing,
             CallAnswered: self._answered,
+            CallHeld: self._held,
             CallResumed: self._resumed,
             CallTransferred: self._transferred,
+            TransferReached: self._reached,
             CallEnded: self._finished,
             CallAbandoned: self._finished,
             CallExitedQueue: self._finished,
@@ -113,12 +149,23 @@ class CallTracker:
         """Take back the open calls saved before a restart; reconcile() settles them."""
         for record in records:
             if record.ended_at is None:
-                self._open[record.call_key] = record
+                self._open_record(record)
 
     def get(self, call_key: str) -> CallRecord | None:
         """A copy of the record of an open or recently ended call."""
         record = self._open.get(call_key) or self._recent.get(call_key)
         return None if record is None else replace(record)
+
+    def hangup_requested(self, pbx: str, channel: str, by: str) -> None:
+        """The panel is about to send an AMI Hangup of `channel` (the agent's leg, as
+        CallAnswered.agent_channel names it) for `by` ("agent" or "supervisor")."""
+        if by not in HANGUP_REQUESTERS:
+            raise ValueError(f"a hang-up is requested by an agent or a supervisor, not {by!r}")
+        # Kept by channel (unique on a PBX), so a request made while the answer is still on
+        # its way to the tracker counts too; the oldest unmatched ones are let go.
+        self._requested[(pbx, channel)] = by
+        while len(self._requested) > self._recent_size:
+            self._requested.popitem(last=False)
 
     # -- records -------------------------------------------------------------------------
 
@@ -145,11 +192,21 @@ class CallTracker:
         if len(self._open) >= self._max_open and record.call_key not in self._open:
             oldest = next(iter(self._open))
             log.warning("call_tracker_evicted", call_key=oldest)
-            self._open.pop(oldest)
+            self._forget_caller(self._open.pop(oldest))
         self._open[record.call_key] = record
+        self._by_caller[(record.pbx, record.queue, record.uniqueid)] = record.call_key
+
+    def _forget_caller(self, record: CallRecord) -> None:
+        caller = (record.pbx, record.queue, record.uniqueid)
+        if self._by_caller.get(caller) == record.call_key:
+            del self._by_caller[caller]
 
     async def _close(self, record: CallRecord) -> None:
         self._open.pop(record.call_key, None)
+        channel = self._channel_of.pop(record.call_key, None)
+        if channel is not None:
+            self._requested.pop(channel, None)
+        self._forget_caller(record)
         self._recent[record.call_key] = record
         while len(self._recent) > self._recent_size:
             self._recent.popitem(last=False)
@@ -175,6 +232,7 @@ class CallTracker:
             joined_at=event.at,
             position=event.position,
             original_position=event.position,
+            came_from=event.came_from or None,
         )
         self._open_record(record)
         await self._save(record)
@@ -204,17 +262,32 @@ class CallTracker:
         record.agent_name = event.member_name
         record.wait_s = event.wait_s
         record.ring_s = event.ring_s
+        if event.agent_channel:
+            self._channel_of[event.call_key] = (event.pbx, event.agent_channel)
         if record.ringing_at is None:
             record.ringing_at = event.at - timedelta(seconds=event.ring_s)
         if record.joined_at is None:
             record.joined_at = event.at - timedelta(seconds=event.wait_s)
         await self._save(record)
 
+    async def _held(self, event: CallHeld) -> None:
+        record = self._open.get(event.call_key)
+        if record is None or record.held_since is not None:
+            return
+        record.held_since = event.at
+        await self._save(record)
+
     async def _resumed(self, event: CallResumed) -> None:
+        """Off hold. A translator restarted mid-hold never saw it begin (held_s 0): the
+        record's own start says how long it lasted."""
         record = self._open.get(event.call_key)
         if record is None:
             return
-        record.hold_s += event.held_s
+        held = event.held_s
+        if held == 0 and record.held_since is not None:
+            held = max(0.0, (event.at - record.held_since).total_seconds())
+        record.hold_s += held
+        record.held_since = None
         await self._save(record)
 
     async def _transferred(self, event: CallTransferred) -> None:
@@ -222,9 +295,20 @@ class CallTracker:
         if record is None:
             return
         record.transferred_to = event.target
+        record.transfer_kind = event.kind
+        record.transfer_destination = event.destination
+        record.transfer_party = event.party or None
         if record.ended_at is not None:
             record.end_reason = "transferred"
             record.hung_up_by = "transfer"
+        await self._save(record)
+
+    async def _reached(self, event: TransferReached) -> None:
+        record = self._open.get(event.call_key) or self._recent.get(event.call_key)
+        if record is None:
+            return
+        record.transfer_destination = event.destination
+        record.transfer_party = event.party or None
         await self._save(record)
 
     async def _finished(self, event: CallEnded | CallAbandoned | CallExitedQueue) -> None:
@@ -234,7 +318,9 @@ class CallTracker:
             return
         record.ended_at = event.at
         if isinstance(event, CallEnded):
-            _settle_completed(record, event)
+            channel = self._channel_of.get(record.call_key)
+            requested = self._requested.get(channel) if channel is not None else None
+            _settle_completed(record, event, requested)
         elif isinstance(event, CallAbandoned):
             _settle_abandoned(record, event)
         else:
@@ -250,8 +336,10 @@ class CallTracker:
         lost_in_gap, with what was known. Calls it has that we never saw are adopted as
         recovered. Answered-in-the-gap calls get their agent. Nothing is counted twice.
         """
-        present = {w.call_key for w in snapshot.waiting}
-        present.update(c.call_key for c in snapshot.connected)
+        waiting = [self._as_tracked(snapshot.pbx, w) for w in snapshot.waiting]
+        connected = [self._as_tracked(snapshot.pbx, c) for c in snapshot.connected]
+        present = {w.call_key for w in waiting}
+        present.update(c.call_key for c in connected)
         lost = [
             r for r in self._open.values() if r.pbx == snapshot.pbx and r.call_key not in present
         ]
@@ -259,10 +347,10 @@ class CallTracker:
             record.ended_at = snapshot.at
             record.end_reason = "lost_in_gap"
             await self._close(record)
-        for waiting in snapshot.waiting:
-            await self._adopt_waiting(snapshot, waiting)
-        for connected in snapshot.connected:
-            await self._adopt_connected(snapshot, connected)
+        for entry in waiting:
+            await self._adopt_waiting(snapshot, entry)
+        for call in connected:
+            await self._adopt_connected(snapshot, call)
         log.info(
             "calls_reconciled",
             pbx=snapshot.pbx,
@@ -270,6 +358,12 @@ class CallTracker:
             waiting=len(snapshot.waiting),
             connected=len(snapshot.connected),
         )
+
+    def _as_tracked(self, pbx: str, seen: _Seen) -> _Seen:
+        """The snapshot's entry under the key hotline tracks that caller's call by: a caller
+        sent back into a queue has a visit number the PBX cannot know."""
+        key = self._by_caller.get((pbx, seen.queue, seen.uniqueid), seen.call_key)
+        return seen if key == seen.call_key else replace(seen, call_key=key)
 
     async def _adopt_waiting(self, snapshot: PbxSnapshot, waiting: WaitingCaller) -> None:
         if waiting.call_key in self._open:
@@ -309,6 +403,12 @@ class CallTracker:
         record.answered_at = answered_at
         record.agent_interface = connected.interface or None
         record.agent_name = connected.member_name or None
+        if record.joined_at is None and connected.caller_age_s > 0:
+            # Joined unseen: no later than the caller's channel was made (an upper bound
+            # of the wait, marked recovered), never left unknown.
+            record.joined_at = min(
+                answered_at, snapshot.at - timedelta(seconds=connected.caller_age_s)
+            )
         if record.joined_at is not None:
             record.wait_s = max(0.0, (answered_at - record.joined_at).total_seconds())
         await self._save(record)

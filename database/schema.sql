@@ -217,8 +217,16 @@ CREATE TABLE public.calls (
     wrapup_s double precision,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT calls_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'abandoned'::text, 'timeout'::text, 'empty'::text, 'key'::text, 'transferred'::text, 'lost_in_gap'::text, 'unknown'::text]))),
-    CONSTRAINT calls_hung_up_by_check CHECK ((hung_up_by = ANY (ARRAY['caller'::text, 'agent'::text, 'transfer'::text, 'system'::text])))
+    came_from text,
+    transfer_kind text,
+    transfer_destination text,
+    transfer_party text,
+    exit_key text,
+    held_since timestamp with time zone,
+    CONSTRAINT calls_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'abandoned'::text, 'timeout'::text, 'full'::text, 'empty'::text, 'key'::text, 'redirected'::text, 'transferred'::text, 'lost_in_gap'::text, 'unknown'::text]))),
+    CONSTRAINT calls_hung_up_by_check CHECK ((hung_up_by = ANY (ARRAY['caller'::text, 'agent'::text, 'supervisor'::text, 'transfer'::text, 'system'::text]))),
+    CONSTRAINT calls_transfer_destination_check CHECK ((transfer_destination = ANY (ARRAY['agent'::text, 'queue'::text, 'outside'::text, 'unknown'::text]))),
+    CONSTRAINT calls_transfer_kind_check CHECK ((transfer_kind = ANY (ARRAY['blind'::text, 'attended'::text])))
 );
 
 --
@@ -854,13 +862,6 @@ ALTER TABLE ONLY public.calls
     ADD CONSTRAINT calls_call_key_key UNIQUE (call_key);
 
 --
--- Name: calls calls_pbx_queue_uniqueid_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.calls
-    ADD CONSTRAINT calls_pbx_queue_uniqueid_key UNIQUE (pbx, queue, uniqueid);
-
---
 -- Name: calls calls_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1059,6 +1060,12 @@ CREATE INDEX calls_agent_joined ON public.calls USING btree (agent_user_id, join
 CREATE INDEX calls_caller_joined ON public.calls USING btree (caller_id, joined_at DESC);
 
 --
+-- Name: calls_came_from; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX calls_came_from ON public.calls USING btree (came_from) WHERE (came_from IS NOT NULL);
+
+--
 -- Name: calls_joined; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1069,6 +1076,12 @@ CREATE INDEX calls_joined ON public.calls USING btree (joined_at);
 --
 
 CREATE INDEX calls_joined_or_created ON public.calls USING btree (COALESCE(joined_at, created_at));
+
+--
+-- Name: calls_pbx_queue_uniqueid; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX calls_pbx_queue_uniqueid ON public.calls USING btree (pbx, queue, uniqueid);
 
 --
 -- Name: case_escalations_at; Type: INDEX; Schema: public; Owner: -

@@ -79,6 +79,7 @@ def watch_telephony(app: web.Application, service: TelephonyService, writer: Cal
     metrics.pbx_up.read_from(lambda: [((h.name,), float(h.up)) for h in service.health()])
     metrics.ami_backlog.read_from(lambda: [((h.name,), h.backlog) for h in service.health()])
     metrics.subscriber_backlog.read_from(lambda: service.backlog().items())
+    metrics.ami_frames_rejected.read_from(lambda: service.rejected().items())
     metrics.call_writer_pending.set_function(lambda: writer.pending)
 
 

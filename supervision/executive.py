@@ -65,7 +65,7 @@ SELECT
        AND c.answered_at IS NOT NULL AND c.wait_s > $4) AS answered_late,
     (SELECT count(*) FROM calls c
      WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
-       AND c.end_reason IN ('timeout', 'empty', 'key')) AS left_unanswered,
+       AND c.end_reason IN ('timeout', 'full', 'empty', 'key', 'redirected')) AS left_unanswered,
     (SELECT count(*) FROM calls c
      WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
        AND c.greeting_s > $6) AS long_greetings,

@@ -259,7 +259,7 @@ CROSS JOIN LATERAL (
 ) w
 """.strip()
 # Callers who left the queue without an agent and without hanging up.
-_EXITED = "c.end_reason IN ('timeout', 'empty', 'key')"
+_EXITED = "c.end_reason IN ('timeout', 'full', 'empty', 'key', 'redirected')"
 
 # $1/$2 period bounds, $3 time zone, $4 queue or NULL, $5 S, $6 T, $7-$10 phase standards.
 _QUEUE_SQL = f"""

@@ -12,16 +12,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeAlias
 
-HungUpBy: TypeAlias = Literal["caller", "agent", "transfer", "system"]
-ExitReason: TypeAlias = Literal["timeout", "empty", "key", "unknown"]
+HungUpBy: TypeAlias = Literal["caller", "agent", "supervisor", "transfer", "system"]
+# How a caller left a queue unanswered and alive: the dialplan's QUEUESTATUS (timeout, full,
+# empty), a key pressed (exit by key), or moved away by a Redirect.
+ExitReason: TypeAlias = Literal["timeout", "full", "empty", "key", "redirected", "unknown"]
+TransferKind: TypeAlias = Literal["blind", "attended"]
+# Where a transferred caller went: another agent's phone, back into a queue, or a number
+# outside reached through a trunk; unknown until what follows the transfer says.
+TransferDestination: TypeAlias = Literal["agent", "queue", "outside", "unknown"]
 AgentState: TypeAlias = Literal[
     "ready", "ringing", "in_call", "paused", "unavailable", "logged_out"
 ]
 
 
-def make_call_key(pbx: str, queue: str, uniqueid: str) -> str:
-    """Build the call key the same way everywhere (translator, resync, tests)."""
-    return f"{pbx}/{queue}/{uniqueid}"
+def make_call_key(pbx: str, queue: str, uniqueid: str, visit: int = 1) -> str:
+    """Build the call key the same way everywhere (translator, resync, tests).
+
+    `visit` counts the caller's queue calls: one transferred back into a queue (the same
+    channel, the same Uniqueid) is a new queue call, so its key gets the visit number.
+    """
+    base = f"{pbx}/{queue}/{uniqueid}"
+    return base if visit <= 1 else f"{base}#{visit}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,8 @@ class CallQueued:
     caller_name: str
     position: int
     count: int
+    came_from: str = ""
+    """The call_key of the queue call this caller was transferred (or sent back) from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,8 @@ class AgentRinging:
     member_name: str
     caller_number: str
     caller_name: str
+    agent_channel: str = ""
+    """The ringing leg's channel name (`PJSIP/agent101-00000028`): what AMI Hangup takes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +96,8 @@ class CallAnswered:
     caller_name: str
     wait_s: float
     ring_s: float
+    agent_channel: str = ""
+    """The answering leg's channel name: what AMI Hangup, BlindTransfer and Atxfer take."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +125,12 @@ class CallResumed:
 
 @dataclass(frozen=True, slots=True)
 class CallTransferred:
-    """The agent handed the call on; `target` is the extension or party it went to."""
+    """The agent handed the call on; `target` is the extension or number dialled.
+
+    `destination` and `party` (the agent's interface, the queue, the outside number) are
+    known at once for an attended transfer (the consultation dialled them); for a blind one
+    a TransferReached follows when the caller's channel gets there.
+    """
 
     pbx: str
     at: datetime
@@ -116,6 +138,23 @@ class CallTransferred:
     queue: str
     interface: str
     target: str
+    kind: TransferKind = "blind"
+    destination: TransferDestination = "unknown"
+    party: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferReached:
+    """Where a blind-transferred caller arrived: an agent's phone rang, an outside number
+    was dialled, or the caller joined a queue again (that new queue call names this one
+    in `CallQueued.came_from`)."""
+
+    pbx: str
+    at: datetime
+    call_key: str
+    queue: str
+    destination: TransferDestination
+    party: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +192,8 @@ class CallAbandoned:
 
 @dataclass(frozen=True, slots=True)
 class CallExitedQueue:
-    """The caller left the queue unanswered without hanging up (timeout, empty, key)."""
+    """The caller left the queue unanswered without hanging up (timeout, full, empty, key,
+    a Redirect away), or was cut by the PBX stopping."""
 
     pbx: str
     at: datetime
@@ -162,6 +202,42 @@ class CallExitedQueue:
     reason: ExitReason
     wait_s: float
     position: int
+    key: str = ""
+    """The digit pressed, for an exit by key."""
+    hung_up_by: HungUpBy | None = None
+    """"system" for a waiting caller cut by a PBX shutdown or restart; None otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundCallEnded:
+    """An agent's call out through a trunk (click-to-call a citizen back) is over.
+
+    Never a queue call: hotline stores it as an outbound call, linked to its case by
+    `callback` (the channel variable HOTLINE_CALLBACK the Originate set; '' when the agent
+    dialled by hand). `interface` is the agent's phone, `number` what was dialled;
+    `dialled_at` is when the trunk was dialled (the agent had answered), `answered_at` when
+    the citizen answered (None when they did not), `at` the hang-up.
+    """
+
+    pbx: str
+    at: datetime
+    uniqueid: str
+    interface: str
+    number: str
+    callback: str
+    dialled_at: datetime
+    answered_at: datetime | None
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
+
+    @property
+    def talk_s(self) -> float:
+        """Citizen's answer -> hang-up (0 when unanswered)."""
+        if self.answered_at is None:
+            return 0.0
+        return max(0.0, (self.at - self.answered_at).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +306,9 @@ class ConnectedCall:
     interface: str
     member_name: str
     talking_s: float
+    caller_age_s: float = 0.0
+    """How long the caller's channel has existed: the join was at most that long ago
+    (with the shipped dialplan, Answer() then Queue(), less than a second after it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,10 +359,11 @@ CallEvent: TypeAlias = (
     | CallHeld
     | CallResumed
     | CallTransferred
+    | TransferReached
     | CallEnded
     | CallAbandoned
     | CallExitedQueue
 )
 MemberEvent: TypeAlias = AgentStateChanged | MemberAdded | MemberRemoved
 LinkEvent: TypeAlias = LinkUp | LinkDown | PbxSnapshot
-TelephonyEvent: TypeAlias = CallEvent | MemberEvent | LinkEvent
+TelephonyEvent: TypeAlias = CallEvent | OutboundCallEnded | MemberEvent | LinkEvent

@@ -14,6 +14,7 @@ import structlog
 
 from telephony.ami.link import AmiLink
 from telephony.ami.protocol import AmiMessage
+from telephony.callerid import caller_id_text
 from telephony.events import (
     ConnectedCall,
     MemberSnapshot,
@@ -21,7 +22,7 @@ from telephony.events import (
     WaitingCaller,
     make_call_key,
 )
-from telephony.translate import _text, agent_state
+from telephony.translate import agent_state
 
 log = structlog.get_logger()
 
@@ -96,8 +97,8 @@ def _waiting(pbx: str, queue_status: Sequence[AmiMessage]) -> Iterable[WaitingCa
             call_key=make_call_key(pbx, queue, uniqueid),
             queue=queue,
             uniqueid=uniqueid,
-            caller_number=_text(entry, "CallerIDNum"),
-            caller_name=_text(entry, "CallerIDName"),
+            caller_number=caller_id_text(entry, "CallerIDNum"),
+            caller_name=caller_id_text(entry, "CallerIDName"),
             position=int(position),
             wait_s=_number(entry.get("Wait")) or 0.0,
         )
@@ -142,9 +143,12 @@ def _connected(
             queue=queue,
             uniqueid=uniqueid,
             linkedid=caller.get("Linkedid") or uniqueid,
-            caller_number=_text(caller, "CallerIDNum"),
-            caller_name=_text(caller, "CallerIDName"),
+            caller_number=caller_id_text(caller, "CallerIDNum"),
+            caller_name=caller_id_text(caller, "CallerIDName"),
             interface=interface,
-            member_name=names.get((queue, interface)) or _text(agent, "CallerIDName") or interface,
+            member_name=names.get((queue, interface))
+            or caller_id_text(agent, "CallerIDName")
+            or interface,
             talking_s=_duration_s(agent.get("Duration")),
+            caller_age_s=_duration_s(caller.get("Duration")),
         )

@@ -215,6 +215,14 @@ class TelephonyService:
     def subscriber_health(self) -> list[SubscriberHealth]:
         return [s.health() for s in self._subscriptions]
 
+    def rejected(self) -> dict[tuple[str, str], int]:
+        """AMI frames refused as part of no call so far, per (PBX, reason)."""
+        return {
+            (p.name, reason): count
+            for p in self._pbxes
+            for reason, count in p.translator.rejects.counts.items()
+        }
+
     def backlog(self) -> dict[tuple[str, str], int]:
         """Events waiting per (PBX, subscriber): a growing number names the slow one."""
         return {

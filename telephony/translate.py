@@ -3,21 +3,34 @@
 Table-driven: the event name picks a small handler; every other event (VarSet, Newexten,
 RTCP, Bridge*, Cdr, DeviceStateChange...) costs one dict lookup. State is kept only where AMI
 forces it: the legs of a call (Hold arrives on the agent's channel), who asked for the
-hang-up, hold intervals, and whether a queue exit was an abandon, a timeout or a key press.
-Every entry is dropped when its call ends, and both maps are capped.
+hang-up, hold intervals, whether a queue exit was an abandon, a timeout or a key press, and
+where a transferred caller went. Every entry is dropped when its call ends; all maps are
+capped.
+
+Only the events a shipped AMI account reads are relied on (classes call, agent, user): never
+VarSet or Newexten (class dialplan). How a caller left a queue comes from the dialplan's
+`UserEvent(QueueExit,Queue: ...,Status: ${QUEUESTATUS},Uniqueid: ...)` after Queue().
+
+A frame is part of a queue call only when the call is known (it joined while we listened,
+or a snapshot showed it) and the frame's identifying fields are well formed
+(telephony.fields); other frames are counted by reason and logged sparingly
+(telephony.rejects), never turned into calls.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import structlog
 
 from telephony.ami.protocol import AmiMessage
+from telephony.callerid import caller_id_text
+from telephony.dials import dial_destination, local_exten
 from telephony.events import (
     AgentRinging,
     AgentState,
@@ -38,9 +51,24 @@ from telephony.events import (
     PbxSnapshot,
     RingNoAnswer,
     TelephonyEvent,
+    TransferDestination,
+    TransferKind,
+    TransferReached,
     WaitingCaller,
     make_call_key,
 )
+from telephony.fields import (
+    MalformedMessage,
+    agent_interface,
+    caller_uniqueid,
+    check_identity,
+    field,
+    integer,
+    optional_integer,
+    queue_name,
+)
+from telephony.outbound import OutboundCalls
+from telephony.rejects import Rejects
 
 log = structlog.get_logger()
 
@@ -64,28 +92,30 @@ _DEVICE_STATES: dict[str, AgentState] = {
     "8": "in_call",  # ONHOLD
 }
 
-# QUEUESTATUS set by Queue() when it returns without an agent.
+# The Status of the dialplan's UserEvent QueueExit (QUEUESTATUS, or EXITWITHKEY sent by the
+# exit-by-key context) for a caller who left the queue unanswered. CONTINUE (back from an
+# answered call) is not an exit.
 _QUEUE_STATUS: dict[str, ExitReason] = {
     "TIMEOUT": "timeout",
+    "FULL": "full",
     "LEAVEEMPTY": "empty",
     "LEAVEUNAVAIL": "empty",
     "JOINEMPTY": "empty",
     "JOINUNAVAIL": "empty",
-    "FULL": "empty",
+    "EXITWITHKEY": "key",
     "WITHDRAW": "unknown",
 }
+# Statuses of a Queue() that refused the caller at once: no QueueCallerJoin came before.
+_NEVER_JOINED = frozenset({"FULL", "JOINEMPTY", "JOINUNAVAIL"})
+# SoftHangupRequest Cause is the soft-hangup flag: AST_SOFTHANGUP_SHUTDOWN (1 << 2) is
+# Asterisk stopping or restarting ("core restart now"); nobody on the call hung up.
+_SHUTDOWN_CAUSE = "4"
 
 _COMPLETE_REASONS: dict[str, HungUpBy] = {
     "caller": "caller",
     "agent": "agent",
     "transfer": "transfer",
 }
-
-_UNKNOWN_TEXT = frozenset({"<unknown>", "unknown"})
-
-
-class MalformedMessage(ValueError):
-    """A message lacks a field the translation needs, or a number does not parse."""
 
 
 def agent_state(status: str, paused: bool) -> AgentState:
@@ -100,34 +130,10 @@ def agent_state(status: str, paused: bool) -> AgentState:
     return state
 
 
-def _field(msg: AmiMessage, key: str) -> str:
-    value = msg.get(key)
-    if not value:
-        raise MalformedMessage(f"missing {key}")
-    return value
-
-
-def _text(msg: AmiMessage, key: str) -> str:
-    """Optional caller-ID style text; Asterisk's '<unknown>' placeholder becomes ''."""
-    value = msg.get(key) or ""
-    return "" if value in _UNKNOWN_TEXT else value
-
-
-def _int(msg: AmiMessage, key: str) -> int:
-    try:
-        return int(_field(msg, key))
-    except ValueError as exc:
-        raise MalformedMessage(f"{key} is not an integer") from exc
-
-
-def _opt_int(msg: AmiMessage, key: str) -> int | None:
-    value = msg.get(key)
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise MalformedMessage(f"{key} is not an integer") from exc
+def _place(msg: AmiMessage) -> tuple[str, str] | None:
+    """Where in the dialplan the channel is (Context, Exten), when the frame says."""
+    context, exten = msg.get("Context"), msg.get("Exten")
+    return (context, exten) if context and exten else None
 
 
 def _seconds(start: datetime | None, end: datetime, fallback: float) -> float:
@@ -147,11 +153,16 @@ class _Call:
     caller_name: str
     joined_at: datetime | None
     position: int = 0
-    legs: dict[str, datetime] = field(default_factory=dict)
+    linkedid: str = ""
+    place: tuple[str, str] | None = None
+    visit: int = 1
+    legs: dict[str, datetime] = dataclass_field(default_factory=dict)
     answered_at: datetime | None = None
     interface: str = ""
     member_name: str = ""
     agent_uniqueid: str = ""
+    agent_channel: str = ""
+    consult: tuple[TransferDestination, str, str] | None = None
     wait_s: float = 0.0
     hold_started: datetime | None = None
     hold_s: float = 0.0
@@ -168,6 +179,7 @@ class _Ended:
     call_key: str
     queue: str
     interface: str
+    visit: int
 
 
 class Translator:
@@ -185,8 +197,11 @@ class Translator:
         self._max_ended = max_ended
         self._calls: dict[str, _Call] = {}
         self._legs: dict[str, str] = {}
-        self._unresolved: set[str] = set()
         self._ended: OrderedDict[str, _Ended] = OrderedDict()
+        # Blind transfers whose caller has not arrived anywhere yet, by the call's Linkedid.
+        self._transfers: OrderedDict[str, _Ended] = OrderedDict()
+        self._outbound = OutboundCalls(pbx, max_open=max_ended)
+        self.rejects = Rejects(pbx)
         self._log = log.bind(pbx=pbx)
         self._table: dict[str, Handler] = {
             "QueueCallerJoin": self._on_join,
@@ -199,12 +214,14 @@ class Translator:
             "HangupRequest": self._on_hangup_request,
             "SoftHangupRequest": self._on_hangup_request,
             "Hangup": self._on_hangup,
+            "Shutdown": self._on_shutdown,
+            "DialBegin": self._on_dial_begin,
+            "DialEnd": self._on_dial_end,
             "Hold": self._on_hold,
             "Unhold": self._on_unhold,
             "BlindTransfer": self._on_blind_transfer,
             "AttendedTransfer": self._on_attended_transfer,
-            "VarSet": self._on_varset,
-            "Newexten": self._on_newexten,
+            "UserEvent": self._on_user_event,
             "QueueMemberStatus": self._on_member_state,
             "QueueMemberPause": self._on_member_state,
             "QueueMemberAdded": self._on_member_added,
@@ -214,25 +231,24 @@ class Translator:
     @property
     def tracked_calls(self) -> int:
         """How many calls the translator holds state for (for health and tests)."""
-        return len(self._calls)
+        return len(self._calls) + len(self._outbound)
 
     def translate(self, msg: AmiMessage, received_at: datetime) -> Events:
-        """Events for one AMI message; never raises (a malformed message is logged, skipped)."""
+        """Events for one AMI message; never raises (a refused frame is counted, skipped)."""
         pairs = msg.pairs
         name = pairs[0][1] if pairs and pairs[0][0] == "Event" else msg.name
         handler = self._table.get(name) if name else None
-        if handler is None:
+        if handler is None or name is None:
             return []
+        at = self._when(msg, received_at)
         try:
-            return handler(msg, self._when(msg, received_at))
+            check_identity(msg)
+            return handler(msg, at)
+        except MalformedMessage as exc:
+            self.rejects.note(exc.reason, at, name, str(exc))
         except Exception as exc:
-            self._log.warning(
-                "ami_message_skipped",
-                ami_event=name,
-                uniqueid=msg.get("Uniqueid"),
-                error=str(exc)[:200],
-            )
-            return []
+            self.rejects.note("translation_error", at, name, repr(exc))
+        return []
 
     def apply_snapshot(self, snapshot: PbxSnapshot) -> None:
         """After a resync: forget calls the PBX no longer has, learn the ones it has.
@@ -245,7 +261,8 @@ class Translator:
             joined_at = snapshot.at - timedelta(seconds=waiting.wait_s)
             live[waiting.uniqueid] = self._known_or_adopted(waiting, joined_at, waiting.position)
         for connected in snapshot.connected:
-            call = self._known_or_adopted(connected, None)
+            born = snapshot.at - timedelta(seconds=connected.caller_age_s)
+            call = self._known_or_adopted(connected, born if connected.caller_age_s else None)
             if call.answered_at is None:
                 call.answered_at = snapshot.at - timedelta(seconds=connected.talking_s)
                 call.interface = connected.interface
@@ -259,7 +276,6 @@ class Translator:
             for leg in (*call.legs, call.agent_uniqueid)
             if leg
         }
-        self._unresolved &= set(live)
         if dropped:
             self._log.info("translator_state_dropped_after_resync", calls=dropped)
 
@@ -277,6 +293,7 @@ class Translator:
             caller_name=seen.caller_name,
             joined_at=joined_at,
             position=position,
+            linkedid=(seen.linkedid if isinstance(seen, ConnectedCall) else "") or seen.uniqueid,
         )
 
     @staticmethod
@@ -302,6 +319,17 @@ class Translator:
             call = self._calls.get(linkedid)
         return call
 
+    def _known(self, msg: AmiMessage) -> _Call | None:
+        """The call a queue caller event is about; None when it is a late detail of a call
+        already over; refused when hotline never saw the call (no phantom calls)."""
+        uniqueid = caller_uniqueid(msg)
+        call = self._calls.get(uniqueid)
+        if call is not None and call.queue == queue_name(msg):
+            return call
+        if uniqueid in self._ended:
+            return None
+        raise MalformedMessage("unknown_call", "event for a call hotline never saw join")
+
     def _remember(self, call: _Call) -> None:
         if len(self._calls) >= self._max_calls and call.uniqueid not in self._calls:
             oldest = next(iter(self._calls))
@@ -312,28 +340,14 @@ class Translator:
     def _forget(self, call: _Call) -> None:
         """Drop every trace of a finished call, keeping a small tombstone for late events."""
         self._calls.pop(call.uniqueid, None)
-        self._unresolved.discard(call.uniqueid)
         for leg in call.legs:
             self._legs.pop(leg, None)
         if call.agent_uniqueid:
             self._legs.pop(call.agent_uniqueid, None)
-        self._ended[call.uniqueid] = _Ended(call.call_key, call.queue, call.interface)
+        self._ended[call.uniqueid] = _Ended(call.call_key, call.queue, call.interface, call.visit)
         self._ended.move_to_end(call.uniqueid)
         while len(self._ended) > self._max_ended:
             self._ended.popitem(last=False)
-
-    def _new_call(self, msg: AmiMessage, at: datetime | None, position: int = 0) -> _Call:
-        queue = _field(msg, "Queue")
-        uniqueid = _field(msg, "Uniqueid")
-        return _Call(
-            call_key=make_call_key(self.pbx, queue, uniqueid),
-            queue=queue,
-            uniqueid=uniqueid,
-            caller_number=_text(msg, "CallerIDNum"),
-            caller_name=_text(msg, "CallerIDName"),
-            joined_at=at,
-            position=position,
-        )
 
     def _close_hold(self, call: _Call, at: datetime) -> float:
         """End an open hold interval at `at`; returns its length (0 when none was open)."""
@@ -381,8 +395,16 @@ class Translator:
             original_position=original,
         )
 
-    def _exited_event(self, call: _Call, at: datetime, reason: ExitReason) -> CallExitedQueue:
-        """The caller left unanswered and alive; the exit happened when Queue() let go."""
+    def _exited_event(
+        self,
+        call: _Call,
+        at: datetime,
+        reason: ExitReason,
+        key: str = "",
+        by: HungUpBy | None = None,
+    ) -> CallExitedQueue:
+        """The caller left unanswered (alive, or cut by the system); the exit happened when
+        Queue() let go."""
         self._forget(call)
         left = call.left_at or at
         fallback = call.abandon[2] if call.abandon else 0.0
@@ -394,66 +416,95 @@ class Translator:
             reason=reason,
             wait_s=_seconds(call.joined_at, left, fallback),
             position=call.abandon[0] if call.abandon else call.position,
+            key=key,
+            hung_up_by=by,
         )
 
     def _settle(self, call: _Call, at: datetime) -> Events:
         """Close a call whose end we did not see in full (re-queued, or a Hangup came first).
 
-        A pending abandon was reported while the caller was still there (a queue exit);
-        hanging up afterwards does not make it an abandon.
+        A pending abandon was reported while the caller was still there (a queue exit the
+        dialplan did not name); a plain leave without an agent can only be a key pressed.
+        Hanging up afterwards makes neither an abandon.
         """
         if call.answered_at is not None:
             return [self._ended_event(call, at, call.hangup_by or "system", 0.0)]
-        if call.abandon is not None or call.left_at is not None:
+        if call.hangup_by == "system":
+            return [self._exited_event(call, at, "unknown", by="system")]
+        if call.abandon is not None:
             return [self._exited_event(call, at, "unknown")]
+        if call.left_at is not None:
+            return [self._exited_event(call, at, "key")]
         return [self._abandoned_event(call, at, call.position, call.position, 0.0)]
 
     # -- queue caller events ------------------------------------------------------------
 
     def _on_join(self, msg: AmiMessage, at: datetime) -> Events:
-        position = _int(msg, "Position")
-        count = _int(msg, "Count")
-        call = self._new_call(msg, at, position)
-        linkedid = msg.get("Linkedid") or call.uniqueid
+        """A caller joins; the same channel joining again (sent back into a queue by a
+        transfer, or a second Queue() in the dialplan) is a new queue call, linked to the
+        one it came from."""
+        uniqueid, queue = caller_uniqueid(msg), queue_name(msg)
+        position, count = integer(msg, "Position"), integer(msg, "Count")
         events: Events = []
-        previous = self._calls.get(call.uniqueid)
+        came_from, visit = "", 1
+        previous = self._calls.get(uniqueid)
+        if previous is not None and (
+            previous.hangup_by != "transfer"
+            if previous.answered_at is not None
+            else previous.left_at is None
+        ):
+            # Queue() lets a caller go (QueueCallerLeave) before it can take them again,
+            # and an answered caller comes back into a queue only through a transfer.
+            raise MalformedMessage("duplicate_join", "QueueCallerJoin of a caller still queued")
         if previous is not None:
             if previous.answered_at is not None and previous.hangup_by is None:
                 previous.hangup_by = "transfer"
+            came_from, visit = previous.call_key, previous.visit + 1
             events.extend(self._settle(previous, at))
-        self._remember(call)
-        events.append(
-            CallQueued(
-                pbx=self.pbx,
-                at=at,
-                call_key=call.call_key,
-                queue=call.queue,
-                uniqueid=call.uniqueid,
-                linkedid=linkedid,
-                caller_number=call.caller_number,
-                caller_name=call.caller_name,
-                position=position,
-                count=count,
-            )
+        elif uniqueid in self._ended:
+            ended = self._ended[uniqueid]
+            came_from, visit = ended.call_key, ended.visit + 1
+        linkedid = msg.get("Linkedid") or uniqueid
+        transfer = self._transfers.pop(linkedid, None)
+        if transfer is not None:
+            events.append(self._reached(transfer, at, "queue", queue))
+        call = _Call(
+            call_key=make_call_key(self.pbx, queue, uniqueid, visit),
+            queue=queue,
+            uniqueid=uniqueid,
+            caller_number=caller_id_text(msg, "CallerIDNum"),
+            caller_name=caller_id_text(msg, "CallerIDName"),
+            joined_at=at,
+            position=position,
+            linkedid=linkedid,
+            place=_place(msg),
+            visit=visit,
         )
+        self._remember(call)
+        events.append(self._queued_event(call, at, count, came_from))
         return events
 
-    def _known_or_new(self, msg: AmiMessage) -> _Call:
-        """The call for a caller event; one that joined before we were listening is learnt."""
-        uniqueid = _field(msg, "Uniqueid")
-        call = self._calls.get(uniqueid)
-        if call is None:
-            call = self._new_call(msg, None)
-            self._remember(call)
-        return call
+    def _queued_event(self, call: _Call, at: datetime, count: int, came_from: str) -> CallQueued:
+        return CallQueued(
+            pbx=self.pbx,
+            at=at,
+            call_key=call.call_key,
+            queue=call.queue,
+            uniqueid=call.uniqueid,
+            linkedid=call.linkedid,
+            caller_number=call.caller_number,
+            caller_name=call.caller_name,
+            position=call.position,
+            count=count,
+            came_from=came_from,
+        )
 
     def _on_agent_called(self, msg: AmiMessage, at: datetime) -> Events:
-        interface = _field(msg, "Interface")
-        leg = msg.get("DestUniqueid") or ""
-        uniqueid = msg.get("Uniqueid")
-        if uniqueid not in self._calls and uniqueid in self._ended:
+        interface = agent_interface(msg)
+        call = self._known(msg)
+        if call is None:
             return []
-        call = self._known_or_new(msg)
+        leg = msg.get("DestUniqueid") or ""
         if leg:
             call.legs[leg] = at
             self._legs[leg] = call.uniqueid
@@ -467,13 +518,14 @@ class Translator:
                 member_name=msg.get("MemberName") or interface,
                 caller_number=call.caller_number,
                 caller_name=call.caller_name,
+                agent_channel=msg.get("DestChannel") or "",
             )
         ]
 
     def _on_ring_no_answer(self, msg: AmiMessage, at: datetime) -> Events:
-        interface = _field(msg, "Interface")
-        ring_ms = _int(msg, "RingTime")
-        call = self._calls.get(_field(msg, "Uniqueid"))
+        interface = agent_interface(msg)
+        ring_ms = integer(msg, "RingTime")
+        call = self._known(msg)
         if call is None:
             return []
         return [
@@ -489,19 +541,21 @@ class Translator:
         ]
 
     def _on_agent_connect(self, msg: AmiMessage, at: datetime) -> Events:
-        interface = _field(msg, "Interface")
-        hold_time = _opt_int(msg, "HoldTime") or 0
-        ring_time = _opt_int(msg, "RingTime") or 0
+        interface = agent_interface(msg)
+        hold_time = optional_integer(msg, "HoldTime") or 0
+        ring_time = optional_integer(msg, "RingTime") or 0
+        call = self._known(msg)
+        if call is None:
+            return []
         leg = msg.get("DestUniqueid") or ""
-        call = self._known_or_new(msg)
         call.answered_at = at
         call.interface = interface
         call.member_name = msg.get("MemberName") or interface
         call.agent_uniqueid = leg
+        call.agent_channel = msg.get("DestChannel") or ""
         call.left_at = None
         call.abandon = None
         call.hangup_by = None
-        self._unresolved.discard(call.uniqueid)
         if leg:
             self._legs[leg] = call.uniqueid
         call.wait_s = _seconds(call.joined_at, at, float(hold_time))
@@ -520,78 +574,109 @@ class Translator:
                 caller_name=call.caller_name,
                 wait_s=call.wait_s,
                 ring_s=ring_s,
+                agent_channel=call.agent_channel,
             )
         ]
 
     def _on_agent_complete(self, msg: AmiMessage, at: datetime) -> Events:
-        uniqueid = _field(msg, "Uniqueid")
-        talk_time = float(_opt_int(msg, "TalkTime") or 0)
-        by = _COMPLETE_REASONS.get((msg.get("Reason") or "").lower(), "system")
-        call = self._calls.get(uniqueid)
-        if call is not None and call.queue == msg.get("Queue"):
-            if call.hangup_by == "transfer":
-                by = "transfer"
-            return [self._ended_event(call, at, by, talk_time)]
-        ended = self._ended.get(uniqueid)
-        if ended is not None and ended.queue == msg.get("Queue"):
+        """The agent's part is over. A Shutdown or a transfer seen before it wins over its
+        Reason (Asterisk says `caller` when it cut the call itself).
+
+        Asterisk leaves the caller's channel block out when that channel is already gone
+        (mixmonitor.txt): its Hangup closed the call before, so such a frame decides nothing.
+        """
+        if not msg.get("Uniqueid") and msg.get("DestUniqueid"):
             return []
-        # A call answered before we were listening: its own figures are all there is.
-        call = self._new_call(msg, None)
-        call.interface = _field(msg, "Interface")
-        call.member_name = msg.get("MemberName") or call.interface
-        call.wait_s = float(_opt_int(msg, "HoldTime") or 0)
+        agent_interface(msg)
+        talk_time = float(optional_integer(msg, "TalkTime") or 0)
+        by = _COMPLETE_REASONS.get((msg.get("Reason") or "").lower(), "system")
+        call = self._known(msg)
+        if call is None or call.answered_at is None:
+            return []  # a late end of the call this caller was on before re-joining
+        leg = msg.get("DestUniqueid")
+        if leg and call.agent_uniqueid and leg != call.agent_uniqueid:
+            return []
+        if call.hangup_by in ("transfer", "system"):
+            by = call.hangup_by
         return [self._ended_event(call, at, by, talk_time)]
 
     def _on_abandon(self, msg: AmiMessage, at: datetime) -> Events:
-        uniqueid = _field(msg, "Uniqueid")
-        position = _int(msg, "Position")
-        original = _opt_int(msg, "OriginalPosition") or position
-        hold_time = float(_opt_int(msg, "HoldTime") or 0)
-        call = self._calls.get(uniqueid)
+        """Queue() reports an abandon for a hang-up, but also for a timeout, a leave-when-
+        empty and a Redirect away: only a caller who asked to hang up has abandoned.
+
+        A Redirect is told by the place: Queue() returns its caller to the same dialplan
+        step (Context, Exten) it joined from, so an abandon reported from another place
+        with the caller still up means the channel was moved away (AMI Redirect or
+        ChannelRedirect). The dialplan after Queue() never runs then, so no UserEvent can
+        name it: it is stored as `redirected` at once. Otherwise the dialplan's UserEvent
+        QueueExit that follows says what it was.
+        """
+        position = integer(msg, "Position")
+        original = optional_integer(msg, "OriginalPosition") or position
+        hold_time = float(optional_integer(msg, "HoldTime") or 0)
+        call = self._known(msg)
         if call is None:
-            if uniqueid in self._ended:
-                return []
-            call = self._new_call(msg, None, position)
-            return [self._abandoned_event(call, at, position, original, hold_time)]
+            return []
+        if call.hangup_by == "system":
+            call.left_at = at
+            return [self._exited_event(call, at, "unknown", by="system")]
         if call.hangup_requested:
             return [self._abandoned_event(call, at, position, original, hold_time)]
-        # Queue() also reports timeouts and leave-when-empty as abandons; the caller is
-        # still there, so wait for QUEUESTATUS or the next dialplan step to tell which.
         call.abandon = (position, original, hold_time)
         call.left_at = at
-        self._unresolved.add(uniqueid)
+        place = _place(msg)
+        if place is not None and call.place is not None and place != call.place:
+            return [self._exited_event(call, at, "redirected")]
         return []
 
     def _on_leave(self, msg: AmiMessage, at: datetime) -> Events:
-        call = self._calls.get(_field(msg, "Uniqueid"))
+        call = self._known(msg)
         if call is None or call.answered_at is not None:
             return []
         if call.left_at is None:
             call.left_at = at
-            call.position = _opt_int(msg, "Position") or call.position
-        self._unresolved.add(call.uniqueid)
+            call.position = optional_integer(msg, "Position") or call.position
         return []
 
-    def _on_varset(self, msg: AmiMessage, at: datetime) -> Events:
-        if not self._unresolved:
+    def _on_user_event(self, msg: AmiMessage, at: datetime) -> Events:
+        """The dialplan's QueueExit after Queue(): the one reliable word on how a caller who
+        was not answered left (TIMEOUT, EXITWITHKEY + Digit, FULL, JOINEMPTY, ...)."""
+        if msg.get("UserEvent") != "QueueExit":
             return []
-        uniqueid = msg.get("Uniqueid")
-        if uniqueid not in self._unresolved or msg.get("Variable") != "QUEUESTATUS":
-            return []
-        reason = _QUEUE_STATUS.get((msg.get("Value") or "").upper())
+        status = (msg.get("Status") or "").upper()
+        reason = _QUEUE_STATUS.get(status)
         if reason is None:
+            return []  # CONTINUE: back from an answered call, whose end AgentComplete tells
+        uniqueid = caller_uniqueid(msg)
+        call = self._calls.get(uniqueid)
+        if call is None:
+            return self._refused_at_once(msg, at, status, reason)
+        if call.answered_at is not None or call.queue != (msg.get("Queue") or call.queue):
             return []
-        return [self._exited_event(self._calls[uniqueid], at, reason)]
+        return [self._exited_event(call, at, reason, msg.get("Digit") or "")]
 
-    def _on_newexten(self, msg: AmiMessage, at: datetime) -> Events:
-        """The caller's dialplan moved on after Queue(): a plain Leave means a key press."""
-        if not self._unresolved:
-            return []
-        uniqueid = msg.get("Uniqueid")
-        if uniqueid not in self._unresolved:
-            return []
-        call = self._calls[uniqueid]
-        return [self._exited_event(call, at, "unknown" if call.abandon else "key")]
+    def _refused_at_once(
+        self, msg: AmiMessage, at: datetime, status: str, reason: ExitReason
+    ) -> Events:
+        """A full queue, or an empty one that takes nobody, turns the caller away before
+        any QueueCallerJoin: the UserEvent is all there is, so it makes the queue call."""
+        if status not in _NEVER_JOINED:
+            raise MalformedMessage("unknown_call", f"QueueExit {status} for an unknown call")
+        queue, uniqueid = queue_name(msg), caller_uniqueid(msg)
+        ended = self._ended.get(uniqueid)
+        visit = ended.visit + 1 if ended else 1
+        call = _Call(
+            call_key=make_call_key(self.pbx, queue, uniqueid, visit),
+            queue=queue,
+            uniqueid=uniqueid,
+            caller_number=caller_id_text(msg, "CallerIDNum"),
+            caller_name=caller_id_text(msg, "CallerIDName"),
+            joined_at=at,
+            linkedid=msg.get("Linkedid") or uniqueid,
+            visit=visit,
+        )
+        queued = self._queued_event(call, at, 0, ended.call_key if ended else "")
+        return [queued, self._exited_event(call, at, reason)]
 
     # -- channel events ------------------------------------------------------------------
 
@@ -600,13 +685,24 @@ class Translator:
         call = self._call_for(uniqueid)
         if call is None or not uniqueid:
             return []
-        soft = msg.name == "SoftHangupRequest"
+        if msg.name == "SoftHangupRequest":
+            if msg.get("Cause") == _SHUTDOWN_CAUSE:
+                call.hangup_by = "system"
+            elif uniqueid == call.uniqueid:
+                call.hangup_requested = True
+            return []
         if uniqueid == call.uniqueid:
             call.hangup_requested = True
             if call.hangup_by is None and call.answered_at is not None:
-                call.hangup_by = "system" if soft else "caller"
+                call.hangup_by = "caller"
         elif uniqueid == call.agent_uniqueid and call.hangup_by is None:
-            call.hangup_by = "system" if soft else "agent"
+            call.hangup_by = "agent"
+        return []
+
+    def _on_shutdown(self, msg: AmiMessage, at: datetime) -> Events:
+        """Asterisk is stopping: whatever ends the calls now, it is the system."""
+        for call in self._calls.values():
+            call.hangup_by = "system"
         return []
 
     def _on_hangup(self, msg: AmiMessage, at: datetime) -> Events:
@@ -617,7 +713,8 @@ class Translator:
             leg_call = self._calls.get(caller) if caller else None
             if leg_call is not None:
                 leg_call.legs.pop(uniqueid, None)
-            return []
+            outbound = self._outbound.hangup(msg, at)
+            return [] if outbound is None else [outbound]
         return self._settle(call, at)
 
     def _on_hold(self, msg: AmiMessage, at: datetime) -> Events:
@@ -636,8 +733,10 @@ class Translator:
         ]
 
     def _on_unhold(self, msg: AmiMessage, at: datetime) -> Events:
+        """Off hold; also when the Hold came before we listened (a restart mid-hold):
+        `held_s` 0 then, and the tracker's record knows when that hold began."""
         call = self._call_for(msg.get("Uniqueid"), msg.get("Linkedid"))
-        if call is None or call.hold_started is None:
+        if call is None or call.answered_at is None:
             return []
         held = self._close_hold(call, at)
         return [
@@ -651,10 +750,53 @@ class Translator:
             )
         ]
 
+    # -- dials: consultations, where a transferred caller went, calls out ----------------
+
+    def _on_dial_begin(self, msg: AmiMessage, at: datetime) -> Events:
+        linkedid = msg.get("Linkedid") or ""
+        destination = dial_destination(msg)
+        transfer = self._transfers.get(linkedid)
+        if transfer is not None:
+            if destination is None:
+                return []
+            del self._transfers[linkedid]
+            return [self._reached(transfer, at, *destination)]
+        call = self._calls.get(linkedid)
+        if call is not None:
+            if call.answered_at is not None and destination is not None:
+                # Dialled from inside an answered call: the attended transfer's consultation.
+                target = local_exten(msg.get("Channel") or "") or destination[1]
+                call.consult = (*destination, target)
+            return []
+        if linkedid not in self._ended:
+            self._outbound.dial_begin(msg, at)
+        return []
+
+    def _on_dial_end(self, msg: AmiMessage, at: datetime) -> Events:
+        self._outbound.dial_end(msg, at)
+        return []
+
+    def _reached(
+        self, transfer: _Ended, at: datetime, destination: TransferDestination, party: str
+    ) -> TransferReached:
+        return TransferReached(
+            pbx=self.pbx,
+            at=at,
+            call_key=transfer.call_key,
+            queue=transfer.queue,
+            destination=destination,
+            party=party,
+        )
+
     # -- transfers -----------------------------------------------------------------------
 
     def _transferred(
-        self, msg: AmiMessage, at: datetime, prefixes: Iterable[str], target: str
+        self,
+        msg: AmiMessage,
+        at: datetime,
+        prefixes: Iterable[str],
+        kind: TransferKind,
+        target: str,
     ) -> Events:
         """Find the queue call among the transfer's channels and report where it went."""
         if (msg.get("Result") or "").lower() != "success":
@@ -667,51 +809,71 @@ class Translator:
                 call = self._call_for(channel)
                 if call is not None and call.answered_at is not None:
                     call.hangup_by = "transfer"
-                    return [
-                        self._transfer_event(call.call_key, call.queue, call.interface, at, target)
-                    ]
+                    live = _Ended(call.call_key, call.queue, call.interface, call.visit)
+                    if msg.get("TransfererUniqueid") == call.uniqueid:
+                        # The caller's own channel transferred: Asterisk moves the agent's
+                        # leg to the target and hangs the caller up, who reaches no one.
+                        return [self._transfer_event(live, "", at, kind, target, None)]
+                    return [self._transfer_event(live, call.linkedid, at, kind, target, call)]
                 caller = self._legs.get(channel, channel)
                 ended = self._ended.get(caller)
                 if ended is not None:
-                    return [
-                        self._transfer_event(
-                            ended.call_key, ended.queue, ended.interface, at, target
-                        )
-                    ]
+                    return [self._transfer_event(ended, caller, at, kind, target, None)]
         return []
 
     def _transfer_event(
-        self, call_key: str, queue: str, interface: str, at: datetime, target: str
+        self,
+        ended: _Ended,
+        linkedid: str,
+        at: datetime,
+        kind: TransferKind,
+        target: str,
+        call: _Call | None,
     ) -> CallTransferred:
+        """The transfer, with its destination when a consultation already reached it; else
+        the caller's next dial or queue join will say (TransferReached). No `linkedid`:
+        the caller goes nowhere."""
+        consult = call.consult if call is not None and kind == "attended" else None
+        destination: TransferDestination = "unknown"
+        party = ""
+        if consult is not None:
+            destination, party, target = consult
+        elif linkedid:
+            self._transfers[linkedid] = ended
+            while len(self._transfers) > self._max_ended:
+                self._transfers.popitem(last=False)
         return CallTransferred(
             pbx=self.pbx,
             at=at,
-            call_key=call_key,
-            queue=queue,
-            interface=interface,
+            call_key=ended.call_key,
+            queue=ended.queue,
+            interface=ended.interface,
             target=target,
+            kind=kind,
+            destination=destination,
+            party=party,
         )
 
     def _on_blind_transfer(self, msg: AmiMessage, at: datetime) -> Events:
         target = msg.get("Extension") or ""
-        return self._transferred(msg, at, ("Transferee", "Transferer"), target)
+        return self._transferred(msg, at, ("Transferee", "Transferer"), "blind", target)
 
     def _on_attended_transfer(self, msg: AmiMessage, at: datetime) -> Events:
         target = (
-            _text(msg, "TransferTargetCallerIDNum")
-            or _text(msg, "SecondTransfererConnectedLineNum")
+            caller_id_text(msg, "TransferTargetCallerIDNum")
+            or caller_id_text(msg, "SecondTransfererConnectedLineNum")
             or msg.get("SecondTransfererExten")
             or msg.get("DestApp")
             or ""
         )
         prefixes = ("Transferee", "OrigTransferer", "SecondTransferer")
-        return self._transferred(msg, at, prefixes, target)
+        return self._transferred(msg, at, prefixes, "attended", target)
 
     # -- queue members -------------------------------------------------------------------
 
     def _member(self, msg: AmiMessage) -> tuple[str, str, str]:
-        queue = _field(msg, "Queue")
-        interface = msg.get("Interface") or _field(msg, "Location")
+        queue = field(msg, "Queue")
+        interface = msg.get("Interface") or field(msg, "Location")
         name = msg.get("MemberName") or msg.get("Name") or interface
         return queue, interface, name
 

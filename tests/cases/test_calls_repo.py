@@ -247,7 +247,18 @@ async def test_every_fact_of_a_record_reads_back_as_it_was_saved(repo: CallRepos
         ),
         talk=9.0,
     )
-    known = replace(known, hung_up_by="transfer", end_reason="transferred", transferred_to="2001")
+    known = replace(
+        known,
+        hung_up_by="transfer",
+        end_reason="transferred",
+        transferred_to="2001",
+        came_from="lab/hotline/7.1#0",
+        transfer_kind="attended",
+        transfer_destination="agent",
+        transfer_party="PJSIP/agent102",
+        exit_key="5",
+        held_since=T0 + timedelta(seconds=3),
+    )
     unset = [
         f.name
         for f in fields(CallRecord)
@@ -291,3 +302,36 @@ async def test_changes_follow_the_records_and_wait_when_their_call_has_no_row(
         await db.pool.fetchval("SELECT wrapup_s FROM calls WHERE call_key = $1", second.call_key)
         == 6.0
     )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("end_reason", "hung_up"),
+        ("hung_up_by", "nobody"),
+        ("transfer_kind", "sideways"),
+        ("transfer_destination", "moon"),
+    ],
+)
+async def test_outcomes_outside_the_known_sets_are_refused(
+    repo: CallRepository, column: str, value: str
+) -> None:
+    with pytest.raises(asyncpg.CheckViolationError):
+        await repo.save_call(replace(record("7.2"), **{column: value}))
+
+
+async def test_the_new_outcomes_are_accepted(repo: CallRepository) -> None:
+    for n, (reason, by) in enumerate(
+        [("full", None), ("redirected", None), ("completed", "supervisor"), ("key", None)]
+    ):
+        await repo.save_call(replace(record(f"7.{n + 3}"), end_reason=reason, hung_up_by=by))
+    assert await repo.pool.fetchval("SELECT count(*) FROM calls") == 4
+
+
+async def test_a_hold_in_progress_is_stored_and_cleared_when_it_ends(repo: CallRepository) -> None:
+    held = replace(record("7.9"), held_since=T0 + timedelta(seconds=4))
+    await repo.save_call(held)
+    assert (await stored(repo, held.call_key)).held_since == T0 + timedelta(seconds=4)
+    await repo.save_call(replace(held, held_since=None, hold_s=6.0))
+    resumed = await stored(repo, held.call_key)
+    assert (resumed.held_since, resumed.hold_s) == (None, 6.0)

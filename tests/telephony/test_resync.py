@@ -81,6 +81,7 @@ def test_snapshot_pairs_callers_with_agent_legs_by_bridge() -> None:
         interface="PJSIP/agent102",
         member_name="Agent 102",
         talking_s=4.0,
+        caller_age_s=4.0,
     )
 
 

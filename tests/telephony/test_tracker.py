@@ -23,6 +23,7 @@ from telephony.events import (
     CallAbandoned,
     CallAnswered,
     CallEnded,
+    CallExitedQueue,
     CallHeld,
     CallQueued,
     CallResumed,
@@ -610,3 +611,122 @@ async def test_an_ami_gap_through_the_simulator_is_reconciled(db: Database) -> N
     late = rows["0844444444"]
     assert (late["recovered"], late["end_reason"], late["abandoned"]) == (True, "abandoned", True)
     assert all(r["ended_at"] is not None for r in rows.values())
+
+
+async def test_the_panels_hangup_says_who_ended_a_call_the_pbx_calls_the_callers(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    for uid, by in (("1.0", "agent"), ("2.0", "supervisor")):
+        await tracker.handle(queued(uid))
+        channel = f"PJSIP/agent101-0000000{uid[0]}"
+        await tracker.handle(replace(answered(uid, 2), agent_channel=channel))
+        tracker.hangup_requested("lab", channel, by)
+        await tracker.handle(ended(uid, 9, 7.0, "caller"))
+    assert [sink.rows[make_call_key("lab", "hotline", u)].hung_up_by for u in ("1.0", "2.0")] == [
+        "agent",
+        "supervisor",
+    ]
+
+
+async def test_a_hangup_request_does_not_rewrite_another_ending(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    """The agent's phone (Reason agent) or a restart ended it before the panel's Hangup."""
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(replace(answered("1.0", 2), agent_channel="PJSIP/agent101-00000001"))
+    tracker.hangup_requested("lab", "PJSIP/agent101-00000001", "supervisor")
+    await tracker.handle(ended("1.0", 9, 7.0, "system"))
+    assert sink.rows[make_call_key("lab", "hotline", "1.0")].hung_up_by == "system"
+    await tracker.handle(queued("2.0"))
+    tracker.hangup_requested("lab", "PJSIP/agent101-00000001", "agent")  # that call is over
+    tracker.hangup_requested("lab2", "PJSIP/agent101-00000002", "agent")  # another PBX
+    await tracker.handle(replace(answered("2.0", 2), agent_channel="PJSIP/agent101-00000002"))
+    await tracker.handle(ended("2.0", 9, 7.0, "caller"))
+    assert sink.rows[make_call_key("lab", "hotline", "2.0")].hung_up_by == "caller"
+    with pytest.raises(ValueError, match="agent or a supervisor"):
+        tracker.hangup_requested("lab", "PJSIP/agent101-00000002", "caller")
+
+
+async def test_a_snapshot_knows_a_requeued_call_by_its_caller(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    """The PBX cannot know the visit number: a caller sent back into the queue and still
+    waiting after a gap is the open second call, not a lost one and a recovered one."""
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(answered("1.0", 2))
+    await tracker.handle(ended("1.0", 5, 3.0, "transfer"))
+    again = make_call_key("lab", "hotline", "1.0", visit=2)
+    await tracker.handle(replace(queued("1.0", 5), call_key=again, came_from="lab/hotline/1.0"))
+    await tracker.reconcile(snapshot(30, waiting=(waiting("1.0", 25.0),)))
+    assert set(sink.rows) == {"lab/hotline/1.0", again}
+    second = sink.rows[again]
+    assert (second.ended_at, second.recovered, second.came_from) == (None, False, "lab/hotline/1.0")
+    assert sink.rows["lab/hotline/1.0"].end_reason == "transferred"
+
+
+async def test_a_call_answered_in_a_gap_gets_a_join_time_from_the_callers_channel(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    """Recovered as already answered: joined no later than the caller's channel was made."""
+    await tracker.reconcile(
+        snapshot(60, connected=(replace(connected("7.0", 20.0), caller_age_s=26.0),))
+    )
+    [record] = sink.rows.values()
+    assert record.recovered is True
+    assert (record.joined_at, record.answered_at) == (sec(34), sec(40))
+    assert record.wait_s == 6.0
+
+
+async def test_a_caller_cut_while_waiting_is_stored_as_the_systems_end(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    await tracker.handle(queued("1.0"))
+    cut = CallExitedQueue(
+        "lab", sec(6), "lab/hotline/1.0", "hotline", "unknown", 6.0, 1, hung_up_by="system"
+    )
+    await tracker.handle(cut)
+    record = sink.rows["lab/hotline/1.0"]
+    assert (record.end_reason, record.hung_up_by, record.abandoned) == ("unknown", "system", False)
+
+
+async def test_a_hangup_requested_before_the_tracker_saw_the_answer_still_counts(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    """The panel may press hang-up while the answer is still queued for the tracker."""
+    tracker.hangup_requested("lab", "PJSIP/agent101-00000001", "agent")
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(replace(answered("1.0", 2), agent_channel="PJSIP/agent101-00000001"))
+    await tracker.handle(ended("1.0", 3, 1.0, "caller"))
+    assert sink.rows["lab/hotline/1.0"].hung_up_by == "agent"
+
+
+async def test_a_hold_in_progress_at_a_restart_is_not_counted_as_talk(sink: MemorySink) -> None:
+    """hotline restarts while the agent holds the caller: the restored record knows when the
+    hold began and when the call was answered; the fresh translator knows neither."""
+    before = CallTracker(sink)
+    await before.handle(queued("1.0"))
+    await before.handle(answered("1.0", 2))
+    await before.handle(CallHeld("lab", sec(10), "lab/hotline/1.0", "hotline", "PJSIP/agent101"))
+    saved = sink.rows["lab/hotline/1.0"]
+    assert saved.held_since == sec(10)
+
+    after = CallTracker(sink)
+    after.restore([saved])
+    # The new translator adopts the call from the agent channel's age (it rang 1 s).
+    await after.reconcile(snapshot(20, connected=(connected("1.0", 19.0, "PJSIP/agent101"),)))
+    await after.handle(CallResumed("lab", sec(30), "lab/hotline/1.0", "hotline", "", 0.0))
+    await after.handle(replace(ended("1.0", 40, talk=39.0), hold_s=0.0))
+    record = sink.rows["lab/hotline/1.0"]
+    assert (record.answered_at, record.hold_s, record.held_since) == (sec(2), 20.0, None)
+    assert record.talk_s == 18.0  # 2 -> 40 is 38 s, 20 of them on hold
+
+
+async def test_a_hold_open_at_the_end_counts_as_hold(
+    tracker: CallTracker, sink: MemorySink
+) -> None:
+    await tracker.handle(queued("1.0"))
+    await tracker.handle(answered("1.0", 2))
+    await tracker.handle(CallHeld("lab", sec(10), "lab/hotline/1.0", "hotline", "PJSIP/agent101"))
+    await tracker.handle(replace(ended("1.0", 16, talk=8.0), hold_s=6.0))
+    record = sink.rows["lab/hotline/1.0"]
+    assert (record.hold_s, record.talk_s, record.held_since) == (6.0, 8.0, None)

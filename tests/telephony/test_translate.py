@@ -23,6 +23,7 @@ from telephony.events import (
     ConnectedCall,
     PbxSnapshot,
     TelephonyEvent,
+    TransferReached,
     WaitingCaller,
 )
 from telephony.translate import Translator, agent_state
@@ -209,8 +210,28 @@ def test_abandon_after_the_caller_hung_up() -> None:
     assert feed(5.5, LEAVE, caller("Hangup")) == []
 
 
+def queue_exit(status: str, **fields: str) -> AmiMessage:
+    """The shipped dialplan's UserEvent after Queue() (Uniqueid given twice, as it is)."""
+    return AmiMessage(
+        [
+            *caller("UserEvent").pairs,
+            ("UserEvent", "QueueExit"),
+            ("Queue", "hotline"),
+            ("Status", status),
+            ("Uniqueid", CALLER),
+            *fields.items(),
+        ]
+    )
+
+
 @pytest.mark.parametrize(
-    ("status", "reason"), [("TIMEOUT", "timeout"), ("LEAVEEMPTY", "empty"), ("WITHDRAW", "unknown")]
+    ("status", "reason"),
+    [
+        ("TIMEOUT", "timeout"),
+        ("LEAVEEMPTY", "empty"),
+        ("LEAVEUNAVAIL", "empty"),
+        ("WITHDRAW", "unknown"),
+    ],
 )
 def test_queue_timeout_and_empty_are_exits_not_abandons(status: str, reason: str) -> None:
     feed = Feed()
@@ -219,13 +240,41 @@ def test_queue_timeout_and_empty_are_exits_not_abandons(status: str, reason: str
         "QueueCallerAbandon", Queue="hotline", Position="1", OriginalPosition="1", HoldTime="30"
     )
     assert feed(30, abandon, LEAVE) == []
-    noise = caller("VarSet", Variable="QUEUEPOSITION", Value="1")
-    assert feed(30, noise) == []
-    [out] = feed(30.01, caller("VarSet", Variable="QUEUESTATUS", Value=status))
+    [out] = feed(30.01, queue_exit(status))
     assert isinstance(out, CallExitedQueue)
     assert (out.reason, out.wait_s, out.position) == (reason, 30.0, 1)
-    assert feed(31, caller("Newexten", Application="Hangup"), caller("Hangup")) == []
+    assert feed(31, caller("Hangup")) == []
     assert feed.of(CallAbandoned) == []
+
+
+def test_dialplan_class_events_are_never_relied_on() -> None:
+    """The shipped AMI account does not read class dialplan: VarSet QUEUESTATUS is noise."""
+    feed = Feed()
+    feed(0, JOIN)
+    abandon = caller(
+        "QueueCallerAbandon", Queue="hotline", Position="1", OriginalPosition="1", HoldTime="30"
+    )
+    varset = caller("VarSet", Variable="QUEUESTATUS", Value="TIMEOUT")
+    assert feed(30, abandon, LEAVE, varset, caller("Newexten", Application="Hangup")) == []
+    [out] = feed(30.01, queue_exit("TIMEOUT"))
+    assert isinstance(out, CallExitedQueue) and out.reason == "timeout"
+
+
+@pytest.mark.parametrize(("status", "reason"), [("FULL", "full"), ("JOINEMPTY", "empty")])
+def test_a_queue_that_turns_the_caller_away_is_a_queue_call(status: str, reason: str) -> None:
+    """Queue() refuses a full queue (or an empty one with joinempty no) before any join."""
+    queued, out = Feed()(3, queue_exit(status))
+    assert isinstance(queued, CallQueued) and isinstance(out, CallExitedQueue)
+    assert (queued.call_key, queued.caller_number) == (KEY, "0812345678")
+    assert (out.call_key, out.reason, out.wait_s) == (KEY, reason, 0.0)
+
+
+def test_continue_after_an_answered_call_is_not_an_exit() -> None:
+    feed = Feed()
+    feed.answered()
+    assert feed(10, queue_exit("CONTINUE")) == []
+    [end] = feed(10, complete("caller"))
+    assert isinstance(end, CallEnded) and end.hung_up_by == "caller"
 
 
 def test_hanging_up_after_a_queue_exit_is_not_an_abandon() -> None:
@@ -241,14 +290,24 @@ def test_hanging_up_after_a_queue_exit_is_not_an_abandon() -> None:
     assert feed.of(CallAbandoned) == []
 
 
-def test_exit_by_key_is_a_leave_with_nothing_else() -> None:
+def test_exit_by_key_names_the_digit() -> None:
     feed = Feed()
     feed(0, JOIN)
     assert feed(12, LEAVE) == []
-    assert feed(12, caller("VarSet", Variable="QUEUEPOSITION", Value="1")) == []
-    [out] = feed(12.01, caller("Newexten", Application="Playback", Exten="1"))
+    [out] = feed(12.01, queue_exit("EXITWITHKEY", Digit="5"))
     assert isinstance(out, CallExitedQueue)
-    assert (out.reason, out.wait_s, out.at) == ("key", 12.0, T0 + timedelta(seconds=12))
+    assert (out.reason, out.key, out.wait_s) == ("key", "5", 12.0)
+    assert out.at == T0 + timedelta(seconds=12)
+
+
+def test_a_leave_without_agent_nor_abandon_is_a_key_even_unnamed() -> None:
+    """Without the exit context's UserEvent, only a key press leaves Queue() like that."""
+    feed = Feed()
+    feed(0, JOIN)
+    assert feed(12, LEAVE) == []
+    [out] = feed(15, caller("Hangup"))
+    assert isinstance(out, CallExitedQueue)
+    assert (out.reason, out.key, out.wait_s) == ("key", "", 12.0)
 
 
 def test_a_waiting_caller_whose_hangup_is_the_only_trace_is_an_abandon() -> None:
@@ -336,8 +395,10 @@ HANDLED = [
     "Unhold",
     "BlindTransfer",
     "AttendedTransfer",
-    "VarSet",
-    "Newexten",
+    "UserEvent",
+    "Shutdown",
+    "DialBegin",
+    "DialEnd",
     "QueueMemberStatus",
     "QueueMemberPause",
     "QueueMemberAdded",
@@ -358,12 +419,23 @@ KEYS = [
     "Status",
     "Paused",
     "Result",
-    "Variable",
-    "Value",
+    "UserEvent",
+    "Digit",
+    "Cause",
+    "Channel",
+    "DestChannel",
+    "DialString",
+    "Context",
+    "Exten",
     "TransfereeUniqueid",
     "Timestamp",
 ]
-values = st.one_of(st.sampled_from([CALLER, LEG, "hotline", "1", "-3", "nan", ""]), st.text())
+values = st.one_of(
+    st.sampled_from(
+        [CALLER, LEG, "hotline", "1", "-3", "nan", "", "QueueExit", "TIMEOUT", "PJSIP/agent101"]
+    ),
+    st.text(),
+)
 
 
 @settings(max_examples=300)
@@ -443,10 +515,13 @@ def test_snapshot_forgets_vanished_calls_and_learns_live_ones() -> None:
     assert (end.call_key, end.talk_s, end.interface) == ("lab/hotline/5.0", 30.0, "PJSIP/agent102")
 
 
-def test_agent_complete_for_a_call_answered_before_we_listened() -> None:
-    [end] = Feed()(0, complete("agent", talk="42"))
-    assert isinstance(end, CallEnded)
-    assert (end.call_key, end.talk_s, end.wait_s, end.hung_up_by) == (KEY, 42.0, 2.0, "agent")
+def test_events_of_a_call_never_seen_make_no_call() -> None:
+    """Calls that started before we listened come from the snapshot after each connect;
+    an AgentComplete (or any queue event) of a call neither showed is not a call."""
+    feed = Feed()
+    assert feed(0, complete("agent", talk="42"), CALLED, CONNECT, LEAVE) == []
+    assert feed.translator.rejects.counts == {"unknown_call": 4}
+    assert feed.translator.tracked_calls == 0
 
 
 def test_screen_pop_carries_the_caller() -> None:
@@ -474,3 +549,94 @@ def test_screen_pop_carries_the_caller() -> None:
 )
 def test_agent_state_from_device_state(status: str, paused: bool, state: str) -> None:
     assert agent_state(status, paused) == state
+
+
+def test_a_pbx_restart_cuts_the_call_the_system_not_the_caller() -> None:
+    """`core restart now`: SoftHangupRequest Cause 4 (shutdown) on both legs, then
+    AgentComplete says Reason caller."""
+    feed = Feed()
+    feed.answered()
+    feed(8, caller("SoftHangupRequest", Cause="4"), agent_leg("SoftHangupRequest", Cause="4"))
+    [end] = feed(8, complete("caller", talk="5"))
+    assert isinstance(end, CallEnded) and end.hung_up_by == "system"
+
+
+def test_a_shutdown_event_makes_every_end_after_it_the_systems() -> None:
+    feed = Feed()
+    feed.answered()
+    feed(8, ami("Shutdown", Shutdown="Cleanly", Restart="True"))
+    [end] = feed(8, caller("Hangup"), complete("caller", talk="5"))
+    assert isinstance(end, CallEnded) and end.hung_up_by == "system"
+
+
+def test_an_ordinary_soft_hangup_leaves_the_reason_to_agent_complete() -> None:
+    """Cause 16 after the agent's leg went (an AMI Hangup of it, or the agent's BYE)."""
+    feed = Feed()
+    feed.answered()
+    feed(8, caller("SoftHangupRequest", Cause="16"))
+    [end] = feed(8, complete("caller", talk="5"))
+    assert isinstance(end, CallEnded) and end.hung_up_by == "caller"
+
+
+def test_a_rejoin_before_the_late_agent_complete_keeps_both_calls_apart() -> None:
+    """AgentComplete of the first visit may come after the caller joined again."""
+    feed = Feed()
+    feed.answered()
+    transfer = ami(
+        "BlindTransfer",
+        Result="Success",
+        TransfererUniqueid=LEG,
+        TransfereeUniqueid=CALLER,
+        Extension="1169",
+    )
+    feed(5, transfer)
+    first_end, reached, queued = feed(5, JOIN)
+    assert isinstance(first_end, CallEnded) and first_end.hung_up_by == "transfer"
+    assert isinstance(reached, TransferReached) and reached.destination == "queue"
+    assert isinstance(queued, CallQueued)
+    assert (queued.call_key, queued.came_from) == (f"{KEY}#2", KEY)
+    assert feed(5, complete("transfer", talk="3")) == []
+    feed(6, queue_agent("AgentCalled", leg="1795236661.2"))
+    [answer] = feed(8, queue_agent("AgentConnect", leg="1795236661.2", HoldTime="3"))
+    assert isinstance(answer, CallAnswered) and answer.call_key == f"{KEY}#2"
+    [end] = feed(20, queue_agent("AgentComplete", leg="1795236661.2", Reason="caller"))
+    assert isinstance(end, CallEnded) and (end.call_key, end.hung_up_by) == (f"{KEY}#2", "caller")
+
+
+def test_a_waiting_caller_cut_by_a_restart_did_not_abandon() -> None:
+    feed = Feed()
+    feed(0, JOIN)
+    feed(6, caller("SoftHangupRequest", Cause="4"))
+    abandon = caller(
+        "QueueCallerAbandon", Queue="hotline", Position="1", OriginalPosition="1", HoldTime="6"
+    )
+    [out] = feed(6, abandon, LEAVE, caller("Hangup"))
+    assert isinstance(out, CallExitedQueue)
+    assert (out.reason, out.hung_up_by, out.wait_s) == ("unknown", "system", 6.0)
+    assert feed.of(CallAbandoned) == []
+
+
+def test_a_blind_transfer_outside_names_the_number_dialled() -> None:
+    feed = Feed()
+    feed.answered()
+    transfer = ami(
+        "BlindTransfer",
+        Result="Success",
+        TransfererUniqueid=LEG,
+        TransfereeUniqueid=CALLER,
+        Extension="0891234567",
+    )
+    [moved] = feed(5, transfer)
+    assert isinstance(moved, CallTransferred)
+    assert (moved.kind, moved.destination, moved.target) == ("blind", "unknown", "0891234567")
+    feed(5, complete("transfer", talk="3"))
+    dial = caller(
+        "DialBegin",
+        DestChannel="PJSIP/trunk-00000009",
+        DestUniqueid="1795236670.5",
+        DialString="0891234567@trunk",
+    )
+    [reached] = feed(5.1, dial)
+    assert isinstance(reached, TransferReached)
+    assert (reached.call_key, reached.destination, reached.party) == (KEY, "outside", "0891234567")
+    assert feed(9, caller("Hangup")) == []  # the transferred caller's end is not an outbound call
