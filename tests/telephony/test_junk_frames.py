@@ -25,6 +25,7 @@ from hotline.app import create_app
 from pbxsim import PbxSimulator
 from telephony.ami.protocol import AmiMessage
 from telephony.translate import Translator
+from tests.foundation.conftest import MONITOR, MONITORING_TOKEN
 from tests.telephony.test_traces import PBX, MemorySink, ami_messages
 
 REAL = ["answered-call.txt", "all-agents-busy-queue-wait.txt", "abandoned-call.txt"]
@@ -183,7 +184,7 @@ def test_a_flood_of_junk_is_logged_once_a_minute_with_how_much_was_left_unsaid()
 
 
 async def scrape(client: TestClient, name: str) -> dict[tuple[tuple[str, str], ...], float]:
-    text = await (await client.get("/metrics")).text()
+    text = await (await client.get("/metrics", headers=MONITOR)).text()
     return {
         tuple(sorted(sample.labels.items())): sample.value
         for family in text_string_to_metric_families(text)
@@ -206,7 +207,10 @@ async def test_rejected_frames_show_in_metrics_by_reason(fresh_db_url: str, tmp_
         host, port = sim.address
         pbx = {"name": "pbx1", "host": host, "port": port, "username": "hotline"}
         settings = load_settings(
-            database_url=fresh_db_url, data_dir=tmp_path, pbx=[{**pbx, "secret": "hotline"}]
+            database_url=fresh_db_url,
+            data_dir=tmp_path,
+            pbx=[{**pbx, "secret": "hotline"}],
+            security={"monitoring_token": MONITORING_TOKEN},
         )
         async with TestClient(TestServer(create_app(settings))) as client:
 
