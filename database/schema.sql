@@ -97,6 +97,35 @@ CREATE SEQUENCE public.agent_state_events_id_seq
 ALTER SEQUENCE public.agent_state_events_id_seq OWNED BY public.agent_state_events.id;
 
 --
+-- Name: call_dead_letters; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.call_dead_letters (
+    id bigint NOT NULL,
+    call_key text NOT NULL,
+    record text NOT NULL,
+    reason text NOT NULL,
+    set_aside_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: call_dead_letters_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.call_dead_letters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: call_dead_letters_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.call_dead_letters_id_seq OWNED BY public.call_dead_letters.id;
+
+--
 -- Name: call_phase_events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -692,6 +721,12 @@ ALTER TABLE ONLY public.admin_audit ALTER COLUMN id SET DEFAULT nextval('public.
 ALTER TABLE ONLY public.agent_state_events ALTER COLUMN id SET DEFAULT nextval('public.agent_state_events_id_seq'::regclass);
 
 --
+-- Name: call_dead_letters id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_dead_letters ALTER COLUMN id SET DEFAULT nextval('public.call_dead_letters_id_seq'::regclass);
+
+--
 -- Name: call_phase_events id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -789,6 +824,13 @@ ALTER TABLE ONLY public.agent_queues
 
 ALTER TABLE ONLY public.agent_state_events
     ADD CONSTRAINT agent_state_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: call_dead_letters call_dead_letters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_dead_letters
+    ADD CONSTRAINT call_dead_letters_pkey PRIMARY KEY (id);
 
 --
 -- Name: call_phase_events call_phase_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1011,6 +1053,12 @@ CREATE INDEX admin_audit_target ON public.admin_audit USING btree (target_user_i
 --
 
 CREATE INDEX agent_state_events_user_at ON public.agent_state_events USING btree (user_id, at DESC);
+
+--
+-- Name: call_dead_letters_call_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX call_dead_letters_call_key ON public.call_dead_letters USING btree (call_key);
 
 --
 -- Name: call_phase_events_call; Type: INDEX; Schema: public; Owner: -

@@ -21,6 +21,7 @@ from accounts.users import UserRepository
 from agent_ui.panel_service import PanelService
 from agent_ui.phases import PhaseStandards
 from agent_ui.screenpop import ScreenPops
+from calls.dead_letters import CallDeadLetters
 from calls.floor import Floor
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
@@ -162,7 +163,7 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     clock = app[clock_key]
     repository = app[calls_key]
     spawn = app[tasks_key].spawn
-    writer = CallWriter(repository, spawn=spawn)
+    writer = CallWriter(repository, dead_letters=CallDeadLetters(app[db_key].pool), spawn=spawn)
     tracker = CallTracker(writer)
     for pbx in settings.pbx:
         tracker.restore(await repository.open_calls(pbx.name))

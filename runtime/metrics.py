@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 # One reading of a labelled gauge: the label values (in the gauge's order) and the value.
@@ -36,18 +36,25 @@ class LiveGauge(Collector):
         """Add a source of samples; each scrape exports what every reader returns then."""
         self._readers.append(reader)
 
-    def describe(self) -> Iterator[GaugeMetricFamily]:
+    def describe(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         yield self._family()
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         family = self._family()
         for reader in self._readers:
             for labels, value in reader():
                 family.add_metric(list(labels), value)
         yield family
 
-    def _family(self) -> GaugeMetricFamily:
+    def _family(self) -> GaugeMetricFamily | CounterMetricFamily:
         return GaugeMetricFamily(self._name, self._documentation, labels=self._labels)
+
+
+class LiveCounter(LiveGauge):
+    """A LiveGauge for totals that only grow and are kept by the part itself."""
+
+    def _family(self) -> CounterMetricFamily:
+        return CounterMetricFamily(self._name, self._documentation, labels=self._labels)
 
 
 class Metrics:
@@ -77,6 +84,13 @@ class Metrics:
             "hotline_ami_backlog",
             "AMI messages read from a PBX and not yet translated and handed to subscribers",
             ["pbx"],
+            self.registry,
+        )
+        self.ami_frames = LiveCounter(
+            "hotline_ami_frames",
+            "AMI frames a PBX sent that were refused (malformed, oversized) or had NULs removed "
+            "(cleaned), by PBX and problem",
+            ["pbx", "problem"],
             self.registry,
         )
         self.subscriber_backlog = LiveGauge(

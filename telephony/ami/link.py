@@ -16,7 +16,7 @@ import itertools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
@@ -27,7 +27,7 @@ from panoramisk.manager import Manager
 from panoramisk.message import Message
 
 from telephony.ami.backoff import Backoff
-from telephony.ami.protocol import AmiMessage, FrameParser, Pairs, encode_action
+from telephony.ami.protocol import AmiMessage, FrameParser, FrameStats, Pairs, encode_action
 from telephony.config import PbxConfig
 from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable, TelephonyError
 
@@ -61,6 +61,7 @@ class LinkHealth:
     """What an operator needs to see: is the PBX link usable, and if not, why and since when.
 
     `backlog` is how many events wait for the consumer: a growing one means a slow subscriber.
+    `frames` counts the frames refused (malformed, oversized) or repaired (cleaned) so far.
     """
 
     name: str
@@ -68,6 +69,7 @@ class LinkHealth:
     why: str
     since: datetime
     backlog: int = 0
+    frames: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +144,7 @@ class _Protocol(AMIProtocol):
     def __init__(self, link: AmiLink) -> None:
         super().__init__()
         self._link = link
-        self.parser = FrameParser()
+        self.parser = FrameParser(stats=link.frame_stats)
         self.closed_waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes) -> None:
@@ -241,6 +243,7 @@ class AmiLink:
         self._clock = clock
         self._spawn = spawn
         self._health = LinkHealth(config.name, False, "not started", clock())
+        self.frame_stats = FrameStats()
         self._queue: asyncio.Queue[tuple[_Item, datetime]] = asyncio.Queue()
         self._received_at = self._health.since
         self._ids = itertools.count(1)
@@ -267,7 +270,7 @@ class AmiLink:
         return f"{self._id_prefix}-{next(self._ids)}"
 
     def health(self) -> LinkHealth:
-        return replace(self._health, backlog=self._queue.qsize())
+        return replace(self._health, backlog=self._queue.qsize(), frames=self.frame_stats.as_dict())
 
     @property
     def up(self) -> bool:

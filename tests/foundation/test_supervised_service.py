@@ -113,6 +113,10 @@ async def test_healthz_lists_every_long_lived_task_running(
 ) -> None:
     async with service() as client:
         body = await (await client.get("/healthz")).json()
+        samples = await scrape(client)
+    assert {"name": "call-writer", "up": True, "why": "ok"} in body["services"]
+    refused = [("pbx", "pbx1"), ("problem", "malformed")]
+    assert samples[("hotline_ami_frames_total", tuple(refused))] == 0.0
     assert {part["name"] for part in body["tasks"]} >= {
         "ami-consume-pbx1",
         "ami-supervise-pbx1",

@@ -331,3 +331,17 @@ async def test_a_refused_login_is_retried_at_once_then_backs_off_up_to_the_maxim
     ceilings = [0.02, 0.04, 0.08, 0.1, 0.1]
     assert delays()[0] == 0.0
     assert all(c / 2 <= d <= c for d, c in zip(delays()[1:6], ceilings, strict=True))
+
+
+async def test_refused_and_repaired_frames_are_counted_across_reconnects(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    ami.push(b"garbage\r\n\r\nEvent: A\r\nX: 1\r\r\n\r\r\nEvent: B\r\nName: x\x00y\r\n\r\n")
+    await eventually(lambda: "B" in [m.name for m in recorder.messages])
+    link.reconnect("test")
+    await eventually(lambda: recorder.items.count("connected") == 2)
+    ami.push(b"more garbage\r\n\r\n")
+    await eventually(lambda: link.health().frames["malformed"] == 3)
+    assert link.health().frames == {"malformed": 3, "oversized": 0, "cleaned": 1}

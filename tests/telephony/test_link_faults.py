@@ -14,6 +14,7 @@ from telephony.ami.link import AmiLink
 from telephony.config import PbxConfig
 from tests.tcp_proxy import TcpProxy
 from tests.telephony.fake_ami import Recorder
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -42,17 +43,6 @@ async def link(proxy: TcpProxy, recorder: Recorder) -> AsyncIterator[AmiLink]:
     await until(lambda: ami.up, within=5.0)
     yield ami
     await ami.stop()
-
-
-async def until(condition: object, *, within: float) -> float:
-    """Seconds until `condition()` holds; fails when it does not within `within` seconds."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    while not condition():  # type: ignore[operator]
-        if loop.time() - start > within:
-            raise AssertionError(f"not reached within {within} s")
-        await asyncio.sleep(0.02)
-    return loop.time() - start
 
 
 async def test_a_stalled_link_is_declared_down_within_five_seconds(

@@ -1,0 +1,17 @@
+"""Waiting in tests for something the system reaches asynchronously."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+
+async def until(condition: Callable[[], object], *, within: float) -> float:
+    """Seconds until `condition()` holds; fails when it does not within `within` seconds."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    while not condition():
+        if loop.time() - start > within:
+            raise AssertionError(f"not reached within {within} s")
+        await asyncio.sleep(0.02)
+    return loop.time() - start
