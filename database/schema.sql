@@ -126,6 +126,34 @@ CREATE SEQUENCE public.call_dead_letters_id_seq
 ALTER SEQUENCE public.call_dead_letters_id_seq OWNED BY public.call_dead_letters.id;
 
 --
+-- Name: call_endings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.call_endings (
+    id bigint NOT NULL,
+    call_key text NOT NULL,
+    ended_at timestamp with time zone DEFAULT now() NOT NULL,
+    taken_at timestamp with time zone
+);
+
+--
+-- Name: call_endings_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.call_endings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: call_endings_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.call_endings_id_seq OWNED BY public.call_endings.id;
+
+--
 -- Name: call_phase_events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -727,6 +755,12 @@ ALTER TABLE ONLY public.agent_state_events ALTER COLUMN id SET DEFAULT nextval('
 ALTER TABLE ONLY public.call_dead_letters ALTER COLUMN id SET DEFAULT nextval('public.call_dead_letters_id_seq'::regclass);
 
 --
+-- Name: call_endings id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_endings ALTER COLUMN id SET DEFAULT nextval('public.call_endings_id_seq'::regclass);
+
+--
 -- Name: call_phase_events id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -831,6 +865,20 @@ ALTER TABLE ONLY public.agent_state_events
 
 ALTER TABLE ONLY public.call_dead_letters
     ADD CONSTRAINT call_dead_letters_pkey PRIMARY KEY (id);
+
+--
+-- Name: call_endings call_endings_call_key_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_endings
+    ADD CONSTRAINT call_endings_call_key_key UNIQUE (call_key);
+
+--
+-- Name: call_endings call_endings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_endings
+    ADD CONSTRAINT call_endings_pkey PRIMARY KEY (id);
 
 --
 -- Name: call_phase_events call_phase_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1061,6 +1109,12 @@ CREATE INDEX agent_state_events_user_at ON public.agent_state_events USING btree
 CREATE INDEX call_dead_letters_call_key ON public.call_dead_letters USING btree (call_key);
 
 --
+-- Name: call_endings_waiting; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX call_endings_waiting ON public.call_endings USING btree (id) WHERE (taken_at IS NULL);
+
+--
 -- Name: call_phase_events_call; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1280,6 +1334,13 @@ ALTER TABLE ONLY public.agent_queues
 
 ALTER TABLE ONLY public.agent_state_events
     ADD CONSTRAINT agent_state_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: call_endings call_endings_call_key_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_endings
+    ADD CONSTRAINT call_endings_call_key_fkey FOREIGN KEY (call_key) REFERENCES public.calls(call_key) ON DELETE CASCADE;
 
 --
 -- Name: call_phase_events call_phase_events_call_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -201,44 +201,54 @@ class SurveyQueue:
         self._dial_lease = dial_lease
         self._session_lease = session_lease
 
-    async def schedule(self, new: NewSurvey, now: datetime, *, min_gap: timedelta) -> Scheduled:
+    async def schedule(
+        self, new: NewSurvey, now: datetime, *, min_gap: timedelta, conn: Any = None
+    ) -> Scheduled:
         """Insert a survey once per call (or per resolved complaint); a replayed event is a no-op.
 
         Opt-outs and the one-survey-per-number-per-period rule are checked under a per-number
-        advisory lock, so two calls from one number ending together yield one survey.
+        advisory lock, so two calls from one number ending together yield one survey. Given
+        `conn`, it runs in that connection's transaction (the one taking the call's end).
         """
+        if conn is not None:
+            return await self._schedule_on(conn, new, now, min_gap)
+        async with self._pool.acquire() as own, own.transaction():
+            return await self._schedule_on(own, new, now, min_gap)
+
+    async def _schedule_on(
+        self, conn: Any, new: NewSurvey, now: datetime, min_gap: timedelta
+    ) -> Scheduled:
         survey_id = uuid.uuid4()
-        async with self._pool.acquire() as conn, conn.transaction():
-            status, reason = new.status, new.reason
-            if status != "skipped":
-                await conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext('ivr.number:' || $1))",
-                    new.caller_number,
-                )
-                blocked = await conn.fetchval(_BLOCKED, new.caller_number, now - min_gap)
-                if blocked is not None:
-                    status, reason = "skipped", blocked
-            inserted = await conn.fetchval(
-                _INSERT,
-                survey_id,
-                new.call_key,
-                new.call_id,
-                new.case_id,
-                new.agent_user_id,
+        status, reason = new.status, new.reason
+        if status != "skipped":
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('ivr.number:' || $1))",
                 new.caller_number,
-                new.pbx,
-                new.queue,
-                new.selection,
-                status,
-                reason,
-                new.language,
-                new.not_before,
-                new.expires_at,
-                new.agent_interface,
-                now,
-                now + self._session_lease if status == "in_progress" else None,
-                1 if status == "in_progress" else 0,
             )
+            blocked = await conn.fetchval(_BLOCKED, new.caller_number, now - min_gap)
+            if blocked is not None:
+                status, reason = "skipped", blocked
+        inserted = await conn.fetchval(
+            _INSERT,
+            survey_id,
+            new.call_key,
+            new.call_id,
+            new.case_id,
+            new.agent_user_id,
+            new.caller_number,
+            new.pbx,
+            new.queue,
+            new.selection,
+            status,
+            reason,
+            new.language,
+            new.not_before,
+            new.expires_at,
+            new.agent_interface,
+            now,
+            now + self._session_lease if status == "in_progress" else None,
+            1 if status == "in_progress" else 0,
+        )
         if inserted is None:
             return Scheduled(None, "duplicate", None)
         return Scheduled(inserted, status, reason)

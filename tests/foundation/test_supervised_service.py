@@ -124,7 +124,6 @@ async def test_healthz_lists_every_long_lived_task_running(
         "telephony-subscriber:call-tracker",
         "telephony-subscriber:event-counter",
         "telephony-subscriber:AgentEventRouter",
-        "telephony-subscriber:survey",
         "survey-dialer",
         "case_escalation",
         "case_retention",
