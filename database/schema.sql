@@ -569,6 +569,8 @@ CREATE TABLE public.survey_attempts (
     outcome text,
     reason_code integer,
     hangup_cause integer,
+    channel_id text,
+    dialled_at timestamp with time zone,
     CONSTRAINT survey_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['answered'::text, 'no_answer'::text, 'busy'::text, 'congestion'::text, 'failure'::text, 'hangup'::text, 'unknown'::text])))
 );
 

@@ -53,6 +53,7 @@ class Phones:
     sessions: list[asyncio.Task[list[str]]] = field(default_factory=list)
     pbx_down: bool = False
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    live_channels: set[str] = field(default_factory=set)
 
     async def originate(
         self,
@@ -108,6 +109,11 @@ class Phones:
 
     async def hangup(self, pbx: str, channel_or_call: str) -> None:
         return None
+
+    async def channel_exists(self, pbx: str, channel_id: str) -> bool:
+        if self.pbx_down:
+            raise PbxUnavailable(pbx, "link down")
+        return channel_id in self.live_channels
 
 
 async def seed_agent(pool: Any, username: str = "agent101") -> int:

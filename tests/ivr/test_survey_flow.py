@@ -288,23 +288,49 @@ async def test_restart_loses_nothing_and_doubles_nothing(make_rig: RigFactory) -
         await crashed.end_call(f"1795236658.{n}", number, MONDAY_10)
     crashed.clock.advance(timedelta(minutes=2))
     in_flight = await crashed.service.queue.claim(crashed.clock.now(), max_channels=1)
-    assert len(in_flight) == 1, "the old instance died while this one was ringing"
+    assert len(in_flight) == 1, "the old instance died after claiming, before dialling"
     await crashed.service.stop()
 
     behaviours: dict[str, list[Behaviour]] = {n: [presses("1")] for n in numbers}
     wide = replace(SETTINGS, max_channels=5)
     rig: Rig = await make_rig(behaviours, settings=wide, start=crashed.clock.now())
-    assert await rig.tick() == 2, "the pending surveys go out; the one in flight is not redialled"
-    flying = in_flight[0].caller_number
-    assert flying not in [number for number, _ in rig.phones.dialled]
+    assert await rig.tick() == 2, "the pending surveys go out; the one claimed waits its lease"
+    claimed = in_flight[0].caller_number
+    assert claimed not in [number for number, _ in rig.phones.dialled]
     await rig.advance(SETTINGS.dial_lease)
-    after_lease = await rig.survey(flying)
-    assert (after_lease["status"], after_lease["reason"]) == ("pending", "unknown")
-    await rig.advance(SETTINGS.backoff[0])
     assert sorted(number for number, _ in rig.phones.dialled) == numbers
     rows = await rig.pool.fetch("SELECT status, rating, attempts FROM surveys")
-    assert sorted((r["status"], r["rating"]) for r in rows) == [("completed", 1)] * 3
-    assert await rig.outcomes(after_lease["id"]) == ["unknown", "answered"]
+    assert (
+        sorted((r["status"], r["rating"], r["attempts"]) for r in rows) == [("completed", 1, 1)] * 3
+    ), "the attempt that never dialled is not counted"
+
+
+async def test_a_survey_dialled_by_a_dialer_that_died_never_phones_the_customer_again(
+    make_rig: RigFactory,
+) -> None:
+    crashed: Rig = await make_rig()
+    await crashed.end_call("1795236658.9", NUMBER, MONDAY_10)
+    crashed.clock.advance(timedelta(minutes=2))
+    (claim,) = await crashed.service.queue.claim(crashed.clock.now(), max_channels=1)
+    await crashed.service.queue.mark_dialled(claim, str(claim.survey_id), crashed.clock.now())
+    await crashed.service.stop()
+
+    rig: Rig = await make_rig({NUMBER: [presses("1")]}, start=crashed.clock.now())
+    rig.phones.live_channels.add(str(claim.survey_id))
+    await rig.advance(SETTINGS.dial_lease)
+    assert (await rig.survey())["status"] == "dialing", "still ringing: wait for it"
+    rig.phones.pbx_down = True
+    await rig.advance(SETTINGS.dial_lease)
+    assert (await rig.survey())["status"] == "dialing", "the PBX cannot say: wait again"
+    rig.phones.pbx_down = False
+    rig.phones.live_channels.clear()
+    await rig.advance(SETTINGS.dial_lease)
+    for backoff in SETTINGS.backoff:
+        await rig.advance(backoff)
+    survey = await rig.survey()
+    assert (survey["status"], survey["reason"]) == ("incomplete", "outcome_unknown")
+    assert await rig.outcomes(survey["id"]) == ["unknown"]
+    assert rig.phones.dialled == []
 
 
 async def test_two_instances_never_claim_the_same_survey(make_rig: RigFactory) -> None:
