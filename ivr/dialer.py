@@ -105,7 +105,9 @@ class Dialer:
             await self._queue.release(claim, now, now + PBX_DOWN_RETRY)
             return
         except CommandTimeout:
-            outcome = "unknown"
+            # The call may be ringing: leave it to its lease, then to the PBX (sweep).
+            bound.warning("survey_originate_unanswered")
+            return
         except TelephonyError as exc:
             bound.warning("survey_originate_error", error=exc.code)
             outcome = "failure"

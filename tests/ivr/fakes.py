@@ -13,7 +13,7 @@ from calls.record import CallRecord
 from calls.repository import CallRepository
 from ivr.component import SurveyService
 from telephony.commands import OriginateResult
-from telephony.errors import PbxUnavailable
+from telephony.errors import CommandTimeout, PbxUnavailable
 from telephony.events import make_call_key
 from tests.ivr.agi_phone import Answer, environment, keypad, run_session
 
@@ -86,6 +86,9 @@ class Phones:
         if behaviour == "rings_until_released":
             await self.release.wait()
             behaviour = "no_answer"
+        if behaviour == "answer_lost":
+            self.live_channels.add(channel_id)
+            raise CommandTimeout(pbx, "Originate", 10.0)
         outcome, reason, cause = _FAILURES[behaviour]
         return OriginateResult(outcome, reason, channel_id, cause)  # type: ignore[arg-type]
 

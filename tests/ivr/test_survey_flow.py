@@ -333,6 +333,22 @@ async def test_a_survey_dialled_by_a_dialer_that_died_never_phones_the_customer_
     assert rig.phones.dialled == []
 
 
+async def test_an_originate_left_unanswered_is_checked_with_the_pbx_not_redialled(
+    make_rig: RigFactory,
+) -> None:
+    rig: Rig = await make_rig({NUMBER: ["answer_lost", presses("1")]})
+    await rig.end_call("1795236658.8", NUMBER, MONDAY_10)
+    assert await rig.advance(timedelta(minutes=2)) == 1
+    await rig.advance(SETTINGS.dial_lease)
+    assert (await rig.survey())["status"] == "dialing", "its channel still exists"
+    rig.phones.live_channels.clear()
+    await rig.advance(SETTINGS.dial_lease)
+    for backoff in SETTINGS.backoff:
+        await rig.advance(backoff)
+    assert len(rig.phones.dialled) == 1
+    assert (await rig.survey())["reason"] == "outcome_unknown"
+
+
 async def test_two_instances_never_claim_the_same_survey(make_rig: RigFactory) -> None:
     settings = replace(SETTINGS, max_channels=50)
     one: Rig = await make_rig(settings=settings)
