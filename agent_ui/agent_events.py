@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agent_ui.desk import pbx_availability
 from agent_ui.panel_service import PanelService
@@ -26,6 +26,7 @@ from telephony.events import (
     CallHeld,
     CallResumed,
     CallTransferred,
+    ConnectedCall,
     MemberAdded,
     MemberRemoved,
     PbxSnapshot,
@@ -146,8 +147,26 @@ class AgentEventRouter:
                     waiting={caller.call_key for caller in event.waiting},
                     connected={call.call_key for call in event.connected},
                 )
+                for call in event.connected:
+                    await self._talking(panel, event, call)
                 for interface in dict.fromkeys(member.interface for member in event.members):
                     await self._membership(panel, floor, event.pbx, interface, event.at)
+
+    async def _talking(
+        self, panel: PanelService, snapshot: PbxSnapshot, call: ConnectedCall
+    ) -> None:
+        """Put on its agent's desk a call the snapshot found talking."""
+        user = await self._user(snapshot.pbx, call.interface)
+        if user is not None:
+            await panel.talking_now(
+                user,
+                call_key=call.call_key,
+                pbx=snapshot.pbx,
+                queue=call.queue,
+                number=call.caller_number,
+                name=call.caller_name,
+                answered_at=snapshot.at - timedelta(seconds=call.talking_s),
+            )
 
     async def _membership(
         self, panel: PanelService, floor: Floor, pbx: str, interface: str, at: datetime

@@ -228,6 +228,37 @@ class PanelService:
             elif call.status in ("talking", "held") and call.call_key not in connected:
                 await self.ended(desk.user_id, call.call_key, at)
 
+    async def talking_now(
+        self,
+        user_id: int,
+        *,
+        call_key: str,
+        pbx: str,
+        queue: str,
+        number: str,
+        name: str,
+        answered_at: datetime,
+    ) -> None:
+        """The PBX's snapshot says this agent is talking on this call. One the panel missed
+        (answered while the service was down or the link cut) goes on the desk as answered
+        then, ending the wrap-up of the call before it."""
+        desk = await self.desk(user_id)
+        if desk.current(call_key) is not None:
+            return
+        before = desk.call
+        if before is not None and before.status == "wrapup" and before.ended_at is not None:
+            self._finish_wrapup(desk, before, max(before.ended_at, answered_at))
+        await self.ringing(
+            user_id,
+            call_key=call_key,
+            pbx=pbx,
+            queue=queue,
+            number=number,
+            name=name,
+            at=answered_at,
+        )
+        await self.answered(user_id, call_key, answered_at)
+
     async def availability_seen(
         self, user_id: int, availability: Availability, reason: str, at: datetime
     ) -> None:

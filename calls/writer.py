@@ -9,15 +9,19 @@ wrap-up end) go through the same batches, after the records and in the order the
 made. The panel may hear of a call before the tracker's first save of it is written (they
 follow the PBX separately), so a change whose call has no row yet waits for that call's next
 record. A failing database delays records and changes (retried, newest record kept) instead
-of stalling the link; `flush()` waits until all that can be stored is. The task keeps a
-batch it could not finish, so a supervisor that restarts it loses nothing.
+of stalling the link; `flush()` waits until all that can be stored is, and `health()` is
+down while the database fails. A record the database refuses outright is set aside
+(`calls.dead_letters`) so the rest flow on. The task keeps a batch it could not finish, so
+a supervisor that restarts it loses nothing. `follow_ups` lets the composition root add
+its own changes to every batch, made in the transaction that stores the records they
+follow (the survey owed to a call is scheduled with the call's end).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import structlog
@@ -39,6 +43,20 @@ class BatchCallSink(Protocol):
         ...
 
 
+class DeadLetters(Protocol):
+    """Where refused records go (calls.dead_letters.CallDeadLetters)."""
+
+    def refused(self, error: BaseException) -> bool:
+        """True when the error is about the values, not the database."""
+        ...
+
+    async def set_aside(self, record: CallRecord, reason: str) -> None: ...
+
+
+# Changes to make with a batch of records, in its transaction, after them.
+FollowUps = Callable[[Sequence[CallRecord]], list[CallChange]]
+
+
 class CallWriter:
     """A CallSink in front of a BatchCallSink; `start()` before use, `stop()` flushes."""
 
@@ -46,6 +64,8 @@ class CallWriter:
         self,
         sink: BatchCallSink,
         *,
+        dead_letters: DeadLetters | None = None,
+        follow_ups: FollowUps | None = None,
         max_batch: int = 500,
         retry_s: float = 1.0,
         max_pending: int = 100_000,
@@ -53,6 +73,9 @@ class CallWriter:
         spawn: Spawn = start_task,
     ) -> None:
         self._sink = sink
+        self._dead_letters = dead_letters
+        self._follow_ups = follow_ups
+        self._failing = ""
         self._spawn = spawn
         self._max_batch = max_batch
         self._retry_s = retry_s
@@ -70,6 +93,10 @@ class CallWriter:
     def pending(self) -> int:
         """Records and changes handed in and not yet stored (for health and metrics)."""
         return len(self._pending) + sum(len(changes) for changes in self._changes.values())
+
+    def health(self) -> tuple[bool, str]:
+        """Down, with the database's error, from a failed write until the next one works."""
+        return not self._failing, self._failing or "ok"
 
     async def save_call(self, record: CallRecord) -> None:
         self._pending.pop(record.call_key, None)
@@ -134,17 +161,71 @@ class CallWriter:
 
     async def _write(self, records: list[CallRecord], changes: list[CallChange]) -> None:
         try:
-            rowless = await self._sink.save_calls(records, changes)
-        except Exception:
-            log.exception("call_batch_save_failed", calls=len(records), changes=len(changes))
-            self._give_back(records, changes)
-            await asyncio.sleep(self._retry_s)
+            await self._store(records, changes)
+        except Exception as exc:
+            if self._refused(exc):
+                await self._isolate(records, changes)
+            else:
+                await self._trouble(exc, records, changes)
         except BaseException:
             self._give_back(records, changes)
             raise
-        else:
-            self._rowless.update(change.call_key for change in rowless)
-            self._put_back(rowless)
+
+    async def _store(self, records: list[CallRecord], changes: list[CallChange]) -> None:
+        follow = self._follow_ups(records) if self._follow_ups is not None and records else []
+        rowless = await self._sink.save_calls(records, [*changes, *follow])
+        self._failing = ""
+        mine = {id(change) for change in follow}
+        waiting = [change for change in rowless if id(change) not in mine]
+        self._rowless.update(change.call_key for change in waiting)
+        self._put_back(waiting)
+
+    def _refused(self, error: BaseException) -> bool:
+        return self._dead_letters is not None and self._dead_letters.refused(error)
+
+    async def _isolate(self, records: list[CallRecord], changes: list[CallChange]) -> None:
+        """Something in the batch was refused: store each alone, setting aside the refused."""
+        alone: list[tuple[list[CallRecord], list[CallChange]]] = [
+            *(([r], []) for r in records),
+            *(([], [c]) for c in changes),
+        ]
+        for done, part in enumerate(alone):
+            try:
+                try:
+                    await self._store(*part)
+                except Exception as exc:
+                    if not self._refused(exc):
+                        raise
+                    await self._set_aside(*part, f"{type(exc).__name__}: {exc}")
+            except Exception as exc:
+                await self._trouble(exc, *_joined(alone[done:]))
+                return
+            except BaseException:
+                self._give_back(*_joined(alone[done:]))
+                raise
+
+    async def _set_aside(
+        self, records: list[CallRecord], changes: list[CallChange], reason: str
+    ) -> None:
+        assert self._dead_letters is not None
+        for record in records:
+            await self._dead_letters.set_aside(record, reason)
+        for change in changes:
+            log.error("call_change_refused", call_key=change.call_key, reason=reason)
+
+    async def _trouble(
+        self, error: Exception, records: list[CallRecord], changes: list[CallChange]
+    ) -> None:
+        """The database failed (down, busy): keep the batch and try again shortly."""
+        log.error(
+            "call_batch_save_failed",
+            calls=len(records),
+            changes=len(changes),
+            error=f"{type(error).__name__}: {error}",
+        )
+        self._failing = f"call records not stored: {type(error).__name__}"
+        self._give_back(records, changes)
+        await asyncio.sleep(self._retry_s)
 
     def _take(self) -> tuple[list[CallRecord], list[CallChange]]:
         """A batch: the oldest records, then the changes that can follow them (a call's
@@ -169,3 +250,9 @@ class CallWriter:
         for key, newer in self._changes.items():
             back.setdefault(key, []).extend(newer)
         self._changes = back
+
+
+def _joined(
+    parts: list[tuple[list[CallRecord], list[CallChange]]],
+) -> tuple[list[CallRecord], list[CallChange]]:
+    return [r for rs, _ in parts for r in rs], [c for _, cs in parts for c in cs]

@@ -97,6 +97,63 @@ CREATE SEQUENCE public.agent_state_events_id_seq
 ALTER SEQUENCE public.agent_state_events_id_seq OWNED BY public.agent_state_events.id;
 
 --
+-- Name: call_dead_letters; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.call_dead_letters (
+    id bigint NOT NULL,
+    call_key text NOT NULL,
+    record text NOT NULL,
+    reason text NOT NULL,
+    set_aside_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: call_dead_letters_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.call_dead_letters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: call_dead_letters_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.call_dead_letters_id_seq OWNED BY public.call_dead_letters.id;
+
+--
+-- Name: call_endings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.call_endings (
+    id bigint NOT NULL,
+    call_key text NOT NULL,
+    ended_at timestamp with time zone DEFAULT now() NOT NULL,
+    taken_at timestamp with time zone
+);
+
+--
+-- Name: call_endings_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.call_endings_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: call_endings_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.call_endings_id_seq OWNED BY public.call_endings.id;
+
+--
 -- Name: call_phase_events; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -522,6 +579,8 @@ CREATE TABLE public.survey_attempts (
     outcome text,
     reason_code integer,
     hangup_cause integer,
+    channel_id text,
+    dialled_at timestamp with time zone,
     CONSTRAINT survey_attempts_outcome_check CHECK ((outcome = ANY (ARRAY['answered'::text, 'no_answer'::text, 'busy'::text, 'congestion'::text, 'failure'::text, 'hangup'::text, 'unknown'::text])))
 );
 
@@ -722,6 +781,18 @@ ALTER TABLE ONLY public.admin_audit ALTER COLUMN id SET DEFAULT nextval('public.
 ALTER TABLE ONLY public.agent_state_events ALTER COLUMN id SET DEFAULT nextval('public.agent_state_events_id_seq'::regclass);
 
 --
+-- Name: call_dead_letters id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_dead_letters ALTER COLUMN id SET DEFAULT nextval('public.call_dead_letters_id_seq'::regclass);
+
+--
+-- Name: call_endings id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_endings ALTER COLUMN id SET DEFAULT nextval('public.call_endings_id_seq'::regclass);
+
+--
 -- Name: call_phase_events id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -825,6 +896,27 @@ ALTER TABLE ONLY public.agent_queues
 
 ALTER TABLE ONLY public.agent_state_events
     ADD CONSTRAINT agent_state_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: call_dead_letters call_dead_letters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_dead_letters
+    ADD CONSTRAINT call_dead_letters_pkey PRIMARY KEY (id);
+
+--
+-- Name: call_endings call_endings_call_key_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_endings
+    ADD CONSTRAINT call_endings_call_key_key UNIQUE (call_key);
+
+--
+-- Name: call_endings call_endings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_endings
+    ADD CONSTRAINT call_endings_pkey PRIMARY KEY (id);
 
 --
 -- Name: call_phase_events call_phase_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1040,6 +1132,18 @@ CREATE INDEX admin_audit_target ON public.admin_audit USING btree (target_user_i
 --
 
 CREATE INDEX agent_state_events_user_at ON public.agent_state_events USING btree (user_id, at DESC);
+
+--
+-- Name: call_dead_letters_call_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX call_dead_letters_call_key ON public.call_dead_letters USING btree (call_key);
+
+--
+-- Name: call_endings_waiting; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX call_endings_waiting ON public.call_endings USING btree (id) WHERE (taken_at IS NULL);
 
 --
 -- Name: call_phase_events_call; Type: INDEX; Schema: public; Owner: -
@@ -1273,6 +1377,13 @@ ALTER TABLE ONLY public.agent_queues
 
 ALTER TABLE ONLY public.agent_state_events
     ADD CONSTRAINT agent_state_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: call_endings call_endings_call_key_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_endings
+    ADD CONSTRAINT call_endings_call_key_fkey FOREIGN KEY (call_key) REFERENCES public.calls(call_key) ON DELETE CASCADE;
 
 --
 -- Name: call_phase_events call_phase_events_call_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -70,14 +70,22 @@ def watch_tasks(app: web.Application, supervisor: TaskSupervisor) -> None:
 
 
 def watch_telephony(app: web.Application, service: TelephonyService, writer: CallWriter) -> None:
-    """/healthz reports each link and subscriber; /metrics reads the link states, the
-    links' and subscribers' backlogs and the call records not yet stored at each scrape."""
+    """/healthz reports each link and subscriber and the writer of the calls rows; /metrics
+    reads the link states, the links' and subscribers' backlogs, the frames refused and the
+    call records not yet stored at each scrape."""
     app[health_sources_key].append(
-        lambda: _parts("pbx", service.health()) + _parts("subscriber", service.subscriber_health())
+        lambda: (
+            _parts("pbx", service.health())
+            + _parts("subscriber", service.subscriber_health())
+            + [ComponentHealth("call-writer", *writer.health(), kind="service")]
+        )
     )
     metrics = app[metrics_key]
     metrics.pbx_up.read_from(lambda: [((h.name,), float(h.up)) for h in service.health()])
     metrics.ami_backlog.read_from(lambda: [((h.name,), h.backlog) for h in service.health()])
+    metrics.ami_frames.read_from(
+        lambda: [((h.name, k), n) for h in service.health() for k, n in h.frames.items()]
+    )
     metrics.subscriber_backlog.read_from(lambda: service.backlog().items())
     metrics.ami_frames_rejected.read_from(lambda: service.rejected().items())
     metrics.call_writer_pending.set_function(lambda: writer.pending)

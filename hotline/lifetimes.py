@@ -21,6 +21,8 @@ from accounts.users import UserRepository
 from agent_ui.panel_service import PanelService
 from agent_ui.phases import PhaseStandards
 from agent_ui.screenpop import ScreenPops
+from calls.dead_letters import CallDeadLetters
+from calls.endings import endings_of
 from calls.floor import Floor
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
@@ -163,7 +165,14 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     clock = app[clock_key]
     repository = app[calls_key]
     spawn = app[tasks_key].spawn
-    writer = CallWriter(repository, spawn=spawn)
+    survey = survey_settings(settings)
+    writer = CallWriter(
+        repository,
+        dead_letters=CallDeadLetters(app[db_key].pool),
+        # The survey learns of ended calls from the outbox written with each end.
+        follow_ups=endings_of if survey.enabled and survey.mode == "callback" else None,
+        spawn=spawn,
+    )
     tracker = CallTracker(writer)
     for pbx in settings.pbx:
         tracker.restore(await repository.open_calls(pbx.name))
@@ -206,7 +215,8 @@ def survey_settings(settings: Settings) -> SurveySettings:
 
 
 async def survey_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The satisfaction survey: FastAGI server, dialer, and the CallEnded subscriber."""
+    """The satisfaction survey: FastAGI server and the dialer, which also takes the ended
+    calls from the outbox the call writer fills (telephony_ctx)."""
     cases = app[cases_key]
     service = SurveyService(
         survey_settings(app[settings_key]),
@@ -218,7 +228,6 @@ async def survey_ctx(app: web.Application) -> AsyncIterator[None]:
         spawn=app[tasks_key].spawn,
     )
     app[survey_key] = service
-    app[telephony_key].subscribe(service.on_event, name="survey")
 
     def health() -> list[ComponentHealth]:
         up, why = service.health()

@@ -2,9 +2,9 @@
 
 Wiring (hotline/lifetimes.py): build `SurveyService(settings, db.pool, call_control, clock,
 cases=...)` with the configured case repository (its SLA policy decides when a resolved
-complaint's follow-up is due, its calendar when calling is allowed),
-`await start()` after the AMI links, subscribe `on_event` to the TelephonyService, and
-`await stop()` on shutdown.
+complaint's follow-up is due, its calendar when calling is allowed), give the call writer
+`calls.endings.endings_of` as follow-ups in callback mode (each pass takes the ended calls
+from that outbox), `await start()` after the AMI links, and `await stop()` on shutdown.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from cases.repository import CaseRepository
 from cases.working_days import DEFAULT_CALENDAR, WorkingCalendar
 from ivr.config import SurveySettings
 from ivr.dialer import Dialer
+from ivr.endings import EndedCallSurveys
 from ivr.fastagi import FastAgiServer, Handler
 from ivr.incall import InCallScript
 from ivr.peers import LOOPBACK
@@ -32,7 +33,6 @@ from runtime.clock import Clock
 from runtime.jobs import cancel_and_wait, run_every
 from runtime.tasks import Spawn, start_task
 from telephony.commands import CallControl
-from telephony.events import CallEnded
 
 log = structlog.get_logger()
 
@@ -65,6 +65,7 @@ class SurveyService:
             settings, self.queue, calendar.add_working_days, is_holiday, draw
         )
         self.dialer = Dialer(settings, self.queue, control, clock, is_holiday)
+        self.ended_calls = EndedCallSurveys(pool, self.scheduler)
         self._cases = cases
         routes: dict[str, Handler] = {"survey": SurveyScript(settings, self.queue, clock)}
         # The in-call script makes its own survey row, so it exists only when configured.
@@ -107,21 +108,17 @@ class SurveyService:
             return True, "survey disabled"
         return self._last_error == "", self._last_error or "ok"
 
-    async def on_event(self, event: object) -> None:
-        """TelephonyService subscriber: an answered call that ended gets its survey row."""
-        if not isinstance(event, CallEnded):
-            return
-        if not self.settings.enabled or self.settings.mode != "callback":
-            return
-        try:
-            await self.scheduler.on_call_ended(event, self._clock.now())
-        except Exception:
-            log.exception("survey_schedule_failed", call_key=event.call_key)
-
     async def tick(self) -> list[asyncio.Task[None]]:
-        """One pass: follow-ups for resolved complaints, then the dialer."""
+        """One pass: surveys for ended calls, follow-ups for resolved complaints, the dialer."""
+        await self.schedule_ended_calls()
         await self.schedule_followups()
         return await self.dialer.tick()
+
+    async def schedule_ended_calls(self) -> int:
+        """In callback mode, the survey row of every call that ended since the last pass."""
+        if not self.settings.enabled or self.settings.mode != "callback":
+            return 0
+        return await self.ended_calls.take(self._clock.now())
 
     async def schedule_followups(self) -> int:
         """Schedule the survey owed to each recently resolved complaint (PWA step 5)."""

@@ -9,7 +9,7 @@ import structlog
 
 from ivr.config import SurveySettings
 from ivr.policy import IsHoliday, in_calling_window, retry_time
-from ivr.queue import Claim, SurveyQueue
+from ivr.queue import Claim, InDoubt, SurveyQueue
 from runtime.clock import Clock
 from runtime.jobs import cancel_and_wait
 from telephony.commands import CallControl
@@ -44,7 +44,8 @@ class Dialer:
     async def tick(self) -> list[asyncio.Task[None]]:
         """Sweep the queue, then start a call for every survey that may be dialled now."""
         now = self._clock.now()
-        await self._queue.sweep(now, self._retry_at)
+        for doubt in await self._queue.sweep(now):
+            await self._queue.settle(doubt, await self._channel_exists(doubt), now)
         if not in_calling_window(self._settings, now, self._is_holiday):
             return []
         claims = await self._queue.claim(now, self._settings.max_channels)
@@ -55,6 +56,14 @@ class Dialer:
             task.add_done_callback(self._calls.discard)
             started.append(task)
         return started
+
+    async def _channel_exists(self, doubt: InDoubt) -> bool | None:
+        """Ask the PBX about a dialled attempt left in doubt; None when it cannot answer."""
+        try:
+            return await self._control.channel_exists(doubt.pbx, doubt.channel_id)
+        except TelephonyError as exc:
+            log.warning("survey_doubt_unresolved", survey_id=str(doubt.survey_id), error=exc.code)
+            return None
 
     async def close(self) -> None:
         """Cancel calls still waiting for their result; their leases make them safe to redo."""
@@ -71,6 +80,8 @@ class Dialer:
         settings = self._settings
         bound = log.bind(survey_id=str(claim.survey_id), attempt=claim.attempts, pbx=claim.pbx)
         bound.info("survey_dialing")
+        channel_id = str(claim.survey_id)
+        await self._queue.mark_dialled(claim, channel_id, self._clock.now())
         reason_code: int | None = None
         hangup_cause: int | None = None
         try:
@@ -80,7 +91,7 @@ class Dialer:
                 settings.context,
                 settings.exten,
                 settings.priority,
-                channel_id=str(claim.survey_id),
+                channel_id=channel_id,
                 caller_id=settings.caller_id,
                 variables={"SURVEY_ID": str(claim.survey_id), "SURVEY_TOKEN": claim.token},
                 timeout_ms=settings.ring_timeout_ms,
@@ -94,7 +105,9 @@ class Dialer:
             await self._queue.release(claim, now, now + PBX_DOWN_RETRY)
             return
         except CommandTimeout:
-            outcome = "unknown"
+            # The call may be ringing: leave it to its lease, then to the PBX (sweep).
+            bound.warning("survey_originate_unanswered")
+            return
         except TelephonyError as exc:
             bound.warning("survey_originate_error", error=exc.code)
             outcome = "failure"

@@ -5,9 +5,13 @@ Rules that keep a restart from losing or doubling a survey:
 * a survey is claimed (`pending` -> `dialing`) with `FOR UPDATE SKIP LOCKED` in the same
   transaction that opens its attempt, so two instances never dial the same survey;
 * a claim carries a lease (ring timeout plus a margin). A `dialing` survey whose lease ran
-  out belongs to a dialer that died: its open attempt is closed as `unknown` and counts as
-  an attempt, and the survey is retried after the normal backoff, never re-dialled at once;
-  when the attempt had been answered but no FastAGI session ever came, it is `incomplete`;
+  out belongs to a dialer that died. The attempt records its channel id and when it was
+  dialled *before* the Originate is sent, so: an attempt never dialled is given back
+  without counting; a dialled one is in doubt, and the dialer asks the PBX whether its
+  channel still exists: while it does (or the PBX cannot say) the lease is extended; once
+  it does not, the customer may have been phoned and the outcome is lost, so the survey is
+  `incomplete` (`outcome_unknown`) and never phoned again. When the attempt had been
+  answered but no FastAGI session ever came, it is `incomplete` (`no_script_session`);
 * an `in_progress` survey whose session lease ran out lost its FastAGI session: `incomplete`;
 * every status change is logged in `survey_events` by a trigger;
 * each claim draws a fresh one-time session token (only its SHA-256 is stored): the FastAGI
@@ -28,6 +32,10 @@ from typing import Any
 from ivr.policy import Selection
 
 RetryAt = Callable[[int, str, datetime], datetime | None]
+
+_MARK_DIALLED = "UPDATE survey_attempts SET channel_id = $2, dialled_at = $3 WHERE id = $1"
+
+_EXTEND_LEASE = "UPDATE surveys SET lease_until = $2 WHERE id = $1 AND status = 'dialing'"
 
 _INSERT = """
 INSERT INTO surveys (id, call_key, call_id, case_id, agent_user_id, caller_number, pbx, queue,
@@ -82,7 +90,7 @@ WHERE s.status = 'pending' AND s.selection = 'complaint' AND s.not_before <= $1
 """
 
 _STALE = """
-SELECT s.id, s.status, s.attempts, a.id AS attempt_id
+SELECT s.id, s.status, s.pbx, a.id AS attempt_id, a.channel_id, a.dialled_at
 FROM surveys s
 LEFT JOIN survey_attempts a ON a.survey_id = s.id AND a.ended_at IS NULL
 WHERE s.status IN ('dialing', 'in_progress') AND s.lease_until <= $1
@@ -194,6 +202,16 @@ class Scheduled:
 
 
 @dataclass(frozen=True)
+class InDoubt:
+    """A dialled attempt whose dialer died before it learnt the outcome."""
+
+    survey_id: uuid.UUID
+    attempt_id: int
+    pbx: str
+    channel_id: str
+
+
+@dataclass(frozen=True)
 class Claim:
     """A survey claimed for dialing with its open attempt."""
 
@@ -218,44 +236,54 @@ class SurveyQueue:
         self._dial_lease = dial_lease
         self._session_lease = session_lease
 
-    async def schedule(self, new: NewSurvey, now: datetime, *, min_gap: timedelta) -> Scheduled:
+    async def schedule(
+        self, new: NewSurvey, now: datetime, *, min_gap: timedelta, conn: Any = None
+    ) -> Scheduled:
         """Insert a survey once per call (or per resolved complaint); a replayed event is a no-op.
 
         Opt-outs and the one-survey-per-number-per-period rule are checked under a per-number
-        advisory lock, so two calls from one number ending together yield one survey.
+        advisory lock, so two calls from one number ending together yield one survey. Given
+        `conn`, it runs in that connection's transaction (the one taking the call's end).
         """
+        if conn is not None:
+            return await self._schedule_on(conn, new, now, min_gap)
+        async with self._pool.acquire() as own, own.transaction():
+            return await self._schedule_on(own, new, now, min_gap)
+
+    async def _schedule_on(
+        self, conn: Any, new: NewSurvey, now: datetime, min_gap: timedelta
+    ) -> Scheduled:
         survey_id = uuid.uuid4()
-        async with self._pool.acquire() as conn, conn.transaction():
-            status, reason = new.status, new.reason
-            if status != "skipped":
-                await conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext('ivr.number:' || $1))",
-                    new.caller_number,
-                )
-                blocked = await conn.fetchval(_BLOCKED, new.caller_number, now - min_gap)
-                if blocked is not None:
-                    status, reason = "skipped", blocked
-            inserted = await conn.fetchval(
-                _INSERT,
-                survey_id,
-                new.call_key,
-                new.call_id,
-                new.case_id,
-                new.agent_user_id,
+        status, reason = new.status, new.reason
+        if status != "skipped":
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('ivr.number:' || $1))",
                 new.caller_number,
-                new.pbx,
-                new.queue,
-                new.selection,
-                status,
-                reason,
-                new.language,
-                new.not_before,
-                new.expires_at,
-                new.agent_interface,
-                now,
-                now + self._session_lease if status == "in_progress" else None,
-                1 if status == "in_progress" else 0,
             )
+            blocked = await conn.fetchval(_BLOCKED, new.caller_number, now - min_gap)
+            if blocked is not None:
+                status, reason = "skipped", blocked
+        inserted = await conn.fetchval(
+            _INSERT,
+            survey_id,
+            new.call_key,
+            new.call_id,
+            new.case_id,
+            new.agent_user_id,
+            new.caller_number,
+            new.pbx,
+            new.queue,
+            new.selection,
+            status,
+            reason,
+            new.language,
+            new.not_before,
+            new.expires_at,
+            new.agent_interface,
+            now,
+            now + self._session_lease if status == "in_progress" else None,
+            1 if status == "in_progress" else 0,
+        )
         if inserted is None:
             return Scheduled(None, "duplicate", None)
         return Scheduled(inserted, status, reason)
@@ -263,16 +291,24 @@ class SurveyQueue:
     async def add_opt_out(self, number: str, now: datetime) -> None:
         await self._pool.execute(_ADD_OPT_OUT, number, now)
 
-    async def sweep(self, now: datetime, retry_at: RetryAt) -> None:
-        """Expire, skip and take back stale work; see the module docstring for the rules."""
+    async def sweep(self, now: datetime) -> list[InDoubt]:
+        """Expire, skip and take back stale work; the dialled attempts left in doubt, for the
+        dialer to ask the PBX about (see the module docstring for the rules)."""
+        in_doubt = []
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute(_EXPIRE, now)
             await conn.execute(_SKIP_OPTED_OUT, now)
             await conn.execute(_SKIP_NO_COMPLAINT, now)
             for row in await conn.fetch(_STALE, now):
-                await self._take_back(conn, row, now, retry_at)
+                if row["status"] == "dialing" and row["dialled_at"] is not None:
+                    in_doubt.append(
+                        InDoubt(row["id"], row["attempt_id"], row["pbx"], row["channel_id"])
+                    )
+                else:
+                    await self._take_back(conn, row, now)
+        return in_doubt
 
-    async def _take_back(self, conn: Any, row: Any, now: datetime, retry_at: RetryAt) -> None:
+    async def _take_back(self, conn: Any, row: Any, now: datetime) -> None:
         if row["status"] == "in_progress":
             if row["attempt_id"] is not None:
                 await conn.execute(_CLOSE_ATTEMPT, row["attempt_id"], now, "answered", None, None)
@@ -280,10 +316,22 @@ class SurveyQueue:
         elif row["attempt_id"] is None:
             await self._set(conn, row["id"], "incomplete", "no_script_session", now, ["dialing"])
         else:
-            await conn.execute(_CLOSE_ATTEMPT, row["attempt_id"], now, "unknown", None, None)
-            when = retry_at(row["attempts"], "unknown", now)
-            status = "pending" if when is not None else "failed"
-            await self._set(conn, row["id"], status, "unknown", now, ["dialing"], not_before=when)
+            await self._give_back(conn, row["id"], row["attempt_id"], "not_dialled", now, None)
+
+    async def mark_dialled(self, claim: Claim, channel_id: str, now: datetime) -> None:
+        """Record what is about to be dialled; called right before the Originate goes out."""
+        await self._pool.execute(_MARK_DIALLED, claim.attempt_id, channel_id, now)
+
+    async def settle(self, doubt: InDoubt, channel_exists: bool | None, now: datetime) -> None:
+        """What the PBX said of a dialled attempt in doubt (None: it could not be asked)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if channel_exists is not False:
+                await conn.execute(_EXTEND_LEASE, doubt.survey_id, now + self._dial_lease)
+                return
+            await conn.execute(_CLOSE_ATTEMPT, doubt.attempt_id, now, "unknown", None, None)
+            await self._set(
+                conn, doubt.survey_id, "incomplete", "outcome_unknown", now, ["dialing"]
+            )
 
     async def claim(self, now: datetime, max_channels: int) -> list[Claim]:
         """Claim due surveys, at most `max_channels` live across every instance."""
@@ -352,17 +400,31 @@ class SurveyQueue:
     async def release(self, claim: Claim, now: datetime, retry_at: datetime) -> None:
         """Give a claim back without counting it: the PBX could not even be asked to dial."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(_CLOSE_ATTEMPT, claim.attempt_id, now, "failure", None, None)
-            await self._set(
-                conn,
-                claim.survey_id,
-                "pending",
-                "pbx_unavailable",
-                now,
-                ["dialing"],
-                not_before=retry_at,
-                attempts_delta=-1,
+            await self._give_back(
+                conn, claim.survey_id, claim.attempt_id, "pbx_unavailable", now, retry_at
             )
+
+    async def _give_back(
+        self,
+        conn: Any,
+        survey_id: uuid.UUID,
+        attempt_id: int,
+        reason: str,
+        now: datetime,
+        not_before: datetime | None,
+    ) -> None:
+        """An attempt that phoned nobody: closed, not counted, the survey pending again."""
+        await conn.execute(_CLOSE_ATTEMPT, attempt_id, now, "failure", None, None)
+        await self._set(
+            conn,
+            survey_id,
+            "pending",
+            reason,
+            now,
+            ["dialing"],
+            not_before=not_before,
+            attempts_delta=-1,
+        )
 
     async def begin_session(self, survey_id: uuid.UUID, token: str, now: datetime) -> str | None:
         """The FastAGI session began with the survey's token: `in_progress`, the token spent;

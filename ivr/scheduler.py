@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -14,11 +15,22 @@ from cases.models import SurveyCandidate
 from ivr.config import SurveySettings
 from ivr.policy import IsHoliday, Selection, choose_selection, next_calling_time
 from ivr.queue import NewSurvey, Scheduled, SurveyQueue
-from telephony.events import CallEnded
 
 log = structlog.get_logger()
 
 AddWorkingDays = Callable[[date, int], date]
+
+
+@dataclass(frozen=True, slots=True)
+class EndedCall:
+    """An answered queue call that is over, as stored: what its survey is planned from."""
+
+    call_key: str
+    pbx: str
+    queue: str
+    caller_number: str | None
+    agent_interface: str | None
+    ended_at: datetime
 
 
 class SurveyScheduler:
@@ -45,11 +57,11 @@ class SurveyScheduler:
         day = self._add_working_days(local.date(), settings.expiry_working_days)
         return datetime.combine(day, settings.window_end, _zone(settings)).astimezone(start.tzinfo)
 
-    def plan_call(self, event: CallEnded) -> NewSurvey:
+    def plan_call(self, call: EndedCall) -> NewSurvey:
         """The survey row for an answered call: pending, or skipped with the reason."""
         settings = self._settings
         selection = choose_selection(settings, self._draw())
-        number, callable_number = _number(event.caller_number)
+        number, callable_number = _number(call.caller_number)
         reason = None
         if selection is None:
             reason = "not_selected"
@@ -57,13 +69,13 @@ class SurveyScheduler:
             reason = "number_not_callable"
         return self._plan(
             number=number,
-            pbx=event.pbx,
+            pbx=call.pbx,
             selection=selection or "answered",
-            start=event.at,
+            start=call.ended_at,
             reason=reason,
-            call_key=event.call_key,
-            agent_interface=event.interface,
-            queue=event.queue,
+            call_key=call.call_key,
+            agent_interface=call.agent_interface,
+            queue=call.queue,
         )
 
     @property
@@ -93,9 +105,10 @@ class SurveyScheduler:
             return plan
         return replace(plan, status="in_progress", not_before=now)
 
-    async def on_call_ended(self, event: CallEnded, now: datetime) -> Scheduled:
-        plan = self.plan_call(event)
-        return await self._schedule(plan, now, self.min_gap, call_key=event.call_key)
+    async def on_call_ended(self, call: EndedCall, now: datetime, conn: Any) -> Scheduled:
+        """Schedule the call's survey in `conn`'s transaction (the one taking its end)."""
+        plan = self.plan_call(call)
+        return await self._schedule(plan, now, self.min_gap, conn, call_key=call.call_key)
 
     async def on_case_resolved(
         self, candidate: SurveyCandidate, pbx: str, now: datetime
@@ -112,13 +125,13 @@ class SurveyScheduler:
             case_id=candidate.case_id,
             agent_user_id=candidate.agent_user_id,
         )
-        return await self._schedule(plan, now, _days(0), case_id=candidate.case_id)
+        return await self._schedule(plan, now, _days(0), None, case_id=candidate.case_id)
 
     async def _schedule(
-        self, plan: NewSurvey, now: datetime, min_gap: timedelta, **origin: object
+        self, plan: NewSurvey, now: datetime, min_gap: timedelta, conn: Any, **origin: object
     ) -> Scheduled:
         """Queue a planned survey; the log line names what it came from and how it went."""
-        result = await self._queue.schedule(plan, now, min_gap=min_gap)
+        result = await self._queue.schedule(plan, now, min_gap=min_gap, conn=conn)
         log.info(
             "survey_scheduled",
             **origin,

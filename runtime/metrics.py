@@ -93,6 +93,13 @@ class Metrics:
             ["pbx", "reason"],
             self.registry,
         )
+        self.ami_frames = LiveCounter(
+            "hotline_ami_frames",
+            "AMI frames a PBX sent that were refused (malformed, oversized) or had NULs removed "
+            "(cleaned), by PBX and problem",
+            ["pbx", "problem"],
+            self.registry,
+        )
         self.subscriber_backlog = LiveGauge(
             "hotline_subscriber_backlog",
             "Telephony events of a PBX waiting in a subscriber's queue",

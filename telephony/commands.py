@@ -101,6 +101,10 @@ class CallControl(Protocol):
 
     async def hangup(self, pbx: str, channel_or_call: str) -> None: ...
 
+    async def channel_exists(self, pbx: str, channel_id: str) -> bool:
+        """Whether the PBX has a live channel with this Uniqueid (an Originate's ChannelId)."""
+        ...
+
 
 @dataclass(slots=True)
 class _Pending:
@@ -242,6 +246,10 @@ class AmiCallControl:
         if target.startswith(f"{pbx}/") and target.count("/") >= 2:
             target = target.rsplit("/", 1)[1]
         await self._command(pbx, "Hangup", [("Channel", target)])
+
+    async def channel_exists(self, pbx: str, channel_id: str) -> bool:
+        items = await self._link(pbx).send_action("CoreShowChannels", as_list=True)
+        return any(item.get("Uniqueid") == channel_id for item in items)
 
     async def _command(self, pbx: str, action: str, fields: list[tuple[str, str]]) -> AmiMessage:
         try:

@@ -7,18 +7,22 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class PbxConfig:
-    """One Asterisk PBX. Intervals are seconds; the secret never appears in repr or logs."""
+    """One Asterisk PBX. Intervals are seconds; the secret never appears in repr or logs.
+
+    A stalled link is cut at most ping_interval + ping_timeout after its last answer (under
+    the 5 s operators expect); reconnects wait at most reconnect_max.
+    """
 
     name: str
     host: str
     port: int
     username: str
     secret: str = field(repr=False)
-    ping_interval: float = 5.0
-    ping_timeout: float = 3.0
+    ping_interval: float = 2.0
+    ping_timeout: float = 2.0
     action_timeout: float = 10.0
     reconnect_min: float = 0.5
-    reconnect_max: float = 30.0
+    reconnect_max: float = 3.0
 
     def __post_init__(self) -> None:
         if not 0 < self.reconnect_min <= self.reconnect_max:

@@ -3,8 +3,9 @@
 panoramisk keeps the action bookkeeping (ActionID -> future, EventList collection) and the
 event dispatch. This module replaces what it gets wrong for a contact centre: framing (ours
 cuts frames before decoding), ordered delivery (one queue, one consumer), timeouts on every
-action, a Ping watchdog for half-open links, exponential reconnect backoff owned by one task,
-and a visible login failure.
+action, a Ping watchdog for half-open or stalled links, a reconnect that retries at once and
+then every few seconds at most (telephony.ami.backoff), owned by one task, and a visible
+login failure.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import itertools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, overload
 
@@ -25,7 +26,8 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.manager import Manager
 from panoramisk.message import Message
 
-from telephony.ami.protocol import AmiMessage, FrameParser, Pairs, encode_action
+from telephony.ami.backoff import Backoff
+from telephony.ami.protocol import AmiMessage, FrameParser, FrameStats, Pairs, encode_action
 from telephony.config import PbxConfig
 from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable, TelephonyError
 
@@ -59,6 +61,7 @@ class LinkHealth:
     """What an operator needs to see: is the PBX link usable, and if not, why and since when.
 
     `backlog` is how many events wait for the consumer: a growing one means a slow subscriber.
+    `frames` counts the frames refused (malformed, oversized) or repaired (cleaned) so far.
     """
 
     name: str
@@ -66,6 +69,7 @@ class LinkHealth:
     why: str
     since: datetime
     backlog: int = 0
+    frames: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,15 @@ class _Disconnected:
 
 
 _Item = AmiMessage | _Connected | _Disconnected
+
+
+@dataclass(frozen=True, slots=True)
+class _SessionEnd:
+    """How one connection ended: whether the PBX answered it, whether it logged in, why."""
+
+    reached: bool
+    logged_in: bool
+    why: str
 
 
 def _multidict(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -131,7 +144,7 @@ class _Protocol(AMIProtocol):
     def __init__(self, link: AmiLink) -> None:
         super().__init__()
         self._link = link
-        self.parser = FrameParser()
+        self.parser = FrameParser(stats=link.frame_stats)
         self.closed_waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def data_received(self, data: bytes) -> None:
@@ -230,6 +243,7 @@ class AmiLink:
         self._clock = clock
         self._spawn = spawn
         self._health = LinkHealth(config.name, False, "not started", clock())
+        self.frame_stats = FrameStats()
         self._queue: asyncio.Queue[tuple[_Item, datetime]] = asyncio.Queue()
         self._received_at = self._health.since
         self._ids = itertools.count(1)
@@ -256,7 +270,7 @@ class AmiLink:
         return f"{self._id_prefix}-{next(self._ids)}"
 
     def health(self) -> LinkHealth:
-        return replace(self._health, backlog=self._queue.qsize())
+        return replace(self._health, backlog=self._queue.qsize(), frames=self.frame_stats.as_dict())
 
     @property
     def up(self) -> bool:
@@ -387,19 +401,20 @@ class AmiLink:
             await self._on_disconnected(item.why)
 
     async def _supervise(self) -> None:
-        delay = self.config.reconnect_min
+        backoff = Backoff(self.config.reconnect_min, self.config.reconnect_max)
         while True:
-            logged_in, why = await self._session()
-            if logged_in:
-                delay = self.config.reconnect_min
-                self._queue.put_nowait((_Disconnected(why), self._clock()))
-            self._set_health(False, why)
-            self.log.warning("ami_reconnect_scheduled", why=why, delay_s=delay)
+            ended = await self._session()
+            if ended.reached:
+                backoff.reset()
+            if ended.logged_in:
+                self._queue.put_nowait((_Disconnected(ended.why), self._clock()))
+            self._set_health(False, ended.why)
+            delay = backoff.next_delay()
+            self.log.warning("ami_reconnect_scheduled", why=ended.why, delay_s=delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self.config.reconnect_max)
 
-    async def _session(self) -> tuple[bool, str]:
-        """One connection from connect to loss; says whether it logged in and why it ended."""
+    async def _session(self) -> _SessionEnd:
+        """One connection from connect to loss: how far it got and why it ended."""
         loop = asyncio.get_running_loop()
         assert self._manager is not None
         self._login = loop.create_future()
@@ -412,17 +427,21 @@ class AmiLink:
             )
         except (OSError, TimeoutError) as exc:
             self.log.warning("ami_connect_failed", error=str(exc) or type(exc).__name__)
-            return False, f"connect failed: {str(exc) or type(exc).__name__}"
+            return _SessionEnd(False, False, f"connect failed: {str(exc) or type(exc).__name__}")
         self._protocol = protocol
         connected: asyncio.Future[tuple[asyncio.BaseTransport, _Protocol]] = loop.create_future()
         connected.set_result((transport, protocol))
         self._manager.connection_made(connected)
         try:
-            return await self._run_session()
+            logged_in, refused, why = await self._run_session()
         finally:
             await self._close_protocol()
+        # The PBX answered (its banner came) and did not refuse us: worth an immediate retry.
+        reached = protocol.parser.banner is not None and not refused
+        return _SessionEnd(reached, logged_in, why)
 
-    async def _run_session(self) -> tuple[bool, str]:
+    async def _run_session(self) -> tuple[bool, bool, str]:
+        """(logged in, login refused, why the session ended)."""
         assert self._login is not None and self._lost is not None
         waiting: set[asyncio.Future[Any]] = {self._login, self._lost}
         done, _ = await asyncio.wait(
@@ -433,11 +452,11 @@ class AmiLink:
         if self._login not in done:
             why = "connection lost during login" if done else "no answer to Login"
             self.log.error("ami_login_failed", why=why)
-            return False, why
+            return False, False, why
         authenticated, message = self._login.result()
         if not authenticated:
             self.log.error("ami_login_failed", why=message, username=self.config.username)
-            return False, f"login failed: {message}"
+            return False, True, f"login failed: {message}"
         banner = self._protocol.parser.banner if self._protocol is not None else None
         self.log.info("ami_logged_in", banner=banner)
         self._set_health(True, "logged in")
@@ -451,7 +470,7 @@ class AmiLink:
                 await watchdog
         why = self._abort_why or "connection lost"
         self.log.error("ami_link_lost", why=why)
-        return True, why
+        return True, False, why
 
     async def _watchdog(self) -> None:
         """Ping regularly; a Ping left unanswered means a half-open link, so cut it."""

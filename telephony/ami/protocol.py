@@ -2,12 +2,15 @@
 
 Pure code with no I/O, so framing can be tested with input split at any byte. Frames are cut
 on the empty line *before* decoding, so a UTF-8 character split across two TCP reads survives.
+This is the one boundary every AMI text crosses, so what PostgreSQL refuses in text (NUL) is
+removed here, per field, and no later layer ever sees it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
 
 import structlog
 
@@ -16,8 +19,14 @@ log = structlog.get_logger()
 BANNER_PREFIX = b"Asterisk Call Manager/"
 DEFAULT_MAX_FRAME = 256 * 1024
 
-# One frame ends at an empty line; Asterisk sends CRLF, a lone LF is tolerated.
-_BOUNDARY = re.compile(rb"\r?\n\r?\n")
+# One frame ends at an empty line; Asterisk sends CRLF, a lone LF is tolerated. Stray CRs
+# are part of the boundary too (so they never glue a frame to the next), but a boundary
+# longer than CRLF CRLF marks its frame as malformed.
+_BOUNDARY = re.compile(rb"\r*\n\r*\n")
+_CLEAN_BOUNDARY = 4
+# Every rejected frame is logged up to this many per link, then one in LOG_EVERY.
+_LOG_FIRST = 10
+_LOG_EVERY = 1000
 # Longest boundary minus one: bytes kept from a scan so a boundary split across reads is found.
 _BOUNDARY_TAIL = 3
 # Fast path: a frame made only of `Key: Value` lines (every AMI event) in one C-level pass.
@@ -28,6 +37,23 @@ _HEADER_KEY = re.compile(_KEY)
 _PREVIEW = 80
 
 Pairs = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class FrameStats:
+    """Frames a parser refused or repaired; one per link, kept across its connections."""
+
+    malformed: int = 0
+    oversized: int = 0
+    cleaned: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _worth_logging(count: int) -> bool:
+    """Rate limit for a flood of junk: the first few, then a sample with the running count."""
+    return count <= _LOG_FIRST or count % _LOG_EVERY == 0
 
 
 class AmiMessage:
@@ -142,11 +168,13 @@ def encode_action(action: str, fields: Pairs = ()) -> bytes:
 def _next_boundary(buf: bytearray, start: int) -> tuple[int, int] | None:
     """Span of the next empty line at or after `start`, None when no whole frame is there yet.
 
-    Plain `find` for Asterisk's CRLF CRLF; the regex only when a lone LF shows up.
+    Plain `find` for Asterisk's CRLF CRLF; the regex only when a lone LF or a stray CR
+    shows up.
     """
     crlf = buf.find(b"\r\n\r\n", start)
     limit = len(buf) if crlf < 0 else crlf
-    if buf.find(b"\n\n", start, limit) < 0 and buf.find(b"\n\r\n", start, limit) < 0:
+    stray_cr = crlf > start and buf[crlf - 1] == 0x0D
+    if not stray_cr and buf.find(b"\n\n", start, limit) < 0 and buf.find(b"\n\r", start, limit) < 0:
         return None if crlf < 0 else (crlf, crlf + 4)
     match = _BOUNDARY.search(buf, start)
     return None if match is None else match.span()
@@ -156,14 +184,15 @@ class FrameParser:
     """Incremental AMI framer: feed it raw socket bytes, get whole messages back.
 
     A frame larger than `max_frame` is dropped (logged) and parsing resumes at the next frame
-    boundary, so a hostile or broken peer cannot make the buffer grow without bound.
+    boundary, so a hostile or broken peer cannot make the buffer grow without bound. A
+    malformed frame is dropped and counted, never glued to the next one. NULs are removed
+    from every field and the frame logged. Counts go to `stats` (shared by a link's parsers).
     """
 
-    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME, stats: FrameStats | None = None):
         self.max_frame = max_frame
         self.banner: str | None = None
-        self.malformed = 0
-        self.oversized = 0
+        self.stats = stats if stats is not None else FrameStats()
         self._buf = bytearray()
         self._scanned = 0
         self._skipping = False
@@ -185,6 +214,8 @@ class FrameParser:
                 self._skipping = False
             elif start - pos > self.max_frame:
                 self._drop_oversized(start - pos)
+            elif end - start > _CLEAN_BOUNDARY:
+                self._reject(bytes(buf[pos : min(start, pos + _PREVIEW)]), "stray CR at its end")
             else:
                 message = self._decode(buf[pos:start])
                 if message is not None:
@@ -215,14 +246,35 @@ class FrameParser:
             log.debug("ami_banner", banner=self.banner)
         return True
 
+    @property
+    def malformed(self) -> int:
+        return self.stats.malformed
+
+    @property
+    def oversized(self) -> int:
+        return self.stats.oversized
+
     def _drop_oversized(self, size: int) -> None:
-        self.oversized += 1
-        log.error("ami_frame_oversized", size=size, max_frame=self.max_frame)
+        self.stats.oversized += 1
+        if _worth_logging(self.stats.oversized):
+            log.error("ami_frame_oversized", size=size, max_frame=self.max_frame)
+
+    def _reject(self, preview: object, why: str) -> None:
+        self.stats.malformed += 1
+        if _worth_logging(self.stats.malformed):
+            log.warning("ami_frame_malformed", why=why, frame=preview, count=self.stats.malformed)
 
     def _decode(self, raw: bytes | bytearray) -> AmiMessage | None:
         text = raw.decode("utf-8", "replace").strip("\r\n").replace("\r\n", "\n")
         if not text:
             return None
+        if "\x00" in text:
+            self.stats.cleaned += 1
+            if _worth_logging(self.stats.cleaned):
+                log.warning(
+                    "ami_frame_nul_removed", frame=text[:_PREVIEW], count=self.stats.cleaned
+                )
+            text = text.replace("\x00", "")
         pairs = _HEADER_LINE.findall(text)
         if len(pairs) == text.count("\n") + 1:
             return AmiMessage(pairs)
@@ -241,7 +293,6 @@ class FrameParser:
             elif pairs and pairs[0] == ("Response", "Follows"):
                 body.append(line)
             else:
-                self.malformed += 1
-                log.warning("ami_frame_malformed", line=line[:_PREVIEW], count=self.malformed)
+                self._reject(line[:_PREVIEW], "a line that is not `Key: Value`")
                 return None
         return AmiMessage(pairs, "\n".join(body))

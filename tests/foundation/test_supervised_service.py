@@ -20,6 +20,7 @@ from hotline.app import create_app
 from pbxsim import PbxSimulator
 from telephony.events import CallQueued, TelephonyEvent
 from tests.foundation.conftest import MONITOR, MONITORING_TOKEN
+from tests.tcp_proxy import TcpProxy
 from web.keys import EventSubscriber, event_subscribers_key
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -33,10 +34,11 @@ async def sim() -> AsyncIterator[PbxSimulator]:
 
 @pytest.fixture
 def service(sim: PbxSimulator, fresh_db_url: str, tmp_path: Path) -> Callable[..., TestClient]:
-    """The service following `sim`, with extra telephony subscribers a feature would add."""
+    """The service following `sim` (`via` a proxy in front of it), with extra telephony
+    subscribers a feature would add."""
 
-    def build(*subscribers: EventSubscriber) -> TestClient:
-        host, port = sim.address
+    def build(*subscribers: EventSubscriber, via: tuple[str, int] | None = None) -> TestClient:
+        host, port = via or sim.address
         pbx = {"name": "pbx1", "host": host, "port": port, "username": "hotline"}
         settings = load_settings(
             database_url=fresh_db_url,
@@ -115,6 +117,10 @@ async def test_healthz_lists_every_long_lived_task_running(
 ) -> None:
     async with service() as client:
         body = await (await client.get("/healthz", headers=MONITOR)).json()
+        samples = await scrape(client)
+    assert {"name": "call-writer", "up": True, "why": "ok"} in body["services"]
+    refused = [("pbx", "pbx1"), ("problem", "malformed")]
+    assert samples[("hotline_ami_frames_total", tuple(refused))] == 0.0
     assert {part["name"] for part in body["tasks"]} >= {
         "ami-consume-pbx1",
         "ami-supervise-pbx1",
@@ -122,7 +128,6 @@ async def test_healthz_lists_every_long_lived_task_running(
         "telephony-subscriber:call-tracker",
         "telephony-subscriber:event-counter",
         "telephony-subscriber:AgentEventRouter",
-        "telephony-subscriber:survey",
         "survey-dialer",
         "case_escalation",
         "case_retention",
@@ -234,3 +239,24 @@ async def test_metrics_show_the_backlogs_while_a_subscriber_and_the_database_are
     tracker = (("pbx", "pbx1"), ("subscriber", "call-tracker"))
     assert samples[("hotline_subscriber_backlog", tracker)] == 0, "only the slow one is behind"
     assert samples[("hotline_ami_backlog", (("pbx", "pbx1"),))] == 0
+
+
+async def test_a_stalled_pbx_link_shows_down_on_healthz_within_five_seconds(
+    sim: PbxSimulator, service: Callable[..., TestClient]
+) -> None:
+    proxy = TcpProxy(sim.address)
+    async with service(via=await proxy.start()) as client:
+
+        async def pbx(up: bool) -> Any:
+            body = await (await client.get("/healthz")).json()
+            return next((p for p in body["pbx"] if p["up"] is up), None)
+
+        await until(lambda: pbx(True), "link up")
+        stalled_at = asyncio.get_running_loop().time()
+        proxy.stall()
+        down = await until(lambda: pbx(False), "stalled link down")
+        assert asyncio.get_running_loop().time() - stalled_at < 5.0
+        assert down["why"].startswith("no answer to Ping")
+        proxy.restore()
+        await until(lambda: pbx(True), "link back up")
+    await proxy.close()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from calls.endings import endings_of
+from calls.record import CallRecord
+from calls.repository import CallRepository
+from ivr.component import SurveyService
 from telephony.commands import OriginateResult
-from telephony.errors import PbxUnavailable
-from telephony.events import CallEnded, make_call_key
+from telephony.errors import CommandTimeout, PbxUnavailable
+from telephony.events import make_call_key
 from tests.ivr.agi_phone import Answer, environment, keypad, run_session
 
 _FAILURES = {
@@ -49,6 +53,7 @@ class Phones:
     sessions: list[asyncio.Task[list[str]]] = field(default_factory=list)
     pbx_down: bool = False
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    live_channels: set[str] = field(default_factory=set)
 
     async def originate(
         self,
@@ -81,6 +86,9 @@ class Phones:
         if behaviour == "rings_until_released":
             await self.release.wait()
             behaviour = "no_answer"
+        if behaviour == "answer_lost":
+            self.live_channels.add(channel_id)
+            raise CommandTimeout(pbx, "Originate", 10.0)
         outcome, reason, cause = _FAILURES[behaviour]
         return OriginateResult(outcome, reason, channel_id, cause)  # type: ignore[arg-type]
 
@@ -104,6 +112,11 @@ class Phones:
 
     async def hangup(self, pbx: str, channel_or_call: str) -> None:
         return None
+
+    async def channel_exists(self, pbx: str, channel_id: str) -> bool:
+        if self.pbx_down:
+            raise PbxUnavailable(pbx, "link down")
+        return channel_id in self.live_channels
 
 
 async def seed_agent(pool: Any, username: str = "agent101") -> int:
@@ -147,19 +160,30 @@ async def seed_case(pool: Any, call_id: int, case_type: str, received: datetime)
     return case_id
 
 
-def call_ended(
-    uniqueid: str, number: str, at: datetime, interface: str = "PJSIP/agent101"
-) -> CallEnded:
-    return CallEnded(
-        pbx="pbx1",
-        at=at,
+async def end_call(
+    pool: Any,
+    service: SurveyService,
+    uniqueid: str,
+    number: str,
+    at: datetime,
+    interface: str = "PJSIP/agent101",
+) -> None:
+    """An answered queue call from `number` ends at `at`, stored as the call writer stores it
+    (the record and its outbox row in one transaction); then the survey's pass takes it."""
+    record = CallRecord(
         call_key=make_call_key("pbx1", "hotline", uniqueid),
+        pbx="pbx1",
         queue="hotline",
-        interface=interface,
-        member_name="Agent 101",
+        uniqueid=uniqueid,
         caller_number=number,
-        hung_up_by="caller",
+        answered_at=at - timedelta(seconds=60),
+        ended_at=at,
+        agent_interface=interface,
+        agent_name="Agent 101",
         talk_s=60.0,
-        hold_s=0.0,
         wait_s=5.0,
+        hung_up_by="caller",
+        end_reason="completed",
     )
+    await CallRepository(pool).save_calls([record], endings_of([record]))
+    await service.schedule_ended_calls()

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from calls.endings import endings_of
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
+from calls.writer import CallWriter
 from cases.repository import CaseRepository
 from database.pool import Database
 from ivr.component import SurveyService
@@ -24,7 +26,7 @@ from telephony.ami.protocol import AmiMessage
 from telephony.commands import AmiCallControl
 from telephony.config import PbxConfig
 from telephony.service import TelephonyService
-from tests.ivr.fakes import call_ended, seed_agent, seed_call, seed_case
+from tests.ivr.fakes import end_call, seed_agent, seed_call, seed_case
 
 BKK = ZoneInfo("Asia/Bangkok")
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=BKK)
@@ -58,7 +60,7 @@ class Lab:
     async def survey_after_call(self, uniqueid: str, number: str, phone: CustomerPhone) -> None:
         """A queue call from `number` ends; two minutes on, its survey rings `phone`."""
         self.sim.set_customer_phone(number, phone)
-        await self.service.on_event(call_ended(uniqueid, number, MONDAY_10))
+        await end_call(self.db.pool, self.service, uniqueid, number, MONDAY_10)
         self.clock.advance(timedelta(minutes=2))
         await self.survey_round(1)
 
@@ -157,8 +159,9 @@ async def test_queue_call_to_stored_rating_end_to_end(db: Database) -> None:
     service = SurveyService(
         SETTINGS, db.pool, telephony.control, clock, cases=CaseRepository(db.pool)
     )
-    telephony.subscribe(CallTracker(CallRepository(db.pool)).handle)
-    telephony.subscribe(service.on_event)
+    writer = CallWriter(CallRepository(db.pool), follow_ups=endings_of)
+    telephony.subscribe(CallTracker(writer).handle)
+    await writer.start()
     agent = await seed_agent(db.pool)
     await service.fastagi.start()
     sim.originate.agi_port = service.fastagi.port
@@ -168,8 +171,12 @@ async def test_queue_call_to_stored_rating_end_to_end(db: Database) -> None:
         call = await sim.place_call("hotline", "+66 89 876 5432")
         await sim.answer("PJSIP/agent101")
         await sim.hangup(call, by="caller")
+        ended = "SELECT count(*) FROM calls WHERE ended_at IS NOT NULL"
+        await eventually_db(db, ended, 1)
+        await writer.flush()
+        assert await service.schedule_ended_calls() == 1
         survey_count = "SELECT count(*) FROM surveys WHERE status = 'pending'"
-        await eventually_db(db, survey_count, 1)
+        assert await db.pool.fetchval(survey_count) == 1
         call_id = await db.pool.fetchval("SELECT id FROM calls")
         case_id = await seed_case(db.pool, call_id, "complaint", MONDAY_10)
 
@@ -186,6 +193,7 @@ async def test_queue_call_to_stored_rating_end_to_end(db: Database) -> None:
     finally:
         await service.stop()
         await telephony.stop()
+        await writer.stop()
         await sim.stop()
 
 

@@ -23,7 +23,7 @@ from tests.ivr.fakes import (
     Behaviour,
     Phones,
     Picks,
-    call_ended,
+    end_call,
     presses,
     seed_agent,
     seed_call,
@@ -55,6 +55,9 @@ class Rig:
         await self.phones.settle()
         await self.service.fastagi.wait_idle()
         return len(tasks)
+
+    async def end_call(self, uniqueid: str, number: str, at: datetime) -> None:
+        await end_call(self.pool, self.service, uniqueid, number, at)
 
     async def advance(self, delta: timedelta) -> int:
         self.clock.advance(delta)
@@ -107,7 +110,7 @@ async def test_completed_call_is_surveyed_and_rating_linked(make_rig: RigFactory
     call_id, _ = await seed_call(rig.pool, "1795236655.0", NUMBER, agent, MONDAY_10)
     case_id = await seed_case(rig.pool, call_id, "inquiry", MONDAY_10)
 
-    await rig.service.on_event(call_ended("1795236655.0", "+66812345678", MONDAY_10))
+    await rig.end_call("1795236655.0", "+66812345678", MONDAY_10)
     assert await rig.tick() == 0, "not before the delay after hang-up"
     assert await rig.advance(SETTINGS.delay_after_hangup) == 1
 
@@ -136,15 +139,14 @@ async def test_completed_call_is_surveyed_and_rating_linked(make_rig: RigFactory
 
 async def test_replayed_call_ended_schedules_one_survey(make_rig: RigFactory) -> None:
     rig: Rig = await make_rig()
-    event = call_ended("1795236655.1", NUMBER, MONDAY_10)
-    await rig.service.on_event(event)
-    await rig.service.on_event(event)
+    await rig.end_call("1795236655.1", NUMBER, MONDAY_10)
+    await rig.end_call("1795236655.1", NUMBER, MONDAY_10)
     assert await rig.pool.fetchval("SELECT count(*) FROM surveys") == 1
 
 
 async def test_no_answer_then_retried_then_answered(make_rig: RigFactory) -> None:
     rig: Rig = await make_rig({NUMBER: ["no_answer", presses("1")]})
-    await rig.service.on_event(call_ended("1795236655.2", NUMBER, MONDAY_10))
+    await rig.end_call("1795236655.2", NUMBER, MONDAY_10)
     assert await rig.advance(timedelta(minutes=2)) == 1
     survey = await rig.survey()
     assert survey["status"] == "pending"
@@ -158,7 +160,7 @@ async def test_no_answer_then_retried_then_answered(make_rig: RigFactory) -> Non
 
 async def test_busy_three_times_gives_up(make_rig: RigFactory) -> None:
     rig: Rig = await make_rig({NUMBER: ["busy", "busy", "busy"]})
-    await rig.service.on_event(call_ended("1795236655.3", NUMBER, MONDAY_10))
+    await rig.end_call("1795236655.3", NUMBER, MONDAY_10)
     for _ in range(6):
         await rig.advance(timedelta(hours=1))
     survey = await rig.survey()
@@ -170,7 +172,7 @@ async def test_busy_three_times_gives_up(make_rig: RigFactory) -> None:
 async def test_outside_calling_hours_waits_for_the_morning(make_rig: RigFactory) -> None:
     evening = datetime(2026, 11, 23, 19, 59, tzinfo=BKK)
     rig: Rig = await make_rig({NUMBER: [presses("3")]}, start=evening)
-    await rig.service.on_event(call_ended("1795236655.4", NUMBER, evening))
+    await rig.end_call("1795236655.4", NUMBER, evening)
     assert await rig.advance(timedelta(minutes=5)) == 0
     assert await rig.advance(timedelta(hours=10)) == 0, "07:04 is still too early"
     rig.clock.set(datetime(2026, 11, 24, 8, 0, tzinfo=BKK))
@@ -181,7 +183,7 @@ async def test_outside_calling_hours_waits_for_the_morning(make_rig: RigFactory)
 async def test_no_calls_on_a_public_holiday(make_rig: RigFactory) -> None:
     eve = datetime(2026, 12, 9, 19, 30, tzinfo=BKK)
     rig: Rig = await make_rig({NUMBER: [presses("1")]}, start=eve)
-    await rig.service.on_event(call_ended("1795236655.5", NUMBER, eve))
+    await rig.end_call("1795236655.5", NUMBER, eve)
     rig.clock.set(datetime(2026, 12, 10, 10, 0, tzinfo=BKK))
     assert await rig.tick() == 0, "Constitution Day"
     rig.clock.set(datetime(2026, 12, 11, 8, 0, tzinfo=BKK))
@@ -191,7 +193,7 @@ async def test_no_calls_on_a_public_holiday(make_rig: RigFactory) -> None:
 async def test_unreached_survey_expires_after_three_working_days(make_rig: RigFactory) -> None:
     friday = datetime(2026, 11, 27, 19, 0, tzinfo=BKK)
     rig: Rig = await make_rig({NUMBER: ["no_answer"] * 3}, start=friday)
-    await rig.service.on_event(call_ended("1795236655.6", NUMBER, friday))
+    await rig.end_call("1795236655.6", NUMBER, friday)
     survey = await rig.survey()
     assert survey["expires_at"] == datetime(2026, 12, 2, 20, 0, tzinfo=BKK)
     rig.clock.set(datetime(2026, 12, 2, 20, 0, tzinfo=BKK))
@@ -203,7 +205,7 @@ async def test_unreached_survey_expires_after_three_working_days(make_rig: RigFa
 async def test_opted_out_number_is_never_called(make_rig: RigFactory) -> None:
     rig: Rig = await make_rig()
     await rig.service.queue.add_opt_out(NUMBER, MONDAY_10)
-    await rig.service.on_event(call_ended("1795236655.7", NUMBER, MONDAY_10))
+    await rig.end_call("1795236655.7", NUMBER, MONDAY_10)
     assert await rig.advance(timedelta(hours=1)) == 0
     survey = await rig.survey()
     assert (survey["status"], survey["reason"]) == ("skipped", "opted_out")
@@ -212,18 +214,18 @@ async def test_opted_out_number_is_never_called(make_rig: RigFactory) -> None:
 async def test_pressing_9_opts_out_for_good(make_rig: RigFactory) -> None:
     settings = replace(SETTINGS, min_days_between_surveys=0)
     rig: Rig = await make_rig({NUMBER: [presses("9")]}, settings=settings)
-    await rig.service.on_event(call_ended("1795236655.8", NUMBER, MONDAY_10))
+    await rig.end_call("1795236655.8", NUMBER, MONDAY_10)
     await rig.advance(timedelta(minutes=2))
     assert (await rig.survey())["reason"] == "opted_out"
-    await rig.service.on_event(call_ended("1795236655.9", NUMBER, rig.clock.now()))
+    await rig.end_call("1795236655.9", NUMBER, rig.clock.now())
     assert await rig.advance(timedelta(hours=1)) == 0
     assert (await rig.survey())["status"] == "skipped"
 
 
 async def test_one_survey_per_number_within_the_gap(make_rig: RigFactory) -> None:
     rig: Rig = await make_rig()
-    await rig.service.on_event(call_ended("1795236656.0", NUMBER, MONDAY_10))
-    await rig.service.on_event(call_ended("1795236656.1", NUMBER, MONDAY_10))
+    await rig.end_call("1795236656.0", NUMBER, MONDAY_10)
+    await rig.end_call("1795236656.1", NUMBER, MONDAY_10)
     statuses = await rig.pool.fetch("SELECT status, reason FROM surveys ORDER BY created_at")
     assert sorted((r["status"], r["reason"]) for r in statuses) == [
         ("pending", None),
@@ -234,7 +236,7 @@ async def test_one_survey_per_number_within_the_gap(make_rig: RigFactory) -> Non
 @pytest.mark.parametrize("number", ["anonymous", "1169", "101", "", "+1 555 0100", "08x<script>"])
 async def test_uncallable_numbers_are_skipped(make_rig: RigFactory, number: str) -> None:
     rig: Rig = await make_rig()
-    await rig.service.on_event(call_ended("1795236656.2", number, MONDAY_10))
+    await rig.end_call("1795236656.2", number, MONDAY_10)
     assert await rig.advance(timedelta(hours=1)) == 0
     row = await rig.pool.fetchrow("SELECT status, reason FROM surveys")
     assert (row["status"], row["reason"]) == ("skipped", "number_not_callable")
@@ -247,8 +249,8 @@ async def test_complaint_only_policy_needs_a_complaint_case(make_rig: RigFactory
     call_id, _ = await seed_call(rig.pool, "1795236656.3", NUMBER, None, MONDAY_10)
     await seed_case(rig.pool, call_id, "complaint", MONDAY_10)
     await seed_call(rig.pool, "1795236656.4", other, None, MONDAY_10)
-    await rig.service.on_event(call_ended("1795236656.3", NUMBER, MONDAY_10))
-    await rig.service.on_event(call_ended("1795236656.4", other, MONDAY_10))
+    await rig.end_call("1795236656.3", NUMBER, MONDAY_10)
+    await rig.end_call("1795236656.4", other, MONDAY_10)
     assert await rig.advance(timedelta(minutes=2)) == 1
     assert (await rig.survey())["rating"] == 1
     skipped = await rig.survey(other)
@@ -261,7 +263,7 @@ async def test_random_sample(make_rig: RigFactory, draw: float, status: str) -> 
         SETTINGS, survey_all_answered=False, survey_complaints=False, sample_percent=30
     )
     rig: Rig = await make_rig(settings=settings, draw=draw)
-    await rig.service.on_event(call_ended("1795236656.5", NUMBER, MONDAY_10))
+    await rig.end_call("1795236656.5", NUMBER, MONDAY_10)
     assert (await rig.survey())["status"] == status
 
 
@@ -270,7 +272,7 @@ async def test_at_most_n_channels_at_once(make_rig: RigFactory) -> None:
     settings = replace(SETTINGS, max_channels=2)
     rig: Rig = await make_rig({n: ["rings_until_released"] for n in numbers}, settings=settings)
     for n, number in enumerate(numbers):
-        await rig.service.on_event(call_ended(f"1795236657.{n}", number, MONDAY_10))
+        await rig.end_call(f"1795236657.{n}", number, MONDAY_10)
     rig.clock.advance(timedelta(minutes=2))
     first = await rig.service.tick()
     assert len(first) == 2
@@ -284,26 +286,68 @@ async def test_restart_loses_nothing_and_doubles_nothing(make_rig: RigFactory) -
     numbers = ["0810000001", "0810000002", "0810000003"]
     crashed: Rig = await make_rig()
     for n, number in enumerate(numbers):
-        await crashed.service.on_event(call_ended(f"1795236658.{n}", number, MONDAY_10))
+        await crashed.end_call(f"1795236658.{n}", number, MONDAY_10)
     crashed.clock.advance(timedelta(minutes=2))
     in_flight = await crashed.service.queue.claim(crashed.clock.now(), max_channels=1)
-    assert len(in_flight) == 1, "the old instance died while this one was ringing"
+    assert len(in_flight) == 1, "the old instance died after claiming, before dialling"
     await crashed.service.stop()
 
     behaviours: dict[str, list[Behaviour]] = {n: [presses("1")] for n in numbers}
     wide = replace(SETTINGS, max_channels=5)
     rig: Rig = await make_rig(behaviours, settings=wide, start=crashed.clock.now())
-    assert await rig.tick() == 2, "the pending surveys go out; the one in flight is not redialled"
-    flying = in_flight[0].caller_number
-    assert flying not in [number for number, _ in rig.phones.dialled]
+    assert await rig.tick() == 2, "the pending surveys go out; the one claimed waits its lease"
+    claimed = in_flight[0].caller_number
+    assert claimed not in [number for number, _ in rig.phones.dialled]
     await rig.advance(SETTINGS.dial_lease)
-    after_lease = await rig.survey(flying)
-    assert (after_lease["status"], after_lease["reason"]) == ("pending", "unknown")
-    await rig.advance(SETTINGS.backoff[0])
     assert sorted(number for number, _ in rig.phones.dialled) == numbers
     rows = await rig.pool.fetch("SELECT status, rating, attempts FROM surveys")
-    assert sorted((r["status"], r["rating"]) for r in rows) == [("completed", 1)] * 3
-    assert await rig.outcomes(after_lease["id"]) == ["unknown", "answered"]
+    assert (
+        sorted((r["status"], r["rating"], r["attempts"]) for r in rows) == [("completed", 1, 1)] * 3
+    ), "the attempt that never dialled is not counted"
+
+
+async def test_a_survey_dialled_by_a_dialer_that_died_never_phones_the_customer_again(
+    make_rig: RigFactory,
+) -> None:
+    crashed: Rig = await make_rig()
+    await crashed.end_call("1795236658.9", NUMBER, MONDAY_10)
+    crashed.clock.advance(timedelta(minutes=2))
+    (claim,) = await crashed.service.queue.claim(crashed.clock.now(), max_channels=1)
+    await crashed.service.queue.mark_dialled(claim, str(claim.survey_id), crashed.clock.now())
+    await crashed.service.stop()
+
+    rig: Rig = await make_rig({NUMBER: [presses("1")]}, start=crashed.clock.now())
+    rig.phones.live_channels.add(str(claim.survey_id))
+    await rig.advance(SETTINGS.dial_lease)
+    assert (await rig.survey())["status"] == "dialing", "still ringing: wait for it"
+    rig.phones.pbx_down = True
+    await rig.advance(SETTINGS.dial_lease)
+    assert (await rig.survey())["status"] == "dialing", "the PBX cannot say: wait again"
+    rig.phones.pbx_down = False
+    rig.phones.live_channels.clear()
+    await rig.advance(SETTINGS.dial_lease)
+    for backoff in SETTINGS.backoff:
+        await rig.advance(backoff)
+    survey = await rig.survey()
+    assert (survey["status"], survey["reason"]) == ("incomplete", "outcome_unknown")
+    assert await rig.outcomes(survey["id"]) == ["unknown"]
+    assert rig.phones.dialled == []
+
+
+async def test_an_originate_left_unanswered_is_checked_with_the_pbx_not_redialled(
+    make_rig: RigFactory,
+) -> None:
+    rig: Rig = await make_rig({NUMBER: ["answer_lost", presses("1")]})
+    await rig.end_call("1795236658.8", NUMBER, MONDAY_10)
+    assert await rig.advance(timedelta(minutes=2)) == 1
+    await rig.advance(SETTINGS.dial_lease)
+    assert (await rig.survey())["status"] == "dialing", "its channel still exists"
+    rig.phones.live_channels.clear()
+    await rig.advance(SETTINGS.dial_lease)
+    for backoff in SETTINGS.backoff:
+        await rig.advance(backoff)
+    assert len(rig.phones.dialled) == 1
+    assert (await rig.survey())["reason"] == "outcome_unknown"
 
 
 async def test_two_instances_never_claim_the_same_survey(make_rig: RigFactory) -> None:
@@ -311,7 +355,7 @@ async def test_two_instances_never_claim_the_same_survey(make_rig: RigFactory) -
     one: Rig = await make_rig(settings=settings)
     two: Rig = await make_rig(settings=settings)
     for n in range(20):
-        await one.service.on_event(call_ended(f"1795236659.{n}", f"08200000{n:02d}", MONDAY_10))
+        await one.end_call(f"1795236659.{n}", f"08200000{n:02d}", MONDAY_10)
     now = MONDAY_10 + timedelta(minutes=2)
     claims = await asyncio.gather(
         *(rig.service.queue.claim(now, 50) for rig in (one, two, one, two))
@@ -324,7 +368,7 @@ async def test_two_instances_never_claim_the_same_survey(make_rig: RigFactory) -
 async def test_pbx_down_does_not_burn_attempts(make_rig: RigFactory) -> None:
     rig: Rig = await make_rig({NUMBER: [presses("2")]})
     rig.phones.pbx_down = True
-    await rig.service.on_event(call_ended("1795236660.0", NUMBER, MONDAY_10))
+    await rig.end_call("1795236660.0", NUMBER, MONDAY_10)
     assert await rig.advance(timedelta(minutes=2)) == 1
     survey = await rig.survey()
     assert (survey["status"], survey["attempts"], survey["reason"]) == (
@@ -343,7 +387,7 @@ async def test_caller_hanging_up_mid_survey_is_incomplete(make_rig: RigFactory) 
         return None if command.startswith("GET DATA") else "200 result=0"
 
     rig: Rig = await make_rig({NUMBER: [Picks(hangs_up)]})
-    await rig.service.on_event(call_ended("1795236660.1", NUMBER, MONDAY_10))
+    await rig.end_call("1795236660.1", NUMBER, MONDAY_10)
     await rig.advance(timedelta(minutes=2))
     survey = await rig.survey()
     assert (survey["status"], survey["reason"], survey["rating"]) == (
@@ -356,7 +400,7 @@ async def test_caller_hanging_up_mid_survey_is_incomplete(make_rig: RigFactory) 
 
 async def test_silence_three_times_is_incomplete_and_not_redialled(make_rig: RigFactory) -> None:
     rig: Rig = await make_rig({NUMBER: [presses("", "", "")]})
-    await rig.service.on_event(call_ended("1795236660.2", NUMBER, MONDAY_10))
+    await rig.end_call("1795236660.2", NUMBER, MONDAY_10)
     await rig.advance(timedelta(minutes=2))
     survey = await rig.survey()
     assert (survey["status"], survey["reason"]) == ("incomplete", "no_valid_input")
@@ -375,7 +419,7 @@ async def test_in_call_survey_after_the_agent_hangs_up(make_rig: RigFactory) -> 
     rig: Rig = await make_rig(settings=INCALL)
     agent = await seed_agent(rig.pool)
     call_id, _ = await seed_call(rig.pool, "1795236661.0", NUMBER, agent, MONDAY_10)
-    await rig.service.on_event(call_ended("1795236661.0", NUMBER, MONDAY_10))
+    await rig.end_call("1795236661.0", NUMBER, MONDAY_10)
     assert await rig.pool.fetchval("SELECT count(*) FROM surveys") == 0, "no callback"
 
     await run_session(rig.service.fastagi.port, incall_env("1795236661.0"), keypad("1"))
@@ -480,7 +524,7 @@ async def test_lost_sessions_are_closed_not_redialled(make_rig: RigFactory) -> N
     rig: Rig = await make_rig()
     queue = rig.service.queue
     for n, number in enumerate(("0810000011", "0810000012")):
-        await rig.service.on_event(call_ended(f"1795236662.{n}", number, MONDAY_10))
+        await rig.end_call(f"1795236662.{n}", number, MONDAY_10)
     rig.clock.advance(timedelta(minutes=2))
     talking, answered = await queue.claim(rig.clock.now(), max_channels=2)
     assert await queue.begin_session(talking.survey_id, talking.token, rig.clock.now()) == "th"
@@ -526,7 +570,7 @@ async def test_service_runs_its_own_loop_and_reports_health(make_rig: RigFactory
     rig: Rig = await make_rig({NUMBER: [presses("1")]}, settings=settings)
     await rig.service.stop()
     assert rig.service.health() == (False, "FastAGI server not listening")
-    await rig.service.on_event(call_ended("1795236663.0", NUMBER, MONDAY_10))
+    await rig.end_call("1795236663.0", NUMBER, MONDAY_10)
     rig.clock.advance(timedelta(minutes=2))
     await rig.service.start()
     rig.phones.agi_port = rig.service.fastagi.port

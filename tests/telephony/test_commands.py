@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -20,6 +21,7 @@ from telephony.errors import (
     PbxUnavailable,
 )
 from tests.telephony.fake_ami import FakeAmi, error, eventually, replay_answer, reply
+from tests.waiting import until_true
 
 
 async def ignore(message: AmiMessage) -> None:
@@ -348,3 +350,17 @@ async def test_member_commands_against_the_simulator(
     await sim_control.remove_member("lab", "hotline", "PJSIP/agent104")
     with pytest.raises(NotDynamicMember):
         await sim_control.remove_member("lab", "hotline", "PJSIP/agent101")
+
+
+async def test_a_dialled_channel_exists_while_it_rings_and_not_once_it_ended(
+    sim_control: AmiCallControl,
+) -> None:
+    dial = asyncio.create_task(
+        sim_control.originate(
+            "lab", "PJSIP/0822222222@trunk", "survey", "s", channel_id="s-ring", timeout_ms=40_000
+        )
+    )
+    await until_true(lambda: sim_control.channel_exists("lab", "s-ring"), within=5.0)
+    assert not await sim_control.channel_exists("lab", "s-other")
+    assert (await dial).outcome == "no_answer"
+    assert not await sim_control.channel_exists("lab", "s-ring")

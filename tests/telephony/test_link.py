@@ -317,7 +317,7 @@ async def test_a_failing_listener_is_logged_and_events_still_flow(
     assert "Hangup" in [e["ami_event"] for e in logs if e["event"] == "ami_listener_failed"]
 
 
-async def test_reconnect_backs_off_exponentially_up_to_the_maximum(
+async def test_a_refused_login_is_retried_at_once_then_backs_off_up_to_the_maximum(
     ami: FakeAmi, make_link: LinkFactory
 ) -> None:
     ami.secret = "rotated"
@@ -327,5 +327,21 @@ async def test_reconnect_backs_off_exponentially_up_to_the_maximum(
         def delays() -> list[float]:
             return [e["delay_s"] for e in logs if e["event"] == "ami_reconnect_scheduled"]
 
-        await eventually(lambda: len(delays()) >= 5)
-    assert delays()[:5] == [0.02, 0.04, 0.08, 0.1, 0.1]
+        await eventually(lambda: len(delays()) >= 6)
+    ceilings = [0.02, 0.04, 0.08, 0.1, 0.1]
+    assert delays()[0] == 0.0
+    assert all(c / 2 <= d <= c for d, c in zip(delays()[1:6], ceilings, strict=True))
+
+
+async def test_refused_and_repaired_frames_are_counted_across_reconnects(
+    ami: FakeAmi, recorder: Recorder, make_link: LinkFactory
+) -> None:
+    link = await make_link()
+    await eventually(lambda: link.up)
+    ami.push(b"garbage\r\n\r\nEvent: A\r\nX: 1\r\r\n\r\r\nEvent: B\r\nName: x\x00y\r\n\r\n")
+    await eventually(lambda: "B" in [m.name for m in recorder.messages])
+    link.reconnect("test")
+    await eventually(lambda: recorder.items.count("connected") == 2)
+    ami.push(b"more garbage\r\n\r\n")
+    await eventually(lambda: link.health().frames["malformed"] == 3)
+    assert link.health().frames == {"malformed": 3, "oversized": 0, "cleaned": 1}

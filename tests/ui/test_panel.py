@@ -24,6 +24,7 @@ from telephony.events import (
     CallQueued,
     CallResumed,
     CallTransferred,
+    ConnectedCall,
     MemberRemoved,
     MemberSnapshot,
     PbxSnapshot,
@@ -609,6 +610,51 @@ async def test_a_restarted_service_puts_calls_in_progress_back_on_the_desk(
         assert call is not None
         assert (call.status, call.phase) == ("talking", Phase.INQUIRY)
         assert call.phases[0].at == clock.now() - timedelta(seconds=25)
+
+
+async def test_after_a_restart_the_panel_shows_the_call_answered_while_it_was_down(
+    fresh_db_url: str, tmp_path: Any, clock: ManualClock
+) -> None:
+    from tests.ui.conftest import build_app
+
+    first = build_app(fresh_db_url, tmp_path, clock, wrapup_s=30)
+    async with TestServer(first) as server:
+        user = await first[db_key].pool.fetchval(
+            "INSERT INTO users (username, display_name, password_hash, role, pbx, interface) "
+            "VALUES ('somchai', 'Somchai', 'x', 'agent', $1, 'PJSIP/101') RETURNING id",
+            PBX,
+        )
+        await feed(
+            server,
+            queued(clock, "1.1"),
+            ringing(clock, "1.1", "PJSIP/101"),
+            answered(clock, "1.1", "PJSIP/101"),
+        )
+
+    clock.advance(timedelta(seconds=120))  # down: 1.1 ended, 2.1 rang and was answered
+    new_call = ConnectedCall(
+        call_key=make_call_key(PBX, "1169", "2.1"),
+        queue="1169",
+        uniqueid="2.1",
+        linkedid="2.1",
+        caller_number="0898765432",
+        caller_name="Dao",
+        interface="PJSIP/101",
+        member_name="Somchai",
+        talking_s=40.0,
+    )
+    second = build_app(fresh_db_url, tmp_path, clock, wrapup_s=30)
+    async with TestServer(second) as server:
+        await feed(server, PbxSnapshot(PBX, clock.now(), (), (new_call,), ()))
+        call = (await second[panel_key].desk(user)).call
+        assert call is not None
+        assert (call.call_key, call.status, call.caller_name) == (
+            new_call.call_key,
+            "talking",
+            "Dao",
+        )
+        assert call.answered_at == clock.now() - timedelta(seconds=40)
+        assert call.phase is Phase.GREETING
 
 
 async def test_a_case_saved_without_a_telephone_still_belongs_to_the_caller(
