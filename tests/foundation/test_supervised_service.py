@@ -248,7 +248,7 @@ async def test_a_stalled_pbx_link_shows_down_on_healthz_within_five_seconds(
     async with service(via=await proxy.start()) as client:
 
         async def pbx(up: bool) -> Any:
-            body = await (await client.get("/healthz")).json()
+            body = await (await client.get("/healthz", headers=MONITOR)).json()
             return next((p for p in body["pbx"] if p["up"] is up), None)
 
         await until(lambda: pbx(True), "link up")

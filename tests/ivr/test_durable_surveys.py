@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from config.settings import load_settings
 from hotline.app import create_app
 from pbxsim import PbxSimulator
+from tests.foundation.conftest import MONITOR, MONITORING_TOKEN
 from tests.own_postgres import own_postgres
 from tests.waiting import until, until_true
 
@@ -49,11 +50,12 @@ async def test_calls_that_end_while_postgresql_is_down_all_get_one_survey(
             data_dir=tmp_path,
             pbx=[{**pbx, "secret": "hotline"}],
             survey={"poll_interval_s": 0.2},
+            security={"monitoring_token": MONITORING_TOKEN},
         )
         async with TestClient(TestServer(create_app(settings))) as client:
 
             async def link_up() -> bool:
-                body = await (await client.get("/healthz")).json()
+                body = await (await client.get("/healthz", headers=MONITOR)).json()
                 return all(part["up"] for part in body["pbx"])
 
             await until_true(link_up, within=10.0)

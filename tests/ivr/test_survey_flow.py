@@ -468,7 +468,7 @@ async def test_in_call_script_is_off_unless_configured(make_rig: RigFactory) -> 
 async def dialling(rig: Rig, *numbers: str) -> list[Claim]:
     """Surveys claimed and rung, as the dialer leaves them until the FastAGI session comes."""
     for n, number in enumerate(numbers):
-        await rig.service.on_event(call_ended(f"1795236670.{n}", number, MONDAY_10))
+        await rig.end_call(f"1795236670.{n}", number, MONDAY_10)
     rig.clock.advance(SETTINGS.delay_after_hangup)
     claims = await rig.service.queue.claim(rig.clock.now(), max_channels=len(numbers))
     return sorted(claims, key=lambda claim: claim.caller_number)
