@@ -32,6 +32,7 @@ from telephony.events import (
     CallResumed,
     CallTransferred,
     ConnectedCall,
+    HungUpBy,
     PbxSnapshot,
     TelephonyEvent,
     WaitingCaller,
@@ -92,6 +93,10 @@ class CallTracker:
         self._recent_size = recent
         self._open: dict[str, CallRecord] = {}
         self._recent: OrderedDict[str, CallRecord] = OrderedDict()
+        # Agent channels of answered calls, and who asked the service to hang one up.
+        self._by_channel: dict[tuple[str, str], str] = {}
+        self._channel_of: dict[str, tuple[str, str]] = {}
+        self._hangup_by: dict[str, HungUpBy] = {}
         self._handlers: dict[type[Any], Callable[[Any], Awaitable[None]]] = {
             CallQueued: self._queued,
             AgentRinging: self._ringing,
@@ -119,6 +124,13 @@ class CallTracker:
         """A copy of the record of an open or recently ended call."""
         record = self._open.get(call_key) or self._recent.get(call_key)
         return None if record is None else replace(record)
+
+    def hangup_requested(self, pbx: str, channel: str, by: HungUpBy = "agent") -> None:
+        """The service is about to hang up `channel` for `by`: an AMI Hangup of the agent
+        leg reports AgentComplete Reason caller, so only the service knows who ended it."""
+        call_key = self._by_channel.get((pbx, channel))
+        if call_key is not None:
+            self._hangup_by[call_key] = by
 
     # -- records -------------------------------------------------------------------------
 
@@ -150,6 +162,10 @@ class CallTracker:
 
     async def _close(self, record: CallRecord) -> None:
         self._open.pop(record.call_key, None)
+        self._hangup_by.pop(record.call_key, None)
+        channel = self._channel_of.pop(record.call_key, None)
+        if channel is not None:
+            self._by_channel.pop(channel, None)
         self._recent[record.call_key] = record
         while len(self._recent) > self._recent_size:
             self._recent.popitem(last=False)
@@ -204,6 +220,9 @@ class CallTracker:
         record.agent_name = event.member_name
         record.wait_s = event.wait_s
         record.ring_s = event.ring_s
+        if event.agent_channel:
+            self._by_channel[(event.pbx, event.agent_channel)] = event.call_key
+            self._channel_of[event.call_key] = (event.pbx, event.agent_channel)
         if record.ringing_at is None:
             record.ringing_at = event.at - timedelta(seconds=event.ring_s)
         if record.joined_at is None:
@@ -235,6 +254,9 @@ class CallTracker:
         record.ended_at = event.at
         if isinstance(event, CallEnded):
             _settle_completed(record, event)
+            asked = self._hangup_by.get(event.call_key)
+            if asked is not None and record.hung_up_by != "transfer":
+                record.hung_up_by = asked
         elif isinstance(event, CallAbandoned):
             _settle_abandoned(record, event)
         else:

@@ -81,6 +81,8 @@ class CallAnswered:
     caller_name: str
     wait_s: float
     ring_s: float
+    # The agent's own channel (AMI DestChannel): transfers and hang-ups act on it.
+    agent_channel: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +286,23 @@ CallEvent: TypeAlias = (
     | CallAbandoned
     | CallExitedQueue
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """The queue's overflow asked for a call back (the dialplan's UserEvent CallbackRequest).
+
+    `number` is the caller's own CALLERID(num): untrusted text, validated before dialling.
+    """
+
+    pbx: str
+    at: datetime
+    queue: str
+    number: str
+    uniqueid: str
+    call_key: str
+
+
 MemberEvent: TypeAlias = AgentStateChanged | MemberAdded | MemberRemoved
 LinkEvent: TypeAlias = LinkUp | LinkDown | PbxSnapshot
-TelephonyEvent: TypeAlias = CallEvent | MemberEvent | LinkEvent
+TelephonyEvent: TypeAlias = CallEvent | MemberEvent | LinkEvent | CallbackRequested

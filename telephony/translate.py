@@ -24,6 +24,7 @@ from telephony.events import (
     AgentStateChanged,
     CallAbandoned,
     CallAnswered,
+    CallbackRequested,
     CallEnded,
     CallExitedQueue,
     CallHeld,
@@ -209,7 +210,10 @@ class Translator:
             "QueueMemberPause": self._on_member_state,
             "QueueMemberAdded": self._on_member_added,
             "QueueMemberRemoved": self._on_member_removed,
+            "UserEvent": self._on_user_event,
         }
+        # UserEvents the dialplan sends, by their name.
+        self._user_events: dict[str, Handler] = {"CallbackRequest": self._on_callback_request}
 
     @property
     def tracked_calls(self) -> int:
@@ -520,6 +524,7 @@ class Translator:
                 caller_name=call.caller_name,
                 wait_s=call.wait_s,
                 ring_s=ring_s,
+                agent_channel=msg.get("DestChannel") or "",
             )
         ]
 
@@ -743,4 +748,25 @@ class Translator:
         queue, interface, name = self._member(msg)
         return [
             MemberRemoved(pbx=self.pbx, at=at, queue=queue, interface=interface, member_name=name)
+        ]
+
+    # -- the dialplan's own events -------------------------------------------------------
+
+    def _on_user_event(self, msg: AmiMessage, at: datetime) -> Events:
+        handler = self._user_events.get(msg.get("UserEvent") or "")
+        return handler(msg, at) if handler is not None else []
+
+    def _on_callback_request(self, msg: AmiMessage, at: datetime) -> Events:
+        """`UserEvent(CallbackRequest,Queue: q,Number: n,Uniqueid: u)` from the overflow."""
+        queue = _field(msg, "Queue")
+        uniqueid = _field(msg, "Uniqueid")
+        return [
+            CallbackRequested(
+                pbx=self.pbx,
+                at=at,
+                queue=queue,
+                number=msg.get("Number") or "",
+                uniqueid=uniqueid,
+                call_key=make_call_key(self.pbx, queue, uniqueid),
+            )
         ]
