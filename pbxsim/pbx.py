@@ -23,6 +23,7 @@ from pbxsim.queue_actions import QueueActions
 from pbxsim.queue_calls import HangupSide, QueueCall, QueueEngine
 from pbxsim.replay import ReplayFeed
 from pbxsim.templates import Fields
+from pbxsim.transfer_actions import TransferActions
 from telephony.ami.protocol import AmiMessage
 
 
@@ -78,6 +79,8 @@ class PbxSimulator:
             self.queue_engine.after_agent = self.originate.incall_survey
         self.roster = MemberRoster(self.core, self.queue_engine.dispatch)
         QueueActions(self.core, self.queue_engine, self.roster).register(self.server)
+        self.transfers = TransferActions(self.core, self.queue_engine)
+        self.transfers.register(self.server)
         self.originate.register(self.server)
         self.replay = (
             ReplayFeed(replay, speed=replay_speed, autostart=replay_autostart) if replay else None

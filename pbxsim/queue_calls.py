@@ -388,7 +388,7 @@ class QueueEngine:
 
     def transfer(self, call: QueueCall, exten: str, context: str) -> None:
         """Blind transfer by the agent: the agent leaves, the caller goes to `exten@context`."""
-        agent, member = self._connected_agent(call)
+        agent, _ = self._connected_agent(call)
         bridge = call.bridge
         assert bridge is not None
         emit, caller = self.core.emit, call.caller
@@ -403,6 +403,15 @@ class QueueEngine:
                 [("IsExternal", "No"), ("Context", clean(context)), ("Extension", clean(exten))],
             )
         )
+        self.hand_over(call, exten, context)
+
+    def hand_over(self, call: QueueCall, exten: str, context: str) -> None:
+        """The agent leaves a transferred call (blind, or attended once the agent hangs up)
+        and the caller goes on to `exten@context`."""
+        agent, member = self._connected_agent(call)
+        bridge = call.bridge
+        assert bridge is not None
+        emit, caller = self.core.emit, call.caller
         self._complete(call, "transfer")
         for ch in (agent, caller):
             bridge.channels.remove(ch)

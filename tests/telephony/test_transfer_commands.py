@@ -50,11 +50,11 @@ def captured_event(capture: str, *needles: str) -> bytes:
     raise AssertionError(f"{capture} has no message with {needles}")
 
 
-async def until_cancelled(control: AmiCallControl, channel: str) -> None:
+async def until_cancelled(control: AmiCallControl, channel: str, pbx: str = "pbx1") -> None:
     """Cancel once the link has delivered the consultation's Newchannel."""
     for _ in range(200):
         try:
-            await control.cancel_attended_transfer("pbx1", channel)
+            await control.cancel_attended_transfer(pbx, channel)
             return
         except NoConsultation:
             await asyncio.sleep(0.01)
