@@ -107,14 +107,14 @@ async def test_the_agent_hangs_up_from_the_panel(live: Live) -> None:
     assert await stored(live, "SELECT hung_up_by FROM calls WHERE ended_at IS NOT NULL") == "agent"
 
 
-def callback_request(uniqueid: str, number: str) -> list[tuple[str, str]]:
+def callback_request(uniqueid: str, number: str, queue: str = QUEUE) -> list[tuple[str, str]]:
     """The overflow's UserEvent as the shipped dialplan sends it."""
     return event(
         "UserEvent",
         "user,all",
         [("Channel", "PJSIP/trunk-00000031"), ("CallerIDNum", number)],
         [("Uniqueid", uniqueid), ("Linkedid", uniqueid), ("UserEvent", "CallbackRequest")],
-        [("Queue", QUEUE), ("Number", number), ("Uniqueid", uniqueid)],
+        [("Queue", queue), ("Number", number), ("Uniqueid", uniqueid)],
     )
 
 
