@@ -9,6 +9,10 @@
   const messages = {};
   for (const li of $("call-control-messages").children) messages[li.dataset.code] = li.textContent;
   const say = (code) => messages[code] || messages.failed;
+  // Request times in the agency's time zone and calendar, as the rest of the panel shows them.
+  const boot = JSON.parse($("panel-boot").textContent);
+  const locale = (boot.lang === "th" ? "th-TH" : "en-GB") + (boot.era === "be" ? "-u-ca-buddhist" : "-u-ca-gregory");
+  const when = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short", timeZone: boot.timezone });
 
   let call = null;
   let consulting = null;
@@ -131,7 +135,7 @@
 
   function requestRow(request) {
     const row = document.createElement("tr");
-    for (const value of [new Date(request.requested_at).toLocaleString(), request.queue, request.number || request.raw_number]) {
+    for (const value of [when.format(new Date(request.requested_at)), request.queue, request.number || request.raw_number]) {
       const cell = document.createElement("td");
       cell.textContent = value;
       row.appendChild(cell);
