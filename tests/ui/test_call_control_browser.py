@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
 
 from accounts.users import UserRepository
+from cases.intake import IntakeForm
+from cases.lifecycle import Role
+from cases.models import Actor
 from pbxsim import CustomerPhone
 from pbxsim.templates import event
 from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD
 from tests.ui.test_browser import AGENT, NUMBER, QUEUE, Live, live, log_in_and_go_ready
-from web.keys import call_writer_key, db_key
+from web.keys import call_writer_key, db_key, intake_key
 
 __all__ = ["live"]
 pytestmark = pytest.mark.browser
@@ -227,3 +231,24 @@ async def test_the_intake_of_the_first_call_is_kept_apart_when_the_second_pops(
     await drafts.get_by_role("button", name="Open these notes").first.click()
     await expect(page.locator("input[name=contact_phone]")).to_have_value(OTHER_NUMBER)
     await expect(page.locator("input[name=topic]")).to_have_value("")
+
+
+async def test_a_citizen_is_called_back_from_the_case_page(live: Live) -> None:
+    app = live.server.app
+    found = await UserRepository(app[db_key].pool).credentials("somchai")
+    assert found is not None
+    actor = Actor(user_id=found[0].id, role=Role.AGENT, unit_id=None)
+    form = {"channel": "phone", "case_type": "complaint", "topic": "Bill", "details": "x"}
+    intake = IntakeForm.parse({**form, "contact_phone": "081-234-5678"})
+    case = await app[intake_key].create(intake, actor=actor, now=datetime.now(UTC))
+    page = await log_in_and_go_ready(live)
+    await page.goto(live.url(f"/cases/{case.id}"))
+    await page.click("#case-call-back button")
+    await expect(page.get_by_test_id("case-call-back-result")).to_have_text(
+        "Your phone answered; now calling the citizen"
+    )
+    placed = live.sim.survey_calls[-1].request
+    assert placed is not None and placed.variables == {"HOTLINE_CALLBACK": case.reference}
+    assert placed.exten == NUMBER
+    linked = await stored(live, "SELECT case_id FROM outbound_calls WHERE outcome = 'answered'")
+    assert linked == case.id
