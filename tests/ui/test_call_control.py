@@ -134,6 +134,17 @@ async def test_transfer_targets_are_checked_before_the_pbx_is_asked(wired: Wired
     assert (status, body["target"]) == (200, "2102")
 
 
+async def test_a_caller_is_sent_back_into_a_queue_through_its_extension(wired: Wired) -> None:
+    call_key = await on_the_phone(wired)
+    status, body = await wired.somchai.post(
+        "/panel/call/transfer", call_key=call_key, kind="queue", target=QUEUE
+    )
+    assert (status, body["target"]) == (200, QUEUE)
+    sent = await wired.sim.wait_for_action("BlindTransfer")
+    assert (sent["Channel"].startswith("PJSIP/agent101-"), sent["Exten"]) == (True, QUEUE)
+    assert sent["Context"] == "from-agents"
+
+
 async def test_transfer_targets_list_the_colleagues_and_queues(wired: Wired) -> None:
     response = await wired.somchai.session.get("/panel/call/targets")
     assert await response.json() == {
