@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from accounts.users import User
 from agent_ui.desk import Availability, PhaseMark
 
 SCRIPT_KINDS = ("greeting", "closing")
@@ -61,6 +62,12 @@ WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT 1
 """
 
 _CALL_ID = "SELECT id FROM calls WHERE call_key = $1"
+
+# A call the agent took: stored as theirs, or answered on their phone.
+_TOOK_CALL = """
+SELECT EXISTS (SELECT 1 FROM calls WHERE call_key = $1
+               AND (agent_user_id = $2 OR (pbx = $3 AND agent_interface = $4)))
+"""
 
 # Calls an agent was still on (talking, or in wrap-up) when the service stopped.
 _OPEN_DESK_CALLS = """
@@ -147,6 +154,13 @@ class PanelStore:
         """Answered calls since `since` whose agent had not finished them (wrap-up included)."""
         rows: list[asyncpg.Record] = await self._pool.fetch(_OPEN_DESK_CALLS, since)
         return rows
+
+    async def took_call(self, call_key: str, user: User) -> bool:
+        """Whether `call_key` is a call this agent took, so an intake may name it."""
+        took: bool = await self._pool.fetchval(
+            _TOOK_CALL, call_key, user.id, user.pbx or "", user.interface or ""
+        )
+        return took
 
     async def call_id(self, call_key: str) -> int | None:
         value: int | None = await self._pool.fetchval(_CALL_ID, call_key)

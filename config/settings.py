@@ -140,6 +140,20 @@ class SecuritySettings(BaseModel):
         )
 
 
+class CallControlSettings(BaseModel):
+    """How the panel's transfers and click-to-call reach the shipped dialplan."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The agents' context: other agents' extensions, the queues and outside numbers.
+    agent_context: str = Field(default="from-agents", min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    callback_caller_id: str = Field(default='"Hotline" <1169>', min_length=1, max_length=80)
+    # PJSIP/agent102 is reached at <prefix>102 (extensions.conf `_210X`).
+    agent_extension_prefix: str = Field(default="2", pattern=r"^[0-9]*$")
+    # The extension that puts a caller back into each queue (a queue not listed: its name).
+    queue_extensions: dict[str, str] = Field(default_factory=lambda: {"hotline": "1169"})
+
+
 class Settings(BaseSettings):
     """Everything hotline reads at start. Environment variables are HOTLINE_<NAME>."""
 
@@ -159,6 +173,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Bangkok"
     standards: Standards = Field(default_factory=Standards)
     cases: CaseSettings = Field(default_factory=CaseSettings)
+    call_control: CallControlSettings = Field(default_factory=CallControlSettings)
     survey: dict[str, Any] = Field(
         default_factory=dict, description="ivr.config.SurveySettings, in seconds and HH:MM"
     )

@@ -196,6 +196,39 @@ CREATE TABLE public.call_statistics (
 );
 
 --
+-- Name: callback_requests; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.callback_requests (
+    id bigint NOT NULL,
+    pbx text NOT NULL,
+    queue text NOT NULL,
+    call_key text NOT NULL,
+    raw_number text NOT NULL,
+    number text,
+    requested_at timestamp with time zone NOT NULL,
+    done_at timestamp with time zone,
+    done_by bigint
+);
+
+--
+-- Name: callback_requests_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.callback_requests_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: callback_requests_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.callback_requests_id_seq OWNED BY public.callback_requests.id;
+
+--
 -- Name: callers; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -462,6 +495,40 @@ CREATE TABLE public.closed_days (
     created_by bigint,
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
+
+--
+-- Name: outbound_calls; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.outbound_calls (
+    id bigint NOT NULL,
+    pbx text NOT NULL,
+    channel_id text NOT NULL,
+    agent_user_id bigint NOT NULL,
+    number text NOT NULL,
+    case_id bigint,
+    callback_request_id bigint,
+    started_at timestamp with time zone NOT NULL,
+    outcome text,
+    answered_at timestamp with time zone
+);
+
+--
+-- Name: outbound_calls_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.outbound_calls_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: outbound_calls_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.outbound_calls_id_seq OWNED BY public.outbound_calls.id;
 
 --
 -- Name: pdpa_view_log; Type: TABLE; Schema: public; Owner: -
@@ -799,6 +866,12 @@ ALTER TABLE ONLY public.call_endings ALTER COLUMN id SET DEFAULT nextval('public
 ALTER TABLE ONLY public.call_phase_events ALTER COLUMN id SET DEFAULT nextval('public.call_phase_events_id_seq'::regclass);
 
 --
+-- Name: callback_requests id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.callback_requests ALTER COLUMN id SET DEFAULT nextval('public.callback_requests_id_seq'::regclass);
+
+--
 -- Name: callers id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -827,6 +900,12 @@ ALTER TABLE ONLY public.case_events ALTER COLUMN id SET DEFAULT nextval('public.
 --
 
 ALTER TABLE ONLY public.cases ALTER COLUMN id SET DEFAULT nextval('public.cases_id_seq'::regclass);
+
+--
+-- Name: outbound_calls id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbound_calls ALTER COLUMN id SET DEFAULT nextval('public.outbound_calls_id_seq'::regclass);
 
 --
 -- Name: pdpa_view_log id; Type: DEFAULT; Schema: public; Owner: -
@@ -933,6 +1012,20 @@ ALTER TABLE ONLY public.call_statistics
     ADD CONSTRAINT call_statistics_pkey PRIMARY KEY (month, queue);
 
 --
+-- Name: callback_requests callback_requests_call_key_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.callback_requests
+    ADD CONSTRAINT callback_requests_call_key_key UNIQUE (call_key);
+
+--
+-- Name: callback_requests callback_requests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.callback_requests
+    ADD CONSTRAINT callback_requests_pkey PRIMARY KEY (id);
+
+--
 -- Name: callers callers_number_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1015,6 +1108,20 @@ ALTER TABLE ONLY public.cases
 
 ALTER TABLE ONLY public.closed_days
     ADD CONSTRAINT closed_days_pkey PRIMARY KEY (day);
+
+--
+-- Name: outbound_calls outbound_calls_channel_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbound_calls
+    ADD CONSTRAINT outbound_calls_channel_id_key UNIQUE (channel_id);
+
+--
+-- Name: outbound_calls outbound_calls_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbound_calls
+    ADD CONSTRAINT outbound_calls_pkey PRIMARY KEY (id);
 
 --
 -- Name: pdpa_view_log pdpa_view_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1152,6 +1259,18 @@ CREATE INDEX call_endings_waiting ON public.call_endings USING btree (id) WHERE 
 CREATE INDEX call_phase_events_call ON public.call_phase_events USING btree (call_id);
 
 --
+-- Name: callback_requests_done_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX callback_requests_done_by ON public.callback_requests USING btree (done_by);
+
+--
+-- Name: callback_requests_open; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX callback_requests_open ON public.callback_requests USING btree (requested_at) WHERE (done_at IS NULL);
+
+--
 -- Name: calls_agent_joined; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1246,6 +1365,24 @@ CREATE INDEX cases_type_resolved ON public.cases USING btree (case_type, resolve
 --
 
 CREATE INDEX cases_unit_status ON public.cases USING btree (unit_id, status);
+
+--
+-- Name: outbound_calls_agent; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbound_calls_agent ON public.outbound_calls USING btree (agent_user_id, started_at DESC);
+
+--
+-- Name: outbound_calls_case; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbound_calls_case ON public.outbound_calls USING btree (case_id);
+
+--
+-- Name: outbound_calls_request; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX outbound_calls_request ON public.outbound_calls USING btree (callback_request_id);
 
 --
 -- Name: pdpa_view_log_case; Type: INDEX; Schema: public; Owner: -
@@ -1400,6 +1537,13 @@ ALTER TABLE ONLY public.call_phase_events
     ADD CONSTRAINT call_phase_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
 
 --
+-- Name: callback_requests callback_requests_done_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.callback_requests
+    ADD CONSTRAINT callback_requests_done_by_fkey FOREIGN KEY (done_by) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
 -- Name: calls calls_agent_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1475,6 +1619,27 @@ ALTER TABLE ONLY public.cases
 
 ALTER TABLE ONLY public.closed_days
     ADD CONSTRAINT closed_days_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+--
+-- Name: outbound_calls outbound_calls_agent_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbound_calls
+    ADD CONSTRAINT outbound_calls_agent_user_id_fkey FOREIGN KEY (agent_user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+--
+-- Name: outbound_calls outbound_calls_callback_request_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbound_calls
+    ADD CONSTRAINT outbound_calls_callback_request_id_fkey FOREIGN KEY (callback_request_id) REFERENCES public.callback_requests(id) ON DELETE SET NULL;
+
+--
+-- Name: outbound_calls outbound_calls_case_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.outbound_calls
+    ADD CONSTRAINT outbound_calls_case_id_fkey FOREIGN KEY (case_id) REFERENCES public.cases(id) ON DELETE SET NULL;
 
 --
 -- Name: pdpa_view_log pdpa_view_log_case_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -11,10 +11,12 @@ from aiohttp import web
 
 from accounts.login_throttle import LoginThrottle
 from admin import views as admin
+from agent_ui.views import calls as call_control
 from agent_ui.views import cases, panel
 from config.settings import Settings
 from hotline.health import health_sources_key, healthz, metrics_view, watch_tasks
 from hotline.lifetimes import (
+    call_control_ctx,
     case_jobs_ctx,
     database_ctx,
     panel_ctx,
@@ -98,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(survey_ctx)
     app.cleanup_ctx.append(case_jobs_ctx)
     app.cleanup_ctx.append(panel_ctx)
+    app.cleanup_ctx.append(call_control_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
@@ -109,4 +112,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     cases.setup(app)
     admin.setup(app)
     panel.setup(app)
+    call_control.setup(app)
     return app

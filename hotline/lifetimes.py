@@ -18,6 +18,8 @@ from aiohttp import web
 
 from accounts.management import AdminRepository
 from accounts.users import UserRepository
+from agent_ui.call_control import CallControlService
+from agent_ui.call_control_store import CallControlStore
 from agent_ui.panel_service import PanelService
 from agent_ui.phases import PhaseStandards
 from agent_ui.screenpop import ScreenPops
@@ -46,6 +48,8 @@ from telephony.service import TelephonyService
 from web.keys import (
     accounts_key,
     agent_events_key,
+    call_control_key,
+    call_legs_key,
     call_writer_key,
     calls_key,
     cases_key,
@@ -286,3 +290,21 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
         await panel.restore()
         async with router.running(panel, floor):
             yield
+
+
+async def call_control_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The panel's call control, once the panel runs: its subscriber starts handing it the
+    overflow's callback requests."""
+    telephony = app.get(telephony_key)
+    service = CallControlService(
+        control=telephony.control if telephony is not None else None,
+        panel=app[panel_key],
+        legs=app[call_legs_key],
+        store=CallControlStore(app[db_key].pool),
+        tracker=app.get(tracker_key),
+        clock=app[clock_key],
+        settings=app[settings_key].call_control,
+    )
+    app[call_control_key] = service
+    async with app[call_legs_key].running(service):
+        yield

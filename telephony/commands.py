@@ -19,10 +19,13 @@ from telephony.errors import (
     AlreadyAMember,
     CommandFailed,
     CommandTimeout,
+    NoAtxferFeature,
+    NoConsultation,
     NoSuchChannel,
     NoSuchQueue,
     NotAMember,
     NotDynamicMember,
+    NoTransferTarget,
     OriginateFailed,
     PbxUnavailable,
 )
@@ -57,6 +60,9 @@ _ERRORS: dict[str, type[CommandFailed]] = {
     "Unable to add interface to queue: No such queue": NoSuchQueue,
     "Unable to remove interface from queue: No such queue": NoSuchQueue,
     "No such channel": NoSuchChannel,
+    "Channel specified does not exist": NoSuchChannel,
+    "No extension specified": NoTransferTarget,
+    "No attended transfer feature code found": NoAtxferFeature,
 }
 
 
@@ -105,6 +111,12 @@ class CallControl(Protocol):
         """Whether the PBX has a live channel with this Uniqueid (an Originate's ChannelId)."""
         ...
 
+    async def blind_transfer(self, pbx: str, channel: str, exten: str, context: str) -> None: ...
+
+    async def attended_transfer(self, pbx: str, channel: str, exten: str, context: str) -> None: ...
+
+    async def cancel_attended_transfer(self, pbx: str, channel: str) -> None: ...
+
 
 @dataclass(slots=True)
 class _Pending:
@@ -117,10 +129,14 @@ class _Pending:
 
 @dataclass(slots=True)
 class _Watch:
-    """Per link: originates in flight, by ActionID and by the ChannelId they dial."""
+    """Per link: originates in flight, by ActionID and by the ChannelId they dial; and the
+    consultation leg of each attended transfer, by the transferring channel."""
 
     by_action: dict[str, _Pending] = field(default_factory=dict)
     by_channel: dict[str, _Pending] = field(default_factory=dict)
+    # Local/<exten>@<context>- prefix of a consultation not dialled yet -> transferer.
+    consult_prefixes: dict[str, str] = field(default_factory=dict)
+    consults: dict[str, str] = field(default_factory=dict)
 
     def observe(self, message: AmiMessage) -> None:
         name = message.name
@@ -128,10 +144,30 @@ class _Watch:
             pending = self.by_channel.get(message.get("Uniqueid") or "")
             if pending is not None:
                 pending.hangup_cause = message.get("Cause")
+            self._consult_gone(message.get("Channel") or "")
+        elif name == "Newchannel":
+            self._consult_dialled(message.get("Channel") or "")
         elif name == "OriginateResponse":
             pending = self.by_action.get(message.action_id or "")
             if pending is not None and not pending.result.done():
                 pending.result.set_result(_result(message, pending))
+
+    def _consult_dialled(self, channel: str) -> None:
+        """Asterisk dials the target as a Local channel pair; `;1` is the agent's side."""
+        if not channel.endswith(";1"):
+            return
+        for prefix, transferer in list(self.consult_prefixes.items()):
+            if channel.startswith(prefix):
+                del self.consult_prefixes[prefix]
+                self.consults[transferer] = channel
+
+    def _consult_gone(self, channel: str) -> None:
+        for transferer, consult in list(self.consults.items()):
+            if channel in (transferer, consult):
+                del self.consults[transferer]
+        for prefix, transferer in list(self.consult_prefixes.items()):
+            if channel == transferer:
+                del self.consult_prefixes[prefix]
 
 
 def _result(message: AmiMessage, pending: _Pending) -> OriginateResult:
@@ -250,6 +286,37 @@ class AmiCallControl:
     async def channel_exists(self, pbx: str, channel_id: str) -> bool:
         items = await self._link(pbx).send_action("CoreShowChannels", as_list=True)
         return any(item.get("Uniqueid") == channel_id for item in items)
+
+    async def blind_transfer(self, pbx: str, channel: str, exten: str, context: str) -> None:
+        """Send the other side of `channel`'s call to exten@context.
+
+        `channel` is the transferer: the agent's channel moves the caller (the caller's
+        own channel would move the agent and hang up the caller, as the captures show).
+        """
+        fields = [("Channel", channel), ("Exten", exten), ("Context", context)]
+        await self._command(pbx, "BlindTransfer", fields)
+
+    async def attended_transfer(self, pbx: str, channel: str, exten: str, context: str) -> None:
+        """Consult exten@context first; the agent hanging up completes the transfer."""
+        watch = self._watches.get(pbx)
+        prefix = f"Local/{exten}@{context}-"
+        if watch is not None:
+            watch.consult_prefixes[prefix] = channel
+        fields = [("Channel", channel), ("Exten", exten), ("Context", context)]
+        try:
+            await self._command(pbx, "Atxfer", fields)
+        except Exception:
+            if watch is not None:
+                watch.consult_prefixes.pop(prefix, None)
+            raise
+
+    async def cancel_attended_transfer(self, pbx: str, channel: str) -> None:
+        """Hang up the consultation leg: the agent is back with the caller."""
+        watch = self._watches.get(pbx)
+        consult = watch.consults.get(channel) if watch is not None else None
+        if consult is None:
+            raise NoConsultation(pbx, "Hangup", "no consultation on this channel")
+        await self._command(pbx, "Hangup", [("Channel", consult)])
 
     async def _command(self, pbx: str, action: str, fields: list[tuple[str, str]]) -> AmiMessage:
         try:

@@ -76,6 +76,24 @@ class NoSuchChannel(CommandFailed):
     code = "no_such_channel"
 
 
+class NoTransferTarget(CommandFailed):
+    """A transfer named no extension to go to."""
+
+    code = "no_transfer_target"
+
+
+class NoAtxferFeature(CommandFailed):
+    """Attended transfer needs an `atxfer` feature code in features.conf when the call began."""
+
+    code = "no_atxfer_feature"
+
+
+class NoConsultation(CommandFailed):
+    """There is no attended-transfer consultation on this channel to cancel."""
+
+    code = "no_consultation"
+
+
 class OriginateFailed(TelephonyError):
     """Asterisk refused to place an outbound call at all."""
 

@@ -364,6 +364,25 @@ CallEvent: TypeAlias = (
     | CallAbandoned
     | CallExitedQueue
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequested:
+    """The queue's overflow asked for a call back (the dialplan's UserEvent CallbackRequest).
+
+    `number` is the caller's own CALLERID(num): untrusted text, validated before dialling.
+    """
+
+    pbx: str
+    at: datetime
+    queue: str
+    number: str
+    uniqueid: str
+    call_key: str
+
+
 MemberEvent: TypeAlias = AgentStateChanged | MemberAdded | MemberRemoved
 LinkEvent: TypeAlias = LinkUp | LinkDown | PbxSnapshot
-TelephonyEvent: TypeAlias = CallEvent | OutboundCallEnded | MemberEvent | LinkEvent
+TelephonyEvent: TypeAlias = (
+    CallEvent | OutboundCallEnded | MemberEvent | LinkEvent | CallbackRequested
+)

@@ -37,6 +37,7 @@ from telephony.events import (
     AgentStateChanged,
     CallAbandoned,
     CallAnswered,
+    CallbackRequested,
     CallEnded,
     CallExitedQueue,
     CallHeld,
@@ -226,6 +227,11 @@ class Translator:
             "QueueMemberPause": self._on_member_state,
             "QueueMemberAdded": self._on_member_added,
             "QueueMemberRemoved": self._on_member_removed,
+        }
+        # UserEvents the dialplan sends, by their name.
+        self._user_events: dict[str, Handler] = {
+            "QueueExit": self._on_queue_exit,
+            "CallbackRequest": self._on_callback_request,
         }
 
     @property
@@ -638,11 +644,9 @@ class Translator:
             call.position = optional_integer(msg, "Position") or call.position
         return []
 
-    def _on_user_event(self, msg: AmiMessage, at: datetime) -> Events:
+    def _on_queue_exit(self, msg: AmiMessage, at: datetime) -> Events:
         """The dialplan's QueueExit after Queue(): the one reliable word on how a caller who
         was not answered left (TIMEOUT, EXITWITHKEY + Digit, FULL, JOINEMPTY, ...)."""
-        if msg.get("UserEvent") != "QueueExit":
-            return []
         status = (msg.get("Status") or "").upper()
         reason = _QUEUE_STATUS.get(status)
         if reason is None:
@@ -905,4 +909,25 @@ class Translator:
         queue, interface, name = self._member(msg)
         return [
             MemberRemoved(pbx=self.pbx, at=at, queue=queue, interface=interface, member_name=name)
+        ]
+
+    # -- the dialplan's own events -------------------------------------------------------
+
+    def _on_user_event(self, msg: AmiMessage, at: datetime) -> Events:
+        handler = self._user_events.get(msg.get("UserEvent") or "")
+        return handler(msg, at) if handler is not None else []
+
+    def _on_callback_request(self, msg: AmiMessage, at: datetime) -> Events:
+        """`UserEvent(CallbackRequest,Queue: q,Number: n,Uniqueid: u)` from the overflow."""
+        queue = field(msg, "Queue")
+        uniqueid = field(msg, "Uniqueid")
+        return [
+            CallbackRequested(
+                pbx=self.pbx,
+                at=at,
+                queue=queue,
+                number=msg.get("Number") or "",
+                uniqueid=uniqueid,
+                call_key=make_call_key(self.pbx, queue, uniqueid),
+            )
         ]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from accounts.management import AdminRepository
     from accounts.users import UserRepository
     from agent_ui.agent_events import AgentEventRouter
+    from agent_ui.call_control import CallControlService, CallLegs
     from agent_ui.hub import Hub
     from agent_ui.panel_service import PanelService
     from calls.floor import Floor
@@ -74,6 +75,9 @@ floor_key: web.AppKey[Floor] = web.AppKey("floor")
 hub_key: web.AppKey[Hub] = web.AppKey("panel_hub")
 panel_key: web.AppKey[PanelService] = web.AppKey("panel_service")
 agent_events_key: web.AppKey[AgentEventRouter] = web.AppKey("agent_events")
+# The panel's call control (agent_ui.views.calls): its service and its telephony subscriber.
+call_control_key: web.AppKey[CallControlService] = web.AppKey("call_control")
+call_legs_key: web.AppKey[CallLegs] = web.AppKey("call_legs")
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

@@ -192,6 +192,9 @@ async def save_intake(request: web.Request) -> web.Response:
     panel, now = app[panel_key], app[clock_key].now()
     call_key = fields.get("call_key", "")
     on_desk = (await panel.desk(user.id)).current(call_key)
+    if call_key and on_desk is None and not await panel.store.took_call(call_key, user):
+        log.warning("intake_names_another_call", agent=user.id, call_key=call_key[:80])
+        return web.json_response({"error": "not_your_call"}, status=403)
     # The case belongs to the caller even when the agent left the telephone field empty.
     number = normalise(intake.contact_phone) or normalise(on_desk.caller_number if on_desk else "")
     actor = Actor(user_id=user.id, role=Role(user.role), unit_id=user.unit_id)

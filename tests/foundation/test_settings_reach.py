@@ -34,6 +34,7 @@ from tests.foundation.processes import clean_environment, free_port, hotline
 from tests.passwords import password_hash
 from web.auth import SESSION_COOKIE
 from web.keys import (
+    call_control_key,
     cases_key,
     db_key,
     escalation_key,
@@ -71,6 +72,12 @@ CASES: dict[str, Any] = {
     "escalation_interval_s": 77.0,
     "retention_years": 5,
     "retention_interval_s": 999.0,
+}
+CALL_CONTROL: dict[str, Any] = {
+    "agent_context": "agents-two",
+    "callback_caller_id": '"Centre" <1111>',
+    "agent_extension_prefix": "7",
+    "queue_extensions": {"general": "1555"},
 }
 # Survey settings are written as in the TOML file: seconds, "HH:MM", plain strings.
 SURVEY_TEXT = {
@@ -147,6 +154,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         timezone=ZONE,
         standards=STANDARDS,
         cases=CASES,
+        call_control=CALL_CONTROL,
         survey={k: v for k, v in SURVEY.items() if k not in ("agi_host", "agi_port")},
         language="en",
         era="ce",
@@ -176,6 +184,10 @@ def _page(app: web.Application) -> dict[str, Any]:
 
 def _survey(name: str) -> Check:
     return lambda app: getattr(app[survey_key].settings, name)
+
+
+def _call_control(name: str) -> Check:
+    return lambda app: getattr(app[call_control_key].settings, name)
 
 
 # setting -> (what the consumer must hold, where it is read)
@@ -246,6 +258,9 @@ CHECKS: dict[str, tuple[Any, Check]] = {
         ("supervisor", "admin"),
         lambda app: app[settings_key].security.board_numbers_for,
     ),
+    **{
+        f"call_control.{name}": (value, _call_control(name)) for name, value in CALL_CONTROL.items()
+    },
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
 }

@@ -17,6 +17,7 @@
   let lastHeard = Date.now();
   let retryMs = 500;
   let formDirty = false;
+  let prefilledFor = null;
 
   const locale = (boot.lang === "th" ? "th-TH" : "en-GB") +
     (boot.era === "be" ? "-u-ca-buddhist" : "-u-ca-gregory");
@@ -100,8 +101,16 @@
   }
 
   function prefillIntake(call) {
+    // Once per call: notes typed for another call are set aside (intake_drafts.js), never
+    // mixed into this caller's form.
     const form = $("intake");
-    if (form.elements.call_key.value === call.call_key || formDirty) return;
+    if (prefilledFor === call.call_key) return;
+    prefilledFor = call.call_key;
+    if (formDirty) {
+      const values = [...new FormData(form)].filter(([name]) => name !== "csrf_token");
+      document.dispatchEvent(new CustomEvent("intake:set-aside", { detail: values }));
+    }
+    formDirty = false;
     form.reset();
     clearErrors();
     setText("intake-result", "");
@@ -191,6 +200,8 @@
     offsetMs = Date.parse(next.now) - Date.now();
     render();
     tick();
+    // Call control and the ring alert follow the same desk.
+    document.dispatchEvent(new CustomEvent("panel:desk", { detail: next }));
   }
 
   async function reloadState() {
