@@ -216,6 +216,10 @@ class AttendedTransfers:
 
     def _hangup_channel(self, ch: Channel) -> bool:
         for c in self.active:
+            if c.phase == "consulting" and ch in (c.local1, c.local2):
+                # The agent's "back to the caller": the consultation's leg is hung up.
+                self._cancel(c)
+                return True
             if c.phase in ("dialling", "consulting") and ch is c.agent:
                 if c.phase == "dialling":
                     # Nobody to hand over to yet: the queue call just ends.

@@ -87,7 +87,15 @@ async def test_attended_transfer_without_a_feature_code_is_refused_clearly(live:
     await expect(page.get_by_test_id("call-status")).to_have_text("Talking")
 
 
+async def consulting(live: Live) -> None:
+    """Wait for the consultation's Local leg: Asterisk dials it after the digit timeout."""
+    async with asyncio.timeout(10):
+        while not any(ch.name.startswith("Local/") for ch in live.sim.core.channels.values()):
+            await asyncio.sleep(0.05)
+
+
 async def test_attended_transfer_refused_then_cancelled_then_completed(live: Live) -> None:
+    await add_colleague(live)
     live.sim.core.atxfer_code = "*2"
     page = await talking(live)
     await page.select_option("#transfer-kind", "outside")
@@ -96,15 +104,18 @@ async def test_attended_transfer_refused_then_cancelled_then_completed(live: Liv
     await expect(page.get_by_test_id("call-control-error")).to_have_text(
         "Not a valid number: 9–10 digits starting with 0."
     )
-    await page.fill("#transfer-number", "081-222-3333")
+    await page.select_option("#transfer-kind", "agent")
+    await page.select_option("#transfer-agent", "2102")
     await page.click("#attended-transfer")
-    await expect(page.get_by_test_id("consultation")).to_contain_text("0812223333")
+    await expect(page.get_by_test_id("consultation")).to_contain_text("2102")
     await expect(page.get_by_test_id("call-control-error")).to_be_hidden()
+    await consulting(live)
     await page.click("#cancel-transfer")
     await expect(page.get_by_test_id("consultation")).to_be_hidden()
     await expect(page.get_by_test_id("call-status")).to_have_text("Talking")
 
     await page.click("#attended-transfer")
+    await consulting(live)
     await page.click("#complete-transfer")
     await expect(page.get_by_test_id("call-status")).to_have_text("Wrap-up")
     target = await stored(
@@ -112,7 +123,7 @@ async def test_attended_transfer_refused_then_cancelled_then_completed(live: Liv
         "SELECT transferred_to || ' ' || transfer_kind || ' ' || transfer_destination"
         " FROM calls WHERE hung_up_by = 'transfer'",
     )
-    assert target == "0812223333 attended outside"
+    assert target == "2102 attended agent"
 
 
 async def test_the_agent_hangs_up_from_the_panel(live: Live) -> None:
@@ -254,6 +265,7 @@ async def test_a_citizen_is_called_back_from_the_case_page(live: Live) -> None:
     case = await app[intake_key].create(intake, actor=actor, now=datetime.now(UTC))
     page = await log_in_and_go_ready(live)
     await page.goto(live.url(f"/cases/{case.id}"))
+    live.sim.set_customer_phone(AGENT, CustomerPhone.answers())  # the agent picks up at once
     await page.click("#case-call-back button")
     await expect(page.get_by_test_id("case-call-back-result")).to_have_text(
         "Your phone answered; now calling the citizen"
