@@ -20,6 +20,7 @@ from pbxsim.templates import event
 from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD
 from tests.ui.test_browser import AGENT, NUMBER, QUEUE, Live, live, log_in_and_go_ready
+from tests.waiting import until_true
 from web.keys import call_writer_key, db_key, intake_key
 
 __all__ = ["live"]
@@ -89,9 +90,11 @@ async def test_attended_transfer_without_a_feature_code_is_refused_clearly(live:
 
 async def consulting(live: Live) -> None:
     """Wait for the consultation's Local leg: Asterisk dials it after the digit timeout."""
-    async with asyncio.timeout(10):
-        while not any(ch.name.startswith("Local/") for ch in live.sim.core.channels.values()):
-            await asyncio.sleep(0.05)
+
+    async def dialled() -> bool:
+        return any(ch.name.startswith("Local/") for ch in live.sim.core.channels.values())
+
+    await until_true(dialled, within=10.0)
 
 
 async def test_attended_transfer_refused_then_cancelled_then_completed(live: Live) -> None:
