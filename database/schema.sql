@@ -217,8 +217,10 @@ CREATE TABLE public.calls (
     wrapup_s double precision,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    wrapup_code text,
     CONSTRAINT calls_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'abandoned'::text, 'timeout'::text, 'empty'::text, 'key'::text, 'transferred'::text, 'lost_in_gap'::text, 'unknown'::text]))),
-    CONSTRAINT calls_hung_up_by_check CHECK ((hung_up_by = ANY (ARRAY['caller'::text, 'agent'::text, 'transfer'::text, 'system'::text])))
+    CONSTRAINT calls_hung_up_by_check CHECK ((hung_up_by = ANY (ARRAY['caller'::text, 'agent'::text, 'transfer'::text, 'system'::text]))),
+    CONSTRAINT calls_wrapup_code_check CHECK ((wrapup_code ~ '^[a-z0-9_]{1,40}$'::text))
 );
 
 --

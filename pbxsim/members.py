@@ -33,6 +33,7 @@ class MemberRoster:
         dynamic: bool = True,
         penalty: int = 0,
         paused: bool = False,
+        reason: str = "",
         announce: bool = True,
     ) -> Member:
         queue = self.core.queues.get(queue_name)
@@ -49,6 +50,7 @@ class MemberRoster:
             login_time=now,
             penalty=penalty,
             paused=paused,
+            paused_reason=clean(reason) if paused else "",
             last_pause=now if paused else 0,
             status=INUSE if self.core.endpoint_busy(interface) else NOT_INUSE,
         )

@@ -116,10 +116,13 @@ class QueueActions:
             penalty = 0
         paused = (request.get("Paused") or "").strip().lower() in _TRUE
         name = request.get("MemberName") or interface
+        reason = request.get("Reason") or ""
         if queue in self.core.queues and interface not in self.core.queues[queue].members:
             session.respond(request, "Success", ("Message", "Added interface to queue"))
         try:
-            self.members.add_member(queue, interface, name, penalty=penalty, paused=paused)
+            self.members.add_member(
+                queue, interface, name, penalty=penalty, paused=paused, reason=reason
+            )
         except MemberError as exc:
             session.error(request, str(exc))
 

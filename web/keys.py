@@ -17,10 +17,12 @@ from telephony.events import TelephonyEvent
 
 if TYPE_CHECKING:
     from accounts.management import AdminRepository
+    from accounts.skills import SkillRepository
     from accounts.users import UserRepository
     from agent_ui.agent_events import AgentEventRouter
     from agent_ui.hub import Hub
     from agent_ui.panel_service import PanelService
+    from agent_ui.presence import Presence
     from calls.floor import Floor
     from calls.repository import CallRepository
     from calls.tracker import CallTracker
@@ -52,6 +54,7 @@ workers_key: web.AppKey[Workers] = web.AppKey("workers")
 # Built once the database is up (hotline.lifetimes.database_ctx).
 db_key: web.AppKey[Database] = web.AppKey("db")
 users_key: web.AppKey[UserRepository] = web.AppKey("users")
+skills_key: web.AppKey[SkillRepository] = web.AppKey("skills")
 accounts_key: web.AppKey[AdminRepository] = web.AppKey("accounts")
 cases_key: web.AppKey[CaseRepository] = web.AppKey("cases")
 calls_key: web.AppKey[CallRepository] = web.AppKey("calls")
@@ -72,6 +75,14 @@ floor_key: web.AppKey[Floor] = web.AppKey("floor")
 hub_key: web.AppKey[Hub] = web.AppKey("panel_hub")
 panel_key: web.AppKey[PanelService] = web.AppKey("panel_service")
 agent_events_key: web.AppKey[AgentEventRouter] = web.AppKey("agent_events")
+# Agents in and out of their queues: sign-in, sign-out, expired sessions (agent_ui.presence).
+presence_key: web.AppKey[Presence] = web.AppKey("presence")
+
+SessionHook = Callable[[int], Awaitable[None]]
+# Told the user id of each login and logout (the panel signs agents in to their queues and
+# out of them); a failing hook is logged and never stops the login or the logout.
+session_opened_key = web.AppKey("session_opened", list[SessionHook])
+session_closed_key = web.AppKey("session_closed", list[SessionHook])
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

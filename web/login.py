@@ -18,7 +18,14 @@ from web.auth import (
     set_cookie,
     token_hash,
 )
-from web.keys import clock_key, settings_key, users_key
+from web.keys import (
+    SessionHook,
+    clock_key,
+    session_closed_key,
+    session_opened_key,
+    settings_key,
+    users_key,
+)
 from web.templating import render
 
 log = structlog.get_logger()
@@ -52,6 +59,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         token_hash(token), user.id, secrets.token_urlsafe(24), expires
     )
     log.info("login", user=user.username, role=user.role)
+    await _tell(request.app[session_opened_key], user.id)
     response = see_other(target)
     set_cookie(request, response, SESSION_COOKIE, token, int(hours * 3600))
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
@@ -61,13 +69,27 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await request.app[users_key].close_session(token_hash(token))
+        users = request.app[users_key]
+        session = await users.session(token_hash(token), request.app[clock_key].now())
+        await users.close_session(token_hash(token))
+        if session is not None:
+            await _tell(request.app[session_closed_key], session.user.id)
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
 
 
+async def _tell(hooks: list[SessionHook], user_id: int) -> None:
+    for hook in hooks:
+        try:
+            await hook(user_id)
+        except Exception:
+            log.exception("session_hook_failed", user=user_id)
+
+
 def setup(app: web.Application) -> None:
+    app[session_opened_key] = []
+    app[session_closed_key] = []
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)

@@ -37,6 +37,7 @@ from web.keys import (
     db_key,
     escalation_key,
     panel_key,
+    presence_key,
     retention_key,
     settings_key,
     survey_key,
@@ -69,6 +70,11 @@ CASES: dict[str, Any] = {
     "escalation_interval_s": 77.0,
     "retention_years": 5,
     "retention_interval_s": 999.0,
+}
+SHIFT: dict[str, Any] = {
+    "pause_codes": [{"code": "prayer", "th": "ละหมาด", "en": "Prayer"}],
+    "wrapup_codes": [{"code": "sold", "th": "ขายได้", "en": "Sold"}],
+    "presence_sweep_s": 12.0,
 }
 # Survey settings are written as in the TOML file: seconds, "HH:MM", plain strings.
 SURVEY_TEXT = {
@@ -131,6 +137,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         timezone=ZONE,
         standards=STANDARDS,
         cases=CASES,
+        shift=SHIFT,
         survey={k: v for k, v in SURVEY.items() if k not in ("agi_host", "agi_port")},
         language="en",
         era="ce",
@@ -206,6 +213,7 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "cases.escalation_interval_s": (77.0, lambda app: app[escalation_key].interval_s),
     "cases.retention_years": (5, lambda app: app[retention_key].years),
     "cases.retention_interval_s": (999.0, lambda app: app[retention_key].interval_s),
+    "shift.presence_sweep_s": (12.0, lambda app: app[presence_key].sweep_s),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
 }
@@ -221,6 +229,8 @@ CHECKS.update(
 BY_TEST = {
     "database_url": "test_the_service_stores_in_the_configured_database",
     "session_hours": "test_a_session_lasts_the_configured_hours",
+    "shift.pause_codes": "test_the_panel_offers_the_configured_pause_and_wrapup_codes",
+    "shift.wrapup_codes": "test_the_panel_offers_the_configured_pause_and_wrapup_codes",
     "secure_cookies": "test_every_cookie_is_secure_when_configured",
     "data_dir": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
     "web_host": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
@@ -298,6 +308,31 @@ async def test_a_session_lasts_the_configured_hours(fresh_db_url: str, tmp_path:
         response = await client.post("/login", data=form, allow_redirects=False)
         assert response.status == 303
         assert response.cookies[SESSION_COOKIE]["max-age"] == str(3 * 3600)
+
+
+async def test_the_panel_offers_the_configured_pause_and_wrapup_codes(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    settings = _settings(fresh_db_url, tmp_path).model_copy(update={"secure_cookies": False})
+    async with TestClient(TestServer(create_app(settings))) as client:
+        assert client.app is not None
+        await UserRepository(client.app[db_key].pool).create(
+            username="somchai",
+            display_name="Somchai",
+            password_hash=await password_hash(PASSWORD),
+            role="agent",
+        )
+        page = await client.get("/login")
+        form = {
+            "username": "somchai",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(await page.text()),
+        }
+        await client.post("/login", data=form)
+        panel = await (await client.get("/panel")).text()
+    assert '<option value="prayer">ละหมาด</option>' in panel
+    assert '<option value="sold">ขายได้</option>' in panel
+    assert 'value="lunch"' not in panel
 
 
 async def test_the_process_listens_logs_and_keeps_its_data_where_configured(tmp_path: Path) -> None:

@@ -1,0 +1,291 @@
+"""An agent's shift against the PBX simulator over AMI: signing in makes them a dynamic
+member, pause codes and wrap-up are held by the PBX, signing out (or an expired session)
+takes them out of the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+
+from accounts.users import UserRepository
+from pbxsim import AgentPhone, PbxSimulator
+from pbxsim.model import Member
+from runtime.clock import SystemClock
+from telephony.events import PbxSnapshot, TelephonyEvent
+from tests.passwords import password_hash
+from tests.ui.conftest import PASSWORD, Desk, build_app, open_page
+from web.keys import db_key, event_subscribers_key, panel_key, presence_key
+
+QUEUE = "1169"
+PHONE = "PJSIP/agent101"
+
+
+@dataclass
+class Shift:
+    sim: PbxSimulator
+    server: TestServer
+    sessions: list[aiohttp.ClientSession]
+
+    async def agent(self, username: str = "somchai", *, penalty: int = 0) -> int:
+        """An agent bound to PHONE whose profile allows QUEUE at `penalty`."""
+        pool = self.server.app[db_key].pool
+        user = await UserRepository(pool).create(
+            username=username,
+            display_name=username.title(),
+            password_hash=await password_hash(PASSWORD),
+            role="agent",
+            pbx="sim",
+            interface=PHONE,
+            queues=(QUEUE,),
+        )
+        await pool.execute(
+            "UPDATE agent_queues SET penalty = $1 WHERE user_id = $2", penalty, user.id
+        )
+        return user.id
+
+    async def log_in(self, username: str = "somchai") -> Desk:
+        session = aiohttp.ClientSession(
+            base_url=str(self.server.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
+        )
+        self.sessions.append(session)
+        csrf = await open_page(session, username)
+        user = await UserRepository(self.server.app[db_key].pool).credentials(username)
+        assert user is not None
+        return Desk(session, user[0].id, csrf)
+
+    def member(self) -> Member | None:
+        return next((m for m in self.sim.members(QUEUE) if m.interface == PHONE), None)
+
+
+async def until(check: Callable[[], Awaitable[Any] | Any], what: str) -> Any:
+    """Wait for the PBX or the service to get there (events travel over TCP)."""
+    for _ in range(200):
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"never happened: {what}")
+
+
+@contextlib.asynccontextmanager
+async def _serve(
+    sim: PbxSimulator, db_url: str, data_dir: Path, **standards: float
+) -> AsyncIterator[Shift]:
+    """The service following `sim`, once it has its first snapshot of the PBX."""
+    host, port = sim.address
+    pbx = {"name": "sim", "host": host, "port": port, "username": "hotline", "secret": "hotline"}
+    app = build_app(db_url, data_dir, SystemClock(), pbx=[pbx], **standards)
+    synced = asyncio.Event()
+
+    async def on_snapshot(event: TelephonyEvent) -> None:
+        if isinstance(event, PbxSnapshot):
+            synced.set()
+
+    app[event_subscribers_key].append(on_snapshot)
+    sessions: list[aiohttp.ClientSession] = []
+    async with TestServer(app) as server:
+        await asyncio.wait_for(synced.wait(), 10)
+        try:
+            yield Shift(sim, server, sessions)
+        finally:
+            for session in sessions:
+                await session.close()
+
+
+@contextlib.asynccontextmanager
+async def _shift(db_url: str, data_dir: Path, **standards: float) -> AsyncIterator[Shift]:
+    sim = PbxSimulator()
+    sim.add_queue(QUEUE)
+    sim.set_agent_phone(PHONE, AgentPhone.manual())
+    await sim.start()
+    try:
+        async with _serve(sim, db_url, data_dir, **standards) as running:
+            yield running
+    finally:
+        await sim.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def shift(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Shift]:
+    async with _shift(fresh_db_url, tmp_path, wrapup_s=60) as running:
+        yield running
+
+
+async def test_an_agent_who_never_signed_in_is_no_member_and_gets_no_call(shift: Shift) -> None:
+    await shift.agent()
+    call = await shift.sim.place_call(QUEUE, "0812345678")
+    await asyncio.sleep(0.3)
+    assert shift.member() is None
+    assert not call.attempts
+
+
+async def test_signing_in_joins_paused_with_a_name_and_penalty_until_ready(shift: Shift) -> None:
+    await shift.agent(penalty=3)
+    somchai = await shift.log_in()
+    member = await until(shift.member, "the agent is a member")
+    assert (member.name, member.dynamic, member.penalty) == ("Somchai", True, 3)
+    assert (member.paused, member.paused_reason) == (True, "login")
+    state = await until(somchai.state, "desk")
+    assert (state["availability"], state["reason"]) == ("paused", "login")
+    call = await shift.sim.place_call(QUEUE, "0812345678")
+    await asyncio.sleep(0.3)
+    assert not call.attempts, "no call before the agent is ready"
+
+    status, body = await somchai.post("/panel/availability", availability="ready")
+    assert (status, body["desk"]["availability"]) == (200, "ready")
+    await until(lambda: bool(call.attempts), "the waiting caller rings the agent")
+
+
+async def test_signing_out_and_leaving_the_queues_remove_the_member(shift: Shift) -> None:
+    await shift.agent()
+    somchai = await shift.log_in()
+    await until(shift.member, "member")
+    status, body = await somchai.post("/panel/availability", availability="logged_out")
+    assert (status, body["desk"]["availability"]) == (200, "logged_out")
+    assert shift.member() is None, "Leave queues works for a dynamic member"
+
+    await somchai.post("/panel/availability", availability="ready")
+    assert await until(shift.member, "member again")
+    response = await somchai.session.post(
+        "/logout", headers={"X-CSRF-Token": somchai.csrf}, allow_redirects=False
+    )
+    assert response.status == 303
+    await until(lambda: shift.member() is None, "logout takes the agent out")
+
+
+async def test_a_second_tab_keeps_the_agent_in_when_the_first_logs_out(shift: Shift) -> None:
+    await shift.agent()
+    first = await shift.log_in()
+    await shift.log_in()
+    await until(shift.member, "member")
+    await first.session.post("/logout", headers={"X-CSRF-Token": first.csrf})
+    await asyncio.sleep(0.2)
+    assert shift.member() is not None
+
+
+async def test_an_expired_session_signs_the_agent_out(shift: Shift) -> None:
+    await shift.agent()
+    somchai = await shift.log_in()
+    await until(shift.member, "member")
+    app = shift.server.app
+    now = app[panel_key].clock.now()
+    await app[presence_key].sweep(now)
+    assert shift.member() is not None, "a live session keeps the agent in"
+    await app[presence_key].sweep(now + timedelta(hours=11))
+    assert shift.member() is None
+    assert (await somchai.state())["availability"] == "logged_out"
+
+
+async def test_a_pause_code_goes_to_the_pbx_as_its_reason(shift: Shift) -> None:
+    await shift.agent()
+    somchai = await shift.log_in()
+    await until(shift.member, "member")
+    status, body = await somchai.post(
+        "/panel/availability", availability="paused", reason="coaching"
+    )
+    assert (status, body["desk"]["reason"]) == (200, "coaching")
+    member = shift.member()
+    assert member is not None and (member.paused, member.paused_reason) == (True, "coaching")
+    for refused in ("wrapup", "login", "nap"):
+        status, body = await somchai.post(
+            "/panel/availability", availability="paused", reason=refused
+        )
+        assert (status, body["error"]) == (422, "invalid_state")
+    assert shift.member().paused_reason == "coaching"  # type: ignore[union-attr]
+
+
+async def _talk_and_hang_up(shift: Shift, somchai: Desk) -> None:
+    await somchai.post("/panel/availability", availability="ready")
+    call = await shift.sim.place_call(QUEUE, "0812345678", "Nok")
+    await until(lambda: bool(call.attempts), "ring")
+    await shift.sim.answer(PHONE)
+    await shift.sim.hangup(call)
+    await until(
+        lambda: (m := shift.member()) is not None and m.paused_reason == "wrapup",
+        "the PBX holds the agent for wrap-up",
+    )
+
+
+async def test_wrapup_is_held_by_the_pbx_until_the_agent_ends_it_with_a_code(
+    shift: Shift,
+) -> None:
+    await shift.agent()
+    somchai = await shift.log_in()
+    await until(shift.member, "member")
+    await _talk_and_hang_up(shift, somchai)
+    second = await shift.sim.place_call(QUEUE, "0899999999")
+    await asyncio.sleep(0.3)
+    assert not second.attempts, "no call reaches an agent in wrap-up"
+    state = await somchai.state()
+    assert state["call"]["status"] == "wrapup" and state["call"]["kept_out"]
+
+    assert (await somchai.post("/panel/wrapup/end"))[0] == 422
+    assert (await somchai.post("/panel/wrapup/end", code="bogus"))[0] == 422
+    status, _ = await somchai.post("/panel/wrapup/end", code="referred")
+    assert status == 200
+    await until(lambda: bool(second.attempts), "the next caller rings after wrap-up")
+    pool = shift.server.app[db_key].pool
+    row = await until(
+        lambda: pool.fetchrow(
+            "SELECT wrapup_code, wrapup_s, ended_at, wrapup_ended_at FROM calls "
+            "WHERE caller_number = '0812345678' AND wrapup_ended_at IS NOT NULL"
+        ),
+        "wrap-up stored",
+    )
+    assert row["wrapup_code"] == "referred"
+    assert row["wrapup_s"] == (row["wrapup_ended_at"] - row["ended_at"]).total_seconds() > 0.3
+
+
+async def test_wrapup_ends_at_its_maximum_and_the_pbx_lets_the_agent_go(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    async with _shift(fresh_db_url, tmp_path, wrapup_s=0.5) as shift:
+        await shift.agent()
+        somchai = await shift.log_in()
+        await until(shift.member, "member")
+        await _talk_and_hang_up(shift, somchai)
+        await until(lambda: not shift.member().paused, "unpaused at the maximum")  # type: ignore[union-attr]
+        pool = shift.server.app[db_key].pool
+        row = await until(
+            lambda: pool.fetchrow(
+                "SELECT wrapup_code, wrapup_s FROM calls WHERE wrapup_s IS NOT NULL"
+            ),
+            "stored",
+        )
+        assert (row["wrapup_code"], row["wrapup_s"]) == (None, 0.5)
+
+
+async def test_after_a_restart_the_pbx_membership_stays_as_it_is(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    sim = PbxSimulator()
+    sim.add_queue(QUEUE)
+    await sim.start()
+    try:
+        async with _serve(sim, fresh_db_url, tmp_path, wrapup_s=60) as shift:
+            user_id = await shift.agent()
+            somchai = await shift.log_in()
+            await until(shift.member, "member")
+            await somchai.post("/panel/availability", availability="ready")
+        added = sim.event_names().count("QueueMemberAdded")
+        async with _serve(sim, fresh_db_url, tmp_path, wrapup_s=60) as shift:
+            somchai = await shift.log_in()
+            state = await somchai.state()
+            assert state["availability"] == "ready", "the PBX's state, not a new sign-in"
+            assert sim.event_names().count("QueueMemberAdded") == added
+            member = shift.member()
+            assert member is not None and not member.paused
+            assert somchai.user_id == user_id
+    finally:
+        await sim.stop()
