@@ -156,7 +156,8 @@ async def _report_tables(request: web.Request) -> tuple[Period, str | None, list
         queue=queue,
         now=app[clock_key].now(),
     )
-    return period, queue, build_tables(report, t, era, lang)
+    codes = _pause_labels(settings.shift, t, lang)
+    return period, queue, build_tables(report, t, era, lang, codes)
 
 
 @require_role(*ROLES)

@@ -17,9 +17,11 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 
 from accounts.users import UserRepository
+from cases.working_days import BANGKOK
 from pbxsim import AgentPhone, PbxSimulator
 from pbxsim.model import Member
 from runtime.clock import SystemClock
+from supervision.stats import Period, pause_times
 from telephony.events import PbxSnapshot, TelephonyEvent
 from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD, Desk, build_app, open_page
@@ -52,12 +54,12 @@ class Shift:
         )
         return user.id
 
-    async def log_in(self, username: str = "somchai") -> Desk:
+    async def log_in(self, username: str = "somchai", page: str = "/panel") -> Desk:
         session = aiohttp.ClientSession(
             base_url=str(self.server.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
         )
         self.sessions.append(session)
-        csrf = await open_page(session, username)
+        csrf = await open_page(session, username, page)
         user = await UserRepository(self.server.app[db_key].pool).credentials(username)
         assert user is not None
         return Desk(session, user[0].id, csrf)
@@ -289,3 +291,42 @@ async def test_after_a_restart_the_pbx_membership_stays_as_it_is(
             assert somchai.user_id == user_id
     finally:
         await sim.stop()
+
+
+async def test_time_per_pause_code_per_agent_comes_from_the_pbx_pauses(shift: Shift) -> None:
+    await shift.agent()
+    somchai = await shift.log_in()
+    await until(shift.member, "member")
+    await somchai.post("/panel/availability", availability="paused", reason="lunch")
+    await asyncio.sleep(0.2)
+    shift.sim.pause(PHONE, True, "toilet")  # pressed on the phone: the PBX tells the service
+    await until(
+        lambda: _reason_is(somchai, "toilet"), "the PBX's pause reaches the desk and its log"
+    )
+    await asyncio.sleep(0.2)
+    await somchai.post("/panel/availability", availability="ready")
+
+    app = shift.server.app
+    now = app[panel_key].clock.now()
+    day = now.astimezone(BANGKOK).date()
+    times = {p.code: p for p in await pause_times(app[db_key].pool, Period(day, day), now=now)}
+    assert {"login", "lunch", "toilet"} <= set(times)
+    assert times["lunch"].agent == "Somchai" and times["lunch"].seconds >= 0.2
+    assert times["toilet"].seconds >= 0.2
+
+    pool = app[db_key].pool
+    await UserRepository(pool).create(
+        username="boss",
+        display_name="Boss",
+        password_hash=await password_hash(PASSWORD),
+        role="supervisor",
+        language="en",
+    )
+    boss = await shift.log_in("boss", "/supervisor")
+    csv = await (await boss.session.get(f"/supervisor/reports.csv?from={day}&to={day}")).text()
+    assert "Pause time by pause code" in csv
+    assert "Somchai,Lunch," in csv and "Somchai,Toilet," in csv
+
+
+async def _reason_is(desk: Desk, reason: str) -> bool:
+    return bool((await desk.state())["reason"] == reason)
