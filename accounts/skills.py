@@ -22,8 +22,8 @@ SELECT q.pbx, q.name, aq.penalty FROM agent_queues aq JOIN queues q ON q.id = aq
 WHERE aq.user_id = $1 ORDER BY q.pbx, q.name
 """
 _MEMBERS_OF_QUEUE = """
-SELECT u.id, u.display_name, u.username, aq.penalty IS NOT NULL AS member,
-       COALESCE(aq.penalty, 0) AS penalty
+SELECT u.id, u.display_name, u.username, u.pbx, u.interface,
+       aq.penalty IS NOT NULL AS member, COALESCE(aq.penalty, 0) AS penalty
 FROM users u LEFT JOIN agent_queues aq ON aq.user_id = u.id AND aq.queue_id = $1
 WHERE u.role = 'agent' AND u.active ORDER BY u.display_name, u.id
 """
@@ -60,6 +60,8 @@ class Candidate:
     user_id: int
     display_name: str
     username: str
+    pbx: str | None
+    interface: str | None
     member: bool
     penalty: int
 
