@@ -11,13 +11,13 @@ import pytest_asyncio
 from accounts.users import UserRepository
 from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD, Desk
-from tests.ui.test_shift import QUEUE, Shift, _shift, until
+from tests.ui.pbx_shift import QUEUE, Shift, shift_service, until
 from web.keys import db_key
 
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def shift(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Shift]:
-    async with _shift(fresh_db_url, tmp_path, wrapup_s=60) as running:
+    async with shift_service(fresh_db_url, tmp_path, wrapup_s=60) as running:
         await UserRepository(running.server.app[db_key].pool).create(
             username="root",
             display_name="Root",

@@ -5,122 +5,25 @@ takes them out of the queue."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 
 from accounts.users import UserRepository
 from cases.working_days import BANGKOK
-from pbxsim import AgentPhone, PbxSimulator
-from pbxsim.model import Member
-from runtime.clock import SystemClock
+from pbxsim import PbxSimulator
 from supervision.stats import Period, pause_times
-from telephony.events import PbxSnapshot, TelephonyEvent
 from tests.passwords import password_hash
-from tests.ui.conftest import PASSWORD, Desk, build_app, open_page
-from web.keys import db_key, event_subscribers_key, panel_key, presence_key
-
-QUEUE = "1169"
-PHONE = "PJSIP/agent101"
-
-
-@dataclass
-class Shift:
-    sim: PbxSimulator
-    server: TestServer
-    sessions: list[aiohttp.ClientSession]
-
-    async def agent(self, username: str = "somchai", *, penalty: int = 0) -> int:
-        """An agent bound to PHONE whose profile allows QUEUE at `penalty`."""
-        pool = self.server.app[db_key].pool
-        user = await UserRepository(pool).create(
-            username=username,
-            display_name=username.title(),
-            password_hash=await password_hash(PASSWORD),
-            role="agent",
-            pbx="sim",
-            interface=PHONE,
-            queues=(QUEUE,),
-        )
-        await pool.execute(
-            "UPDATE agent_queues SET penalty = $1 WHERE user_id = $2", penalty, user.id
-        )
-        return user.id
-
-    async def log_in(self, username: str = "somchai", page: str = "/panel") -> Desk:
-        session = aiohttp.ClientSession(
-            base_url=str(self.server.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
-        )
-        self.sessions.append(session)
-        csrf = await open_page(session, username, page)
-        user = await UserRepository(self.server.app[db_key].pool).credentials(username)
-        assert user is not None
-        return Desk(session, user[0].id, csrf)
-
-    def member(self) -> Member | None:
-        return next((m for m in self.sim.members(QUEUE) if m.interface == PHONE), None)
-
-
-async def until(check: Callable[[], Awaitable[Any] | Any], what: str) -> Any:
-    """Wait for the PBX or the service to get there (events travel over TCP)."""
-    for _ in range(200):
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"never happened: {what}")
-
-
-@contextlib.asynccontextmanager
-async def _serve(
-    sim: PbxSimulator, db_url: str, data_dir: Path, **standards: float
-) -> AsyncIterator[Shift]:
-    """The service following `sim`, once it has its first snapshot of the PBX."""
-    host, port = sim.address
-    pbx = {"name": "sim", "host": host, "port": port, "username": "hotline", "secret": "hotline"}
-    app = build_app(db_url, data_dir, SystemClock(), pbx=[pbx], **standards)
-    synced = asyncio.Event()
-
-    async def on_snapshot(event: TelephonyEvent) -> None:
-        if isinstance(event, PbxSnapshot):
-            synced.set()
-
-    app[event_subscribers_key].append(on_snapshot)
-    sessions: list[aiohttp.ClientSession] = []
-    async with TestServer(app) as server:
-        await asyncio.wait_for(synced.wait(), 10)
-        try:
-            yield Shift(sim, server, sessions)
-        finally:
-            for session in sessions:
-                await session.close()
-
-
-@contextlib.asynccontextmanager
-async def _shift(db_url: str, data_dir: Path, **standards: float) -> AsyncIterator[Shift]:
-    sim = PbxSimulator()
-    sim.add_queue(QUEUE)
-    sim.set_agent_phone(PHONE, AgentPhone.manual())
-    await sim.start()
-    try:
-        async with _serve(sim, db_url, data_dir, **standards) as running:
-            yield running
-    finally:
-        await sim.stop()
+from tests.ui.conftest import PASSWORD, Desk
+from tests.ui.pbx_shift import PHONE, QUEUE, Shift, serve, shift_service, until
+from web.keys import db_key, panel_key, presence_key
 
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def shift(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Shift]:
-    async with _shift(fresh_db_url, tmp_path, wrapup_s=60) as running:
+    async with shift_service(fresh_db_url, tmp_path, wrapup_s=60) as running:
         yield running
 
 
@@ -252,7 +155,7 @@ async def test_wrapup_is_held_by_the_pbx_until_the_agent_ends_it_with_a_code(
 async def test_wrapup_ends_at_its_maximum_and_the_pbx_lets_the_agent_go(
     fresh_db_url: str, tmp_path: Path
 ) -> None:
-    async with _shift(fresh_db_url, tmp_path, wrapup_s=0.5) as shift:
+    async with shift_service(fresh_db_url, tmp_path, wrapup_s=0.5) as shift:
         await shift.agent()
         somchai = await shift.log_in()
         await until(shift.member, "member")
@@ -275,13 +178,13 @@ async def test_after_a_restart_the_pbx_membership_stays_as_it_is(
     sim.add_queue(QUEUE)
     await sim.start()
     try:
-        async with _serve(sim, fresh_db_url, tmp_path, wrapup_s=60) as shift:
+        async with serve(sim, fresh_db_url, tmp_path, wrapup_s=60) as shift:
             user_id = await shift.agent()
             somchai = await shift.log_in()
             await until(shift.member, "member")
             await somchai.post("/panel/availability", availability="ready")
         added = sim.event_names().count("QueueMemberAdded")
-        async with _serve(sim, fresh_db_url, tmp_path, wrapup_s=60) as shift:
+        async with serve(sim, fresh_db_url, tmp_path, wrapup_s=60) as shift:
             somchai = await shift.log_in()
             state = await somchai.state()
             assert state["availability"] == "ready", "the PBX's state, not a new sign-in"
