@@ -39,8 +39,8 @@ def test_queue_matches_the_simulators_lab() -> None:
     hotline = _section(_read("queues.conf"), "hotline")
     for line in ("strategy = rrmemory", "timeout = 15", "retry = 2", "ringinuse = no"):
         assert line in hotline
-    members = re.findall(r"^member => (PJSIP/agent\d+),0,(Agent \d+)$", hotline, re.M)
-    assert members == [(f"PJSIP/agent{n}", f"Agent {n}") for n in (101, 102, 103)]
+    # Agents join when they log in to the panel: a static member could not be removed.
+    assert re.search(r"^member\s*=>", hotline, re.M) is None
 
 
 def test_every_file_is_documented_and_every_placeholder_has_a_value_source() -> None:
