@@ -239,8 +239,11 @@ class PanelService:
         if wrapup is None:
             await self._finish_wrapup(desk, call, at)
             return
+        # Held from now on, so an end clicked while the PBX answers still releases them.
+        call.kept_out = True
         call.kept_out = await self._keep_out(call)
-        self._schedule_wrapup_end(desk, call)
+        if desk.current(call_key) is call:
+            self._schedule_wrapup_end(desk, call)
 
     async def _keep_out(self, call: DeskCall) -> bool:
         """Pause the agent's phone in every queue for wrap-up; whether the PBX did."""
