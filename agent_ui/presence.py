@@ -17,6 +17,7 @@ from accounts.skills import SkillRepository
 from accounts.users import UserRepository
 from agent_ui.panel_service import Agent, PanelService
 from runtime.jobs import run_every
+from telephony.errors import TelephonyError
 
 log = structlog.get_logger()
 
@@ -53,10 +54,17 @@ class Presence:
         )
 
     async def sign_in(self, user_id: int) -> None:
+        """At login; a PBX that refuses leaves the agent signed out, and the panel's Ready
+        tries again (showing the refusal)."""
         agent = await self.agent(user_id)
-        if agent is not None:
+        if agent is None:
+            return
+        try:
             await self._panel.sign_in(agent)
-            log.info("agent_signed_in", agent=user_id, queues=list(agent.queues))
+        except TelephonyError as exc:
+            log.warning("agent_not_signed_in", agent=user_id, error=str(exc))
+            return
+        log.info("agent_signed_in", agent=user_id, queues=list(agent.queues))
 
     async def sign_out(self, user_id: int) -> None:
         agent = await self.agent(user_id)

@@ -233,3 +233,38 @@ async def test_time_per_pause_code_per_agent_comes_from_the_pbx_pauses(shift: Sh
 
 async def _reason_is(desk: Desk, reason: str) -> bool:
     return bool((await desk.state())["reason"] == reason)
+
+
+async def test_unpaused_on_the_phone_the_wrapup_ends_then_and_counts_until_then(
+    shift: Shift,
+) -> None:
+    await shift.agent()
+    somchai = await shift.log_in()
+    await until(shift.member, "member")
+    await _talk_and_hang_up(shift, somchai)
+    await asyncio.sleep(0.3)
+    shift.sim.pause(PHONE, False)  # the agent's phone (or a supervisor) unpauses them
+    await until(lambda: _no_call(somchai), "the wrap-up ended with the PBX's unpause")
+    assert (await somchai.state())["availability"] == "ready"
+    pool = shift.server.app[db_key].pool
+    row = await until(
+        lambda: pool.fetchrow("SELECT wrapup_s, wrapup_code FROM calls WHERE wrapup_s IS NOT NULL"),
+        "stored",
+    )
+    assert row["wrapup_s"] >= 0.3 and row["wrapup_code"] is None
+
+
+async def test_a_pbx_that_refuses_the_sign_in_leaves_the_agent_signed_out(
+    shift: Shift,
+) -> None:
+    await shift.agent()
+    await shift.sim.refuse_connections()
+    shift.sim.drop_connections()
+    somchai = await shift.log_in()
+    assert (await somchai.state())["availability"] == "logged_out"
+    status, body = await somchai.post("/panel/availability", availability="ready")
+    assert (status, body["error"]) == (502, "pbx_refused")
+
+
+async def _no_call(desk: Desk) -> bool:
+    return (await desk.state())["call"] is None
