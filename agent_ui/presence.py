@@ -83,9 +83,14 @@ class Presence:
         seated = self._panel.signed_in()
         alive = await self._panel.store.with_session(seated, now) if seated else set()
         for user_id in seated:
-            if user_id not in alive:
-                log.info("session_expired_signing_out", agent=user_id)
+            if user_id in alive:
+                continue
+            log.info("session_expired_signing_out", agent=user_id)
+            try:
                 await self.sign_out(user_id)
+            except TelephonyError as exc:
+                # Still in the queue: the next sweep tries again.
+                log.warning("expired_agent_not_signed_out", agent=user_id, error=str(exc))
 
     async def sweep_forever(self) -> None:
         await run_every(self.sweep, self._panel.clock, self.sweep_s, failed="presence_sweep_failed")
