@@ -22,6 +22,7 @@ from accounts.management import (
     split_queues,
 )
 from accounts.users import ROLES
+from admin import queues
 from cases.dates import as_lang, format_datetime
 from web.auth import passwords, require_role, see_other, signed_in
 from web.forms import clean, text_fields
@@ -39,6 +40,7 @@ Values = dict[str, str]
 
 
 def setup(app: web.Application) -> None:
+    queues.setup(app)
     app.router.add_get("/admin/users", users_page)
     app.router.add_get("/admin/users/new", new_user_page)
     app.router.add_post("/admin/users/new", new_user_submit)

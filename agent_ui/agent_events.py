@@ -114,6 +114,7 @@ class AgentEventRouter:
                         number=event.caller_number,
                         name=event.caller_name,
                         at=event.at,
+                        interface=event.interface,
                     )
             case CallAnswered():
                 user = await self._user(event.pbx, event.interface)
@@ -149,7 +150,10 @@ class AgentEventRouter:
                 )
                 for call in event.connected:
                     await self._talking(panel, event, call)
-                for interface in dict.fromkeys(member.interface for member in event.members):
+                # Agents the PBX does not list are in no queue, whatever was stored.
+                known = [i for pbx, i in self._users if pbx == event.pbx]
+                members = [member.interface for member in event.members]
+                for interface in dict.fromkeys([*members, *known]):
                     await self._membership(panel, floor, event.pbx, interface, event.at)
 
     async def _talking(

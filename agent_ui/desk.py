@@ -48,6 +48,10 @@ class DeskCall:
     wrapup_until: datetime | None = None
     case_id: int | None = None
     case_reference: str | None = None
+    # The agent's phone, and whether the PBX keeps them out of the queue for this wrap-up.
+    interface: str = ""
+    kept_out: bool = False
+    hold_seen: bool = False
 
     @property
     def phase(self) -> Phase | None:
@@ -72,6 +76,7 @@ class DeskCall:
             "wrapup_until": _iso(self.wrapup_until),
             "case_id": self.case_id,
             "case_reference": self.case_reference,
+            "kept_out": self.kept_out,
         }
 
 

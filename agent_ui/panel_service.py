@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -27,21 +27,30 @@ from agent_ui.screenpop import ScreenPops
 from calls.writer import CallWriter
 from runtime.clock import Clock
 from telephony.commands import CallControl
+from telephony.errors import AlreadyAMember, NotAMember, TelephonyError
 
 log = structlog.get_logger()
 
-PAUSE_REASONS = ("break", "lunch", "training", "meeting", "after_call_work", "other")
+# The pause reasons the service sets itself: signed in but not ready yet, and wrap-up.
+SIGNED_IN = "login"
+WRAPUP = "wrapup"
 
 
 @dataclass(frozen=True, slots=True)
 class Agent:
-    """Who sits at a desk: their user id, phone and queues."""
+    """Who sits at a desk: their user id, phone, and the queues their profile allows with
+    the penalty (skill) of each."""
 
     user_id: int
     display_name: str
     pbx: str | None
     interface: str | None
     queues: Sequence[str] = ()
+    penalties: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def phone(self) -> tuple[str, str] | None:
+        return (self.pbx, self.interface) if self.pbx and self.interface else None
 
 
 # Calls answered this long before a restart may still be on an agent's desk.
@@ -73,8 +82,13 @@ class PanelService:
         self._clock = clock
         self._desks: dict[int, Desk] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._finishing: set[asyncio.Task[None]] = set()
 
     # Reading
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
 
     async def desk(self, user_id: int) -> Desk:
         """The agent's desk; the first time, its availability comes from the last one stored."""
@@ -119,6 +133,7 @@ class PanelService:
                     for phase, at in zip(row["phases"], row["phase_times"], strict=True)
                 ],
                 transferred_to=row["transferred_to"],
+                interface=row["agent_interface"] or "",
             )
             desk.call = call
             if row["ended_at"] is not None:
@@ -126,6 +141,8 @@ class PanelService:
                 call.wrapup_until = row["ended_at"] + timedelta(
                     seconds=wrapup.max_s if wrapup else 0
                 )
+                # Still paused for wrap-up, the PBX's snapshot will say; until then it holds.
+                call.kept_out = True
                 self._schedule_wrapup_end(desk, call)
             log.info("desk_restored", agent=desk.user_id, call_key=call.call_key)
 
@@ -144,6 +161,7 @@ class PanelService:
         number: str,
         name: str,
         at: datetime,
+        interface: str = "",
     ) -> None:
         """Pop the caller's history on this agent's panels, once per call."""
         desk = await self.desk(user_id)
@@ -151,7 +169,8 @@ class PanelService:
             return
         pop = await self.pops.pop(number, now=at, this_call=call_key)
         if desk.call is not None and desk.call.status == "wrapup":
-            self._finish_wrapup(desk, desk.call, at)
+            # The PBX offered a call: whatever held the agent out of the queue is over.
+            await self._finish_wrapup(desk, desk.call, at, release=False)
         call = DeskCall(
             call_key=call_key,
             pbx=pbx,
@@ -160,6 +179,7 @@ class PanelService:
             caller_name=name,
             pop=pop,
             rang_at=at,
+            interface=interface,
         )
         if desk.ring(call):
             self._publish(desk, "pop")
@@ -197,7 +217,14 @@ class PanelService:
             self._publish(desk, "transferred")
 
     async def ended(self, user_id: int, call_key: str, at: datetime) -> None:
-        """Hang-up: the talk phases close and wrap-up runs until the agent or the clock ends it."""
+        """Hang-up: the talk phases close and wrap-up runs until the agent or the clock ends it.
+
+        Wrap-up is held by the PBX: the service pauses the agent with reason `wrapup` at
+        once (AgentComplete) and unpauses them when the wrap-up ends. The queue's own
+        wrapuptime was not chosen because Asterisk emits no event for it (wrapup-time.txt):
+        the service could neither show nor measure when it ends. An agent the PBX would not
+        pause was back in the queue at hang-up, so their call has no after-call work.
+        """
         desk = await self.desk(user_id)
         before = desk.call.phases[-1] if desk.call and desk.call.phases else None
         wrapup = self.standards.wrapup
@@ -210,9 +237,24 @@ class PanelService:
             self._calls.change(PhaseMarked(call_key, done, before, user_id))
         self._calls.change(PhaseMarked(call_key, started, None, user_id))
         if wrapup is None:
-            self._finish_wrapup(desk, call, at)
-        else:
+            await self._finish_wrapup(desk, call, at)
+            return
+        # Held from now on, so an end clicked while the PBX answers still releases them.
+        call.kept_out = True
+        call.kept_out = await self._keep_out(call)
+        if desk.current(call_key) is call:
             self._schedule_wrapup_end(desk, call)
+
+    async def _keep_out(self, call: DeskCall) -> bool:
+        """Pause the agent's phone in every queue for wrap-up; whether the PBX did."""
+        if self.control is None or not call.interface:
+            return False
+        try:
+            await self.control.pause(call.pbx, None, call.interface, WRAPUP)
+        except TelephonyError as exc:
+            log.warning("wrapup_not_held", call_key=call.call_key, error=str(exc))
+            return False
+        return True
 
     async def resynchronised(
         self, pbx: str, at: datetime, *, waiting: set[str], connected: set[str]
@@ -247,7 +289,7 @@ class PanelService:
             return
         before = desk.call
         if before is not None and before.status == "wrapup" and before.ended_at is not None:
-            self._finish_wrapup(desk, before, max(before.ended_at, answered_at))
+            await self._finish_wrapup(desk, before, max(before.ended_at, answered_at))
         await self.ringing(
             user_id,
             call_key=call_key,
@@ -264,6 +306,14 @@ class PanelService:
     ) -> None:
         """The PBX reports the agent's state (paused elsewhere, removed from a queue, ...)."""
         desk = await self.desk(user_id)
+        call = desk.call
+        if call is not None and call.status == "wrapup" and call.kept_out:
+            if (availability, reason) == ("paused", WRAPUP):
+                call.hold_seen = True
+            elif call.hold_seen:
+                # Unpaused or paused otherwise on the phone or by a supervisor: the PBX
+                # ended the wrap-up then, and the new state stays.
+                await self._finish_wrapup(desk, call, at, release=False)
         if desk.set_availability(availability, reason, at):
             self._publish(desk, "state")
             await self._remember_availability(desk, "pbx")
@@ -282,12 +332,13 @@ class PanelService:
         log.info("phase_changed", agent=user_id, call_key=call.call_key, phase=mark.phase)
         return mark
 
-    async def end_wrapup(self, user_id: int) -> bool:
+    async def end_wrapup(self, user_id: int, code: str | None = None) -> bool:
+        """The agent ends after-call work with the call's wrap-up code; back in the queue."""
         desk = await self.desk(user_id)
         call = desk.call
         if call is None or call.status != "wrapup":
             return False
-        self._finish_wrapup(desk, call, self._clock.now())
+        await self._finish_wrapup(desk, call, self._clock.now(), code)
         return True
 
     async def case_saved(self, user_id: int, call_key: str, case_id: int, reference: str) -> None:
@@ -300,57 +351,125 @@ class PanelService:
     async def change_availability(
         self, agent: Agent, availability: Availability, reason: str
     ) -> None:
-        """Tell the PBX first; the desk changes only once the PBX accepted it."""
-        desk = await self.desk(agent.user_id)
-        if self.control is not None and agent.pbx and agent.interface:
-            await self._command_pbx(desk, agent, availability, reason)
-        if desk.set_availability(availability, reason, self._clock.now()):
-            await self._remember_availability(desk, "panel")
-            self._publish(desk, "state")
-            log.info("availability_changed", agent=agent.user_id, state=availability, reason=reason)
-
-    async def _command_pbx(
-        self, desk: Desk, agent: Agent, availability: Availability, reason: str
-    ) -> None:
-        control, pbx, interface = self.control, agent.pbx, agent.interface
-        assert control is not None and pbx is not None and interface is not None
+        """Tell the PBX first; the desk changes only once the PBX accepted it. Leaving the
+        queues is signing out; choosing a state while signed out signs in first."""
         if availability == "logged_out":
-            for queue in agent.queues:
-                await control.remove_member(pbx, queue, interface)
+            await self.sign_out(agent)
             return
+        desk = await self.desk(agent.user_id)
         if desk.availability == "logged_out":
+            await self.sign_in(agent)
+        command = self._commands(agent)
+        if command is not None:
+            control, pbx, interface = command
+            if availability == "paused":
+                await control.pause(pbx, None, interface, reason)
+            else:
+                await control.unpause(pbx, None, interface)
+        await self._set(desk, availability, reason, "panel")
+
+    async def sign_in(self, agent: Agent) -> None:
+        """Join every queue the agent's profile allows, paused until they choose Ready, as a
+        dynamic member named after them. A queue where the PBX has them already keeps them
+        as they are: after a restart the PBX is the truth."""
+        desk = await self.desk(agent.user_id)
+        command = self._commands(agent)
+        joined = command is None or await self._join(agent, *command)
+        if joined and desk.availability == "logged_out":
+            await self._set(desk, "paused", SIGNED_IN, "panel")
+
+    async def _join(self, agent: Agent, control: CallControl, pbx: str, interface: str) -> bool:
+        """QueueAdd in each queue; whether any queue took them in as new."""
+        joined = False
+        for queue in agent.queues:
+            penalty = agent.penalties.get(queue, 0)
+            try:
+                await control.add_member(
+                    pbx, queue, interface, agent.display_name, penalty, paused_reason=SIGNED_IN
+                )
+                joined = True
+            except AlreadyAMember:
+                continue
+        return joined
+
+    async def sign_out(self, agent: Agent) -> None:
+        """Leave every queue of the profile (signing out, an expired session, an admin's
+        sign-out); a queue the PBX no longer has them in is left already."""
+        desk = await self.desk(agent.user_id)
+        command = self._commands(agent)
+        if command is not None:
+            control, pbx, interface = command
             for queue in agent.queues:
-                await control.add_member(pbx, queue, interface, agent.display_name)
-        if availability == "paused":
-            await control.pause(pbx, None, interface, reason)
-        else:
-            await control.unpause(pbx, None, interface)
+                with contextlib.suppress(NotAMember):
+                    await control.remove_member(pbx, queue, interface)
+        if desk.call is not None and desk.call.status == "wrapup":
+            await self._finish_wrapup(desk, desk.call, self._clock.now(), release=False)
+        await self._set(desk, "logged_out", "", "panel")
+
+    def signed_in(self) -> list[int]:
+        """The agents whose desks are in the queues (ready or paused)."""
+        return [d.user_id for d in self._desks.values() if d.availability != "logged_out"]
+
+    def _commands(self, agent: Agent) -> tuple[CallControl, str, str] | None:
+        """How to reach the agent's phone on the PBX, if they have one and a PBX is there."""
+        if self.control is None or agent.phone is None:
+            return None
+        return (self.control, *agent.phone)
+
+    async def _set(self, desk: Desk, availability: Availability, reason: str, source: str) -> None:
+        if desk.set_availability(availability, reason, self._clock.now()):
+            await self._remember_availability(desk, source)
+            self._publish(desk, "state")
+            log.info("availability_changed", agent=desk.user_id, state=availability, reason=reason)
 
     # Wrap-up timing
 
     def _schedule_wrapup_end(self, desk: Desk, call: DeskCall) -> None:
+        """At the configured maximum the wrap-up ends by itself and the PBX lets them go."""
         assert call.wrapup_until is not None
         delay = max(0.0, (call.wrapup_until - self._clock.now()).total_seconds())
         until = call.wrapup_until
         self._cancel_timer(desk.user_id)
         self._timers[desk.user_id] = asyncio.get_running_loop().call_later(
-            delay, self._finish_wrapup, desk, call, until
+            delay, self._spawn_finish, desk, call, until
         )
+
+    def _spawn_finish(self, desk: Desk, call: DeskCall, at: datetime) -> None:
+        self._timers.pop(desk.user_id, None)
+        task = asyncio.get_running_loop().create_task(self._finish_wrapup(desk, call, at))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
 
     def _cancel_timer(self, user_id: int) -> None:
         timer = self._timers.pop(user_id, None)
         if timer is not None:
             timer.cancel()
 
-    def _finish_wrapup(self, desk: Desk, call: DeskCall, at: datetime) -> None:
+    async def _finish_wrapup(
+        self,
+        desk: Desk,
+        call: DeskCall,
+        at: datetime,
+        code: str | None = None,
+        *,
+        release: bool = True,
+    ) -> None:
+        """End the wrap-up; ACW is what happened: hang-up to now if the PBX held the agent,
+        nothing if it did not (they were in the queue all along)."""
         if desk.clear(call.call_key) is None:
             return
         self._cancel_timer(desk.user_id)
         self._publish(desk, "wrapup_ended")
         if self._on_wrapup_ended is not None:
             self._on_wrapup_ended(desk.user_id, at)
-        self._calls.change(WrapupEnded(call.call_key, at))
-        log.info("wrapup_ended", agent=desk.user_id, call_key=call.call_key)
+        ended = at if call.kept_out or call.ended_at is None else call.ended_at
+        self._calls.change(WrapupEnded(call.call_key, ended, code))
+        log.info("wrapup_ended", agent=desk.user_id, call_key=call.call_key, code=code)
+        if release and call.kept_out and self.control is not None:
+            try:
+                await self.control.unpause(call.pbx, None, call.interface)
+            except TelephonyError as exc:
+                log.warning("wrapup_not_released", call_key=call.call_key, error=str(exc))
 
     # Storing
 
@@ -371,3 +490,4 @@ class PanelService:
         finally:
             for user_id in list(self._timers):
                 self._cancel_timer(user_id)
+            await asyncio.gather(*self._finishing, return_exceptions=True)

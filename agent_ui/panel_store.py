@@ -9,7 +9,7 @@ the tracker's records of the same call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -46,6 +46,7 @@ _END_WRAPUP = """
 UPDATE calls SET wrapup_ended_at = COALESCE(wrapup_ended_at, $2),
     wrapup_s = CASE WHEN wrapup_ended_at IS NULL
                     THEN EXTRACT(EPOCH FROM ($2 - wrapup_started_at)) ELSE wrapup_s END,
+    wrapup_code = CASE WHEN wrapup_ended_at IS NULL THEN $3 ELSE wrapup_code END,
     updated_at = CASE WHEN wrapup_ended_at IS NULL THEN $2 ELSE updated_at END
 WHERE call_key = $1
 RETURNING id
@@ -69,10 +70,16 @@ SELECT EXISTS (SELECT 1 FROM calls WHERE call_key = $1
                AND (agent_user_id = $2 OR (pbx = $3 AND agent_interface = $4)))
 """
 
+# A live session: not expired, and used within the idle timeout (accounts.users._SESSION).
+_WITH_SESSION = """
+SELECT DISTINCT user_id FROM web_sessions
+WHERE user_id = ANY($1::bigint[]) AND expires_at > $2 AND last_seen_at > $2 - $3::interval
+"""
+
 # Calls an agent was still on (talking, or in wrap-up) when the service stopped.
 _OPEN_DESK_CALLS = """
 SELECT k.call_key, k.pbx, k.queue, k.caller_number, k.caller_name, k.agent_user_id,
-       k.ringing_at, k.answered_at, k.ended_at, k.transferred_to,
+       k.ringing_at, k.answered_at, k.ended_at, k.transferred_to, k.agent_interface,
        COALESCE(array_agg(e.phase ORDER BY e.at, e.id) FILTER (WHERE e.id IS NOT NULL), '{}')
            AS phases,
        COALESCE(array_agg(e.at ORDER BY e.at, e.id) FILTER (WHERE e.id IS NOT NULL), '{}')
@@ -135,13 +142,15 @@ class PhaseMarked:
 
 @dataclass(frozen=True, slots=True)
 class WrapupEnded:
-    """The agent's after-call work on this call ended (a calls.repository.CallChange)."""
+    """The agent's after-call work on this call ended, with the wrap-up code they chose
+    (a calls.repository.CallChange)."""
 
     call_key: str
     at: datetime
+    code: str | None = None
 
     async def apply(self, conn: asyncpg.Connection) -> bool:
-        return await conn.fetchval(_END_WRAPUP, self.call_key, self.at) is not None
+        return await conn.fetchval(_END_WRAPUP, self.call_key, self.at, self.code) is not None
 
 
 class PanelStore:
@@ -165,6 +174,11 @@ class PanelStore:
     async def call_id(self, call_key: str) -> int | None:
         value: int | None = await self._pool.fetchval(_CALL_ID, call_key)
         return value
+
+    async def with_session(self, user_ids: list[int], now: datetime, idle: timedelta) -> set[int]:
+        """Those of `user_ids` who still have a session that has neither expired nor idled."""
+        rows = await self._pool.fetch(_WITH_SESSION, user_ids, now, idle)
+        return {row[0] for row in rows}
 
     async def remember_caller(
         self,

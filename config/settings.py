@@ -154,6 +154,69 @@ class CallControlSettings(BaseModel):
     queue_extensions: dict[str, str] = Field(default_factory=lambda: {"hotline": "1169"})
 
 
+class CodeLabel(BaseModel):
+    """A code the PBX or the calls table stores, with what people read in each language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    th: str = Field(min_length=1, max_length=80)
+    en: str = Field(min_length=1, max_length=80)
+
+    def label(self, lang: str) -> str:
+        return self.th if lang == "th" else self.en
+
+
+# Pause reasons the service itself sets on the PBX; an agent cannot pick them.
+RESERVED_PAUSE_CODES = ("login", "wrapup")
+
+
+def _codes(*rows: tuple[str, str, str]) -> list[CodeLabel]:
+    return [CodeLabel(code=code, th=th, en=en) for code, th, en in rows]
+
+
+DEFAULT_PAUSE_CODES = _codes(
+    ("break", "พักเบรก", "Break"),
+    ("lunch", "พักกลางวัน", "Lunch"),
+    ("training", "อบรม", "Training"),
+    ("meeting", "ประชุม", "Meeting"),
+    ("coaching", "รับคำแนะนำ (โค้ช)", "Coaching"),
+    ("toilet", "เข้าห้องน้ำ", "Toilet"),
+)
+DEFAULT_WRAPUP_CODES = _codes(
+    ("resolved", "ตอบคำถาม/แก้ไขแล้ว", "Answered / resolved"),
+    ("case_opened", "รับเรื่องร้องเรียน", "Case opened"),
+    ("referred", "แนะนำหน่วยงานอื่น", "Referred elsewhere"),
+    ("follow_up", "ต้องติดต่อกลับ", "Follow-up needed"),
+    ("no_speech", "ไม่มีเสียง/สายหลุด", "Silent / dropped"),
+    ("not_hotline", "ไม่เกี่ยวกับสายด่วน", "Not for the hotline"),
+)
+
+
+class ShiftSettings(BaseModel):
+    """An agent's shift: the pause codes they may choose, the wrap-up codes (dispositions)
+    of a call, and how often signed-out sessions are taken out of the queues."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pause_codes: list[CodeLabel] = Field(default_factory=lambda: list(DEFAULT_PAUSE_CODES))
+    wrapup_codes: list[CodeLabel] = Field(default_factory=lambda: list(DEFAULT_WRAPUP_CODES))
+    presence_sweep_s: float = Field(default=30, gt=0)
+
+    @field_validator("pause_codes", "wrapup_codes")
+    @classmethod
+    def _unique_codes(cls, value: list[CodeLabel]) -> list[CodeLabel]:
+        codes = [c.code for c in value]
+        if not codes or len(codes) != len(set(codes)):
+            raise ValueError("codes must be unique and at least one is needed")
+        if set(codes) & set(RESERVED_PAUSE_CODES):
+            raise ValueError(f"{', '.join(RESERVED_PAUSE_CODES)} are set by the service itself")
+        return value
+
+    def pause_label(self, code: str, lang: str) -> str | None:
+        return next((c.label(lang) for c in self.pause_codes if c.code == code), None)
+
+
 class Settings(BaseSettings):
     """Everything hotline reads at start. Environment variables are HOTLINE_<NAME>."""
 
@@ -174,6 +237,7 @@ class Settings(BaseSettings):
     standards: Standards = Field(default_factory=Standards)
     cases: CaseSettings = Field(default_factory=CaseSettings)
     call_control: CallControlSettings = Field(default_factory=CallControlSettings)
+    shift: ShiftSettings = Field(default_factory=ShiftSettings)
     survey: dict[str, Any] = Field(
         default_factory=dict, description="ivr.config.SurveySettings, in seconds and HH:MM"
     )

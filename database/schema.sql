@@ -313,10 +313,12 @@ CREATE TABLE public.calls (
     transfer_party text,
     exit_key text,
     held_since timestamp with time zone,
+    wrapup_code text,
     CONSTRAINT calls_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'abandoned'::text, 'timeout'::text, 'full'::text, 'empty'::text, 'key'::text, 'redirected'::text, 'transferred'::text, 'lost_in_gap'::text, 'unknown'::text]))),
     CONSTRAINT calls_hung_up_by_check CHECK ((hung_up_by = ANY (ARRAY['caller'::text, 'agent'::text, 'supervisor'::text, 'transfer'::text, 'system'::text]))),
     CONSTRAINT calls_transfer_destination_check CHECK ((transfer_destination = ANY (ARRAY['agent'::text, 'queue'::text, 'outside'::text, 'unknown'::text]))),
-    CONSTRAINT calls_transfer_kind_check CHECK ((transfer_kind = ANY (ARRAY['blind'::text, 'attended'::text])))
+    CONSTRAINT calls_transfer_kind_check CHECK ((transfer_kind = ANY (ARRAY['blind'::text, 'attended'::text]))),
+    CONSTRAINT calls_wrapup_code_check CHECK ((wrapup_code ~ '^[a-z0-9_]{1,40}$'::text))
 );
 
 --

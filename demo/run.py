@@ -1,8 +1,11 @@
 """`hotline demo`: the whole service on embedded defaults, with a simulated PBX taking calls.
 
 The simulator is the same one the tests use: it speaks AMI and FastAGI over TCP, so the
-service runs exactly as it would against Asterisk. Demo logins get random passwords, kept
-in the data folder (readable by its owner only) and printed at every start.
+service runs exactly as it would against Asterisk. Its queue starts with no member: every
+agent is signed out until they log in. Two demo agents work shifts by themselves through
+the service's own web paths (demo.shift); agent1 is left for the person trying the demo.
+Demo logins get random passwords, kept in the data folder (readable by its owner only) and
+printed at every start.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import SecretStr
 from accounts.passwords import Passwords
 from accounts.users import UserRepository
 from config.settings import PbxSettings, Settings
+from demo.shift import ShiftPlan, SimulatedAgent
 from hotline.runner import run_until_stopped
 from pbxsim import CustomerPhone, PbxSimulator
 from pbxsim.generator import TrafficGenerator, TrafficProfile
@@ -45,8 +49,11 @@ PEOPLE = (
     DemoPerson("admin", "Administrator", "admin"),
 )
 
-# Calls every ~20 s, a minute or two of talk: enough to watch, not enough to drown in.
-DEMO_TRAFFIC = TrafficProfile(rate=1 / 20, talk_mean=75.0, patience_mean=60.0)
+# The agents the demo drives itself; the others wait for a person to log in.
+SIMULATED = ("agent2", "agent3")
+# Calls every ~20 s, a minute or two of talk: enough to watch, not enough to drown in. The
+# simulated agents pause through the panel, so the generator's own pauses are left out.
+DEMO_TRAFFIC = TrafficProfile(rate=1 / 20, talk_mean=75.0, patience_mean=60.0, pause_every=1e9)
 # Survey callbacks soon after the call, at any hour, so the demo shows them.
 DEMO_SURVEY = {
     "delay_after_hangup": 15,
@@ -105,13 +112,30 @@ def _print_logins(settings: Settings, passwords: dict[str, str]) -> None:
     for person in PEOPLE:
         print(f"  {person.username:<11} {passwords[person.username]:<14} {person.role}")
     print(f"(kept in {settings.data_dir / 'demo-logins.json'})")
-    print("A simulated PBX places a call every ~20 s; Ctrl-C stops the demo.\n", flush=True)
+    print("A simulated PBX places a call every ~20 s; Ctrl-C stops the demo.", flush=True)
+    print(
+        f"{' and '.join(SIMULATED)} work shifts by themselves (sign in, Ready, calls, wrap-up,"
+        " pauses, sign out); everyone else is signed out until they log in.\n",
+        flush=True,
+    )
+
+
+def _simulated(settings: Settings, username: str, password: str, *, seed: int) -> SimulatedAgent:
+    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "") else settings.web_host
+    return SimulatedAgent(
+        f"http://{host}:{settings.web_port}",
+        username,
+        password,
+        pause_codes=[c.code for c in settings.shift.pause_codes],
+        wrapup_codes=[c.code for c in settings.shift.wrapup_codes],
+        plan=ShiftPlan(),
+        seed=seed,
+    )
 
 
 async def run_demo(settings: Settings) -> None:
     secret = secrets.token_urlsafe(16)
-    sim = PbxSimulator.lab(
-        agents=3,
+    sim = PbxSimulator(
         accounts={"hotline": secret},
         timestamp_events=True,
         agi_host="127.0.0.1" if settings.agi_host in ("0.0.0.0", "") else settings.agi_host,
@@ -119,6 +143,7 @@ async def run_demo(settings: Settings) -> None:
         pbx_name=DEMO_PBX,
         default_customer_phone=CustomerPhone.answers("1", ring=3.0, after=3.0),
     )
+    sim.add_queue(DEMO_QUEUE)
     host, port = await sim.start()
     demo = settings.model_copy(
         update={
@@ -143,6 +168,9 @@ async def run_demo(settings: Settings) -> None:
         await ensure_people(app[users_key], auth.passwords(app), passwords)
         _print_logins(demo, passwords)
         running.append(asyncio.create_task(traffic.run(), name="demo-traffic"))
+        for n, username in enumerate(SIMULATED):
+            agent = _simulated(demo, username, passwords[username], seed=n)
+            running.append(asyncio.create_task(agent.run(), name=f"demo-{username}"))
 
     try:
         await run_until_stopped(demo, started)

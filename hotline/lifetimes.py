@@ -17,11 +17,13 @@ import structlog
 from aiohttp import web
 
 from accounts.management import AdminRepository
+from accounts.skills import SkillRepository
 from accounts.users import UserRepository
 from agent_ui.call_control import CallControlService
 from agent_ui.call_control_store import CallControlStore
 from agent_ui.panel_service import PanelService
 from agent_ui.phases import PhaseStandards
+from agent_ui.presence import Presence
 from agent_ui.screenpop import ScreenPops
 from calls.dead_letters import CallDeadLetters
 from calls.endings import endings_of
@@ -62,8 +64,12 @@ from web.keys import (
     intake_key,
     metrics_key,
     panel_key,
+    presence_key,
     retention_key,
+    session_closed_key,
+    session_opened_key,
     settings_key,
+    skills_key,
     survey_key,
     surveys_key,
     tasks_key,
@@ -108,6 +114,7 @@ def _build_repositories(app: web.Application, pool: asyncpg.Pool, settings: Sett
         interval_s=settings.cases.escalation_interval_s,
     )
     app[users_key] = UserRepository(pool)
+    app[skills_key] = SkillRepository(pool)
     app[accounts_key] = AdminRepository(pool)
     app[cases_key] = cases
     app[calls_key] = CallRepository(pool)
@@ -286,10 +293,18 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
             if agent.pbx and agent.interface and agent.active
         }
     )
+    sweep_s = app[settings_key].shift.presence_sweep_s
+    idle = app[settings_key].security.idle
+    presence = Presence(panel, app[users_key], app[skills_key], sweep_s=sweep_s, idle=idle)
+    app[presence_key] = presence
+    app[session_opened_key].append(presence.sign_in)
+    app[session_closed_key].append(presence.session_closed)
     async with app[hub_key].running(), panel.running():
         await panel.restore()
         async with router.running(panel, floor):
+            sweep = app[tasks_key].spawn("presence_sweep", presence.sweep_forever)
             yield
+            await cancel_and_wait([sweep])
 
 
 async def call_control_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -116,6 +116,7 @@ class QueueActions:
             penalty = 0
         paused = (request.get("Paused") or "").strip().lower() in _TRUE
         name = request.get("MemberName") or interface
+        reason = request.get("Reason") or ""
         if queue in self.core.queues and interface not in self.core.queues[queue].members:
             session.respond(request, "Success", ("Message", "Added interface to queue"))
         try:
@@ -125,7 +126,7 @@ class QueueActions:
                 name,
                 penalty=penalty,
                 paused=paused,
-                reason=request.get("Reason") or "",
+                reason=reason,
                 state_interface=request.get("StateInterface") or "",
             )
         except MemberError as exc:

@@ -28,11 +28,13 @@ from supervision.executive import DIMENSIONS, PROBLEMS, ExecutiveReport, executi
 from supervision.stats import (
     CallLine,
     Figures,
+    PauseTime,
     Period,
     Thresholds,
     abandoned_calls,
     figures,
     longest_waits,
+    pause_times,
 )
 
 Cell = str | int | float
@@ -69,6 +71,7 @@ class SupervisorReport:
     abandoned: list[CallLine]
     longest_waits: list[CallLine]
     executive: ExecutiveReport
+    pause_times: list[PauseTime]
 
 
 async def _survey_figures(
@@ -112,6 +115,7 @@ async def load_report(
         abandoned=await abandoned_calls(pool, period, thresholds, queue=queue),
         longest_waits=await longest_waits(pool, period, thresholds, queue=queue),
         executive=await executive_report(pool, period, thresholds, queue=queue, now=now),
+        pause_times=await pause_times(pool, period, now=now),
     )
 
 
@@ -340,8 +344,20 @@ def _month(key: str, era: Era, lang: Lang) -> str:
     return f"{names[month - 1]} {year + BE_OFFSET if era == 'be' else year}"
 
 
-def build_tables(report: SupervisorReport, t: Text, era: Era, lang: Lang) -> list[Table]:
-    """Every table of the report, in page order."""
+def _pause_codes(times: Sequence[PauseTime], t: Text, codes: Mapping[str, str]) -> Table:
+    """A code the PBX set that is not configured (paused on the phone) reads as it came."""
+    headers = [t(f"sup.col.{h}") for h in ("agent", "pause_code", "pause_time")]
+    rows: list[list[Cell]] = [
+        [p.agent or t("sup.no_agent"), codes.get(p.code, p.code) or t("sup.unknown"), _r(p.seconds)]
+        for p in times
+    ]
+    return Table("pause_codes", t("sup.table.pause_codes"), headers, rows)
+
+
+def build_tables(
+    report: SupervisorReport, t: Text, era: Era, lang: Lang, codes: Mapping[str, str]
+) -> list[Table]:
+    """Every table of the report, in page order; `codes` labels the pause codes."""
     labels: dict[str, Callable[[Figures], str]] = {
         "queue": lambda f: f.label,
         "agent": lambda f: f.label or t("sup.no_agent"),
@@ -365,5 +381,6 @@ def build_tables(report: SupervisorReport, t: Text, era: Era, lang: Lang) -> lis
         ),
         _calls("abandoned", report.abandoned, t, era, lang, report.period.tz),
         _calls("longest_waits", report.longest_waits, t, era, lang, report.period.tz),
+        _pause_codes(report.pause_times, t, codes),
         *_executive(report.executive, t),
     ]

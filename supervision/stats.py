@@ -176,6 +176,16 @@ class Presence:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseTime:
+    """Seconds one agent spent paused with one pause code in the period."""
+
+    agent_id: int
+    agent: str
+    code: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class FirstContact:
     """Cases with a known number, and those not followed by another on the same topic."""
 
@@ -319,13 +329,13 @@ GROUP BY 1, 2
 """
 
 # Each availability lasts until the agent's next change, or until $4 (now) for the last one.
-_PRESENCE_SQL = """
+_SPANS = """
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz,
            $4::timestamptz AS now_
 ),
 ev AS (
-    SELECT e.user_id, e.availability, e.at,
+    SELECT e.user_id, e.availability, e.reason, e.at,
            lead(e.at) OVER (PARTITION BY e.user_id ORDER BY e.at, e.id) AS next_at
     FROM agent_state_events e CROSS JOIN p
     WHERE e.at < p.t1 AND e.at >= COALESCE(
@@ -334,12 +344,15 @@ ev AS (
     )
 ),
 spans AS (
-    SELECT ev.user_id, ev.availability,
+    SELECT ev.user_id, ev.availability, ev.reason,
            EXTRACT(EPOCH FROM LEAST(COALESCE(ev.next_at, p.now_), p.t1)
                               - GREATEST(ev.at, p.t0))::float8 AS s
     FROM ev CROSS JOIN p
 )
-SELECT {key} AS key, {label} AS label,
+"""
+_PRESENCE_SQL = (
+    _SPANS
+    + """SELECT {key} AS key, {label} AS label,
     COALESCE(sum(spans.s) FILTER (WHERE spans.availability IN ('ready', 'paused')), 0)
         AS logged_in_s,
     COALESCE(sum(spans.s) FILTER (WHERE spans.availability = 'paused'), 0) AS paused_s
@@ -349,6 +362,21 @@ CROSS JOIN p
 WHERE spans.s > 0
 GROUP BY 1, 2
 """
+)
+
+# Paused time per agent and pause code (the PBX's QueueMemberPause reasons, as the panel
+# logged them), over the same spans as the presence figures.
+_PAUSE_CODES_SQL = (
+    _SPANS
+    + """
+SELECT spans.user_id AS agent_id, COALESCE(u.display_name, '') AS agent, spans.reason AS code,
+       sum(spans.s) AS seconds
+FROM spans LEFT JOIN users u ON u.id = spans.user_id
+WHERE spans.s > 0 AND spans.availability = 'paused'
+GROUP BY 1, 2, 3
+ORDER BY 2, 1, 3
+"""
+)
 
 
 def _contact_number(case: str, caller: str) -> str:
@@ -491,6 +519,12 @@ def _sorted(out: dict[str, Figures], group: str) -> list[Figures]:
     if group == "total" and not out:
         out[""] = Figures(key="", label="")
     return [out[key] for key in sorted(out)]
+
+
+async def pause_times(pool: asyncpg.Pool, period: Period, *, now: datetime) -> list[PauseTime]:
+    """Time per pause code per agent: where the paused part of occupancy went."""
+    rows = await pool.fetch(_PAUSE_CODES_SQL, period.start, period.end, period.tz.key, now)
+    return [PauseTime(*row) for row in rows]
 
 
 async def totals(

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from calls.floor import SHOWN_STATES
 from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
-from config.settings import Settings, Standards
+from config.settings import RESERVED_PAUSE_CODES, Settings, ShiftSettings, Standards
 from supervision.board_privacy import board_for
 from supervision.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from supervision.report_tables import (
@@ -118,17 +118,23 @@ async def _live_data(request: web.Request) -> dict[str, Any]:
     }
 
 
+def _pause_labels(shift: ShiftSettings, t: Text, lang: Lang) -> dict[str, str]:
+    """Each pause reason the board may show, in the page's language; the service's own too."""
+    labels = {code: t(f"panel.reason.{code}") for code in RESERVED_PAUSE_CODES}
+    return labels | {c.code: c.label(lang) for c in shift.pause_codes}
+
+
 @require_role(*ROLES)
 async def live_page(request: web.Request) -> web.Response:
-    t = _reader(request)[0]
-    labels = {state: t(f"sup.state.{state}") for state in SHOWN_STATES}
+    t, _, lang = _reader(request)
+    labels: dict[str, Any] = {state: t(f"sup.state.{state}") for state in SHOWN_STATES}
     labels |= {
         key: t(f"sup.live.{key}")
         for key in ("waiting", "longest", "nobody_waiting", "held", "link_down", "stale")
     }
     context = {
         "data": await _live_data(request),
-        "labels": labels,
+        "labels": labels | {"reasons": _pause_labels(request.app[settings_key].shift, t, lang)},
         "sl_s": request.app[settings_key].standards.sl_threshold_s,
     }
     return render(request, "supervisor/live.html", context)
@@ -154,7 +160,8 @@ async def _report_tables(request: web.Request) -> tuple[Period, str | None, list
         queue=queue,
         now=app[clock_key].now(),
     )
-    return period, queue, build_tables(report, t, era, lang)
+    codes = _pause_labels(settings.shift, t, lang)
+    return period, queue, build_tables(report, t, era, lang, codes)
 
 
 @require_role(*ROLES)

@@ -100,7 +100,14 @@ class CallControl(Protocol):
     async def unpause(self, pbx: str, queue: str | None, interface: str) -> None: ...
 
     async def add_member(
-        self, pbx: str, queue: str, interface: str, member_name: str, penalty: int = 0
+        self,
+        pbx: str,
+        queue: str,
+        interface: str,
+        member_name: str,
+        penalty: int = 0,
+        *,
+        paused_reason: str | None = None,
     ) -> None: ...
 
     async def remove_member(self, pbx: str, queue: str, interface: str) -> None: ...
@@ -262,14 +269,25 @@ class AmiCallControl:
         await self._command(pbx, "QueuePause", fields)
 
     async def add_member(
-        self, pbx: str, queue: str, interface: str, member_name: str, penalty: int = 0
+        self,
+        pbx: str,
+        queue: str,
+        interface: str,
+        member_name: str,
+        penalty: int = 0,
+        *,
+        paused_reason: str | None = None,
     ) -> None:
+        """A dynamic member whose busy state is its own phone's (StateInterface); with
+        `paused_reason` it joins paused, so it gets no call before it says it is ready."""
         fields = [
             ("Queue", queue),
             ("Interface", interface),
-            ("Penalty", str(penalty)),
-            ("Paused", "false"),
             ("MemberName", member_name),
+            ("StateInterface", interface),
+            ("Penalty", str(penalty)),
+            ("Paused", "false" if paused_reason is None else "true"),
+            *([("Reason", paused_reason)] if paused_reason else []),
         ]
         await self._command(pbx, "QueueAdd", fields)
 

@@ -18,11 +18,13 @@ from telephony.events import TelephonyEvent
 if TYPE_CHECKING:
     from accounts.login_throttle import LoginThrottle
     from accounts.management import AdminRepository
+    from accounts.skills import SkillRepository
     from accounts.users import UserRepository
     from agent_ui.agent_events import AgentEventRouter
     from agent_ui.call_control import CallControlService, CallLegs
     from agent_ui.hub import Hub
     from agent_ui.panel_service import PanelService
+    from agent_ui.presence import Presence
     from calls.floor import Floor
     from calls.repository import CallRepository
     from calls.tracker import CallTracker
@@ -55,6 +57,7 @@ workers_key: web.AppKey[Workers] = web.AppKey("workers")
 db_key: web.AppKey[Database] = web.AppKey("db")
 users_key: web.AppKey[UserRepository] = web.AppKey("users")
 login_throttle_key: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
+skills_key: web.AppKey[SkillRepository] = web.AppKey("skills")
 accounts_key: web.AppKey[AdminRepository] = web.AppKey("accounts")
 cases_key: web.AppKey[CaseRepository] = web.AppKey("cases")
 calls_key: web.AppKey[CallRepository] = web.AppKey("calls")
@@ -78,6 +81,15 @@ agent_events_key: web.AppKey[AgentEventRouter] = web.AppKey("agent_events")
 # The panel's call control (agent_ui.views.calls): its service and its telephony subscriber.
 call_control_key: web.AppKey[CallControlService] = web.AppKey("call_control")
 call_legs_key: web.AppKey[CallLegs] = web.AppKey("call_legs")
+
+# Agents in and out of their queues: sign-in, sign-out, expired sessions (agent_ui.presence).
+presence_key: web.AppKey[Presence] = web.AppKey("presence")
+
+SessionHook = Callable[[int], Awaitable[None]]
+# Told the user id of each login and logout (the panel signs agents in to their queues and
+# out of them); a failing hook is logged and never stops the login or the logout.
+session_opened_key = web.AppKey("session_opened", list[SessionHook])
+session_closed_key = web.AppKey("session_closed", list[SessionHook])
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

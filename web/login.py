@@ -22,7 +22,15 @@ from web.auth import (
     token_hash,
 )
 from web.client import client_address
-from web.keys import clock_key, login_throttle_key, settings_key, users_key
+from web.keys import (
+    SessionHook,
+    clock_key,
+    login_throttle_key,
+    session_closed_key,
+    session_opened_key,
+    settings_key,
+    users_key,
+)
 from web.templating import render
 
 log = structlog.get_logger()
@@ -84,6 +92,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         keep=request.app[settings_key].security.max_sessions_per_user,
     )
     log.info("login", user=user.username, role=user.role)
+    await _tell(request.app[session_opened_key], user.id)
     response = see_other(target)
     set_cookie(request, response, SESSION_COOKIE, token, int(hours * 3600))
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/")
@@ -93,7 +102,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await request.app[users_key].close_session(token_hash(token))
+        users = request.app[users_key]
+        now, idle = request.app[clock_key].now(), request.app[settings_key].security.idle
+        session = await users.session(token_hash(token), now, idle)
+        await users.close_session(token_hash(token))
+        if session is not None:
+            await _tell(request.app[session_closed_key], session.user.id)
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -104,13 +118,24 @@ async def sign_out_everywhere(request: web.Request) -> web.StreamResponse:
     """Every session of the signed-in user ends: other browsers, a phone left logged in."""
     user = signed_in(request)
     await request.app[users_key].close_sessions_of(user.id)
+    await _tell(request.app[session_closed_key], user.id)
     log.info("signed_out_everywhere", user=user.username)
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
 
 
+async def _tell(hooks: list[SessionHook], user_id: int) -> None:
+    for hook in hooks:
+        try:
+            await hook(user_id)
+        except Exception:
+            log.exception("session_hook_failed", user=user_id)
+
+
 def setup(app: web.Application) -> None:
+    app[session_opened_key] = []
+    app[session_closed_key] = []
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout)

@@ -15,7 +15,7 @@ from accounts.users import User
 from agent_ui.agent_events import AgentEventRouter
 from agent_ui.desk import Availability
 from agent_ui.hub import Hub
-from agent_ui.panel_service import PAUSE_REASONS, Agent
+from agent_ui.panel_service import Agent
 from agent_ui.panel_store import SCRIPT_KINDS
 from calls.numbers import normalise
 from cases.errors import InvalidCaseData
@@ -35,6 +35,7 @@ from web.keys import (
     hub_key,
     intake_key,
     panel_key,
+    presence_key,
     settings_key,
     surveys_key,
     tasks_key,
@@ -59,14 +60,18 @@ def _strings(request: web.Request, lang: str) -> dict[str, str]:
 
 
 async def _agent(request: web.Request, user: User) -> Agent:
-    queues = await request.app[users_key].queues_of(user.id)
-    return Agent(
-        user_id=user.id,
-        display_name=user.display_name,
-        pbx=user.pbx,
-        interface=user.interface,
-        queues=tuple(name for pbx, name in queues if pbx == (user.pbx or "")),
-    )
+    agent = await request.app[presence_key].agent(user.id)
+    assert agent is not None, "require_role('agent') let only agents in"
+    return agent
+
+
+def _codes(request: web.Request, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """The pause and wrap-up codes the agent may choose, labelled in the page's language."""
+    shift = request.app[settings_key].shift
+    return {
+        "pause": [(c.code, c.label(lang)) for c in shift.pause_codes],
+        "wrapup": [(c.code, c.label(lang)) for c in shift.wrapup_codes],
+    }
 
 
 async def _scripts(request: web.Request) -> dict[str, dict[str, str]]:
@@ -90,6 +95,9 @@ async def panel_page(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
     lang = request_language(request, settings.language)
     strings = _strings(request, lang)
+    codes = _codes(request, lang)
+    # The script shows a pause reason in the page's language, the configured ones included.
+    strings |= {f"panel.reason.{code}": label for code, label in codes["pause"]}
     desk, last_event_id = await panel.snapshot(user.id)
     boot = {
         "desk": desk,
@@ -106,7 +114,7 @@ async def panel_page(request: web.Request) -> web.Response:
     context = {
         "boot": boot,
         "mine": await _month_satisfaction(request, user.id),
-        "reasons": PAUSE_REASONS,
+        "codes": codes,
         "channels": [c.value for c in Channel],
         "case_types": [c.value for c in CaseType],
         "shortcut": SHORTCUT,
@@ -149,8 +157,9 @@ async def change_availability(request: web.Request) -> web.Response:
     form = await request.post()
     availability = str(form.get("availability", ""))
     reason = str(form.get("reason", "")) if availability == "paused" else ""
+    pause_codes = {c.code for c in request.app[settings_key].shift.pause_codes}
     if availability not in AVAILABILITIES or (
-        availability == "paused" and reason not in PAUSE_REASONS
+        availability == "paused" and reason not in pause_codes
     ):
         return web.json_response({"error": "invalid_state"}, status=422)
     user = signed_in(request)
@@ -174,7 +183,11 @@ async def next_phase(request: web.Request) -> web.Response:
 
 @require_role("agent")
 async def end_wrapup(request: web.Request) -> web.Response:
-    ended = await request.app[panel_key].end_wrapup(signed_in(request).id)
+    """End after-call work with the call's wrap-up code (disposition), one of the list."""
+    code = str((await request.post()).get("code", ""))
+    if code not in {c.code for c in request.app[settings_key].shift.wrapup_codes}:
+        return web.json_response({"error": "wrapup_code_needed"}, status=422)
+    ended = await request.app[panel_key].end_wrapup(signed_in(request).id, code)
     return web.json_response({"ended": ended}, status=200 if ended else 409)
 
 

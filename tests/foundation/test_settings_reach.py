@@ -40,6 +40,7 @@ from web.keys import (
     escalation_key,
     login_throttle_key,
     panel_key,
+    presence_key,
     retention_key,
     settings_key,
     survey_key,
@@ -78,6 +79,11 @@ CALL_CONTROL: dict[str, Any] = {
     "callback_caller_id": '"Centre" <1111>',
     "agent_extension_prefix": "7",
     "queue_extensions": {"general": "1555"},
+}
+SHIFT: dict[str, Any] = {
+    "pause_codes": [{"code": "prayer", "th": "ละหมาด", "en": "Prayer"}],
+    "wrapup_codes": [{"code": "sold", "th": "ขายได้", "en": "Sold"}],
+    "presence_sweep_s": 12.0,
 }
 # Survey settings are written as in the TOML file: seconds, "HH:MM", plain strings.
 SURVEY_TEXT = {
@@ -155,6 +161,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         standards=STANDARDS,
         cases=CASES,
         call_control=CALL_CONTROL,
+        shift=SHIFT,
         survey={k: v for k, v in SURVEY.items() if k not in ("agi_host", "agi_port")},
         language="en",
         era="ce",
@@ -261,6 +268,7 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     **{
         f"call_control.{name}": (value, _call_control(name)) for name, value in CALL_CONTROL.items()
     },
+    "shift.presence_sweep_s": (12.0, lambda app: app[presence_key].sweep_s),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
 }
@@ -276,6 +284,8 @@ CHECKS.update(
 BY_TEST = {
     "database_url": "test_the_service_stores_in_the_configured_database",
     "session_hours": "test_a_session_lasts_the_configured_hours",
+    "shift.pause_codes": "test_the_panel_offers_the_configured_pause_and_wrapup_codes",
+    "shift.wrapup_codes": "test_the_panel_offers_the_configured_pause_and_wrapup_codes",
     "secure_cookies": "test_every_cookie_is_secure_when_configured",
     "security.monitoring_token": "test_metrics_open_to_the_configured_token",
     "data_dir": "test_the_process_listens_logs_and_keeps_its_data_where_configured",
@@ -360,6 +370,31 @@ async def test_a_session_lasts_the_configured_hours(fresh_db_url: str, tmp_path:
         response = await client.post("/login", data=form, allow_redirects=False)
         assert response.status == 303
         assert response.cookies[SESSION_COOKIE]["max-age"] == str(3 * 3600)
+
+
+async def test_the_panel_offers_the_configured_pause_and_wrapup_codes(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    settings = _settings(fresh_db_url, tmp_path).model_copy(update={"secure_cookies": False})
+    async with TestClient(TestServer(create_app(settings))) as client:
+        assert client.app is not None
+        await UserRepository(client.app[db_key].pool).create(
+            username="somchai",
+            display_name="Somchai",
+            password_hash=await password_hash(PASSWORD),
+            role="agent",
+        )
+        page = await client.get("/login")
+        form = {
+            "username": "somchai",
+            "password": PASSWORD,
+            "csrf_token": csrf_from(await page.text()),
+        }
+        await client.post("/login", data=form)
+        panel = await (await client.get("/panel")).text()
+    assert '<option value="prayer">ละหมาด</option>' in panel
+    assert '<option value="sold">ขายได้</option>' in panel
+    assert 'value="lunch"' not in panel
 
 
 async def test_the_process_listens_logs_and_keeps_its_data_where_configured(tmp_path: Path) -> None:

@@ -103,7 +103,14 @@ class Phones:
         return None
 
     async def add_member(
-        self, pbx: str, queue: str, interface: str, member_name: str, penalty: int = 0
+        self,
+        pbx: str,
+        queue: str,
+        interface: str,
+        member_name: str,
+        penalty: int = 0,
+        *,
+        paused_reason: str | None = None,
     ) -> None:
         return None
 

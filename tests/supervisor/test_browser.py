@@ -101,7 +101,9 @@ async def board(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Board]:
 async def test_the_board_follows_a_call_and_shows_names_as_text(board: Board) -> None:
     page = board.page
     agents = page.locator("#live-agents")
-    await expect(agents.locator("tr", has_text="Busaba")).to_contain_text("Paused (lunch)")
+    await expect(agents.locator("tr", has_text="Busaba")).to_contain_text(
+        "Paused (Lunch)"
+    )  # the pause code, translated
     await expect(agents.locator("tr", has_text="Anan")).to_contain_text("Ready")
 
     await board.sim.place_call(QUEUE, "0812345678", EVIL)

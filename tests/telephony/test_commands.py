@@ -91,10 +91,15 @@ async def test_add_member_then_duplicate_raises_already_a_member(
         ("Action", "QueueAdd"),
         ("Queue", "hotline"),
         ("Interface", "PJSIP/agent104"),
+        ("MemberName", "Agent 104"),
+        ("StateInterface", "PJSIP/agent104"),
         ("Penalty", "1"),
         ("Paused", "false"),
-        ("MemberName", "Agent 104"),
     ]
+    await control.add_member(
+        "pbx1", "hotline", "PJSIP/agent104", "Agent 104", paused_reason="login"
+    )
+    assert sent(ami, "QueueAdd")[-2:] == [("Paused", "true"), ("Reason", "login")]
     ami.responders["QueueAdd"] = replay_answer("member-add-remove.txt", "member-add-remove-3")
     with pytest.raises(AlreadyAMember):
         await control.add_member("pbx1", "hotline", "PJSIP/agent104", "Agent 104")

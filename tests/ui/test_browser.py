@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -105,13 +106,18 @@ async def live(fresh_db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
     await sim.stop()
 
 
-async def log_in_and_go_ready(live: Live) -> Page:
+async def log_in(live: Live) -> Page:
     page = live.page
     await page.goto(live.url("/login?next=/panel"))
     await page.fill("input[name=username]", "somchai")
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
     await page.wait_for_url(re.compile(r"/panel$"))
+    return page
+
+
+async def log_in_and_go_ready(live: Live) -> Page:
+    page = await log_in(live)
     await page.click("button[data-availability=ready]")
     await expect(page.get_by_test_id("availability")).to_have_attribute("data-state", "ready")
     return page
@@ -161,6 +167,7 @@ async def test_a_call_from_ring_to_wrapup_and_the_case_at_the_next_call(live: Li
     await live.sim.hangup(call)
     await expect(page.get_by_test_id("call-status")).to_have_text("Wrap-up")
     await expect(page.get_by_test_id("wrapup-timer")).to_have_text(re.compile(r"0:0[1-9]"))
+    await page.select_option("#wrapup-code", "case_opened")
     await page.click("#end-wrapup")
     await expect(page.locator("#idle")).to_be_visible()
 
@@ -247,3 +254,60 @@ async def test_pauses_go_to_the_pbx_and_pbx_side_pauses_show_live(live: Live) ->
     await page.click("button[data-availability=logged_out]")
     await expect(page.get_by_test_id("availability")).to_have_attribute("data-state", "logged_out")
     assert all(m.interface != AGENT for m in live.sim.members(QUEUE))
+
+
+def _member(live: Live) -> Any:
+    return next((m for m in live.sim.members(QUEUE) if m.interface == AGENT), None)
+
+
+async def _pbx(live: Live, check: Callable[[Any], bool]) -> None:
+    """Wait until the simulator's member (or its absence) passes `check`."""
+    for _ in range(200):
+        if check(_member(live)):
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the PBX never got there: {_member(live)}")
+
+
+async def test_a_shift_signs_in_pauses_with_a_code_wraps_up_with_a_code_and_signs_out(
+    live: Live,
+) -> None:
+    page = await log_in(live)
+    state = page.get_by_test_id("availability")
+    await expect(state).to_have_attribute("data-state", "paused")
+    await expect(page.locator("#state-reason")).to_have_text("Signed in, not ready yet")
+    await _pbx(live, lambda m: m is not None and m.paused and m.paused_reason == "login")
+
+    await page.select_option("#pause-reason", "coaching")
+    await page.click("button[data-availability=paused]")
+    await expect(page.locator("#state-reason")).to_have_text("Coaching")
+    await _pbx(live, lambda m: m.paused_reason == "coaching")
+
+    await page.click("button[data-availability=ready]")
+    await expect(state).to_have_attribute("data-state", "ready")
+    call = await live.sim.place_call(QUEUE, NUMBER, "Nok")
+    await live.sim.answer(AGENT)
+    await expect(page.get_by_test_id("call-status")).to_have_text("Talking")
+    await live.sim.hangup(call)
+    await expect(page.get_by_test_id("call-status")).to_have_text("Wrap-up")
+    await expect(page.locator("#state-reason")).to_have_text("Wrap-up")
+    await _pbx(live, lambda m: m.paused and m.paused_reason == "wrapup")
+    await page.click("#end-wrapup")
+    await expect(page.locator("#wrapup-error")).to_be_visible()
+    await page.select_option("#wrapup-code", "follow_up")
+    await page.click("#end-wrapup")
+    await expect(page.locator("#idle")).to_be_visible()
+    await expect(state).to_have_attribute("data-state", "ready")
+    await _pbx(live, lambda m: not m.paused)
+    code = await live.server.app[db_key].pool.fetchval("SELECT wrapup_code FROM calls")
+    assert code == "follow_up"
+
+    await page.get_by_test_id("sign-out-queues").click()
+    await expect(state).to_have_attribute("data-state", "logged_out")
+    await _pbx(live, lambda m: m is None)
+    await page.click("button[data-availability=ready]")
+    await _pbx(live, lambda m: m is not None)
+    await page.click("form[action='/logout'] button")
+    await page.wait_for_url(re.compile(r"/login$"))
+    await _pbx(live, lambda m: m is None)
+    assert live.dialogs == []

@@ -276,6 +276,16 @@
 
   const nextPhase = () => post("/panel/phase/next");
 
+  // Wrap-up ends with its code; the PBX keeps the agent out of the queue until then.
+  async function endWrapup() {
+    const code = $("wrapup-code").value;
+    $("wrapup-error").hidden = code !== "";
+    if (code === "") return;
+    const response = await post("/panel/wrapup/end", new URLSearchParams({ code }));
+    $("wrapup-error").hidden = response.ok;
+    if (response.ok) $("wrapup-code").value = "";
+  }
+
   function clearErrors() {
     for (const el of document.querySelectorAll("[data-error-for]")) el.textContent = "";
   }
@@ -307,7 +317,7 @@
     button.addEventListener("click", () => changeAvailability(button.dataset.availability));
   }
   $("next-phase").addEventListener("click", nextPhase);
-  $("end-wrapup").addEventListener("click", () => post("/panel/wrapup/end"));
+  $("end-wrapup").addEventListener("click", endWrapup);
   $("intake").addEventListener("submit", saveIntake);
   $("intake").addEventListener("input", () => { formDirty = true; });
   document.addEventListener("keydown", (event) => {

@@ -60,7 +60,9 @@
   }
 
   function renderAgent(agent) {
-    var state = labels[agent.state] + (agent.reason ? " (" + agent.reason + ")" : "");
+    // A reason set on the PBX side has no label: it is shown as it came.
+    var reason = agent.reason ? labels.reasons[agent.reason] || agent.reason : "";
+    var state = labels[agent.state] + (reason ? " (" + reason + ")" : "");
     var call = agent.call;
     var tr = row([
       agent.name,
