@@ -30,6 +30,7 @@ from telephony.events import (
     CallAnswered,
     CallbackRequested,
     CallEnded,
+    OutboundCallEnded,
     PbxSnapshot,
     TelephonyEvent,
 )
@@ -140,9 +141,16 @@ class CallLegs:
                     if leg.pbx == event.pbx and call_key not in live:
                         del self._legs[call_key]
             case CallbackRequested():
-                await self._started.wait()
-                if self._service is not None:
-                    await self._service.callback_requested(event)
+                if service := await self._running_service():
+                    await service.callback_requested(event)
+            case OutboundCallEnded():
+                if service := await self._running_service():
+                    await service.outbound_ended(event)
+
+    async def _running_service(self) -> CallControlService | None:
+        """The service, once the panel runs (events of the first seconds wait for it)."""
+        await self._started.wait()
+        return self._service
 
     @contextlib.asynccontextmanager
     async def running(self, service: CallControlService) -> AsyncIterator[None]:
@@ -286,6 +294,14 @@ class CallControlService:
         if request_id is not None:
             await self.store.mark_done(request_id, answered, agent.user_id)
         return result
+
+    async def outbound_ended(self, event: OutboundCallEnded) -> None:
+        """A click-to-call is over: its row gets the citizen's answer, the hang-up and the
+        talk time; a failure is logged and costs that row only."""
+        try:
+            await self.store.outbound_ended(event)
+        except Exception:
+            log.exception("outbound_call_not_completed", pbx=event.pbx, uniqueid=event.uniqueid)
 
     async def callback_requested(self, event: CallbackRequested) -> None:
         """Keep the request as the caller's phone sent it; a failure costs that one only."""

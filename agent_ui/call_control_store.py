@@ -12,6 +12,8 @@ from datetime import datetime
 
 import asyncpg
 
+from telephony.events import OutboundCallEnded
+
 _INSERT_REQUEST = """
 INSERT INTO callback_requests (pbx, queue, call_key, raw_number, number, requested_at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -39,6 +41,12 @@ RETURNING id
 
 _OUTBOUND_RESULT = """
 UPDATE outbound_calls SET outcome = $2, answered_at = $3 WHERE id = $1
+"""
+
+# The PBX's word on how the call went; a dial by hand (no row of ours) changes nothing.
+_OUTBOUND_ENDED = """
+UPDATE outbound_calls SET dialled_at = $3, citizen_answered_at = $4, ended_at = $5, talk_s = $6
+WHERE pbx = $1 AND channel_id = $2 AND ended_at IS NULL
 """
 
 
@@ -118,3 +126,17 @@ class CallControlStore:
         self, outbound_id: int, outcome: str, answered_at: datetime | None
     ) -> None:
         await self._pool.execute(_OUTBOUND_RESULT, outbound_id, outcome, answered_at)
+
+    async def outbound_ended(self, ended: OutboundCallEnded) -> bool:
+        """Complete the call placed with the agent's channel `ended.uniqueid` (our ChannelId);
+        False when it is none of ours or was completed already (a replay)."""
+        status: str = await self._pool.execute(
+            _OUTBOUND_ENDED,
+            ended.pbx,
+            ended.uniqueid,
+            ended.dialled_at,
+            ended.answered_at,
+            ended.at,
+            ended.talk_s,
+        )
+        return status.endswith(" 1")

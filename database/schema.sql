@@ -512,7 +512,12 @@ CREATE TABLE public.outbound_calls (
     callback_request_id bigint,
     started_at timestamp with time zone NOT NULL,
     outcome text,
-    answered_at timestamp with time zone
+    answered_at timestamp with time zone,
+    dialled_at timestamp with time zone,
+    citizen_answered_at timestamp with time zone,
+    ended_at timestamp with time zone,
+    talk_s double precision,
+    CONSTRAINT outbound_calls_talk_s_check CHECK ((talk_s >= (0)::double precision))
 );
 
 --

@@ -25,6 +25,7 @@ from telephony.events import PbxSnapshot, TelephonyEvent
 from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD, Desk, build_app, open_page
 from tests.ui.test_call_control_browser import callback_request
+from tests.waiting import until, until_true
 from web.keys import db_key, event_subscribers_key, intake_key
 
 QUEUE = "1169"
@@ -160,6 +161,7 @@ async def test_a_call_back_from_a_case_carries_its_reference_and_is_stored(wired
         {"channel": "phone", "case_type": "complaint", "topic": "Bill", "details": "x"}
     )
     case = await app[intake_key].create(intake, actor=actor, now=SystemClock().now())
+    wired.sim.set_agent_phone("PJSIP/agent101", AgentPhone.answers_after(0.1))
     status, body = await wired.somchai.post(
         "/panel/callback", number="081 234 5678", case_id=str(case.id)
     )
@@ -171,6 +173,37 @@ async def test_a_call_back_from_a_case_carries_its_reference_and_is_stored(wired
     row = await app[db_key].pool.fetchrow("SELECT * FROM outbound_calls")
     assert (row["case_id"], row["number"], row["outcome"]) == (case.id, NUMBER, "answered")
     assert row["agent_user_id"] == wired.somchai.user_id
+
+
+async def test_a_call_back_is_stored_with_the_citizens_answer_and_the_hang_up(
+    wired: Wired,
+) -> None:
+    """The row written before dialling is completed from the PBX's own events."""
+    wired.sim.set_agent_phone("PJSIP/agent101", AgentPhone.answers_after(0.1))
+    wired.sim.set_outside_phone(AgentPhone.answers_after(0.3))
+    status, _ = await wired.somchai.post("/panel/callback", number=NUMBER)
+    assert status == 200
+    pool = wired.server.app[db_key].pool
+
+    def citizen() -> str | None:
+        trunk = (c.name for c in wired.sim.core.channels.values() if c.name.startswith("PJSIP/"))
+        return next((name for name in trunk if "agent" not in name), None)
+
+    await until(lambda: citizen() is not None, within=5.0)
+    await asyncio.sleep(0.6)  # the citizen answered after 0.3 s and talks a little
+    trunk_leg = citizen()
+    assert trunk_leg is not None and wired.sim.hang_up_channel(trunk_leg)
+
+    async def completed() -> object:
+        return await pool.fetchrow("SELECT * FROM outbound_calls WHERE ended_at IS NOT NULL")
+
+    row = await until_true(completed, within=5.0)
+    assert row["number"] == NUMBER and row["agent_user_id"] == wired.somchai.user_id
+    assert row["started_at"] <= row["dialled_at"] < row["citizen_answered_at"] < row["ended_at"]
+    assert row["talk_s"] == pytest.approx(
+        (row["ended_at"] - row["citizen_answered_at"]).total_seconds()
+    )
+    assert row["talk_s"] > 0.3
 
 
 async def test_a_bad_number_is_refused_and_nothing_is_dialled(wired: Wired) -> None:
