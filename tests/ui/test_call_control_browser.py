@@ -230,6 +230,9 @@ async def test_the_intake_of_the_first_call_is_kept_apart_when_the_second_pops(
     first_call = await page.input_value("input[name=call_key]")
     await live.sim.hangup(live.sim.calls[-1])
     await expect(page.get_by_test_id("call-status")).to_have_text("Wrap-up")
+    # The agent ends wrap-up without saving the notes; the PBX then rings the next caller.
+    await page.select_option("#wrapup-code", "follow_up")
+    await page.click("#end-wrapup")
 
     await live.sim.place_call(QUEUE, OTHER_NUMBER, "Second")
     await expect(page.get_by_test_id("caller-number")).to_have_text(OTHER_NUMBER)
