@@ -4,6 +4,7 @@ Chromium against the real service, the PBX simulator over TCP and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +68,8 @@ async def test_blind_transfer_to_a_colleague_from_the_panel(live: Live) -> None:
     await add_colleague(live)
     page = await talking(live)
     await expect(page.locator(".hold-note")).to_contain_text("Hold is on your phone")
+    if os.environ.get("HOTLINE_SCREENSHOTS"):  # the README's picture of the panel
+        await page.screenshot(path=os.environ["HOTLINE_SCREENSHOTS"] + "/screenshot-panel.png")
     await page.select_option("#transfer-agent", "2102")
     await page.click("#blind-transfer")
     await expect(page.get_by_test_id("call-status")).to_have_text("Wrap-up")
