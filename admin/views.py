@@ -28,6 +28,7 @@ from web.auth import passwords, require_role, see_other, signed_in
 from web.forms import clean, text_fields
 from web.i18n import request_language
 from web.keys import accounts_key, cases_key, clock_key, settings_key
+from web.login import sessions_closed
 from web.templating import render
 
 ACCOUNT_FIELDS = ("display_name", "role", "unit_id", "pbx", "interface", "language")
@@ -264,4 +265,5 @@ async def sign_out_submit(request: web.Request) -> web.StreamResponse:
     await _repo(request).sign_out(
         row.user.id, actor_id=signed_in(request).id, at=request.app[clock_key].now()
     )
+    await sessions_closed(request.app, row.user.id)
     return see_other(f"/admin/users/{row.user.id}?done=signed_out")

@@ -107,7 +107,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
         session = await users.session(token_hash(token), now, idle)
         await users.close_session(token_hash(token))
         if session is not None:
-            await _tell(request.app[session_closed_key], session.user.id)
+            await sessions_closed(request.app, session.user.id)
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
@@ -118,11 +118,17 @@ async def sign_out_everywhere(request: web.Request) -> web.StreamResponse:
     """Every session of the signed-in user ends: other browsers, a phone left logged in."""
     user = signed_in(request)
     await request.app[users_key].close_sessions_of(user.id)
-    await _tell(request.app[session_closed_key], user.id)
+    await sessions_closed(request.app, user.id)
     log.info("signed_out_everywhere", user=user.username)
     response = see_other("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+async def sessions_closed(app: web.Application, user_id: int) -> None:
+    """Tell the parts that follow sessions (the panel's presence) that `user_id` lost one or
+    all of theirs: a logout, "log out everywhere", an admin's sign-out."""
+    await _tell(app[session_closed_key], user_id)
 
 
 async def _tell(hooks: list[SessionHook], user_id: int) -> None:

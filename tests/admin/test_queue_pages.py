@@ -87,3 +87,17 @@ async def test_an_admin_removing_an_agent_from_a_queue_keeps_the_others(shift: S
     assert await pool.fetchval("SELECT count(*) FROM agent_queues WHERE user_id = $1", user_id) == 0
     await shift.log_in()
     assert shift.member() is None, "an agent allowed in no queue joins none"
+
+
+async def test_an_admin_logging_an_agent_out_everywhere_takes_them_out_of_the_queues(
+    shift: Shift,
+) -> None:
+    """Ending every session of an agent leaves no phone ringing for a panel nobody has."""
+    user_id = await shift.agent()
+    somchai = await shift.log_in()
+    await somchai.post("/panel/availability", availability="ready")
+    await until(shift.member, "in the queue")
+    root = await shift.log_in("root", f"/admin/users/{user_id}")
+    status, _ = await _post(root, f"/admin/users/{user_id}/sign-out")
+    assert status == 303
+    assert shift.member() is None
