@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import tomllib
 from contextvars import ContextVar
 from datetime import timedelta
@@ -19,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FilePath,
     SecretStr,
     ValidationError,
     field_validator,
@@ -30,6 +32,7 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 from accounts.login_throttle import ThrottleRules
 from cases.settings import CaseSettings
 from ivr.config import SurveySettings
+from telephony.ami.tls import client_context
 
 Port = int
 
@@ -65,6 +68,35 @@ class PbxSettings(BaseModel):
     port: Port = Field(default=5038, ge=1, le=65535)
     username: str = Field(min_length=1)
     secret: SecretStr
+    tls: bool = Field(
+        default=False,
+        description="AMI over TLS (Asterisk's tlsbindaddr, often port 5039); always verified",
+    )
+    tls_ca_file: FilePath | None = Field(
+        default=None, description="PEM bundle of a private CA, trusted instead of the system's"
+    )
+    tls_server_name: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$",
+        description="the name on the PBX's certificate, when `host` is an address",
+    )
+
+    @field_validator("tls_ca_file")
+    @classmethod
+    def _ca_bundle(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                client_context(value)
+            except (ssl.SSLError, OSError) as exc:
+                raise ValueError(f"not a PEM bundle of CA certificates ({exc})") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _tls_details_need_tls(self) -> PbxSettings:
+        if not self.tls and (self.tls_ca_file or self.tls_server_name):
+            raise ValueError("tls_ca_file and tls_server_name are used only with tls = true")
+        return self
 
 
 class Standards(BaseModel):

@@ -152,6 +152,9 @@ def pbx_configs(settings: Settings) -> list[PbxConfig]:
             port=pbx.port,
             username=pbx.username,
             secret=pbx.secret.get_secret_value(),
+            tls=pbx.tls,
+            tls_ca_file=pbx.tls_ca_file,
+            tls_server_name=pbx.tls_server_name,
         )
         for pbx in settings.pbx
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -165,8 +166,11 @@ class AmiServer:
         clock: Callable[[], float] = time.time,
         write_timeout: float = 5.0,
         write_buffer_high: int = 1 << 20,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.accounts = dict(accounts)
+        # Like Asterisk's tlsenable: every session is TLS (a server context with its cert).
+        self.tls = tls
         self.host = host
         self.port = port
         self.timestamp_events = timestamp_events
@@ -185,11 +189,11 @@ class AmiServer:
     async def start(self) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: AmiSession(self), self.host, self.port, reuse_address=True
+            lambda: AmiSession(self), self.host, self.port, reuse_address=True, ssl=self.tls
         )
         sock = self._server.sockets[0].getsockname()
         self.host, self.port = sock[0], sock[1]
-        log.info("ami_sim_listening", host=self.host, port=self.port)
+        log.info("ami_sim_listening", host=self.host, port=self.port, tls=self.tls is not None)
         return self.host, self.port
 
     async def stop(self) -> None:
@@ -298,7 +302,7 @@ class AmiServer:
                 ("Status", "Fully Booted"),
             ]
         )
-        self.broadcast(_successful_auth(session, self.clock()))
+        self.broadcast(_successful_auth(session, self.clock(), self.tls is not None))
         log.info("ami_sim_login", user=username, peer=str(session.peer))
         for hook in list(self.login_hooks):
             hook(session)
@@ -315,7 +319,8 @@ def _event_class(fields: Fields) -> str:
     return "all"
 
 
-def _successful_auth(session: AmiSession, now: float) -> Fields:
+def _successful_auth(session: AmiSession, now: float, tls: bool) -> Fields:
+    transport = "TLS" if tls else "TCP"
     tv = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}+0000"
     return [
         ("Event", "SuccessfulAuth"),
@@ -326,8 +331,8 @@ def _successful_auth(session: AmiSession, now: float) -> Fields:
         ("EventVersion", "1"),
         ("AccountID", session.username or ""),
         ("SessionID", session.session_id),
-        ("LocalAddress", f"IPV4/TCP/{session.local[0]}/{session.local[1]}"),
-        ("RemoteAddress", f"IPV4/TCP/{session.peer[0]}/{session.peer[1]}"),
+        ("LocalAddress", f"IPV4/{transport}/{session.local[0]}/{session.local[1]}"),
+        ("RemoteAddress", f"IPV4/{transport}/{session.peer[0]}/{session.peer[1]}"),
         ("UsingPassword", "0"),
         ("SessionTV", tv),
     ]

@@ -8,6 +8,7 @@ and to wait for what happened.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -62,6 +63,7 @@ class PbxSimulator:
         device_lag: float = 0.0,
         endpoints: Iterable[str] | None = None,
         channelvars: Iterable[str] = (),
+        ami_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.clock = SimClock(speed=speed, epoch=epoch)
         # The lab of the dynamic-member captures reported no DeviceStateChange at all.
@@ -74,6 +76,7 @@ class PbxSimulator:
             clock=self.clock.now,
             write_timeout=write_timeout,
             write_buffer_high=write_buffer_high,
+            tls=ami_tls,
         )
         self.core = PbxCore(self.emit, self.clock, IdAllocator())
         self.queue_engine = QueueEngine(self.core, exten, plan, trunk)

@@ -212,6 +212,10 @@ class TelephonyService:
     def health(self) -> list[LinkHealth]:
         return [p.link.health() for p in self._pbxes]
 
+    def link(self, pbx: str) -> AmiLink:
+        """One PBX's link, for what inspects how it connects (KeyError for an unknown name)."""
+        return {p.name: p.link for p in self._pbxes}[pbx]
+
     def subscriber_health(self) -> list[SubscriberHealth]:
         return [s.health() for s in self._subscriptions]
 

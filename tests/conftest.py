@@ -27,6 +27,9 @@ from hypothesis import HealthCheck, settings
 from database.migrate import apply_migrations
 from database.pool import Database, EmbeddedPostgres, database_url_for
 
+# A private CA and a simulator behind TLS, for the AMI over TLS tests of any folder.
+pytest_plugins = ["tests.tls"]
+
 settings.register_profile(
     "dev", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -4,8 +4,8 @@ panoramisk keeps the action bookkeeping (ActionID -> future, EventList collectio
 event dispatch. This module replaces what it gets wrong for a contact centre: framing (ours
 cuts frames before decoding), ordered delivery (one queue, one consumer), timeouts on every
 action, a Ping watchdog for half-open or stalled links, a reconnect that retries at once and
-then every few seconds at most (telephony.ami.backoff), owned by one task, and a visible
-login failure.
+then every few seconds at most (telephony.ami.backoff), owned by one task, a visible
+login failure, and TLS checked against the PBX's name (telephony.ami.tls).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from panoramisk.message import Message
 
 from telephony.ami.backoff import Backoff
 from telephony.ami.protocol import AmiMessage, FrameParser, FrameStats, Pairs, encode_action
+from telephony.ami.tls import client_context, refusal
 from telephony.config import PbxConfig
 from telephony.errors import CommandFailed, CommandTimeout, PbxUnavailable, TelephonyError
 
@@ -242,6 +244,8 @@ class AmiLink:
         self._on_disconnected = on_disconnected
         self._clock = clock
         self._spawn = spawn
+        # Built once, so a CA bundle that cannot be read stops the start, not each connect.
+        self.tls = client_context(config.tls_ca_file) if config.tls else None
         self._health = LinkHealth(config.name, False, "not started", clock())
         self.frame_stats = FrameStats()
         self._queue: asyncio.Queue[tuple[_Item, datetime]] = asyncio.Queue()
@@ -422,9 +426,12 @@ class AmiLink:
         self._abort_why = ""
         try:
             transport, protocol = await asyncio.wait_for(
-                loop.create_connection(lambda: _Protocol(self), self.config.host, self.config.port),
-                self.config.action_timeout,
+                self._connect(), self.config.action_timeout
             )
+        except ssl.SSLError as exc:
+            why = refusal(exc)
+            self.log.error("ami_tls_refused", why=why, server_name=self._server_name())
+            return _SessionEnd(False, False, why)
         except (OSError, TimeoutError) as exc:
             self.log.warning("ami_connect_failed", error=str(exc) or type(exc).__name__)
             return _SessionEnd(False, False, f"connect failed: {str(exc) or type(exc).__name__}")
@@ -439,6 +446,20 @@ class AmiLink:
         # The PBX answered (its banner came) and did not refuse us: worth an immediate retry.
         reached = protocol.parser.banner is not None and not refused
         return _SessionEnd(reached, logged_in, why)
+
+    def _server_name(self) -> str:
+        return self.config.tls_server_name or self.config.host
+
+    async def _connect(self) -> tuple[asyncio.BaseTransport, _Protocol]:
+        """TCP, or TLS verified against the PBX's name (panoramisk's own connect() would
+        check the certificate against `host` only, so the link connects itself)."""
+        loop = asyncio.get_running_loop()
+        host, port = self.config.host, self.config.port
+        if self.tls is None:
+            return await loop.create_connection(lambda: _Protocol(self), host, port)
+        return await loop.create_connection(
+            lambda: _Protocol(self), host, port, ssl=self.tls, server_hostname=self._server_name()
+        )
 
     async def _run_session(self) -> tuple[bool, bool, str]:
         """(logged in, login refused, why the session ended)."""

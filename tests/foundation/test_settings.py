@@ -85,6 +85,25 @@ def test_two_pbxes_with_one_name_are_refused() -> None:
         load_settings(pbx=[{"name": "a", **pbx}, {"name": "a", **pbx}])
 
 
+@pytest.mark.parametrize(
+    ("tls", "named"),
+    [
+        ({"tls": True, "tls_ca_file": "missing.pem"}, "pbx.0.tls_ca_file"),
+        ({"tls": True, "tls_ca_file": "notes.txt"}, "not a PEM bundle of CA certificates"),
+        ({"tls_server_name": "pbx.example"}, "used only with tls = true"),
+        ({"tls": True, "tls_server_name": "pbx example"}, "pbx.0.tls_server_name"),
+    ],
+)
+def test_a_tls_setting_that_cannot_work_is_refused_by_name(
+    tmp_path: Path, tls: dict[str, str], named: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a certificate\n")
+    paths = {k: tmp_path / v if k == "tls_ca_file" else v for k, v in tls.items()}
+    pbx = {"name": "a", "host": "10.0.0.5", "username": "u", "secret": "s", **paths}
+    with pytest.raises(SettingsError, match=named):
+        load_settings(pbx=[pbx])
+
+
 def test_the_defaults_are_the_service_standards() -> None:
     standards = load_settings().standards
     assert (standards.greeting_max_s, standards.closing_max_s) == (30, 30)

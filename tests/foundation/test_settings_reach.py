@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from accounts.users import UserRepository
 from cases.lifecycle import CaseType
-from config.settings import Settings, load_settings
+from config.settings import PbxSettings, Settings, load_settings
 from hotline.app import create_app
 from ivr.config import SurveySettings
 from supervision.views import thresholds_of
@@ -140,6 +140,9 @@ SECURITY: dict[str, Any] = {
 
 AGI_HOST = "127.0.0.2"
 AGI_PORT = free_port(AGI_HOST)
+PBX_PORT = free_port()
+# A CA certificate (its key thrown away): the link must trust it and nothing else.
+REACH_CA = Path(__file__).resolve().parents[1] / "fixtures" / "tls" / "reach-ca.pem"
 
 
 def _settings(database_url: str, data_dir: Path) -> Settings:
@@ -152,9 +155,12 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
             {
                 "name": "lab",
                 "host": "127.0.0.1",
-                "port": free_port(),
+                "port": PBX_PORT,
                 "username": "u",
                 "secret": "s",
+                "tls": True,
+                "tls_ca_file": REACH_CA,
+                "tls_server_name": "pbx.reach.test",
             }
         ],
         timezone=ZONE,
@@ -197,11 +203,27 @@ def _call_control(name: str) -> Check:
     return lambda app: getattr(app[call_control_key].settings, name)
 
 
+def _lab(name: str) -> Check:
+    return lambda app: getattr(app[telephony_key].link("lab").config, name)
+
+
+def _trusted_cas(app: web.Application) -> list[Any]:
+    tls = app[telephony_key].link("lab").tls
+    return [] if tls is None else [ca["subject"] for ca in tls.get_ca_certs()]
+
+
 # setting -> (what the consumer must hold, where it is read)
 CHECKS: dict[str, tuple[Any, Check]] = {
     "agi_port": (AGI_PORT, lambda app: app[survey_key].fastagi.port),
     "agi_host": (AGI_HOST, lambda app: app[survey_key].settings.agi_host),
-    "pbx": (["lab"], lambda app: [h.name for h in app[telephony_key].health()]),
+    "pbx.name": (["lab"], lambda app: [h.name for h in app[telephony_key].health()]),
+    "pbx.host": ("127.0.0.1", _lab("host")),
+    "pbx.port": (PBX_PORT, _lab("port")),
+    "pbx.username": ("u", _lab("username")),
+    "pbx.secret": ("s", _lab("secret")),
+    "pbx.tls": (True, lambda app: app[telephony_key].link("lab").tls is not None),
+    "pbx.tls_ca_file": ([((("commonName", "Hotline Reach Test CA"),),)], _trusted_cas),
+    "pbx.tls_server_name": ("pbx.reach.test", _lab("tls_server_name")),
     "timezone": (
         [ZoneInfo(ZONE)] * 4,
         lambda app: [
@@ -297,11 +319,14 @@ BY_TEST = {
 
 
 def _leaves(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
-    """Every setting as it is written: nested models by their fields, the survey by its own."""
+    """Every setting as it is written: nested models by their fields, each PBX's too (every
+    field shapes its link), the survey by its own."""
     for name, info in model.model_fields.items():
         path = prefix + name
         kind = info.annotation
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
+        if path == "pbx":
+            yield from _leaves(PbxSettings, "pbx.")
+        elif isinstance(kind, type) and issubclass(kind, BaseModel):
             yield from _leaves(kind, path + ".")
         elif path == "survey":
             yield from (f"survey.{f.name}" for f in fields(SurveySettings))
