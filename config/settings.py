@@ -65,6 +65,9 @@ class PbxSettings(BaseModel):
     port: Port = Field(default=5038, ge=1, le=65535)
     username: str = Field(min_length=1)
     secret: SecretStr
+    # This PBX's queue_log table (docs/queue_log.md), schema-qualified; empty: not
+    # configured, and calls that start and end during an AMI gap are lost.
+    queue_log_table: str = Field(default="", pattern=r"^$|^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$")
 
 
 class Standards(BaseModel):

@@ -606,6 +606,17 @@ CREATE SEQUENCE public.pdpa_view_log_id_seq
 ALTER SEQUENCE public.pdpa_view_log_id_seq OWNED BY public.pdpa_view_log.id;
 
 --
+-- Name: queue_log_cursor; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.queue_log_cursor (
+    pbx text NOT NULL,
+    last_id bigint NOT NULL,
+    read_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT queue_log_cursor_last_id_check CHECK ((last_id >= 0))
+);
+
+--
 -- Name: queues; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1185,6 +1196,13 @@ ALTER TABLE ONLY public.outbound_calls
 
 ALTER TABLE ONLY public.pdpa_view_log
     ADD CONSTRAINT pdpa_view_log_pkey PRIMARY KEY (id);
+
+--
+-- Name: queue_log_cursor queue_log_cursor_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.queue_log_cursor
+    ADD CONSTRAINT queue_log_cursor_pkey PRIMARY KEY (pbx);
 
 --
 -- Name: queues queues_pbx_name_key; Type: CONSTRAINT; Schema: public; Owner: -

@@ -3,12 +3,13 @@
 -- the durable record of every queue call, kept whether or not anyone listens on the AMI,
 -- from which hotline fills the AMI's gaps. Its own schema, so Asterisk's role reaches
 -- nothing else. The columns are the ones Asterisk's realtime driver inserts; `id` is not
--- written by Asterisk and is hotline's reading cursor.
+-- written by Asterisk and is hotline's reading cursor. An administrator may have created
+-- the schema (or this very table) before: both are then kept.
 -- depends: 0001_base
 
-CREATE SCHEMA asterisk;
+CREATE SCHEMA IF NOT EXISTS asterisk;
 
-CREATE TABLE asterisk.queue_log (
+CREATE TABLE IF NOT EXISTS asterisk.queue_log (
     id        bigserial PRIMARY KEY,
     time      timestamp NOT NULL,
     callid    text NOT NULL DEFAULT '',
@@ -21,7 +22,7 @@ CREATE TABLE asterisk.queue_log (
     data4     text NOT NULL DEFAULT '',
     data5     text NOT NULL DEFAULT ''
 );
-CREATE INDEX queue_log_callid_event ON asterisk.queue_log (callid, event);
+CREATE INDEX IF NOT EXISTS queue_log_callid_event ON asterisk.queue_log (callid, event);
 
 -- Asterisk's role may only add rows. Roles belong to the whole server, so it is created
 -- only when the migrating user may create roles (else an administrator creates it, see
