@@ -222,3 +222,20 @@ def test_each_end_of_queue_log_becomes_the_outcome_hotline_stores() -> None:
         120.0,
         "0811111111",
     )
+
+
+async def test_a_queue_log_table_that_cannot_be_read_turns_healthz_red(
+    sim: PbxSimulator, service: Callable[..., TestClient]
+) -> None:
+    async with service(sim.address, "asterisk.missing") as client:
+
+        async def red() -> Any:
+            response = await client.get("/healthz", headers=MONITOR)
+            body = await response.json()
+            part = next(p for p in body["services"] if p["name"] == "queue_log:pbx1")
+            return (response.status, part) if not part["up"] else None
+
+        status, part = await until_true(red, within=10.0)
+    assert status == 503
+    assert part["why"].endswith("gaps cannot be recovered")
+    assert "asterisk.missing" in part["why"]
