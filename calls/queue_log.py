@@ -46,6 +46,7 @@ INSERT INTO queue_log_cursor (pbx, last_id) VALUES ($1, $2)
 ON CONFLICT (pbx) DO UPDATE SET last_id = GREATEST(queue_log_cursor.last_id, EXCLUDED.last_id),
     read_at = now()
 """
+_NEWEST_CALL = "SELECT max(COALESCE(joined_at, answered_at)) FROM calls WHERE pbx = $1"
 _ALREADY_ENDED = """
 SELECT call_key FROM calls
 WHERE call_key = ANY($1::text[]) AND ended_at IS NOT NULL
@@ -144,9 +145,19 @@ class QueueLogSource:
         self.table = table
         columns = "id, time, callid, queuename, agent, event, data1, data2, data3, data4, data5"
         self._after = f"SELECT {columns} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"
+        self._last = f"SELECT COALESCE(max(id), 0) FROM {table}"
+        self._last_before = f"{self._last} WHERE time < $1"
         self._of_callers = (
             f"SELECT {columns} FROM {table} WHERE callid = ANY($1::text[]) AND id <= $2 ORDER BY id"
         )
+
+    async def last_before(self, moment: datetime | None) -> int:
+        """The id of the last row written before `moment` (any time: the last row; 0 when
+        there is none)."""
+        if moment is None:
+            return int(await self.pool.fetchval(self._last))
+        naive_utc = moment.astimezone(UTC).replace(tzinfo=None)
+        return int(await self.pool.fetchval(self._last_before, naive_utc))
 
     async def after(self, last_id: int, limit: int = BATCH) -> list[QueueLogRow]:
         return _rows(await self.pool.fetch(self._after, last_id, limit))
@@ -202,7 +213,7 @@ class GapRecovery:
             # What the live stream handed in before the gap is stored first, so it is seen.
             await self.flush()
             while True:
-                last_id = await self.pool.fetchval(_CURSOR, self.pbx) or 0
+                last_id = await self._cursor()
                 batch = await self.source.after(last_id)
                 if not batch:
                     break
@@ -217,6 +228,19 @@ class GapRecovery:
         if stored:
             log.info("queue_log_calls_recovered", pbx=self.pbx, calls=stored)
         return stored
+
+    async def _cursor(self) -> int:
+        """Where reading resumes. The first time, after the rows older than the newest call
+        hotline stored for this PBX (the gap since its last stop), or after every row when
+        it never stored one: the PBX's history from before hotline is not imported (its
+        calls would get surveys months late)."""
+        last_id: int | None = await self.pool.fetchval(_CURSOR, self.pbx)
+        if last_id is not None:
+            return last_id
+        newest: datetime | None = await self.pool.fetchval(_NEWEST_CALL, self.pbx)
+        last_id = await self.source.last_before(newest)
+        await self.pool.execute(_MOVE_CURSOR, self.pbx, last_id)
+        return last_id
 
     async def _apply(self, batch: list[QueueLogRow]) -> int:
         ending = sorted({r.callid for r in batch if r.event in _END_EVENTS})

@@ -239,3 +239,35 @@ async def test_a_queue_log_table_that_cannot_be_read_turns_healthz_red(
     assert status == 503
     assert part["why"].endswith("gaps cannot be recovered")
     assert "asterisk.missing" in part["why"]
+
+
+async def test_the_pbx_history_from_before_the_first_start_is_not_imported(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        await conn.executemany(
+            "INSERT INTO asterisk.queue_log (time, callid, queuename, agent, event,"
+            " data1, data2, data3) VALUES (now() - interval '30 days', 'old.1', 'hotline',"
+            " 'NONE', $1, $2, $3, $4)",
+            [("ENTERQUEUE", "", "0812345678", "1"), ("ABANDON", "1", "1", "40")],
+        )
+        proxy = TcpProxy(sim.address)
+        async with service(await proxy.start(), "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+
+            async def cursor() -> Any:
+                return await conn.fetchval(
+                    "SELECT last_id FROM queue_log_cursor WHERE pbx = 'pbx1'"
+                )
+
+            assert await until_true(cursor, within=10.0) == 2
+            proxy.cut()
+            await until(lambda: not _link_up(client), within=5.0)
+            proxy.restore()
+            await until(lambda: _link_up(client), within=10.0)
+            await asyncio.sleep(1.0)  # the snapshot after the reconnect reaches the recovery
+            assert await conn.fetchval("SELECT count(*) FROM calls") == 0
+        await proxy.close()
+    finally:
+        await conn.close()
