@@ -271,3 +271,35 @@ async def test_the_pbx_history_from_before_the_first_start_is_not_imported(
         await proxy.close()
     finally:
         await conn.close()
+
+
+async def test_calls_made_while_hotline_was_stopped_are_stored_at_its_next_start(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        cursor = "SELECT EXISTS (SELECT 1 FROM queue_log_cursor WHERE pbx = 'pbx1')"
+        async with service(sim.address, "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            await until_true(lambda: conn.fetchval(cursor), within=10.0)
+        sim.set_default_agent_phone(AgentPhone.answers_after(0.5))
+        answered = await sim.place_call("hotline", "0855555555", "While stopped")
+        await answered.connected.wait()
+        await sim.clock.sleep(1.0)
+        await sim.hangup(answered, by="caller")
+        await sim.queue_log.flush()
+        async with service(sim.address, "asterisk.queue_log") as client:
+
+            async def stored() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = $1 AND ended_at IS NOT NULL",
+                    answered.uniqueid,
+                )
+
+            row = await until_true(stored, within=10.0)
+    finally:
+        await conn.close()
+    truth = _truth(sim.queue_log.of_call(answered.uniqueid))
+    assert (row["end_reason"], row["hung_up_by"]) == ("completed", "caller")
+    for moment in ("joined_at", "answered_at", "ended_at"):
+        assert _off_by(row[moment], truth[moment]) <= 1.0, moment
