@@ -25,12 +25,17 @@ TEXT_LIMIT = 200
 
 # A save merges into the row already stored: identity and first-seen facts keep their first
 # value, the join time its earliest, hold time its longest, an abandon stays; the end of a
-# call is decided once (only a transfer learnt later corrects it); every other fact takes
-# the newest known value.
+# call is decided once (only a transfer learnt later corrects it, and a real end, learnt
+# from the PBX's queue_log, replaces a `lost_in_gap` guess); every other fact takes the
+# newest known value.
 _KEEP_FIRST = "COALESCE(c.{0}, EXCLUDED.{0})"
 _NEWEST = "COALESCE(EXCLUDED.{0}, c.{0})"
-_DECIDED_ONCE = """CASE WHEN c.ended_at IS NULL OR EXCLUDED.{0} = '{1}'
-        THEN COALESCE(EXCLUDED.{0}, c.{0}) ELSE COALESCE(c.{0}, EXCLUDED.{0}) END"""
+_GUESSED_END = (
+    "(c.end_reason = 'lost_in_gap' AND EXCLUDED.ended_at IS NOT NULL"
+    " AND EXCLUDED.end_reason IS DISTINCT FROM 'lost_in_gap')"
+)
+_DECIDED_ONCE = f"""CASE WHEN c.ended_at IS NULL OR EXCLUDED.{{0}} = '{{1}}' OR {_GUESSED_END}
+        THEN COALESCE(EXCLUDED.{{0}}, c.{{0}}) ELSE COALESCE(c.{{0}}, EXCLUDED.{{0}}) END"""
 _MERGE = {
     **{
         column: _KEEP_FIRST.format(column)
@@ -43,13 +48,14 @@ _MERGE = {
             "caller_number",
             "caller_name",
             "answered_at",
-            "ended_at",
             "original_position",
             "recovered",
             "came_from",
         )
     },
     "joined_at": "LEAST(c.joined_at, EXCLUDED.joined_at)",
+    "ended_at": f"CASE WHEN {_GUESSED_END} THEN EXCLUDED.ended_at "
+    "ELSE COALESCE(c.ended_at, EXCLUDED.ended_at) END",
     "hold_s": "GREATEST(c.hold_s, EXCLUDED.hold_s)",
     "held_since": "EXCLUDED.held_since",
     "abandoned": "c.abandoned OR EXCLUDED.abandoned",

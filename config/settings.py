@@ -82,6 +82,10 @@ class PbxSettings(BaseModel):
         description="the name on the PBX's certificate, when `host` is an address",
     )
 
+    # This PBX's queue_log table (docs/queue_log.md), schema-qualified; empty: not
+    # configured, and calls that start and end during an AMI gap are lost.
+    queue_log_table: str = Field(default="", pattern=r"^$|^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$")
+
     @field_validator("tls_ca_file")
     @classmethod
     def _ca_bundle(cls, value: Path | None) -> Path | None:

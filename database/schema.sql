@@ -5,6 +5,12 @@
 --
 
 --
+-- Name: asterisk; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA asterisk;
+
+--
 -- Name: survey_status_logged(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -22,6 +28,41 @@ BEGIN
     RETURN NEW;
 END
 $$;
+
+--
+-- Name: queue_log; Type: TABLE; Schema: asterisk; Owner: -
+--
+
+CREATE TABLE asterisk.queue_log (
+    id bigint NOT NULL,
+    "time" timestamp without time zone NOT NULL,
+    callid text DEFAULT ''::text NOT NULL,
+    queuename text DEFAULT ''::text NOT NULL,
+    agent text DEFAULT ''::text NOT NULL,
+    event text NOT NULL,
+    data1 text DEFAULT ''::text NOT NULL,
+    data2 text DEFAULT ''::text NOT NULL,
+    data3 text DEFAULT ''::text NOT NULL,
+    data4 text DEFAULT ''::text NOT NULL,
+    data5 text DEFAULT ''::text NOT NULL
+);
+
+--
+-- Name: queue_log_id_seq; Type: SEQUENCE; Schema: asterisk; Owner: -
+--
+
+CREATE SEQUENCE asterisk.queue_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: queue_log_id_seq; Type: SEQUENCE OWNED BY; Schema: asterisk; Owner: -
+--
+
+ALTER SEQUENCE asterisk.queue_log_id_seq OWNED BY asterisk.queue_log.id;
 
 --
 -- Name: admin_audit; Type: TABLE; Schema: public; Owner: -
@@ -570,6 +611,17 @@ CREATE SEQUENCE public.pdpa_view_log_id_seq
 ALTER SEQUENCE public.pdpa_view_log_id_seq OWNED BY public.pdpa_view_log.id;
 
 --
+-- Name: queue_log_cursor; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.queue_log_cursor (
+    pbx text NOT NULL,
+    last_id bigint NOT NULL,
+    read_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT queue_log_cursor_last_id_check CHECK ((last_id >= 0))
+);
+
+--
 -- Name: queues; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -843,6 +895,12 @@ CREATE SEQUENCE public.web_sessions_opened_seq
 ALTER SEQUENCE public.web_sessions_opened_seq OWNED BY public.web_sessions.opened;
 
 --
+-- Name: queue_log id; Type: DEFAULT; Schema: asterisk; Owner: -
+--
+
+ALTER TABLE ONLY asterisk.queue_log ALTER COLUMN id SET DEFAULT nextval('asterisk.queue_log_id_seq'::regclass);
+
+--
 -- Name: admin_audit id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -961,6 +1019,13 @@ ALTER TABLE ONLY public.users ALTER COLUMN id SET DEFAULT nextval('public.users_
 --
 
 ALTER TABLE ONLY public.web_sessions ALTER COLUMN opened SET DEFAULT nextval('public.web_sessions_opened_seq'::regclass);
+
+--
+-- Name: queue_log queue_log_pkey; Type: CONSTRAINT; Schema: asterisk; Owner: -
+--
+
+ALTER TABLE ONLY asterisk.queue_log
+    ADD CONSTRAINT queue_log_pkey PRIMARY KEY (id);
 
 --
 -- Name: admin_audit admin_audit_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1138,6 +1203,13 @@ ALTER TABLE ONLY public.pdpa_view_log
     ADD CONSTRAINT pdpa_view_log_pkey PRIMARY KEY (id);
 
 --
+-- Name: queue_log_cursor queue_log_cursor_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.queue_log_cursor
+    ADD CONSTRAINT queue_log_cursor_pkey PRIMARY KEY (pbx);
+
+--
 -- Name: queues queues_pbx_name_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1234,6 +1306,12 @@ ALTER TABLE ONLY public.users
 
 ALTER TABLE ONLY public.web_sessions
     ADD CONSTRAINT web_sessions_pkey PRIMARY KEY (token_hash);
+
+--
+-- Name: queue_log_callid_event; Type: INDEX; Schema: asterisk; Owner: -
+--
+
+CREATE INDEX queue_log_callid_event ON asterisk.queue_log USING btree (callid, event);
 
 --
 -- Name: admin_audit_target; Type: INDEX; Schema: public; Owner: -

@@ -44,7 +44,15 @@ HealthSource = Callable[[], list[ComponentHealth]]
 health_sources_key = web.AppKey("health_sources", list[HealthSource])
 
 # Where each kind of part is listed in the /healthz body.
-SECTIONS = {"pbx": "pbx", "service": "services", "task": "tasks", "subscriber": "subscribers"}
+SECTIONS = {
+    "pbx": "pbx",
+    "service": "services",
+    "task": "tasks",
+    "subscriber": "subscribers",
+    "advisory": "advisories",
+}
+# Shown but not failing the check: what is missing by configuration, not broken.
+ADVISORY = "advisory"
 
 
 class _Reported(Protocol):
@@ -111,7 +119,7 @@ async def healthz(request: web.Request) -> web.Response:
     db_up, db_why = await request.app[db_key].check()
     request.app[metrics_key].database_up.set(1 if db_up else 0)
     parts = [part for source in request.app[health_sources_key] for part in source()]
-    healthy = db_up and all(part.up for part in parts)
+    healthy = db_up and all(part.up for part in parts if part.kind != ADVISORY)
     status = 200 if healthy else 503
     body: dict[str, Any] = {"status": "ok" if healthy else "degraded"}
     if not _may_see_details(request):

@@ -28,6 +28,7 @@ from agent_ui.screenpop import ScreenPops
 from calls.dead_letters import CallDeadLetters
 from calls.endings import endings_of
 from calls.floor import Floor
+from calls.queue_log import GAPS_LOST, GapRecovery, QueueLogSource
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
 from calls.writer import CallWriter
@@ -38,7 +39,7 @@ from cases.retention import RetentionJob
 from config.settings import Settings, Standards
 from database.migrate import apply_migrations
 from database.pool import Database, DatabaseUnavailable, EmbeddedPostgres
-from hotline.health import ComponentHealth, health_sources_key, watch_telephony
+from hotline.health import ADVISORY, ComponentHealth, health_sources_key, watch_telephony
 from ivr.component import SurveyService
 from ivr.config import SurveySettings
 from ivr.peers import LOOPBACK
@@ -193,6 +194,7 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     floor = Floor(wrapup_s=settings.standards.wrapup_s)
     service = TelephonyService(pbx_configs(settings), clock=clock.now, spawn=spawn)
     service.subscribe(tracker.handle, name="call-tracker")
+    _recover_gaps(app, settings, service, writer)
     service.subscribe(floor.handle, name="floor")
     service.subscribe(_count_events(app), name="event-counter")
     for subscriber in app[event_subscribers_key]:
@@ -211,6 +213,33 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await service.stop()
     await writer.stop()
+
+
+def _recover_gaps(
+    app: web.Application, settings: Settings, service: TelephonyService, writer: CallWriter
+) -> None:
+    """Each PBX with a queue_log table has its gaps filled after every snapshot; one
+    without is said so at start and on /healthz (an advisory: the service still works)."""
+    advisories: list[ComponentHealth] = []
+    recoveries: dict[str, GapRecovery] = {}
+    for pbx in settings.pbx:
+        if not pbx.queue_log_table:
+            log.warning("queue_log_not_configured", pbx=pbx.name, why=GAPS_LOST)
+            why = f"not configured: {GAPS_LOST}"
+            advisories.append(ComponentHealth(f"queue_log:{pbx.name}", False, why, kind=ADVISORY))
+            continue
+        source = QueueLogSource(app[db_key].pool, pbx.queue_log_table)
+        recovery = recoveries[pbx.name] = GapRecovery(pbx.name, source, writer, writer.flush)
+        service.subscribe(recovery.handle, name=f"queue-log-{pbx.name}")
+    app[health_sources_key].append(
+        lambda: (
+            advisories
+            + [
+                ComponentHealth(f"queue_log:{name}", *r.health(), kind="service")
+                for name, r in recoveries.items()
+            ]
+        )
+    )
 
 
 def survey_settings(settings: Settings) -> SurveySettings:

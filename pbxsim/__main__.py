@@ -66,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=120.0,
         help="--shipped: seconds in the queue before the overflow (default 120)",
     )
+    config.add_argument(
+        "--queue-log-db",
+        metavar="URL",
+        default=None,
+        help="write app_queue's queue_log rows into this PostgreSQL database, like Asterisk's "
+        "realtime queue_log (default: kept in memory only)",
+    )
+    config.add_argument(
+        "--queue-log-table",
+        default="asterisk.queue_log",
+        help="the queue_log table, schema-qualified (default asterisk.queue_log)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--replay", metavar="FILE", help="stream a capture's events to each client")
     mode.add_argument("--generate", action="store_true", help="generate queue traffic")
@@ -107,6 +119,8 @@ def simulator_from(args: argparse.Namespace) -> PbxSimulator:
         default_customer_phone=CustomerPhone.answers(*args.survey_keys),
         incall_survey=args.incall_survey,
         pbx_name=args.pbx_name,
+        queue_log_url=args.queue_log_db,
+        queue_log_table=args.queue_log_table,
     )
     if args.shipped:
         return PbxSimulator.shipped(args.agents, queue_timeout=args.queue_timeout, **options)

@@ -169,7 +169,7 @@ class AttendedTransfers:
                 ],
             )
         )
-        self.engine.let_go_attended(c.call)
+        self.engine.let_go_attended(c.call, c.orig.uniqueid)
         emit(bridge_event("BridgeDestroy", c.consult))
         c.legs = [caller, c.local1]
 

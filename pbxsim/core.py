@@ -8,18 +8,23 @@ from collections.abc import Callable
 
 from pbxsim.clock import SimClock
 from pbxsim.model import INUSE, NOT_INUSE, Channel, IdAllocator, Member, Queue
+from pbxsim.queue_log import QueueLog
 from pbxsim.templates import Fields, device_state, member_event, rtp_qos
 
 Emit = Callable[[Fields], None]
 
 
 class PbxCore:
-    """Channels, queues and device states, plus the one `emit` every flow writes events to."""
+    """Channels, queues and device states, plus the one `emit` every flow writes events to
+    and the one queue_log every queue milestone is recorded in."""
 
-    def __init__(self, emit: Emit, clock: SimClock, ids: IdAllocator) -> None:
+    def __init__(
+        self, emit: Emit, clock: SimClock, ids: IdAllocator, queue_log: QueueLog | None = None
+    ) -> None:
         self.emit = emit
         self.clock = clock
         self.ids = ids
+        self.queue_log = queue_log or QueueLog(clock)
         self.channels: dict[str, Channel] = {}
         self.queues: dict[str, Queue] = {}
         self.channelvars: tuple[str, ...] = ()

@@ -61,6 +61,10 @@ class MemberRoster:
         if announce:
             self.core.emit(device_state(_pause_device(member), INUSE if paused else NOT_INUSE))
             self.core.emit(member_event("QueueMemberAdded", member))
+            # app_queue names the interface (log_membername_as_agent = no, the default).
+            self.core.queue_log.write(
+                queue_name, "MANAGER", interface, "ADDMEMBER", "PAUSED" if paused else ""
+            )
         self.on_free(queue)
         return member
 
@@ -75,6 +79,7 @@ class MemberRoster:
             raise MemberError("Member not dynamic")
         del queue.members[interface]
         self.core.emit(member_event("QueueMemberRemoved", member))
+        self.core.queue_log.write(queue_name, "MANAGER", interface, "REMOVEMEMBER", "")
         return member
 
     def pause_member(
@@ -89,7 +94,11 @@ class MemberRoster:
         if not members:
             raise MemberError("Interface not found")
         now = int(self.core.clock.now())
+        verb = "PAUSE" if paused else "UNPAUSE"
+        if queue_name is None:
+            self.core.queue_log.write("NONE", "NONE", interface, f"{verb}ALL", "")
         for member in members:
+            self.core.queue_log.write(member.queue, "NONE", member.name, verb, clean(reason))
             member.paused = paused
             member.paused_reason = clean(reason) if paused else ""
             if paused:

@@ -24,6 +24,7 @@ from pbxsim.originate import OriginateEngine, SurveyCall
 from pbxsim.phones import AgentPhone, CustomerPhone
 from pbxsim.queue_actions import QueueActions
 from pbxsim.queue_calls import TRUNK, HangupSide, QueueCall, QueueEngine
+from pbxsim.queue_log import DEFAULT_TABLE, QueueLog
 from pbxsim.replay import ReplayFeed
 from pbxsim.templates import Fields, chan_event, shutdown_event
 from pbxsim.transfers import DirectCall, TransferActions
@@ -64,6 +65,8 @@ class PbxSimulator:
         endpoints: Iterable[str] | None = None,
         channelvars: Iterable[str] = (),
         ami_tls: ssl.SSLContext | None = None,
+        queue_log_url: str | None = None,
+        queue_log_table: str = DEFAULT_TABLE,
     ) -> None:
         self.clock = SimClock(speed=speed, epoch=epoch)
         # The lab of the dynamic-member captures reported no DeviceStateChange at all.
@@ -78,7 +81,9 @@ class PbxSimulator:
             write_buffer_high=write_buffer_high,
             tls=ami_tls,
         )
-        self.core = PbxCore(self.emit, self.clock, IdAllocator())
+        # Like Asterisk's realtime queue_log: into PostgreSQL only when given a database.
+        self.queue_log = QueueLog(self.clock, queue_log_url, queue_log_table)
+        self.core = PbxCore(self.emit, self.clock, IdAllocator(), self.queue_log)
         self.queue_engine = QueueEngine(self.core, exten, plan, trunk)
         self.queue_engine.device_lag = device_lag
         self.originate = OriginateEngine(
@@ -143,6 +148,7 @@ class PbxSimulator:
 
     # lifetime -----------------------------------------------------------------------
     async def start(self) -> tuple[str, int]:
+        await self.queue_log.start()
         return await self.server.start()
 
     async def stop(self) -> None:
@@ -153,6 +159,7 @@ class PbxSimulator:
         await self.originate.close()
         if self.replay is not None:
             await self.replay.close()
+        await self.queue_log.stop()
 
     @property
     def address(self) -> tuple[str, int]:

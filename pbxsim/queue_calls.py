@@ -230,6 +230,7 @@ class QueueEngine:
             )
         )
         emit(chan_event("MusicOnHoldStart", caller, ("Class", "default")))
+        self._log(call, "NONE", "ENTERQUEUE", "", caller.caller_num, call.original_position)
         log.info("sim_caller_joined", queue=queue.name, uniqueid=caller.uniqueid)
         if offer:
             self._offer(call)
@@ -324,6 +325,7 @@ class QueueEngine:
                 "AgentRingNoAnswer", caller, agent, attempt.member, ("RingTime", ring_ms)
             )
         )
+        self._log(call, attempt.member.name, "RINGNOANSWER", ring_ms)
         emit(dial_event("DialEnd", caller, agent, ("DialStatus", "NOANSWER")))
         emit(dial_event("DialEnd", caller, agent, ("DialStatus", "CANCEL")))
         emit(hangup(agent, 0))
@@ -378,6 +380,7 @@ class QueueEngine:
                 ("RingTime", ringtime),
             )
         )
+        self._log(call, member.name, "CONNECT", holdtime, agent.uniqueid, ringtime)
         bridge = Bridge(self.core.ids.bridge_id())
         emit(bridge_event("BridgeCreate", bridge))
         self.core.set_member_state(member.interface, INUSE, in_call=True)
@@ -451,7 +454,7 @@ class QueueEngine:
                 [("IsExternal", "No"), ("Context", clean(context)), ("Extension", clean(exten))],
             )
         )
-        self._complete(call, "transfer")
+        self._complete(call, "transfer", ("BLINDTRANSFER", clean(exten), clean(context)))
         for ch in (agent, caller):
             bridge.channels.remove(ch)
             ch.bridge = None
@@ -492,7 +495,7 @@ class QueueEngine:
                 [("IsExternal", "Yes"), ("Context", clean(context)), ("Extension", clean(exten))],
             )
         )
-        self._complete(call, "transfer")
+        self._complete(call, "transfer", ("BLINDTRANSFER", clean(exten), clean(context)))
         self._leave_bridge(bridge, transferer)
         moved.context, moved.exten, moved.priority = clean(context), clean(exten), 1
         emit(newexten(moved, moved.application, moved.application_data))
@@ -504,10 +507,11 @@ class QueueEngine:
             self.dialplan.hang_up_line(call)
         return moved
 
-    def let_go_attended(self, call: QueueCall) -> None:
-        """An attended transfer completed: the agent's leg ends, the caller stays bridged."""
+    def let_go_attended(self, call: QueueCall, bridge_id: str) -> None:
+        """An attended transfer completed into bridge `bridge_id`: the agent's leg ends, the
+        caller stays bridged."""
         agent, member = self._connected_agent(call)
-        self._complete(call, "transfer")
+        self._complete(call, "transfer", ("ATTENDEDTRANSFER", "BRIDGE", bridge_id))
         self.core.emit(hangup(agent, 16))
         self.core.drop_channel(agent)
         self._release_member(call, member)
@@ -532,11 +536,15 @@ class QueueEngine:
             raise RuntimeError(f"call {call.uniqueid} is not connected to an agent")
         return call.agent, call.member
 
-    def _complete(self, call: QueueCall, reason: str) -> None:
+    def _complete(self, call: QueueCall, reason: str, transfer: tuple[str, ...] = ()) -> None:
+        """AgentComplete; queue_log says COMPLETECALLER / COMPLETEAGENT, or for a transfer
+        its own row: `transfer` is the event and the fields before the times."""
         agent, member = self._connected_agent(call)
         assert call.connected_at is not None
         holdtime = str(whole_seconds(call.joined, call.connected_at))
         talktime = whole_seconds(call.connected_at, self._now())
+        logged, *before = transfer or (f"COMPLETE{reason.upper()}",)
+        self._log(call, member.name, logged, *before, holdtime, talktime, call.original_position)
         self.core.emit(
             queue_agent_event(
                 "AgentComplete",
@@ -731,7 +739,7 @@ class QueueEngine:
         self._stop_ringing(call)
         wait = whole_seconds(call.joined, self._now())
         emit(varset(caller, "ABANDONED", "TRUE"))
-        emit(self._abandon_event(call, wait))
+        emit(self._abandon_event(call, wait, "EXITWITHTIMEOUT"))
         self._wait_times(call, wait)
         emit(chan_event("MusicOnHoldStop", caller))
         position = self._leave_queue(call)
@@ -771,11 +779,13 @@ class QueueEngine:
     def _exit_with_key(self, call: QueueCall, context: str, digit: str) -> None:
         emit, caller = self.core.emit, call.caller
         self._stop_ringing(call)
-        self._wait_times(call, whole_seconds(call.joined, self._now()))
+        wait = whole_seconds(call.joined, self._now())
+        self._wait_times(call, wait)
         caller.context, caller.exten = context, digit
         emit(newexten(caller, "Queue", caller.application_data))
         emit(chan_event("MusicOnHoldStop", caller))
         position = self._leave_queue(call)
+        self._log(call, "NONE", "EXITWITHKEY", digit, position, call.original_position, wait)
         emit(varset(caller, "QUEUEPOSITION", str(position)))
         caller.priority = 0
         self._to_dialplan(call, "EXITWITHKEY", digit)
@@ -858,13 +868,15 @@ class QueueEngine:
         emit(device_state(ringing.member.interface, NOT_INUSE))
         self.core.set_member_state(ringing.member.interface, NOT_INUSE)
 
-    def _abandon_event(self, call: QueueCall, wait: int) -> Fields:
-        waiting = self.waiting[call.queue.name]
+    def _abandon_event(self, call: QueueCall, wait: int, logged: str = "ABANDON") -> Fields:
+        """QueueCallerAbandon, recorded in queue_log as `logged` (a timeout is its own row)."""
+        position = self.waiting[call.queue.name].index(call) + 1
+        self._log(call, "NONE", logged, position, call.original_position, wait)
         return chan_event(
             "QueueCallerAbandon",
             call.caller,
             ("Queue", call.queue.name),
-            ("Position", str(waiting.index(call) + 1)),
+            ("Position", str(position)),
             ("OriginalPosition", str(call.original_position)),
             ("HoldTime", str(wait)),
             privilege="agent,all",
@@ -928,6 +940,9 @@ class QueueEngine:
         call.ended.set()
 
     # helpers ------------------------------------------------------------------------
+    def _log(self, call: QueueCall, agent: str, event: str, *data: object) -> None:
+        self.core.queue_log.write(call.queue.name, call.uniqueid, agent, event, *data)
+
     def _clear_bridge_peers(self, first: Channel, second: Channel) -> None:
         for ch in (first, second):
             self.core.emit(varset(ch, "BRIDGEPEER", ""))

@@ -12,8 +12,14 @@ source_dir="$(cd "$(dirname "$0")" && pwd)"
 : "${HOTLINE_AMI_PORT:=5038}"
 : "${HOTLINE_INCALL_SURVEY:=no}"
 : "${HOTLINE_QUEUE_TIMEOUT:=120}"
+: "${HOTLINE_QUEUE_LOG_DB_HOST:=postgres}"
+: "${HOTLINE_QUEUE_LOG_DB_PORT:=5432}"
+: "${HOTLINE_QUEUE_LOG_DB_NAME:=hotline}"
+: "${HOTLINE_QUEUE_LOG_DB_USER:=asterisk_queue_log}"
 export HOTLINE_AMI_USER HOTLINE_AGI_HOST HOTLINE_AGI_PORT HOTLINE_AMI_PORT HOTLINE_PBX_NAME
 export HOTLINE_INCALL_SURVEY HOTLINE_QUEUE_TIMEOUT
+export HOTLINE_QUEUE_LOG_DB_HOST HOTLINE_QUEUE_LOG_DB_PORT HOTLINE_QUEUE_LOG_DB_NAME
+export HOTLINE_QUEUE_LOG_DB_USER
 mkdir -p "$target"
 for file in "$source_dir"/*.conf; do
     name="$(basename "$file")"
@@ -38,6 +44,6 @@ if grep -l '@[A-Z][A-Z0-9_]*@' "$target"/*.conf >/dev/null 2>&1; then
 fi
 # Secrets inside: readable by root and the asterisk group only (Asterisk may run as either).
 if getent group asterisk >/dev/null 2>&1; then
-    chgrp asterisk "$target/manager.conf" "$target/pjsip.conf"
+    chgrp asterisk "$target/manager.conf" "$target/pjsip.conf" "$target/res_pgsql.conf"
 fi
-chmod 640 "$target/manager.conf" "$target/pjsip.conf"
+chmod 640 "$target/manager.conf" "$target/pjsip.conf" "$target/res_pgsql.conf"

@@ -91,6 +91,15 @@ async def test_a_late_save_never_erases_what_was_known(repo: CallRepository) -> 
     assert call.joined_at == T0
 
 
+async def test_a_real_end_learnt_later_replaces_a_lost_in_gap_guess(repo: CallRepository) -> None:
+    guess = replace(answered(record()), ended_at=T0 + timedelta(seconds=40))
+    await repo.save_call(replace(guess, end_reason="lost_in_gap"))
+    await repo.save_call(replace(ended(record(), talk=6.0), hung_up_by="agent", recovered=True))
+    call = await stored(repo)
+    assert call.ended_at == T0 + timedelta(seconds=8) and call.talk_s == 6.0
+    assert (call.hung_up_by, call.end_reason) == ("agent", "completed")
+
+
 async def test_transfer_learnt_after_the_end_is_kept(repo: CallRepository) -> None:
     done = replace(ended(record()), hung_up_by="agent")
     await repo.save_call(done)

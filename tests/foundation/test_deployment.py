@@ -51,7 +51,9 @@ def test_every_variable_the_deployment_needs_is_in_the_example_env_file() -> Non
     needed = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text))
     for conf in (ROOT / "deploy" / "asterisk").glob("*.conf"):
         needed |= set(re.findall(r"@([A-Z][A-Z0-9_]*)@", conf.read_text()))
-    provided_by_compose = {"HOTLINE_AGI_HOST", "HOTLINE_PBX_NAME", "HOTLINE_AMI_PERMIT"}
+    provided_by_compose = {"HOTLINE_AGI_HOST", "HOTLINE_PBX_NAME", "HOTLINE_AMI_PERMIT"} | {
+        f"HOTLINE_QUEUE_LOG_DB_{part}" for part in ("HOST", "PORT", "NAME", "USER")
+    }
     missing = needed - env_example_names() - provided_by_compose
     assert not missing, f"not in deploy/env.example: {sorted(missing)}"
 

@@ -27,6 +27,7 @@ from accounts.users import UserRepository
 from cases.lifecycle import CaseType
 from config.settings import PbxSettings, Settings, load_settings
 from hotline.app import create_app
+from hotline.health import health_sources_key
 from ivr.config import SurveySettings
 from supervision.views import thresholds_of
 from tests.foundation.conftest import PASSWORD, csrf_from
@@ -161,6 +162,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
                 "tls": True,
                 "tls_ca_file": REACH_CA,
                 "tls_server_name": "pbx.reach.test",
+                "queue_log_table": "asterisk.queue_log",
             }
         ],
         timezone=ZONE,
@@ -213,6 +215,13 @@ def _trusted_cas(app: web.Application) -> list[Any]:
 
 
 # setting -> (what the consumer must hold, where it is read)
+def _queue_log_kinds(app: web.Application) -> list[str]:
+    """A PBX with a queue_log table has its gaps recovered (a service on /healthz); one
+    without only an advisory."""
+    parts = [part for source in app[health_sources_key] for part in source()]
+    return [part.kind for part in parts if part.name == "queue_log:lab"]
+
+
 CHECKS: dict[str, tuple[Any, Check]] = {
     "agi_port": (AGI_PORT, lambda app: app[survey_key].fastagi.port),
     "agi_host": (AGI_HOST, lambda app: app[survey_key].settings.agi_host),
@@ -224,6 +233,7 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "pbx.tls": (True, lambda app: app[telephony_key].link("lab").tls is not None),
     "pbx.tls_ca_file": ([((("commonName", "Hotline Reach Test CA"),),)], _trusted_cas),
     "pbx.tls_server_name": ("pbx.reach.test", _lab("tls_server_name")),
+    "pbx.queue_log_table": (["service"], _queue_log_kinds),
     "timezone": (
         [ZoneInfo(ZONE)] * 4,
         lambda app: [

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "asterisk"
 COMPOSE = DEPLOY.parents[1] / "docker-compose.yml"
@@ -25,6 +26,10 @@ ENVIRONMENT = {
     "HOTLINE_AGI_PORT": "4999",
     "HOTLINE_AMI_PORT": "5139",
     "HOTLINE_AMI_PERMIT": "172.30.0.10/255.255.255.255",
+    "HOTLINE_QUEUE_LOG_DB_HOST": "db.internal",
+    "HOTLINE_QUEUE_LOG_DB_PORT": "6432",
+    "HOTLINE_QUEUE_LOG_DB_NAME": "callcentre",
+    "HOTLINE_QUEUE_LOG_DB_PASSWORD": "qlogpass",
 }
 
 
@@ -94,6 +99,50 @@ def test_defaults_fill_the_ports_and_a_missing_permit_stops_the_start(tmp_path: 
     assert "HOTLINE_AMI_PERMIT is not set" in refused.stderr
 
 
+def test_queue_log_goes_to_postgresql_in_its_own_schema(rendered: Path) -> None:
+    pgsql = _section((rendered / "res_pgsql.conf").read_text(), "general")
+    for line in (
+        "dbhost = db.internal",
+        "dbport = 6432",
+        "dbname = callcentre",
+        "dbuser = asterisk_queue_log",
+        "dbpass = qlogpass",
+        "requirements = warn",
+    ):
+        assert re.search(rf"^{re.escape(line)}$", pgsql, re.M), line
+    assert (rendered / "res_pgsql.conf").stat().st_mode & 0o777 == 0o640
+    settings = _section((rendered / "extconfig.conf").read_text(), "settings")
+    assert re.findall(r"^(\w+) => (.*)$", settings, re.M) == [
+        ("queue_log", "pgsql,callcentre,asterisk.queue_log")
+    ]
+    general = _section((rendered / "logger.conf").read_text(), "general")
+    for line in (
+        "queue_log = yes",
+        "queue_log_name = queue_log",
+        "queue_log_to_file = no",
+        "queue_adaptive_realtime = yes",
+        "queue_log_realtime_use_gmt = yes",
+    ):
+        assert re.search(rf"^{line}$", general, re.M), line
+    assert "require = res_config_pgsql.so" in (rendered / "modules.conf").read_text()
+
+
+def test_queue_log_defaults_and_a_missing_password_stops_the_start(tmp_path: Path) -> None:
+    defaults = _render(
+        tmp_path / "ok",
+        HOTLINE_QUEUE_LOG_DB_HOST=None,
+        HOTLINE_QUEUE_LOG_DB_PORT=None,
+        HOTLINE_QUEUE_LOG_DB_NAME=None,
+    )
+    assert defaults.returncode == 0, defaults.stderr
+    pgsql = (tmp_path / "ok" / "res_pgsql.conf").read_text()
+    assert "dbhost = postgres" in pgsql and "dbport = 5432" in pgsql
+    assert "dbname = hotline" in pgsql
+    refused = _render(tmp_path / "refused", HOTLINE_QUEUE_LOG_DB_PASSWORD=None)
+    assert refused.returncode != 0
+    assert "HOTLINE_QUEUE_LOG_DB_PASSWORD is not set" in refused.stderr
+
+
 def test_no_static_member_remains(rendered: Path) -> None:
     queues = (rendered / "queues.conf").read_text()
     assert not re.search(r"^\s*member\s*=>", queues, re.M)
@@ -152,6 +201,20 @@ def test_compose_passes_the_rendered_settings() -> None:
     compose = COMPOSE.read_text()
     for name in ("HOTLINE_AGI_PORT", "HOTLINE_AMI_PORT", "HOTLINE_AMI_PERMIT"):
         assert f"{name}:" in compose, name
+    asterisk = yaml.safe_load(compose)["services"]["asterisk"]
+    assert {
+        name: value
+        for name, value in asterisk["environment"].items()
+        if name.startswith("HOTLINE_QUEUE_LOG_DB_")
+    } == {
+        "HOTLINE_QUEUE_LOG_DB_HOST": "postgres",
+        "HOTLINE_QUEUE_LOG_DB_PORT": 5432,
+        "HOTLINE_QUEUE_LOG_DB_NAME": "hotline",
+        "HOTLINE_QUEUE_LOG_DB_USER": "asterisk_queue_log",
+        "HOTLINE_QUEUE_LOG_DB_PASSWORD": "${HOTLINE_QUEUE_LOG_DB_PASSWORD:?set"
+        " HOTLINE_QUEUE_LOG_DB_PASSWORD in .env}",
+    }
+    assert "asterisk-queue-log-role.sh:/docker-entrypoint-initdb.d/" in compose
     assert "ipv4_address: ${HOTLINE_ADDRESS:-172.30.0.10}" in compose
 
 

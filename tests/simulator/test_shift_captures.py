@@ -15,6 +15,7 @@ from pbxsim.queue_calls import QueueCall
 from telephony.ami.protocol import AmiMessage
 
 from .conftest import AmiClient
+from .queue_log_checks import queue_log_follows_the_ami
 from .scripted import (
     SHIFT_EVENTS,
     Step,
@@ -207,6 +208,13 @@ async def test_blind_transfers_over_ami_move_the_other_leg(shipped: Lab) -> None
     joins = [m["Uniqueid"] for m in received if m.name == "QueueCallerJoin"]
     assert len(joins) == 4 and joins[2] == joins[3]  # back into the queue: the same caller
     assert [c.outcome for c in calls] == ["transferred", "transferred", "transferred"]
+    rows = queue_log_follows_the_ami(sim)
+    completes = [m for m in received if m.name == "AgentComplete" and m["Reason"] == "transfer"]
+    logged = [r for r in rows if r[3] == "BLINDTRANSFER"]
+    assert [r[4:6] for r in logged] == [("2102", "from-agents")] * 2 + [("1169", "from-agents")]
+    assert [(r[0], r[6], r[7]) for r in logged] == [
+        (m["Uniqueid"], m["HoldTime"], m["TalkTime"]) for m in completes
+    ]
 
 
 CLICK_TO_CALL = {
@@ -281,5 +289,20 @@ async def test_attended_transfer_needs_a_feature_code_then_completes_when_the_ag
         k for k, _ in next(m for m in captured_events(name) if m.name == "AttendedTransfer")
     ]
     assert transfer["DestBridgeUniqueid"] == transfer["OrigBridgeUniqueid"]
+    rows = queue_log_follows_the_ami(sim)
+    done = next(m for m in received if m.name == "AgentComplete" and m["Reason"] == "transfer")
+    assert [r for r in rows if r[3] == "ATTENDEDTRANSFER"] == [
+        (
+            done["Uniqueid"],
+            "hotline",
+            done["MemberName"],
+            "ATTENDEDTRANSFER",
+            "BRIDGE",
+            transfer["DestBridgeUniqueid"],
+            done["HoldTime"],
+            done["TalkTime"],
+            "1",
+        )
+    ]
     consult = [m["Channel"] for m in received if m.name == "Newchannel"]
     assert "Local/2102@from-agents-00000000;1" in consult
