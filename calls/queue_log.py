@@ -102,7 +102,7 @@ def _apply(record: CallRecord, row: QueueLogRow) -> None:
     elif event == "ABANDON":
         record.abandoned, record.hung_up_by, record.end_reason = True, "caller", "abandoned"
         record.position, record.wait_s = _position(d1), _number(d3)
-    else:
+    elif event in _EXIT_REASONS:
         record.end_reason = _EXIT_REASONS[event]
         if event == "EXITWITHKEY":
             record.exit_key, record.position, record.wait_s = d1 or None, _position(d2), _number(d4)

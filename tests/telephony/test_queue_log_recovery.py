@@ -303,3 +303,22 @@ async def test_calls_made_while_hotline_was_stopped_are_stored_at_its_next_start
     assert (row["end_reason"], row["hung_up_by"]) == ("completed", "caller")
     for moment in ("joined_at", "answered_at", "ended_at"):
         assert _off_by(row[moment], truth[moment]) <= 1.0, moment
+
+
+def test_rows_between_the_milestones_do_not_stop_the_recovery() -> None:
+    """app_queue also logs RINGNOANSWER, RINGCANCELED, HOLD... on the way: a call with them is
+    still rebuilt (a KeyError on the first such row used to stop every recovery)."""
+    rows = [
+        _row(1, "c1", "ENTERQUEUE", "", "0812345678", "1"),
+        _row(2, "c1", "RINGNOANSWER", "15000", agent="Agent 101"),
+        _row(3, "c1", "RINGCANCELED", "1000", agent="Agent 102"),
+        _row(4, "c1", "CONNECT", "17", "a1", "2", agent="Agent 103"),
+        _row(5, "c1", "COMPLETECALLER", "17", "30", "1", agent="Agent 103"),
+    ]
+    (record,) = ended_calls("main", rows)
+    assert (record.end_reason, record.hung_up_by, record.agent_name) == (
+        "completed",
+        "caller",
+        "Agent 103",
+    )
+    assert (record.wait_s, record.talk_s, record.ended_at) == (17.0, 30.0, rows[4].time)
