@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint check-browser bench prompts schema clean
+.PHONY: install demo serve test lint check-browser bench faults prompts schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: install check-browser lint
 
 bench: install
 	$(BIN)/python -m bench
+
+# Calls under AMI cuts, counted against the PBX simulator's own record (bench/faults.py).
+faults: install
+	$(BIN)/python -m bench.faults
 
 prompts: install
 	$(BIN)/python -m ivr.prompts.regenerate
