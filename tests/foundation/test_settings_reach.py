@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from pydantic import BaseModel
 
@@ -385,24 +385,26 @@ async def test_metrics_open_to_the_configured_token(running: TestClient) -> None
     assert allowed.status == 200
 
 
+async def _agent_logs_in(client: TestClient) -> ClientResponse:
+    """An agent is created and logs in over plain HTTP; the login's own response."""
+    assert client.app is not None
+    await UserRepository(client.app[db_key].pool).create(
+        username="somchai",
+        display_name="Somchai",
+        password_hash=await password_hash(PASSWORD),
+        role="agent",
+    )
+    page = await client.get("/login")
+    form = {"username": "somchai", "password": PASSWORD, "csrf_token": csrf_from(await page.text())}
+    return await client.post("/login", data=form, allow_redirects=False)
+
+
 async def test_a_session_lasts_the_configured_hours(fresh_db_url: str, tmp_path: Path) -> None:
     # Over plain HTTP the browser would not send secure cookies back, so not those here.
     settings = _settings(fresh_db_url, tmp_path).model_copy(update={"secure_cookies": False})
     async with TestClient(TestServer(create_app(settings))) as client:
         assert client.app is not None
-        await UserRepository(client.app[db_key].pool).create(
-            username="somchai",
-            display_name="Somchai",
-            password_hash=await password_hash(PASSWORD),
-            role="agent",
-        )
-        page = await client.get("/login")
-        form = {
-            "username": "somchai",
-            "password": PASSWORD,
-            "csrf_token": csrf_from(await page.text()),
-        }
-        response = await client.post("/login", data=form, allow_redirects=False)
+        response = await _agent_logs_in(client)
         assert response.status == 303
         assert response.cookies[SESSION_COOKIE]["max-age"] == str(3 * 3600)
 
@@ -413,19 +415,7 @@ async def test_the_panel_offers_the_configured_pause_and_wrapup_codes(
     settings = _settings(fresh_db_url, tmp_path).model_copy(update={"secure_cookies": False})
     async with TestClient(TestServer(create_app(settings))) as client:
         assert client.app is not None
-        await UserRepository(client.app[db_key].pool).create(
-            username="somchai",
-            display_name="Somchai",
-            password_hash=await password_hash(PASSWORD),
-            role="agent",
-        )
-        page = await client.get("/login")
-        form = {
-            "username": "somchai",
-            "password": PASSWORD,
-            "csrf_token": csrf_from(await page.text()),
-        }
-        await client.post("/login", data=form)
+        await _agent_logs_in(client)
         panel = await (await client.get("/panel")).text()
     assert '<option value="prayer">ละหมาด</option>' in panel
     assert '<option value="sold">ขายได้</option>' in panel

@@ -171,3 +171,14 @@ async def running_link(
         yield link
     finally:
         await link.stop()
+
+
+def sent(ami: FakeAmi, action: str) -> list[tuple[str, str]]:
+    """The fields of the last `action` the PBX received, without its ActionID."""
+    last = [a for a in ami.actions if a["Action"] == action][-1]
+    return [(k, v) for k, v in last if k != "ActionID"]
+
+
+async def ignore(message: AmiMessage) -> None:
+    """An AmiLink handler for tests that look at what was sent, not at the events."""
+    return None

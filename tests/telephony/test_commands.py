@@ -20,32 +20,8 @@ from telephony.errors import (
     OriginateFailed,
     PbxUnavailable,
 )
-from tests.telephony.fake_ami import FakeAmi, error, eventually, replay_answer, reply
+from tests.telephony.fake_ami import FakeAmi, error, eventually, ignore, replay_answer, reply, sent
 from tests.waiting import until_true
-
-
-async def ignore(message: AmiMessage) -> None:
-    return None
-
-
-@pytest.fixture
-async def link(ami: FakeAmi) -> AsyncIterator[AmiLink]:
-    link = AmiLink(ami.config(), ignore)
-    await link.start()
-    await eventually(lambda: link.up)
-    yield link
-    await link.stop()
-
-
-@pytest.fixture
-def control(link: AmiLink) -> AmiCallControl:
-    return AmiCallControl({"pbx1": link})
-
-
-def sent(ami: FakeAmi, action: str) -> list[tuple[str, str]]:
-    """The fields of the last `action` the PBX received, without its ActionID."""
-    last = [a for a in ami.actions if a["Action"] == action][-1]
-    return [(k, v) for k, v in last if k != "ActionID"]
 
 
 async def test_pause_in_one_queue_with_reason(ami: FakeAmi, control: AmiCallControl) -> None:

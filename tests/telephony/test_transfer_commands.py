@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from telephony.ami.capture import read_capture
-from telephony.ami.link import AmiLink
-from telephony.ami.protocol import AmiMessage
 from telephony.commands import AmiCallControl
 from telephony.errors import NoAtxferFeature, NoConsultation, NoSuchChannel, NoTransferTarget
 from tests.fixtures import AMI_TRACES
-from tests.telephony.fake_ami import FakeAmi, eventually, replay_answer
+from tests.telephony.fake_ami import FakeAmi, replay_answer, sent
 
 AGENT_LEG = "PJSIP/agent101-0000001e"
 CONSULT = "Local/2102@from-agents-00000000;1"
-
-
-async def ignore(message: AmiMessage) -> None:
-    return None
-
-
-@pytest.fixture
-async def link(ami: FakeAmi) -> AsyncIterator[AmiLink]:
-    link = AmiLink(ami.config(), ignore)
-    await link.start()
-    await eventually(lambda: link.up)
-    yield link
-    await link.stop()
-
-
-@pytest.fixture
-def control(link: AmiLink) -> AmiCallControl:
-    return AmiCallControl({"pbx1": link})
-
-
-def last(ami: FakeAmi, action: str) -> list[tuple[str, str]]:
-    found = [a for a in ami.actions if a["Action"] == action][-1]
-    return [(k, v) for k, v in found if k != "ActionID"]
 
 
 def captured_event(capture: str, *needles: str) -> bytes:
@@ -66,7 +40,7 @@ async def test_blind_transfer_sends_the_agents_channel_and_context(
 ) -> None:
     ami.responders["BlindTransfer"] = replay_answer("blind-transfer-ami.txt", "blind-9")
     await control.blind_transfer("pbx1", "PJSIP/agent101-00000010", "2102", "from-agents")
-    assert last(ami, "BlindTransfer") == [
+    assert sent(ami, "BlindTransfer") == [
         ("Action", "BlindTransfer"),
         ("Channel", "PJSIP/agent101-00000010"),
         ("Exten", "2102"),
@@ -103,7 +77,7 @@ async def test_cancelling_a_consultation_hangs_up_its_local_leg(
     ami.responders["Atxfer"] = replay_answer("attended-transfer-ami.txt", "atxfer-5")
     ami.responders["Hangup"] = replay_answer("redirect-hangup-ami.txt", "redirect-3")
     await control.attended_transfer("pbx1", AGENT_LEG, "2102", "from-agents")
-    assert last(ami, "Atxfer")[1:] == [
+    assert sent(ami, "Atxfer")[1:] == [
         ("Channel", AGENT_LEG),
         ("Exten", "2102"),
         ("Context", "from-agents"),
@@ -112,4 +86,4 @@ async def test_cancelling_a_consultation_hangs_up_its_local_leg(
         await control.cancel_attended_transfer("pbx1", AGENT_LEG)
     ami.push(captured_event("attended-transfer-ami.txt", "Event: Newchannel", CONSULT))
     await until_cancelled(control, AGENT_LEG)
-    assert last(ami, "Hangup") == [("Action", "Hangup"), ("Channel", CONSULT)]
+    assert sent(ami, "Hangup") == [("Action", "Hangup"), ("Channel", CONSULT)]
