@@ -29,6 +29,8 @@ from telephony.errors import (
     OriginateFailed,
     PbxUnavailable,
 )
+from telephony.events import SpyMode
+from telephony.spying import chanspy_data
 
 log = structlog.get_logger()
 
@@ -116,6 +118,19 @@ class CallControl(Protocol):
 
     async def channel_exists(self, pbx: str, channel_id: str) -> bool:
         """Whether the PBX has a live channel with this Uniqueid (an Originate's ChannelId)."""
+        ...
+
+    async def spy(
+        self,
+        pbx: str,
+        phone: str,
+        interface: str,
+        mode: SpyMode,
+        *,
+        channel_id: str,
+        timeout_ms: int = 20_000,
+    ) -> OriginateResult:
+        """Ring a supervisor's phone into ChanSpy on an agent's phone (telephony.spying)."""
         ...
 
     async def blind_transfer(self, pbx: str, channel: str, exten: str, context: str) -> None: ...
@@ -215,9 +230,38 @@ class AmiCallControl:
         variables: Mapping[str, str] | None = None,
         timeout_ms: int = 30_000,
     ) -> OriginateResult:
-        """Place a call and wait until it is answered or has failed.
+        """Place a call into exten@context and wait until it is answered or has failed."""
+        target = [("Context", context), ("Exten", exten), ("Priority", str(priority))]
+        return await self._originate(
+            pbx, channel, target, channel_id, caller_id, variables or {}, timeout_ms
+        )
 
-        Always Async, so the answer comes in a later OriginateResponse; the ChannelId becomes
+    async def spy(
+        self,
+        pbx: str,
+        phone: str,
+        interface: str,
+        mode: SpyMode,
+        *,
+        channel_id: str,
+        timeout_ms: int = 20_000,
+    ) -> OriginateResult:
+        """Ring the supervisor's `phone` straight into ChanSpy on the agent's `interface`
+        (telephony.spying); answered, the supervisor hears the call in `mode`."""
+        target = [("Application", "ChanSpy"), ("Data", chanspy_data(interface, mode))]
+        return await self._originate(pbx, phone, target, channel_id, None, {}, timeout_ms)
+
+    async def _originate(
+        self,
+        pbx: str,
+        channel: str,
+        target: list[tuple[str, str]],
+        channel_id: str,
+        caller_id: str | None,
+        variables: Mapping[str, str],
+        timeout_ms: int,
+    ) -> OriginateResult:
+        """Always Async, so the answer comes in a later OriginateResponse; the ChannelId becomes
         the channel's Uniqueid, which lets a busy phone be told from a failure by its Hangup.
         """
         link = self._link(pbx)
@@ -225,12 +269,10 @@ class AmiCallControl:
         action_id = link.next_action_id()
         fields = [
             ("Channel", channel),
-            ("Context", context),
-            ("Exten", exten),
-            ("Priority", str(priority)),
+            *target,
             ("Timeout", str(timeout_ms)),
             *([("CallerID", caller_id)] if caller_id else []),
-            *(("Variable", f"{key}={value}") for key, value in (variables or {}).items()),
+            *(("Variable", f"{key}={value}") for key, value in variables.items()),
             ("Async", "true"),
             ("ChannelId", channel_id),
             ("ActionID", action_id),

@@ -20,6 +20,9 @@ TransferKind: TypeAlias = Literal["blind", "attended"]
 # Where a transferred caller went: another agent's phone, back into a queue, or a number
 # outside reached through a trunk; unknown until what follows the transfer says.
 TransferDestination: TypeAlias = Literal["agent", "queue", "outside", "unknown"]
+# How a supervisor joins an agent's call (ChanSpy): hear only, speak to the agent only, or
+# speak to both.
+SpyMode: TypeAlias = Literal["listen", "whisper", "barge"]
 AgentState: TypeAlias = Literal[
     "ready", "ringing", "in_call", "paused", "unavailable", "logged_out"
 ]
@@ -381,8 +384,39 @@ class CallbackRequested:
     call_key: str
 
 
+@dataclass(frozen=True, slots=True)
+class SpyStarted:
+    """A supervisor's phone began hearing an agent's channel (ChanSpyStart).
+
+    `spyer_uniqueid` is the supervisor's leg (the Originate's ChannelId), `call_key` the queue
+    call the spied channel belongs to ('' when it is none hotline follows), `interface` the
+    spied agent's phone; `mode` as the Originate asked (None for a ChanSpy hotline did not
+    originate, e.g. one dialled from a phone).
+    """
+
+    pbx: str
+    at: datetime
+    spyer_uniqueid: str
+    spyer_channel: str
+    spyee_channel: str
+    interface: str
+    call_key: str
+    mode: SpyMode | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpyEnded:
+    """The supervisor's leg stopped spying (ChanSpyStop, or its Hangup without one)."""
+
+    pbx: str
+    at: datetime
+    spyer_uniqueid: str
+    call_key: str
+
+
+SpyEvent: TypeAlias = SpyStarted | SpyEnded
 MemberEvent: TypeAlias = AgentStateChanged | MemberAdded | MemberRemoved
 LinkEvent: TypeAlias = LinkUp | LinkDown | PbxSnapshot
 TelephonyEvent: TypeAlias = (
-    CallEvent | OutboundCallEnded | MemberEvent | LinkEvent | CallbackRequested
+    CallEvent | OutboundCallEnded | MemberEvent | LinkEvent | CallbackRequested | SpyEvent
 )

@@ -70,6 +70,7 @@ from telephony.fields import (
 )
 from telephony.outbound import OutboundCalls
 from telephony.rejects import Rejects
+from telephony.spying import SpyLegs
 
 log = structlog.get_logger()
 
@@ -202,6 +203,7 @@ class Translator:
         # Blind transfers whose caller has not arrived anywhere yet, by the call's Linkedid.
         self._transfers: OrderedDict[str, _Ended] = OrderedDict()
         self._outbound = OutboundCalls(pbx, max_open=max_ended)
+        self._spies = SpyLegs(pbx, max_open=max_ended)
         self.rejects = Rejects(pbx)
         self._log = log.bind(pbx=pbx)
         self._table: dict[str, Handler] = {
@@ -227,6 +229,9 @@ class Translator:
             "QueueMemberPause": self._on_member_state,
             "QueueMemberAdded": self._on_member_added,
             "QueueMemberRemoved": self._on_member_removed,
+            "OriginateResponse": self._on_originate_response,
+            "ChanSpyStart": self._on_spy_start,
+            "ChanSpyStop": self._on_spy_stop,
         }
         # UserEvents the dialplan sends, by their name.
         self._user_events: dict[str, Handler] = {
@@ -237,7 +242,7 @@ class Translator:
     @property
     def tracked_calls(self) -> int:
         """How many calls the translator holds state for (for health and tests)."""
-        return len(self._calls) + len(self._outbound)
+        return len(self._calls) + len(self._outbound) + len(self._spies)
 
     def translate(self, msg: AmiMessage, received_at: datetime) -> Events:
         """Events for one AMI message; never raises (a refused frame is counted, skipped)."""
@@ -717,8 +722,8 @@ class Translator:
             leg_call = self._calls.get(caller) if caller else None
             if leg_call is not None:
                 leg_call.legs.pop(uniqueid, None)
-            outbound = self._outbound.hangup(msg, at)
-            return [] if outbound is None else [outbound]
+            ended = self._outbound.hangup(msg, at) or self._spies.stopped(uniqueid, at)
+            return [] if ended is None else [ended]
         return self._settle(call, at)
 
     def _on_hold(self, msg: AmiMessage, at: datetime) -> Events:
@@ -791,6 +796,21 @@ class Translator:
             destination=destination,
             party=party,
         )
+
+    # -- supervisors spying (telephony.spying) -------------------------------------------
+
+    def _on_originate_response(self, msg: AmiMessage, at: datetime) -> Events:
+        self._spies.originated(msg)
+        return []
+
+    def _on_spy_start(self, msg: AmiMessage, at: datetime) -> Events:
+        call = self._call_for(msg.get("SpyeeUniqueid"), msg.get("SpyeeLinkedid"))
+        started = self._spies.started(msg, at, call.call_key if call is not None else "")
+        return [] if started is None else [started]
+
+    def _on_spy_stop(self, msg: AmiMessage, at: datetime) -> Events:
+        ended = self._spies.stopped(msg.get("SpyerUniqueid") or "", at)
+        return [] if ended is None else [ended]
 
     # -- transfers -----------------------------------------------------------------------
 

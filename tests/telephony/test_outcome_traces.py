@@ -18,6 +18,7 @@ from calls.repository import CallRepository
 from calls.tracker import CallTracker
 from database.pool import Database
 from pbxsim import PbxSimulator
+from telephony.ami.protocol import AmiMessage
 from telephony.events import CallAnswered, OutboundCallEnded, TelephonyEvent
 from telephony.translate import Translator
 from tests.fixtures import AMI_TRACES
@@ -49,16 +50,18 @@ def at(text: str) -> datetime:
 
 
 async def replay_shipped(
-    name: str, on_answer: Callable[[CallTracker, CallAnswered], None] | None = None
+    name: str,
+    on_answer: Callable[[CallTracker, CallAnswered], None] | None = None,
+    skip: Callable[[AmiMessage], bool] | None = None,
 ) -> Replay:
     """The capture as the shipped AMI account sees it, through a tracker and a floor;
-    `on_answer` acts as the panel would once a call is answered."""
+    `on_answer` acts as the panel would once a call is answered; `skip` leaves frames out."""
     translator = Translator(PBX)
     sink = MemorySink()
     tracker, floor = CallTracker(sink), Floor(wrapup_s=0)
     events: list[TelephonyEvent] = []
     for msg, received in ami_messages(name):
-        if msg.name in DIALPLAN_CLASS:
+        if msg.name in DIALPLAN_CLASS or (skip is not None and skip(msg)):
             continue
         for event in translator.translate(msg, received):
             events.append(event)

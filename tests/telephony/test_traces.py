@@ -298,6 +298,7 @@ OUTCOME_CAPTURES = {
     "redirect-hangup-ami.txt",
     "queue-timeout-exit-dialplan.txt",
     "click-to-call.txt",
+    "chanspy-listen-whisper-barge.txt",
 }
 REPLAYED = {
     *CALL_CAPTURES,
@@ -309,7 +310,6 @@ REPLAYED = {
 # Captures recorded for features hotline does not have yet; the issue that adds the feature
 # replays its capture here. Until then they are framed and replayed byte for byte only.
 KEPT_FOR_LATER = {
-    "chanspy-listen-whisper-barge.txt": "supervision: listen, whisper and barge (ChanSpy)",
     "mixmonitor.txt": "quality assurance: call recording (MixMonitor start, mute, stop)",
 }
 
