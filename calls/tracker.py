@@ -156,6 +156,14 @@ class CallTracker:
         record = self._open.get(call_key) or self._recent.get(call_key)
         return None if record is None else replace(record)
 
+    def talking(self) -> list[CallRecord]:
+        """Copies of the queue calls an agent is on now (answered, not ended yet)."""
+        return [
+            replace(record)
+            for record in self._open.values()
+            if record.answered_at is not None and record.ended_at is None
+        ]
+
     def hangup_requested(self, pbx: str, channel: str, by: str) -> None:
         """The panel is about to send an AMI Hangup of `channel` (the agent's leg, as
         CallAnswered.agent_channel names it) for `by` ("agent" or "supervisor")."""

@@ -190,6 +190,15 @@ class CallControlSettings(BaseModel):
     queue_extensions: dict[str, str] = Field(default_factory=lambda: {"hotline": "1169"})
 
 
+class SpySettings(BaseModel):
+    """Supervisors listening, whispering or barging on a call through their own phone."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # How long the supervisor's phone rings before the listen is given up.
+    ring_timeout_s: int = Field(default=20, ge=5, le=120)
+
+
 class CodeLabel(BaseModel):
     """A code the PBX or the calls table stores, with what people read in each language."""
 
@@ -273,6 +282,7 @@ class Settings(BaseSettings):
     standards: Standards = Field(default_factory=Standards)
     cases: CaseSettings = Field(default_factory=CaseSettings)
     call_control: CallControlSettings = Field(default_factory=CallControlSettings)
+    spy: SpySettings = Field(default_factory=SpySettings)
     shift: ShiftSettings = Field(default_factory=ShiftSettings)
     survey: dict[str, Any] = Field(
         default_factory=dict, description="ivr.config.SurveySettings, in seconds and HH:MM"

@@ -694,6 +694,41 @@ CREATE TABLE public.settings (
 );
 
 --
+-- Name: spy_audit; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.spy_audit (
+    id bigint NOT NULL,
+    at timestamp with time zone NOT NULL,
+    supervisor_id bigint,
+    action text NOT NULL,
+    call_key text NOT NULL,
+    agent_interface text NOT NULL,
+    agent_id bigint,
+    mode text NOT NULL,
+    outcome text,
+    CONSTRAINT spy_audit_action_check CHECK ((action = ANY (ARRAY['start'::text, 'mode'::text, 'stop'::text, 'ended'::text]))),
+    CONSTRAINT spy_audit_mode_check CHECK ((mode = ANY (ARRAY['listen'::text, 'whisper'::text, 'barge'::text])))
+);
+
+--
+-- Name: spy_audit_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.spy_audit_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: spy_audit_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.spy_audit_id_seq OWNED BY public.spy_audit.id;
+
+--
 -- Name: survey_attempts; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -991,6 +1026,12 @@ ALTER TABLE ONLY public.queues ALTER COLUMN id SET DEFAULT nextval('public.queue
 ALTER TABLE ONLY public.retention_runs ALTER COLUMN id SET DEFAULT nextval('public.retention_runs_id_seq'::regclass);
 
 --
+-- Name: spy_audit id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.spy_audit ALTER COLUMN id SET DEFAULT nextval('public.spy_audit_id_seq'::regclass);
+
+--
 -- Name: survey_attempts id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -1238,6 +1279,13 @@ ALTER TABLE ONLY public.settings
     ADD CONSTRAINT settings_pkey PRIMARY KEY (key);
 
 --
+-- Name: spy_audit spy_audit_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.spy_audit
+    ADD CONSTRAINT spy_audit_pkey PRIMARY KEY (id);
+
+--
 -- Name: survey_attempts survey_attempts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1480,6 +1528,30 @@ CREATE INDEX pdpa_view_log_case ON public.pdpa_view_log USING btree (case_id, vi
 --
 
 CREATE INDEX pdpa_view_log_user ON public.pdpa_view_log USING btree (user_id, viewed_at);
+
+--
+-- Name: spy_audit_agent; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX spy_audit_agent ON public.spy_audit USING btree (agent_id, at DESC);
+
+--
+-- Name: spy_audit_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX spy_audit_at ON public.spy_audit USING btree (at DESC);
+
+--
+-- Name: spy_audit_call; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX spy_audit_call ON public.spy_audit USING btree (call_key);
+
+--
+-- Name: spy_audit_supervisor; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX spy_audit_supervisor ON public.spy_audit USING btree (supervisor_id, at DESC);
 
 --
 -- Name: survey_attempts_one_open; Type: INDEX; Schema: public; Owner: -
@@ -1746,6 +1818,20 @@ ALTER TABLE ONLY public.pdpa_view_log
 
 ALTER TABLE ONLY public.settings
     ADD CONSTRAINT settings_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id);
+
+--
+-- Name: spy_audit spy_audit_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.spy_audit
+    ADD CONSTRAINT spy_audit_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.users(id) ON DELETE SET NULL;
+
+--
+-- Name: spy_audit spy_audit_supervisor_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.spy_audit
+    ADD CONSTRAINT spy_audit_supervisor_id_fkey FOREIGN KEY (supervisor_id) REFERENCES public.users(id) ON DELETE SET NULL;
 
 --
 -- Name: survey_attempts survey_attempts_survey_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

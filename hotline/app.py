@@ -20,6 +20,7 @@ from hotline.lifetimes import (
     case_jobs_ctx,
     database_ctx,
     panel_ctx,
+    spy_ctx,
     survey_ctx,
     telephony_ctx,
 )
@@ -27,6 +28,7 @@ from runtime.clock import Clock, SystemClock
 from runtime.metrics import Metrics
 from runtime.tasks import TaskSupervisor
 from runtime.workers import workers_ctx
+from supervision import spy_views
 from supervision import views as supervisor
 from web import auth, login
 from web.errors import error_middleware
@@ -101,6 +103,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(case_jobs_ctx)
     app.cleanup_ctx.append(panel_ctx)
     app.cleanup_ctx.append(call_control_ctx)
+    app.cleanup_ctx.append(spy_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
@@ -113,4 +116,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     admin.setup(app)
     panel.setup(app)
     call_control.setup(app)
+    spy_views.setup(app)
     return app

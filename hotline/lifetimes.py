@@ -45,6 +45,8 @@ from ivr.config import SurveySettings
 from ivr.peers import LOOPBACK
 from ivr.results import SurveyResults
 from runtime.jobs import cancel_and_wait
+from supervision.spy_audit import SpyAudit
+from supervision.spying import SpyService
 from telephony.config import PbxConfig
 from telephony.events import CallAbandoned, CallEnded, CallExitedQueue, TelephonyEvent
 from telephony.service import TelephonyService
@@ -71,6 +73,7 @@ from web.keys import (
     session_opened_key,
     settings_key,
     skills_key,
+    spy_key,
     survey_key,
     surveys_key,
     tasks_key,
@@ -355,3 +358,21 @@ async def call_control_ctx(app: web.Application) -> AsyncIterator[None]:
     app[call_control_key] = service
     async with app[call_legs_key].running(service):
         yield
+
+
+async def spy_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Supervisors' listen, whisper and barge: commands through the PBX links, each spy
+    followed from the telephony events (subscribed from now on: none is older)."""
+    telephony = app.get(telephony_key)
+    service = SpyService(
+        control=telephony.control if telephony is not None else None,
+        tracker=app.get(tracker_key),
+        audit=SpyAudit(app[db_key].pool),
+        users=app[users_key],
+        clock=app[clock_key],
+        settings=app[settings_key].spy,
+    )
+    app[spy_key] = service
+    if telephony is not None:
+        telephony.subscribe(service.handle, name="spies")
+    yield

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from runtime.metrics import Metrics
     from runtime.tasks import TaskSupervisor
     from runtime.workers import Workers
+    from supervision.spying import SpyService
     from telephony.service import TelephonyService
     from web.i18n import Catalog
 
@@ -81,6 +82,9 @@ agent_events_key: web.AppKey[AgentEventRouter] = web.AppKey("agent_events")
 # The panel's call control (agent_ui.views.calls): its service and its telephony subscriber.
 call_control_key: web.AppKey[CallControlService] = web.AppKey("call_control")
 call_legs_key: web.AppKey[CallLegs] = web.AppKey("call_legs")
+
+# Supervisors listening, whispering or barging on calls (supervision.spying).
+spy_key: web.AppKey[SpyService] = web.AppKey("spies")
 
 # Agents in and out of their queues: sign-in, sign-out, expired sessions (agent_ui.presence).
 presence_key: web.AppKey[Presence] = web.AppKey("presence")
