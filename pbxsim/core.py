@@ -32,6 +32,8 @@ class PbxCore:
         self._avail: dict[str, int] = {}
         # Each flow claims the channels it owns when an AMI Hangup names one.
         self.hangup_hooks: list[Callable[[Channel], bool]] = []
+        # Told of each channel once it is gone (ChanSpy's option E leaves with the spied one).
+        self.gone_hooks: list[Callable[[Channel], None]] = []
 
     def new_channel(
         self,
@@ -74,7 +76,9 @@ class PbxCore:
         return any(hook(ch) for hook in self.hangup_hooks)
 
     def drop_channel(self, ch: Channel) -> None:
-        self.channels.pop(ch.uniqueid, None)
+        if self.channels.pop(ch.uniqueid, None) is not None:
+            for hook in list(self.gone_hooks):
+                hook(ch)
 
     def endpoint_busy(self, endpoint: str) -> bool:
         return any(ch.endpoint == endpoint for ch in self.channels.values())
@@ -107,6 +111,20 @@ class PbxCore:
         if self._avail.get(queue.name) != state:
             self._avail[queue.name] = state
             self.emit(device_state(f"Queue:{queue.name}_avail", state))
+
+
+def phone_identity(endpoint: str) -> tuple[str, str] | None:
+    """The caller id a phone of this PBX presents (pjsip.conf `callerid`): agents' phones
+    `"Agent 101" <101>`, supervisors' `"Supervisor 201" <201>`; None for other endpoints."""
+    match = _PHONE.match(endpoint)
+    if match is None:
+        return None
+    kind, number = match.groups()
+    return number, f"{_PHONE_NAMES[kind]} {number}"
+
+
+_PHONE = re.compile(r"^PJSIP/(agent|super)(\d+)$")
+_PHONE_NAMES = {"agent": "Agent", "super": "Supervisor"}
 
 
 def agent_number(interface: str) -> str:

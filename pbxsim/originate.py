@@ -17,7 +17,8 @@ import structlog
 
 from pbxsim.agi_client import AgiCommands, AgiTarget, run_agi
 from pbxsim.ami_server import AmiServer, AmiSession
-from pbxsim.core import PbxCore, agent_number
+from pbxsim.chanspy import run_chanspy
+from pbxsim.core import PbxCore, phone_identity
 from pbxsim.customer_line import CustomerLine
 from pbxsim.model import INUSE, NOT_INUSE, RINGING, UNKNOWN, Channel, clean, trim
 from pbxsim.phones import AgentPhone, CustomerPhone
@@ -41,6 +42,10 @@ log = structlog.get_logger()
 _CALLER_ID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
 _FAILURES = {"busy": (17, 486, "BUSY"), "congestion": (34, 503, "CONGESTION")}
 _AGENT = re.compile(r"^PJSIP/agent\d+$")
+_SUPERVISOR = re.compile(r"^PJSIP/super\d+$")
+# A supervisor's phone answers a second after it rings and stays until hung up
+# (set `sim.set_customer_phone("PJSIP/super201", ...)` for another behaviour).
+SUPERVISOR_PHONE = CustomerPhone(ring=1.0)
 AGENTS_CONTEXT = "from-agents"
 
 
@@ -61,6 +66,9 @@ class OriginateRequest:
     context: str
     exten: str
     priority: str
+    # An Originate straight into an application (only ChanSpy is simulated), with its Data.
+    application: str | None
+    data: str
     timeout: float
     caller_id: tuple[str, str]
     variables: dict[str, str]
@@ -107,6 +115,8 @@ class OriginateRequest:
             context=clean(m.get("Context") or "default"),
             exten=clean(m.get("Exten") or "s"),
             priority=clean(m.get("Priority") or "1"),
+            application=clean(m.get("Application") or "") or None,
+            data=clean(m.get("Data") or ""),
             timeout=timeout,
             caller_id=parse_caller_id(m.get("CallerID")),
             variables=variables,
@@ -177,6 +187,8 @@ class OriginateEngine:
             return CustomerPhone.unknown()
         if request.dial in self.phones:
             return self.phones[request.dial]  # a test set this very phone's behaviour
+        if direct and _SUPERVISOR.match(request.endpoint):
+            return SUPERVISOR_PHONE
         if direct and self.agent_phone is not None and _AGENT.match(request.endpoint):
             ring = self.agent_phone(request.endpoint).answer_after
             return CustomerPhone.no_answer() if ring is None else CustomerPhone(ring=ring)
@@ -186,6 +198,9 @@ class OriginateEngine:
         request = OriginateRequest.from_action(m)
         if not request.dial or "/" not in request.dial:
             session.error(m, "Channel not specified" if not request.dial else "Invalid channel")
+            return
+        if request.application not in (None, "ChanSpy"):
+            session.error(m, "Originate failed")
             return
         call = SurveyCall(request.number, self.phone_for(request), request)
         self.calls.append(call)
@@ -253,8 +268,11 @@ class OriginateEngine:
             *head,
             ("Response", "Success" if success else "Failure"),
             ("Channel", ch.name if success and ch else request.dial),
-            ("Context", request.context),
-            ("Exten", request.exten),
+            *(
+                [("Application", request.application), ("Data", request.data)]
+                if request.application
+                else [("Context", request.context), ("Exten", request.exten)]
+            ),
             ("Reason", str(reason)),
             ("Uniqueid", ch.uniqueid if success and ch else UNKNOWN),
             ("CallerIDNum", number),
@@ -270,12 +288,12 @@ class OriginateEngine:
             call.outcome = "failed"
             self._respond(call, False, 0)
             return False
-        # An agent's endpoint presents its own caller id (pjsip.conf `callerid`).
-        agent = _AGENT.match(request.endpoint) is not None
+        # A phone of this PBX presents its own caller id (pjsip.conf `callerid`).
+        own_num, own_name = phone_identity(request.endpoint) or (UNKNOWN, UNKNOWN)
         ch = self.core.new_channel(
             request.endpoint,
-            caller_num=agent_number(request.endpoint) if agent else UNKNOWN,
-            caller_name=f"Agent {agent_number(request.endpoint)}" if agent else UNKNOWN,
+            caller_num=own_num,
+            caller_name=own_name,
             context=request.endpoint_context,
             exten="s",
             uniqueid=request.channel_id,
@@ -288,12 +306,15 @@ class OriginateEngine:
             ch.variables[key] = value
             emit(varset(ch, key, value))
         if request.caller_id != (UNKNOWN, UNKNOWN):
-            ch.caller_num, ch.caller_name = request.caller_id
-            emit(
-                chan_event(
-                    "NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)")
+            if request.caller_id != (ch.caller_num, ch.caller_name):
+                ch.caller_num, ch.caller_name = request.caller_id
+                emit(
+                    chan_event(
+                        "NewCallerid",
+                        ch,
+                        ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"),
+                    )
                 )
-            )
             ch.connected_num, ch.connected_name = request.caller_id
             emit(chan_event("NewConnectedLine", ch))
         emit(dial_event("DialBegin", None, ch, ("DialString", request.resource)))
@@ -334,6 +355,11 @@ class OriginateEngine:
     async def _dialplan(self, call: SurveyCall) -> None:
         ch, request, emit = call.channel, call.request, self.core.emit
         assert ch is not None and request is not None
+        if request.application == "ChanSpy":
+            hung = self._hangups.setdefault(ch.uniqueid, asyncio.Event())
+            await run_chanspy(self.core, ch, request.data, hung, call.phone.hangup_after)
+            emit(device_state(request.endpoint, NOT_INUSE))
+            return
         ch.context, ch.exten, ch.priority = request.context, request.exten, 1
         if request.context == AGENTS_CONTEXT and self.agents_dialplan is not None:
             # Click-to-call: the agent answered; `[from-agents]` dials the citizen.

@@ -151,7 +151,8 @@ class QueueActions:
         if not name:
             session.error(request, "No channel specified")
             return
-        ch = self.core.find_channel(name)
+        # Asterisk finds the channel by its name, else by its Uniqueid (an Originate's ChannelId).
+        ch = self.core.find_channel(name) or self.core.channels.get(name)
         if ch is None:
             session.error(request, "No such channel")
             return
