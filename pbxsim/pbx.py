@@ -131,17 +131,13 @@ class PbxSimulator:
 
     @classmethod
     def shipped(
-        cls,
-        agents: int = 3,
-        queue_timeout: float | None = 120.0,
-        supervisors: int = 2,
-        **kwargs: object,
+        cls, agents: int = 3, queue_timeout: float | None = 120.0, **kwargs: object
     ) -> PbxSimulator:
         """Configured like deploy/asterisk: queue `hotline` with NO members (agents sign in
         through hotline with QueueAdd), Queue(hotline,ct,,,timeout), exit by key, the
         overflow with its callback offer, `[from-agents]` transfers and click-to-call, an
         atxfer code, `channelvars = HOTLINE_CALLBACK`, agents PJSIP/agent101.. and the
-        supervisors' phones PJSIP/super201.. only."""
+        supervisor's phone PJSIP/super201 only."""
         kwargs.setdefault("plan", InboundPlan.shipped(queue_timeout))
         kwargs.setdefault("trunk", "PJSIP/trunk")
         kwargs.setdefault("atxfer_code", "*2")
@@ -150,7 +146,7 @@ class PbxSimulator:
             "endpoints",
             [
                 *(f"PJSIP/agent{101 + i}" for i in range(agents)),
-                *(f"PJSIP/super{201 + i}" for i in range(supervisors)),
+                "PJSIP/super201",
             ],
         )
         sim = cls(**kwargs)  # type: ignore[arg-type]

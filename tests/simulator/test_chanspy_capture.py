@@ -4,7 +4,6 @@ same fields, in the same order, for listen, whisper and barge; and a spy ends wi
 
 from __future__ import annotations
 
-from pbxsim import PbxSimulator
 from pbxsim.phones import CustomerPhone
 from pbxsim.queue_calls import QueueCall
 from telephony.ami.protocol import AmiMessage
