@@ -28,6 +28,7 @@ MANAGERS = frozenset({"supervisor", "admin"})
 CENTRE = frozenset({"agent", "supervisor", "admin"})
 EVERYONE = frozenset(ROLES)
 AGENT = frozenset({"agent"})
+SUPERVISOR = frozenset({"supervisor"})
 # Who each route is for, written out here rather than read from the code, so a route whose
 # guard names the wrong roles fails as surely as one with no guard.
 EXPECTED = {
@@ -84,6 +85,9 @@ EXPECTED = {
     ("GET", "/supervisor/reports"): MANAGERS,
     ("GET", "/supervisor/reports.csv"): MANAGERS,
     ("GET", "/supervisor/reports.xlsx"): MANAGERS,
+    ("GET", "/supervisor/spies"): MANAGERS,
+    ("POST", "/supervisor/calls/{call_key}/spy"): SUPERVISOR,
+    ("POST", "/supervisor/calls/{call_key}/spy/stop"): SUPERVISOR,
 }
 # What anyone may reach without logging in: the way in, the language switch, the probes.
 PUBLIC = {

@@ -44,6 +44,7 @@ from web.keys import (
     presence_key,
     retention_key,
     settings_key,
+    spy_key,
     survey_key,
     surveys_key,
     telephony_key,
@@ -169,6 +170,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         standards=STANDARDS,
         cases=CASES,
         call_control=CALL_CONTROL,
+        spy={"ring_timeout_s": 33},
         shift=SHIFT,
         survey={k: v for k, v in SURVEY.items() if k not in ("agi_host", "agi_port")},
         language="en",
@@ -301,6 +303,7 @@ CHECKS: dict[str, tuple[Any, Check]] = {
         f"call_control.{name}": (value, _call_control(name)) for name, value in CALL_CONTROL.items()
     },
     "shift.presence_sweep_s": (12.0, lambda app: app[presence_key].sweep_s),
+    "spy.ring_timeout_s": (33, lambda app: app[spy_key].settings.ring_timeout_s),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
 }
