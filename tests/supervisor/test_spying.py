@@ -102,6 +102,7 @@ async def test_refusals_are_clear_and_nothing_is_dialled(spy_site: SpySite) -> N
     try:
         status, body = await anan.post("/supervisor/calls/sim/1169/1.2/spy", mode="listen")
         assert status == 403
+        assert (await anan.session.get("/supervisor/spies")).status == 403
         status, body = await suda.post("/supervisor/calls/sim/1169/1.2/spy", mode="listen")
         assert (status, body["error"]) == (404, "spy_unknown_call")
         assert body["message"] == "There is no such call: it may be over, or the call key is wrong"
