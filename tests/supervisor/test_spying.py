@@ -6,7 +6,15 @@ and every refusal is clear."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from pathlib import Path
+from typing import get_args
 
+from supervision.spy_audit import SpyAction
+from supervision.spy_views import _MESSAGES
+from supervision.spying import SPY_MODES
+from telephony.commands import Outcome
 from tests.supervisor.spy_site import AGENT, SUPERVISOR_PHONE, SpySite, spy_site
 from tests.waiting import until, until_true
 from web.keys import call_writer_key, db_key, spy_key
@@ -126,3 +134,23 @@ async def test_refusals_are_clear_and_nothing_is_dialled(spy_site: SpySite) -> N
             await browser.session.close()
     assert originates(spy_site) == []
     assert await spy_site.audit() == []
+
+
+def test_every_spy_label_and_refusal_reads_in_thai_and_english() -> None:
+    """Each `t("spy...")` of the templates, and each refusal's message, in both languages."""
+    templates = Path(__file__).resolve().parents[2] / "web" / "templates" / "supervisor"
+    used = {
+        key
+        for name in ("spies.html", "_spy_controls.html")
+        for key in re.findall(r"""t\(\s*["'](spy\.[a-z_.]+?)["']""", (templates / name).read_text())
+    }
+    used = {key for key in used if not key.endswith(".")}
+    dynamic = {f"spy.{kind}.{m}" for kind in ("mode", "hint") for m in SPY_MODES}
+    dynamic |= {f"spy.action.{a}" for a in get_args(SpyAction)}
+    dynamic |= {
+        f"spy.outcome.{o}" for o in (*get_args(Outcome), "refused", "hung_up", "call_ended")
+    }
+    refusals = {f"spy.error.{code}" for code in (*_MESSAGES, "spy_pbx_error")}
+    texts = json.loads((templates.parents[1] / "locales" / "spy.json").read_text())
+    for key in used | dynamic | refusals:
+        assert set(texts[key]) == {"th", "en"} and all(texts[key].values()), key
