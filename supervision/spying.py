@@ -162,7 +162,8 @@ class SpyService:
             case SpyEnded():
                 spy = self._by_channel(event.spyer_uniqueid)
                 if spy is not None:
-                    await self._ended(spy, event.at, "hung_up")
+                    why = "hung_up" if event.by == "supervisor" else "call_ended"
+                    await self._ended(spy, event.at, why)
             case CallEnded():
                 for spy in [s for s in self._spies.values() if s.call_key == event.call_key]:
                     await self._ended(spy, event.at, "call_ended")

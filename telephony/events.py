@@ -406,12 +406,17 @@ class SpyStarted:
 
 @dataclass(frozen=True, slots=True)
 class SpyEnded:
-    """The supervisor's leg stopped spying (ChanSpyStop, or its Hangup without one)."""
+    """The supervisor's leg stopped spying (ChanSpyStop, or its Hangup without one).
+
+    `by` "supervisor" when the supervisor's leg was hung up first (their phone, or an AMI
+    Hangup), "call" when ChanSpy left because the spied channel was gone (option E).
+    """
 
     pbx: str
     at: datetime
     spyer_uniqueid: str
     call_key: str
+    by: Literal["supervisor", "call"]
 
 
 SpyEvent: TypeAlias = SpyStarted | SpyEnded

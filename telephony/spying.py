@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from telephony.ami.protocol import AmiMessage
 from telephony.dials import interface_of
@@ -53,9 +53,15 @@ class SpyLegs:
         self._max_open = max_open
         self._modes: OrderedDict[str, SpyMode] = OrderedDict()
         self._spying: OrderedDict[str, str] = OrderedDict()
+        self._hanging_up: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._modes) + len(self._spying)
+
+    def hangup_requested(self, uniqueid: str) -> None:
+        """The spying leg is being hung up: a ChanSpyStop that follows is the supervisor's."""
+        if uniqueid in self._spying:
+            self._hanging_up.add(uniqueid)
 
     def originated(self, msg: AmiMessage) -> None:
         """An OriginateResponse: a ChanSpy leg that answered says its mode here."""
@@ -89,9 +95,11 @@ class SpyLegs:
         """ChanSpyStop, or the Hangup of the spying leg: the first one ends the spy."""
         self._modes.pop(uniqueid, None)
         call_key = self._spying.pop(uniqueid, None)
+        by: Literal["supervisor", "call"] = "supervisor" if uniqueid in self._hanging_up else "call"
+        self._hanging_up.discard(uniqueid)
         if call_key is None:
             return None
-        return SpyEnded(pbx=self.pbx, at=at, spyer_uniqueid=uniqueid, call_key=call_key)
+        return SpyEnded(pbx=self.pbx, at=at, spyer_uniqueid=uniqueid, call_key=call_key, by=by)
 
 
 def _bound(entries: OrderedDict[str, _V], limit: int) -> None:

@@ -693,6 +693,7 @@ class Translator:
         uniqueid = msg.get("Uniqueid")
         call = self._call_for(uniqueid)
         if call is None or not uniqueid:
+            self._spies.hangup_requested(uniqueid or "")
             return []
         if msg.name == "SoftHangupRequest":
             if msg.get("Cause") == _SHUTDOWN_CAUSE:

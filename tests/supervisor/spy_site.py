@@ -64,7 +64,7 @@ class SpySite:
         """A caller answered by Anan; the call key once hotline follows the call."""
         call = await self.sim.place_call(QUEUE, "0811000601", "Spied Caller")
         await self.sim.answer(AGENT)
-        await until(lambda: self.answered, within=5)
+        await until(lambda: self.answered, within=10)
         return call, self.answered[-1]
 
     async def audit(self) -> list[dict[str, Any]]:

@@ -47,15 +47,15 @@ async def test_listen_then_whisper_then_stop_rings_the_supervisors_phone_each_ti
         ]
         assert originates(spy_site) == [(SUPERVISOR_PHONE, "ChanSpy", f"{AGENT}-,qE")]
         service = spy_site.server.app[spy_key]
-        await until(lambda: all(s.hearing for s in service.spies()), within=5)
+        await until(lambda: all(s.hearing for s in service.spies()), within=10)
         assert len(spy_legs(spy_site)) == 1
         status, body = await suda.post(f"/supervisor/calls/{call_key}/spy", mode="whisper")
         assert (status, [s["mode"] for s in body["spies"]]) == (200, ["whisper"])
         assert originates(spy_site)[-1] == (SUPERVISOR_PHONE, "ChanSpy", f"{AGENT}-,qEw")
-        await until(lambda: len(spy_legs(spy_site)) == 1, within=5)
+        await until(lambda: len(spy_legs(spy_site)) == 1, within=10)
         status, body = await suda.post(f"/supervisor/calls/{call_key}/spy/stop")
         assert (status, body) == (200, {"spies": []})
-        await until(lambda: not spy_legs(spy_site), within=5)
+        await until(lambda: not spy_legs(spy_site), within=10)
     finally:
         await suda.session.close()
     audit = await spy_site.audit()
@@ -77,10 +77,10 @@ async def test_a_barge_ends_with_the_call_and_the_call_is_stored_as_one(
     try:
         assert (await suda.post(f"/supervisor/calls/{call_key}/spy", mode="barge"))[0] == 200
         service = spy_site.server.app[spy_key]
-        await until(lambda: all(s.hearing for s in service.spies()), within=5)
+        await until(lambda: all(s.hearing for s in service.spies()), within=10)
         await asyncio.sleep(0.5)
         await spy_site.sim.hangup(call, by="caller")
-        await until(lambda: not service.spies() and not spy_legs(spy_site), within=5)
+        await until(lambda: not service.spies() and not spy_legs(spy_site), within=10)
     finally:
         await suda.session.close()
     audit = await spy_site.audit()
@@ -95,7 +95,7 @@ async def test_a_barge_ends_with_the_call_and_the_call_is_stored_as_one(
         await app[call_writer_key].flush()
         return await pool.fetchval("SELECT count(*) FROM calls WHERE ended_at IS NOT NULL")
 
-    assert await until_true(stored, within=5) == 1
+    assert await until_true(stored, within=10) == 1
     row = await pool.fetchrow("SELECT * FROM calls")
     assert (row["call_key"], row["agent_interface"], row["hung_up_by"]) == (
         call_key,

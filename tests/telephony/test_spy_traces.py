@@ -40,6 +40,8 @@ async def test_each_spy_starts_and_ends_on_the_agents_call_in_its_mode() -> None
     assert started[0].at == at("2026-12-02T09:52:37.766698")
     ended = [e for e in spies if isinstance(e, SpyEnded)]
     assert ended[0].at == at("2026-12-02T09:52:42.699656")
+    # Each time the supervisor's phone hung up first (HangupRequest before ChanSpyStop).
+    assert [e.by for e in ended] == ["supervisor"] * 3
 
 
 async def test_the_spies_leave_the_queue_call_and_the_agents_talk_as_without_them() -> None:
@@ -110,3 +112,12 @@ async def test_spy_originates_the_supervisors_phone_into_chanspy(
         ("Async", "true"),
         ("ChannelId", "spy-1"),
     ]
+
+
+async def test_a_chanspy_that_stops_without_the_supervisor_hanging_up_ended_with_the_call() -> None:
+    """Option E: ChanSpy leaves when the spied channel goes, with no HangupRequest first."""
+    result = await replay_shipped(
+        CAPTURE, skip=lambda m: m.name == "HangupRequest" and m.get("Uniqueid") in SPYERS
+    )
+    ended = [e for e in result.events if isinstance(e, SpyEnded)]
+    assert [(e.spyer_uniqueid, e.by) for e in ended] == [(s, "call") for s in SPYERS]
