@@ -25,6 +25,10 @@ from cases.working_days import BANGKOK
 GROUPS = ("total", "queue", "agent", "team", "day", "month")
 #: Groupings for which agent state intervals can be split: occupancy needs logged-in time.
 OCCUPANCY_GROUPS = ("total", "agent", "team")
+#: The groupings whose rows are people; a row that is nobody who worked is left out.
+PEOPLE_GROUPS = ("agent", "team")
+#: The pause reason under which the PBX holds an agent's wrap-up (agent_ui.panel_service).
+ACW_PAUSE_REASON = "wrapup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,7 @@ class QueueFigures:
     greeting_ok: int = 0
     inquiry_ok: int = 0
     closing_ok: int = 0
+    phases_marked: int = 0
     phases_ok: int = 0
 
     @property
@@ -126,9 +131,16 @@ class QueueFigures:
 
     @property
     def phase_compliance(self) -> float | None:
-        """Answered calls, once over, whose three phases each met the standard; a phase the
-        agent never timed fails. A call still talking is not judged yet."""
-        return _percent(self.phases_ok, self.finished)
+        """Of the answered calls, once over, whose three phases the agent marked: those whose
+        phases each met the standard. An unmarked call says nothing of how it went, so it is
+        left out here and counted in `phases_marked_share`. A call still talking is not
+        judged yet."""
+        return _percent(self.phases_ok, self.phases_marked)
+
+    @property
+    def phases_marked_share(self) -> float | None:
+        """How much of the answered, finished calls phase compliance speaks for."""
+        return _percent(self.phases_marked, self.finished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,17 +170,21 @@ class HandleFigures:
         """(talk + hold + ACW) ÷ handled calls."""
         return _mean(self.talk_s + self.hold_s + self.acw_s, self.handled)
 
-    @property
-    def busy_s(self) -> float:
-        return self.ring_s + self.talk_s + self.hold_s + self.acw_s
-
 
 @dataclass(frozen=True, slots=True)
 class Presence:
-    """Logged-in and paused seconds from the agents' availability log."""
+    """Logged-in and paused seconds from the agents' availability log, and the busy seconds
+    (ring, talk, hold, ACW) that fell inside the agent's available time.
+
+    The PBX holds wrap-up by pausing the agent with reason `wrapup`: that pause is after-call
+    work, so it is not paused time. Busy time is the union of each call's ring-to-ACW-end
+    inside the logged-in, unpaused spans, so a call taken while the log says otherwise, or two
+    calls overlapping, cannot push occupancy past 100 %.
+    """
 
     logged_in_s: float = 0.0
     paused_s: float = 0.0
+    busy_s: float = 0.0
 
     @property
     def available_s(self) -> float:
@@ -226,7 +242,14 @@ class Figures:
         """(ring + talk + hold + ACW) ÷ (logged-in − paused) × 100; None without presence."""
         if self.presence is None:
             return None
-        return _percent(self.handle.busy_s, self.presence.available_s)
+        return _percent(self.presence.busy_s, self.presence.available_s)
+
+    @property
+    def is_person(self) -> bool:
+        """A row of the agent or team tables stands for people who worked the queues in the
+        period: answered or handled a call, or were logged in."""
+        worked = self.queue.answered or self.handle.handled
+        return bool(worked or (self.presence is not None and self.presence.logged_in_s > 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,14 +262,18 @@ class _Source:
 
 
 def _group_sql(group: str, source: _Source) -> tuple[str, str]:
-    """The key and label expressions of a grouping (from this fixed table only)."""
+    """The key and label expressions of a grouping (from this fixed table only). By agent and
+    by team, what no person did (a call nobody answered) has no key and no row."""
     if group not in GROUPS:
         raise ValueError(f"unknown grouping {group!r}; one of {', '.join(GROUPS)}")
     expressions = {
         "total": ("''", "''"),
         "queue": (f"COALESCE({source.queue}, '')", f"COALESCE({source.queue}, '')"),
-        "agent": (f"COALESCE({source.agent}::text, '')", "COALESCE(u.display_name, '')"),
-        "team": ("COALESCE(un.id::text, '')", "COALESCE(un.name, '')"),
+        "agent": (f"{source.agent}::text", "COALESCE(u.display_name, '')"),
+        "team": (
+            f"CASE WHEN {source.agent} IS NOT NULL THEN COALESCE(un.id::text, '') END",
+            "COALESCE(un.name, '')",
+        ),
         "day": (f"to_char({source.at} AT TIME ZONE p.tz, 'YYYY-MM-DD')",) * 2,
         "month": (f"to_char({source.at} AT TIME ZONE p.tz, 'YYYY-MM')",) * 2,
     }
@@ -292,6 +319,7 @@ SELECT {{key}} AS key, {{label}} AS label,
     count(*) FILTER (WHERE g.finished AND g.greeting) AS greeting_ok,
     count(*) FILTER (WHERE g.finished AND g.inquiry) AS inquiry_ok,
     count(*) FILTER (WHERE g.finished AND g.closing) AS closing_ok,
+    count(*) FILTER (WHERE g.finished AND g.marked) AS phases_marked,
     count(*) FILTER (WHERE g.finished AND g.greeting AND g.inquiry AND g.closing) AS phases_ok
 FROM calls c
 CROSS JOIN p
@@ -300,7 +328,8 @@ CROSS JOIN LATERAL (
     SELECT c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL AS finished,
            COALESCE(c.greeting_s <= p.greeting_max, false) AS greeting,
            COALESCE(c.inquiry_s BETWEEN p.inquiry_min AND p.inquiry_max, false) AS inquiry,
-           COALESCE(c.closing_s <= p.closing_max, false) AS closing
+           COALESCE(c.closing_s <= p.closing_max, false) AS closing,
+           num_nonnulls(c.greeting_s, c.inquiry_s, c.closing_s) = 3 AS marked
 ) g
 {{people}}
 WHERE c.joined_at >= p.t0 AND c.joined_at < p.t1 AND (p.queue IS NULL OR c.queue = p.queue)
@@ -328,11 +357,13 @@ WHERE c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL
 GROUP BY 1, 2
 """
 
-# Each availability lasts until the agent's next change, or until $4 (now) for the last one.
+# Each availability lasts until the agent's next change, or until $4 (now) for the last one;
+# a span is clipped to the period. $5 is the pause reason under which the PBX holds wrap-up
+# (agent_ui.panel_service): after-call work, not a pause.
 _SPANS = """
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz,
-           $4::timestamptz AS now_
+           $4::timestamptz AS now_, $5::text AS acw_reason
 ),
 ev AS (
     SELECT e.user_id, e.availability, e.reason, e.at,
@@ -344,22 +375,56 @@ ev AS (
     )
 ),
 spans AS (
-    SELECT ev.user_id, ev.availability, ev.reason,
-           EXTRACT(EPOCH FROM LEAST(COALESCE(ev.next_at, p.now_), p.t1)
-                              - GREATEST(ev.at, p.t0))::float8 AS s
+    SELECT ev.user_id, ev.availability, ev.reason, b.lo, b.hi,
+           EXTRACT(EPOCH FROM b.hi - b.lo)::float8 AS s,
+           ev.availability = 'paused' AND ev.reason <> p.acw_reason AS paused,
+           ev.availability = 'ready' OR (ev.availability = 'paused' AND ev.reason = p.acw_reason)
+               AS available
     FROM ev CROSS JOIN p
+    CROSS JOIN LATERAL (
+        SELECT GREATEST(ev.at, p.t0) AS lo, LEAST(COALESCE(ev.next_at, p.now_), p.t1) AS hi
+    ) b
 )
 """
+# Busy: each finished call from its ringing to the end of its after-call work, merged per
+# agent and kept to the agent's available spans. A call lasts less than a day, which lets the
+# answer-time index find the calls that may reach into the period.
 _PRESENCE_SQL = (
     _SPANS
-    + """SELECT {key} AS key, {label} AS label,
-    COALESCE(sum(spans.s) FILTER (WHERE spans.availability IN ('ready', 'paused')), 0)
-        AS logged_in_s,
-    COALESCE(sum(spans.s) FILTER (WHERE spans.availability = 'paused'), 0) AS paused_s
-FROM spans
-CROSS JOIN p
+    + """,
+per_agent AS (
+    SELECT spans.user_id,
+        sum(spans.s) FILTER (WHERE spans.availability IN ('ready', 'paused')) AS logged_in_s,
+        COALESCE(sum(spans.s) FILTER (WHERE spans.paused), 0) AS paused_s,
+        range_agg(tstzrange(spans.lo, spans.hi)) FILTER (WHERE spans.available) AS available
+    FROM spans
+    WHERE spans.s > 0
+    GROUP BY 1
+),
+worked AS (
+    SELECT c.agent_user_id AS user_id, range_agg(tstzrange(b.lo, GREATEST(b.lo, b.hi))) AS busy
+    FROM calls c
+    CROSS JOIN p
+    CROSS JOIN LATERAL (
+        SELECT c.answered_at - make_interval(secs => COALESCE(c.ring_s, 0)) AS lo,
+               COALESCE(c.wrapup_ended_at, c.ended_at) AS hi
+    ) b
+    WHERE c.agent_user_id IS NOT NULL AND c.ended_at IS NOT NULL
+      AND (c.wrapup_started_at IS NULL OR c.wrapup_ended_at IS NOT NULL)
+      AND c.answered_at >= p.t0 - interval '1 day' AND c.answered_at < p.t1
+    GROUP BY 1
+)
+SELECT {key} AS key, {label} AS label,
+    COALESCE(sum(pa.logged_in_s), 0) AS logged_in_s,
+    sum(pa.paused_s) AS paused_s,
+    sum(o.busy_s) AS busy_s
+FROM per_agent pa
+LEFT JOIN worked w ON w.user_id = pa.user_id
+CROSS JOIN LATERAL (
+    SELECT COALESCE(sum(EXTRACT(EPOCH FROM upper(x) - lower(x))), 0)::float8 AS busy_s
+    FROM unnest(COALESCE(pa.available * w.busy, '{{}}'::tstzmultirange)) x
+) o
 {people}
-WHERE spans.s > 0
 GROUP BY 1, 2
 """
 )
@@ -372,7 +437,7 @@ _PAUSE_CODES_SQL = (
 SELECT spans.user_id AS agent_id, COALESCE(u.display_name, '') AS agent, spans.reason AS code,
        sum(spans.s) AS seconds
 FROM spans LEFT JOIN users u ON u.id = spans.user_id
-WHERE spans.s > 0 AND spans.availability = 'paused'
+WHERE spans.s > 0 AND spans.paused
 GROUP BY 1, 2, 3
 ORDER BY 2, 1, 3
 """
@@ -434,7 +499,7 @@ _CALL_SOURCE = _Source(at="c.joined_at", agent="c.agent_user_id", queue="c.queue
 _HANDLE_SOURCE = _Source(
     at="COALESCE(c.wrapup_ended_at, c.ended_at)", agent="c.agent_user_id", queue="c.queue"
 )
-_PRESENCE_SOURCE = _Source(at="spans.at", agent="spans.user_id", queue="NULL")
+_PRESENCE_SOURCE = _Source(at="NULL", agent="pa.user_id", queue="NULL")
 _FCR_SOURCE = _Source(at="k.received_at", agent="k.created_by", queue="c.queue")
 _SLA_SOURCE = _Source(at="k.due_at", agent="k.created_by", queue="c.queue")
 
@@ -448,7 +513,8 @@ def _sql(template: str, group: str, source: _Source) -> str:
 async def _fetch(
     pool: asyncpg.Pool, template: str, group: str, source: _Source, *args: Any
 ) -> list[asyncpg.Record]:
-    return list(await pool.fetch(_sql(template, group, source), *args))
+    rows = await pool.fetch(_sql(template, group, source), *args)
+    return [row for row in rows if row["key"] is not None]
 
 
 def _counts(row: asyncpg.Record, *names: str) -> dict[str, Any]:
@@ -506,7 +572,7 @@ async def figures(
     for row in await _fetch(pool, _SLA_SQL, group, _SLA_SOURCE, *bounds, now):
         at(row).sla = SlaCompliance(**_counts(row, *SlaCompliance.__slots__))
     if group in OCCUPANCY_GROUPS and queue is None:
-        presence_args = (period.start, period.end, period.tz.key, now)
+        presence_args = (period.start, period.end, period.tz.key, now, ACW_PAUSE_REASON)
         for row in await _fetch(pool, _PRESENCE_SQL, group, _PRESENCE_SOURCE, *presence_args):
             at(row).presence = Presence(**_counts(row, *Presence.__slots__))
         for item in out.values():
@@ -515,15 +581,19 @@ async def figures(
 
 
 def _sorted(out: dict[str, Figures], group: str) -> list[Figures]:
-    """The groups by key; the total exists even for a period without a single call."""
+    """The groups by key; the total exists even for a period without a single call. A person
+    who did no queue work in the period (a supervisor who only keyed in cases) has no row."""
     if group == "total" and not out:
         out[""] = Figures(key="", label="")
-    return [out[key] for key in sorted(out)]
+    kept = (f for f in out.values() if group not in PEOPLE_GROUPS or f.is_person)
+    return sorted(kept, key=lambda f: f.key)
 
 
 async def pause_times(pool: asyncpg.Pool, period: Period, *, now: datetime) -> list[PauseTime]:
     """Time per pause code per agent: where the paused part of occupancy went."""
-    rows = await pool.fetch(_PAUSE_CODES_SQL, period.start, period.end, period.tz.key, now)
+    rows = await pool.fetch(
+        _PAUSE_CODES_SQL, period.start, period.end, period.tz.key, now, ACW_PAUSE_REASON
+    )
     return [PauseTime(*row) for row in rows]
 
 
