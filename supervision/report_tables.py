@@ -59,7 +59,7 @@ class SupervisorReport:
     """Everything the reports page shows for one period (and queue).
 
     `surveys` holds the survey's own figures (ivr.results) per grouping ("total", "queue",
-    "agent", "day", "month"), keyed like the call figures; without them a satisfaction cell
+    "agent", "team", "day", "month"), keyed like the call figures; without them a satisfaction cell
     is empty.
     """
 
@@ -87,6 +87,7 @@ async def _survey_figures(
         "total": {"": await results.overall(start, end)},
         "queue": by_queue,
         "agent": {s.key: s for s in await results.by_agent(start, end)},
+        "team": {s.key: s for s in await results.by_team(start, end)},
         "day": {s.key: s for s in await results.by_period(start, end, "day")},
         "month": {s.key[:7]: s for s in await results.by_period(start, end, "month")},
     }
@@ -150,6 +151,7 @@ _SUMMARY = (
     "aht",
     "occupancy",
     "phase_compliance",
+    "phases_marked",
     "fcr",
     "satisfaction",
     "satisfaction_target",
@@ -185,6 +187,7 @@ _AGENT_COLUMNS = (
     "aht",
     "occupancy",
     "phase_compliance",
+    "phases_marked",
     "satisfaction",
     "fcr",
 )
@@ -229,6 +232,7 @@ def _value(f: Figures, name: str, survey: Satisfaction | None) -> Cell:
         "aht": h.aht_s,
         "occupancy": f.occupancy,
         "phase_compliance": q.phase_compliance,
+        "phases_marked": q.phases_marked_share,
         "fcr": f.first_contact.rate,
         "sla_compliance": f.sla.rate,
     }

@@ -366,3 +366,31 @@ async def test_thai_readers_get_thai_labels_and_the_month_so_far_by_default(
     html = await (await app_client.get("/supervisor/reports")).text()
     assert "1 มี.ค. 2569" in html and "2 มี.ค. 2569" in html
     assert dict(_tables(html)["summary"])["สายเข้าคิว"] == "3"  # February's call is not in it
+
+
+async def test_team_rows_carry_their_satisfaction_and_the_share_of_calls_marked(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    pool = app[db_key].pool
+    team = await pool.fetchval("INSERT INTO units (name) VALUES ('ทีมเช้า') RETURNING id")
+    anan = await add_user(pool, "anan", unit_id=team)
+    marked = await add_call(
+        pool, "1", local(2, 9), 5, answered=True, agent=anan, talk_s=400, phases=(20, 400, 10)
+    )
+    plain = await add_call(pool, "2", local(2, 9, 10), 5, answered=True, agent=anan, talk_s=60)
+    await add_survey(pool, marked, local(2, 10), rating=1, agent=anan)
+    await add_survey(pool, plain, local(2, 10), rating=3, agent=anan)
+    await add_survey(pool, None, local(2, 10), rating=1)  # no agent: no team's
+    await _as_boss(app_client, make_user)
+
+    page = _tables(
+        await (await app_client.get("/supervisor/reports?from=2026-03-02&to=2026-03-02")).text()
+    )
+    (row,) = page["by_team"]  # the boss who looks has no row of her own
+    # name, answered, handled, talk, hold, ACW, AHT, occupancy, then these three
+    phases, share_marked, satisfaction = row[8:11]
+    assert (row[0], row[1]) == ("ทีมเช้า", "2")
+    assert (phases, share_marked, satisfaction) == ("100.0", "50.0", "50.0")
+    summary = dict(page["summary"])
+    assert summary["Phase compliance (%)"] == "100.0"
+    assert summary["Calls with phases marked (%)"] == "50.0"
