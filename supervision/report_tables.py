@@ -14,17 +14,10 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from cases.dates import (
-    BE_OFFSET,
-    ENGLISH_MONTHS_LONG,
-    THAI_MONTHS_LONG,
-    Era,
-    Lang,
-    format_date,
-    format_datetime,
-)
+from cases.dates import Era, Lang, format_date, format_datetime
 from ivr.results import Satisfaction, SurveyResults
 from supervision.executive import DIMENSIONS, PROBLEMS, ExecutiveReport, executive_report
+from supervision.periods import month_title
 from supervision.stats import (
     CallLine,
     Figures,
@@ -344,8 +337,7 @@ def _executive(report: ExecutiveReport, t: Text) -> list[Table]:
 def _month(key: str, era: Era, lang: Lang) -> str:
     """ "มีนาคม 2569" / "March 2026" from "2026-03"."""
     year, month = (int(part) for part in key.split("-"))
-    names = THAI_MONTHS_LONG if lang == "th" else ENGLISH_MONTHS_LONG
-    return f"{names[month - 1]} {year + BE_OFFSET if era == 'be' else year}"
+    return month_title(year, month, era, lang)
 
 
 def _pause_codes(times: Sequence[PauseTime], t: Text, codes: Mapping[str, str]) -> Table:
