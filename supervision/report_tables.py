@@ -60,6 +60,7 @@ class SupervisorReport:
     queue: str | None
     total: Figures
     groups: dict[str, list[Figures]]
+    hourly: list[Figures]
     surveys: dict[str, Surveys]
     abandoned: list[CallLine]
     longest_waits: list[CallLine]
@@ -105,6 +106,9 @@ async def load_report(
         queue=queue,
         total=(await by("total"))[0],
         groups={group: await by(group) for group in GROUPINGS},
+        hourly=await figures(
+            pool, period, thresholds, group="hour", queue=queue, now=now, calls_only=True
+        ),
         surveys=await _survey_figures(surveys, period, queue),
         abandoned=await abandoned_calls(pool, period, thresholds, queue=queue),
         longest_waits=await longest_waits(pool, period, thresholds, queue=queue),

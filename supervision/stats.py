@@ -22,7 +22,7 @@ import asyncpg
 
 from cases.working_days import BANGKOK
 
-GROUPS = ("total", "queue", "agent", "team", "day", "month")
+GROUPS = ("total", "queue", "agent", "team", "day", "month", "hour")
 #: Groupings for which agent state intervals can be split: occupancy needs logged-in time.
 OCCUPANCY_GROUPS = ("total", "agent", "team")
 #: The groupings whose rows are people; a row that is nobody who worked is left out.
@@ -276,6 +276,7 @@ def _group_sql(group: str, source: _Source) -> tuple[str, str]:
         ),
         "day": (f"to_char({source.at} AT TIME ZONE p.tz, 'YYYY-MM-DD')",) * 2,
         "month": (f"to_char({source.at} AT TIME ZONE p.tz, 'YYYY-MM')",) * 2,
+        "hour": (f"to_char({source.at} AT TIME ZONE p.tz, 'HH24')",) * 2,
     }
     return expressions[group]
 

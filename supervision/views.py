@@ -16,6 +16,7 @@ from calls.floor import SHOWN_STATES
 from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
 from config.settings import RESERVED_PAUSE_CODES, Settings, ShiftSettings, Standards
 from supervision.board_privacy import board_for
+from supervision.charts import build_charts
 from supervision.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
 from supervision.periods import (
     PRESETS,
@@ -27,6 +28,7 @@ from supervision.periods import (
 )
 from supervision.report_tables import (
     TODAY_COLUMNS,
+    SupervisorReport,
     Table,
     Text,
     build_tables,
@@ -159,23 +161,27 @@ async def live_json(request: web.Request) -> web.Response:
     return web.json_response(await _live_data(request))
 
 
-async def _report_tables(request: web.Request) -> tuple[Period, str | None, list[Table]]:
-    period, queue = _period(request)[0], _queue(request)
+async def _load_report(request: web.Request) -> SupervisorReport:
     app = request.app
-    t, era, lang = _reader(request)
-    settings = app[settings_key]
-    pool = app[db_key].pool
-    surveys = app[surveys_key]
-    report = await load_report(
-        pool,
-        period,
-        thresholds_of(settings.standards),
-        surveys=surveys,
-        queue=queue,
+    return await load_report(
+        app[db_key].pool,
+        _period(request)[0],
+        thresholds_of(app[settings_key].standards),
+        surveys=app[surveys_key],
+        queue=_queue(request),
         now=app[clock_key].now(),
     )
-    codes = _pause_labels(settings.shift, t, lang)
-    return period, queue, build_tables(report, t, era, lang, codes)
+
+
+def _tables_of(request: web.Request, report: SupervisorReport) -> list[Table]:
+    t, era, lang = _reader(request)
+    codes = _pause_labels(request.app[settings_key].shift, t, lang)
+    return build_tables(report, t, era, lang, codes)
+
+
+async def _report_tables(request: web.Request) -> tuple[Period, str | None, list[Table]]:
+    report = await _load_report(request)
+    return report.period, report.queue, _tables_of(request, report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +212,10 @@ def _preset_links(
 
 @require_role(*ROLES)
 async def reports_page(request: web.Request) -> web.Response:
-    period, queue, tables = await _report_tables(request)
-    preset = _period(request)[1]
+    report = await _load_report(request)
+    period, queue, preset = report.period, report.queue, _period(request)[1]
     t, era, lang = _reader(request)
+    groups = report.groups
     query = {"from": period.first.isoformat(), "to": period.last.isoformat(), "era": era}
     if queue:
         query["queue"] = queue
@@ -216,7 +223,8 @@ async def reports_page(request: web.Request) -> web.Response:
     context = {
         "presets": _preset_links(period, preset, t, base),
         "preset_title": preset_title(preset, period, t, era, lang) if preset else "",
-        "tables": tables,
+        "tables": _tables_of(request, report),
+        "charts": build_charts(period, report.hourly, groups, report.surveys, t, era, lang),
         "display": display,
         "period": period,
         "period_text": (format_date(period.first, era, lang), format_date(period.last, era, lang)),

@@ -394,3 +394,32 @@ async def test_team_rows_carry_their_satisfaction_and_the_share_of_calls_marked(
     summary = dict(page["summary"])
     assert summary["Phase compliance (%)"] == "100.0"
     assert summary["Calls with phases marked (%)"] == "50.0"
+
+
+async def test_the_report_draws_its_charts_with_their_values_as_text_in_thai(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)  # 09:00 answered, 09:30 and 10:00 abandoned, all on Monday 2 March
+    await make_user("hua_na", "supervisor", language="th")
+    await log_in(app_client, "hua_na")
+    html = await (await app_client.get("/supervisor/reports?from=2026-03-01&to=2026-03-02")).text()
+
+    charts = _chart_values(html)
+    assert set(charts) == {"calls", "service_level", "satisfaction", "abandons"}
+    assert charts["calls"][9] == ["09:00–09:59", "2"] and charts["calls"][10][1] == "1"
+    assert charts["abandons"] == [["1 มี.ค. 2569", "0"], ["2 มี.ค. 2569", "2"]]
+    # one short abandon out: 1 answered in T ÷ (1 + 2 − 1)
+    assert charts["service_level"] == [["1 มี.ค. 2569", "–"], ["2 มี.ค. 2569", "50.0"]]
+    assert '<svg viewBox="0 0 640 220" role="img"' in html
+    assert '<title id="chart-calls-title">สายเข้าคิวตามชั่วโมง</title>' in html
+    assert html.count('<rect class="bar"') == 2 + 1  # hours 9 and 10, and 2 March's abandons
+
+
+def _chart_values(html: str) -> dict[str, list[list[str]]]:
+    """Each chart's table of values, by chart: [[when, value], ...]."""
+    marked = html.replace("data-chart-values=", "data-table=")
+    tables = _tables(marked)
+    return {key: rows for key, rows in tables.items() if key in _CHARTS}
+
+
+_CHARTS = ("calls", "service_level", "satisfaction", "abandons")
