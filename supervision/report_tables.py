@@ -1,8 +1,8 @@
 """The supervisor report as plain tables: the page renders them and the exports write them,
 so what a supervisor reads on screen and in Excel is the same rows, cell for cell.
 
-Cells are text or numbers already rounded (one decimal); dates are formatted in the reader's
-era and language here, once.
+Cells are text, numbers already rounded (one decimal), or dates that carry both their value
+(for the workbook's date cells) and their words in the reader's era and language.
 """
 
 from __future__ import annotations
@@ -30,7 +30,18 @@ from supervision.stats import (
     pause_times,
 )
 
-Cell = str | int | float
+
+
+@dataclass(frozen=True, slots=True)
+class DateCell:
+    """A date, or a local date and time, with the words the page shows for it: the workbook
+    writes `value` as a real date cell, the page and the CSV write `text`."""
+
+    value: date | datetime
+    text: str
+
+
+Cell = str | int | float | DateCell
 Text = Callable[[str], str]
 Surveys = Mapping[str, Satisfaction]
 #: The groupings the page shows, each as a table `by_<group>`.
@@ -126,6 +137,8 @@ def display(cell: Cell) -> str:
     """How a cell reads on the page (and how a test compares it with the workbook)."""
     if isinstance(cell, float):
         return f"{cell:.1f}"
+    if isinstance(cell, DateCell):
+        return cell.text
     return str(cell)
 
 
@@ -249,7 +262,7 @@ def grouped_table(
     key: str,
     items: Sequence[Figures],
     t: Text,
-    label: Callable[[Figures], str],
+    label: Callable[[Figures], Cell],
     columns: Sequence[str] = _GROUP_COLUMNS,
     surveys: Surveys | None = None,
 ) -> Table:
@@ -279,7 +292,10 @@ def _calls(
     rows: list[list[Cell]] = []
     for line in lines:
         row: list[Cell] = [
-            format_datetime(line.joined_at, era, lang, seconds=True, tz=tz),
+            DateCell(
+                line.joined_at.astimezone(tz).replace(tzinfo=None),
+                format_datetime(line.joined_at, era, lang, seconds=True, tz=tz),
+            ),
             line.queue,
             line.caller_number,
             line.caller_name,
@@ -338,6 +354,11 @@ def _executive(report: ExecutiveReport, t: Text) -> list[Table]:
     return tables
 
 
+def _day(key: str, era: Era, lang: Lang) -> DateCell:
+    day = date.fromisoformat(key)
+    return DateCell(day, format_date(day, era, lang))
+
+
 def _month(key: str, era: Era, lang: Lang) -> str:
     """ "มีนาคม 2569" / "March 2026" from "2026-03"."""
     year, month = (int(part) for part in key.split("-"))
@@ -358,11 +379,11 @@ def build_tables(
     report: SupervisorReport, t: Text, era: Era, lang: Lang, codes: Mapping[str, str]
 ) -> list[Table]:
     """Every table of the report, in page order; `codes` labels the pause codes."""
-    labels: dict[str, Callable[[Figures], str]] = {
+    labels: dict[str, Callable[[Figures], Cell]] = {
         "queue": lambda f: f.label,
         "agent": lambda f: f.label or t("sup.no_agent"),
         "team": lambda f: f.label or t("sup.no_team"),
-        "day": lambda f: format_date(date.fromisoformat(f.key), era, lang),
+        "day": lambda f: _day(f.key, era, lang),
         "month": lambda f: _month(f.key, era, lang),
     }
     columns = {"agent": _AGENT_COLUMNS, "team": _AGENT_COLUMNS}

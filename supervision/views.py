@@ -265,7 +265,8 @@ async def _log_export(
 async def reports_xlsx(request: web.Request) -> web.Response:
     """The workbook is built in the export process: openpyxl would hold the loop."""
     period, queue, tables = await _report_tables(request)
-    body = await request.app[workers_key].export(to_xlsx, tables)
+    _t, era, lang = _reader(request)
+    body = await request.app[workers_key].export(to_xlsx, tables, era, lang)
     await _log_export(request, "xlsx", period, queue, tables)
     return _download(body, "xlsx", period)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from collections.abc import Awaitable, Callable
 from html.parser import HTMLParser
 
@@ -11,6 +12,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
+
+from cases.dates import format_date, format_datetime
+from cases.working_days import BANGKOK
 
 from telephony.events import AgentStateChanged, CallQueued, LinkDown, PbxSnapshot
 from tests.foundation.conftest import MONITOR, log_in
@@ -79,7 +83,11 @@ async def _as_boss(app_client: TestClient, make_user: MakeUser) -> None:
 
 def _as_page(cell: object, shown: str) -> str:
     """A workbook cell as the page writes it: numbers stay numbers in Excel (50.0 reads back
-    as 50), text exactly as typed."""
+    as 50), dates stay dates (the page words them), text exactly as typed."""
+    if isinstance(cell, datetime):
+        local = cell.replace(tzinfo=BANGKOK)
+        words = {format_date(local, "be", "en"), format_datetime(local, "be", "en", True)}
+        return shown if shown in words else repr(cell)
     if isinstance(cell, int | float):
         return shown if float(shown) == cell else repr(cell)
     return "" if cell is None else str(cell)
@@ -423,3 +431,29 @@ def _chart_values(html: str) -> dict[str, list[list[str]]]:
 
 
 _CHARTS = ("calls", "service_level", "satisfaction", "abandons")
+
+
+async def test_the_workbook_holds_real_dates_shown_in_the_buddhist_era_on_thai_sheets(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)
+    await make_user("hua_na", "supervisor", language="th")
+    await log_in(app_client, "hua_na")
+    query = "from=2026-03-01&to=2026-03-02"
+    response = await app_client.get(f"/supervisor/reports.xlsx?{query}")
+    book = load_workbook(io.BytesIO(await response.read()))
+    assert book.sheetnames[0] == "ตัวชี้วัดของช่วงเวลา" and "summary" not in book.sheetnames
+    abandoned = next(book[n] for n in book.sheetnames if n.startswith("สายที่ผู้โทรวาง"))
+    joined = abandoned["A3"]
+    assert joined.is_date and joined.value == datetime(2026, 3, 2, 9, 30)
+    assert joined.number_format == "[$-107041E]d/m/yyyy h:mm:ss"
+    days = book[book.sheetnames[4]]  # summary, queue, agent, team, then day
+    assert days["A3"].is_date and days["A3"].number_format == "[$-107041E]d/m/yyyy"
+
+    in_ce = await app_client.get(f"/supervisor/reports.xlsx?{query}&era=ce")
+    ce_book = load_workbook(io.BytesIO(await in_ce.read()))
+    assert ce_book[
+        book.sheetnames[4]
+    ]  # summary, queue, agent, team, then day["A3"].number_format == "d/m/yyyy"
+    csv_body = await (await app_client.get(f"/supervisor/reports.csv?{query}")).read()
+    assert "2 มี.ค. 2569 09:30:00" in csv_body.decode("utf-8-sig")  # the CSV reads as before
