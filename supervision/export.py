@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
@@ -21,8 +21,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from cases.spreadsheet import csv_cell, xlsx_cell
 from cases.dates import Era, Lang
+from cases.spreadsheet import csv_cell, xlsx_cell
 from supervision.report_tables import Cell, DateCell, Table, display
 
 if TYPE_CHECKING:

@@ -31,7 +31,6 @@ from supervision.stats import (
 )
 
 
-
 @dataclass(frozen=True, slots=True)
 class DateCell:
     """A date, or a local date and time, with the words the page shows for it: the workbook

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -15,7 +15,6 @@ from openpyxl import load_workbook
 
 from cases.dates import format_date, format_datetime
 from cases.working_days import BANGKOK
-
 from telephony.events import AgentStateChanged, CallQueued, LinkDown, PbxSnapshot
 from tests.foundation.conftest import MONITOR, log_in
 from tests.supervisor.factories import add_call, add_case, add_survey, add_user, local
