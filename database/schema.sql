@@ -506,6 +506,7 @@ CREATE TABLE public.cases (
     notified_at timestamp with time zone,
     escalated_at timestamp with time zone,
     assigned_to bigint,
+    root_cause text,
     CONSTRAINT cases_case_type_check CHECK ((case_type = ANY (ARRAY['inquiry'::text, 'complaint'::text, 'suggestion'::text, 'compliment'::text, 'incident_report'::text, 'information_kb'::text, 'information_unit'::text]))),
     CONSTRAINT cases_channel_check CHECK ((channel = ANY (ARRAY['phone'::text, 'online'::text, 'letter'::text, 'email'::text, 'walk_in'::text, 'live_chat'::text]))),
     CONSTRAINT cases_status_known CHECK ((status = ANY (ARRAY['received'::text, 'acknowledged'::text, 'assessed'::text, 'forwarded'::text, 'in_progress'::text, 'resolved'::text, 'notified'::text, 'closed'::text])))

@@ -86,6 +86,7 @@ SHIFT: dict[str, Any] = {
     "wrapup_codes": [{"code": "sold", "th": "ขายได้", "en": "Sold"}],
     "presence_sweep_s": 12.0,
 }
+REPORTS: dict[str, Any] = {"root_causes": [{"code": "flood", "th": "น้ำท่วม", "en": "Flood"}]}
 # Survey settings are written as in the TOML file: seconds, "HH:MM", plain strings.
 SURVEY_TEXT = {
     "mode": "in_call",
@@ -176,6 +177,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         session_hours=3,
         secure_cookies=True,
         security=SECURITY,
+        reports=REPORTS,
     )
 
 
@@ -303,6 +305,10 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "shift.presence_sweep_s": (12.0, lambda app: app[presence_key].sweep_s),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
+    "reports.root_causes": (
+        ["flood"],
+        lambda app: [c.code for c in app[settings_key].reports.root_causes],
+    ),
 }
 # Survey settings land in the survey service as typed values.
 CHECKS.update(
