@@ -16,8 +16,14 @@ import asyncpg
 
 from cases.dates import Era, Lang, format_date, format_datetime
 from ivr.results import Satisfaction, SurveyResults
+from supervision.complaints import (
+    RootCauseCount,
+    UnitComplaints,
+    by_region_and_unit,
+    root_causes,
+)
 from supervision.executive import DIMENSIONS, PROBLEMS, ExecutiveReport, executive_report
-from supervision.periods import month_title
+from supervision.periods import month_title, neighbour, preset_period, preset_title
 from supervision.stats import (
     CallLine,
     Figures,
@@ -76,6 +82,8 @@ class SupervisorReport:
     longest_waits: list[CallLine]
     executive: ExecutiveReport
     pause_times: list[PauseTime]
+    complaints: list[UnitComplaints]
+    root_causes: list[RootCauseCount]
 
 
 async def _survey_figures(
@@ -124,6 +132,8 @@ async def load_report(
         longest_waits=await longest_waits(pool, period, thresholds, queue=queue),
         executive=await executive_report(pool, period, thresholds, queue=queue, now=now),
         pause_times=await pause_times(pool, period, now=now),
+        complaints=await by_region_and_unit(pool, period, now=now),
+        root_causes=await root_causes(pool, period),
     )
 
 
@@ -374,10 +384,71 @@ def _pause_codes(times: Sequence[PauseTime], t: Text, codes: Mapping[str, str]) 
     return Table("pause_codes", t("sup.table.pause_codes"), headers, rows)
 
 
+def _complaints_by_unit(rows: Sequence[UnitComplaints], t: Text) -> Table:
+    """PWA's daily results per region and unit, each region closed by its subtotal."""
+    names = ("region", "unit", "received", "resolved", "resolved_in_sla", "in_sla_rate")
+    headers = [t(f"sup.complaints.{h}") for h in (*names, "open", "overdue")]
+    body: list[list[Cell]] = []
+    for row in rows:
+        if row.subtotal:
+            unit = t("sup.complaints.region_total")
+        else:
+            unit = row.unit or t("sup.complaints.not_forwarded")
+        body.append(
+            [
+                row.region,
+                unit,
+                row.received,
+                row.resolved,
+                row.resolved_in_sla,
+                _r(row.in_sla_rate),
+                row.open,
+                row.overdue,
+            ]
+        )
+    return Table("complaints_by_unit", t("sup.table.complaints_by_unit"), headers, body)
+
+
+def _quarters(period: Period) -> list[Period]:
+    """The (fiscal) quarters the period touches, in order."""
+    quarter = preset_period("quarter", period.first, period.tz)
+    found = [quarter]
+    while quarter.last < period.last:
+        quarter = neighbour("quarter", quarter, 1)
+        found.append(quarter)
+    return found
+
+
+def _root_causes(
+    report: SupervisorReport, t: Text, era: Era, lang: Lang, causes: Mapping[str, str]
+) -> Table:
+    """Complaints resolved per root cause and quarter: every configured cause, then any
+    other code found, then those resolved before a cause was recorded."""
+    quarters = _quarters(report.period)
+    counts = {(c.cause, c.quarter): c.complaints for c in report.root_causes}
+    found = {c.cause for c in report.root_causes}
+    order = [*causes, *sorted(found - set(causes) - {""}), *([""] if "" in found else [])]
+    headers = [t("sup.col.root_cause")]
+    headers += [preset_title("quarter", q, t, era, lang) for q in quarters]
+    headers.append(t("sup.col.total"))
+    body: list[list[Cell]] = []
+    for cause in order:
+        per_quarter = [counts.get((cause, q.first), 0) for q in quarters]
+        label = causes.get(cause, cause) or t("sup.complaints.not_recorded")
+        body.append([label, *per_quarter, sum(per_quarter)])
+    return Table("root_causes", t("sup.table.root_causes"), headers, body)
+
+
 def build_tables(
-    report: SupervisorReport, t: Text, era: Era, lang: Lang, codes: Mapping[str, str]
+    report: SupervisorReport,
+    t: Text,
+    era: Era,
+    lang: Lang,
+    codes: Mapping[str, str],
+    causes: Mapping[str, str],
 ) -> list[Table]:
-    """Every table of the report, in page order; `codes` labels the pause codes."""
+    """Every table of the report, in page order; `codes` labels the pause codes and
+    `causes` the complaints' root causes (in their configured order)."""
     labels: dict[str, Callable[[Figures], Cell]] = {
         "queue": lambda f: f.label,
         "agent": lambda f: f.label or t("sup.no_agent"),
@@ -403,4 +474,6 @@ def build_tables(
         _calls("longest_waits", report.longest_waits, t, era, lang, report.period.tz),
         _pause_codes(report.pause_times, t, codes),
         *_executive(report.executive, t),
+        _complaints_by_unit(report.complaints, t),
+        _root_causes(report, t, era, lang, causes),
     ]

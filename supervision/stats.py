@@ -76,7 +76,8 @@ class Thresholds:
     closing_max_s: float = 30
 
 
-def _percent(part: float, whole: float) -> float | None:
+def percent(part: float, whole: float) -> float | None:
+    """part ÷ whole × 100, or None without a whole to divide by."""
     return None if whole <= 0 else part * 100.0 / whole
 
 
@@ -108,22 +109,22 @@ class QueueFigures:
     def abandon_rate(self) -> float | None:
         """(abandoned − short) ÷ (offered − short) × 100."""
         short = self.short_abandoned
-        return _percent(self.abandoned - short, self.offered - short)
+        return percent(self.abandoned - short, self.offered - short)
 
     @property
     def service_level(self) -> float | None:
         """Answered within T ÷ (answered + abandoned − short) × 100 (Genesys form)."""
-        return _percent(self.answered_in_t, self.answered + self.abandoned - self.short_abandoned)
+        return percent(self.answered_in_t, self.answered + self.abandoned - self.short_abandoned)
 
     @property
     def sl1(self) -> float | None:
         """Asterisk's SL1: answered within T ÷ answered."""
-        return _percent(self.answered_in_t, self.answered)
+        return percent(self.answered_in_t, self.answered)
 
     @property
     def sl2(self) -> float | None:
         """Asterisk's SL2: (answered + abandoned within T) ÷ (answered + abandoned)."""
-        return _percent(self.answered_in_t + self.abandoned_in_t, self.answered + self.abandoned)
+        return percent(self.answered_in_t + self.abandoned_in_t, self.answered + self.abandoned)
 
     @property
     def asa_s(self) -> float | None:
@@ -135,12 +136,12 @@ class QueueFigures:
         phases each met the standard. An unmarked call says nothing of how it went, so it is
         left out here and counted in `phases_marked_share`. A call still talking is not
         judged yet."""
-        return _percent(self.phases_ok, self.phases_marked)
+        return percent(self.phases_ok, self.phases_marked)
 
     @property
     def phases_marked_share(self) -> float | None:
         """How much of the answered, finished calls phase compliance speaks for."""
-        return _percent(self.phases_marked, self.finished)
+        return percent(self.phases_marked, self.finished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +211,7 @@ class FirstContact:
 
     @property
     def rate(self) -> float | None:
-        return _percent(self.resolved_first, self.contacts)
+        return percent(self.resolved_first, self.contacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +223,7 @@ class SlaCompliance:
 
     @property
     def rate(self) -> float | None:
-        return _percent(self.met, self.due)
+        return percent(self.met, self.due)
 
 
 @dataclass(slots=True)
@@ -242,7 +243,7 @@ class Figures:
         """(ring + talk + hold + ACW) ÷ (logged-in − paused) × 100; None without presence."""
         if self.presence is None:
             return None
-        return _percent(self.presence.busy_s, self.presence.available_s)
+        return percent(self.presence.busy_s, self.presence.available_s)
 
     @property
     def is_person(self) -> bool:

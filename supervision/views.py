@@ -175,8 +175,10 @@ async def _load_report(request: web.Request) -> SupervisorReport:
 
 def _tables_of(request: web.Request, report: SupervisorReport) -> list[Table]:
     t, era, lang = _reader(request)
-    codes = _pause_labels(request.app[settings_key].shift, t, lang)
-    return build_tables(report, t, era, lang, codes)
+    settings = request.app[settings_key]
+    codes = _pause_labels(settings.shift, t, lang)
+    causes = {c.code: c.label(lang) for c in settings.reports.root_causes}
+    return build_tables(report, t, era, lang, codes, causes)
 
 
 async def _report_tables(request: web.Request) -> tuple[Period, str | None, list[Table]]:

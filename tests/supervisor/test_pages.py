@@ -456,3 +456,46 @@ async def test_the_workbook_holds_real_dates_shown_in_the_buddhist_era_on_thai_s
     ]  # summary, queue, agent, team, then day["A3"].number_format == "d/m/yyyy"
     csv_body = await (await app_client.get(f"/supervisor/reports.csv?{query}")).read()
     assert "2 มี.ค. 2569 09:30:00" in csv_body.decode("utf-8-sig")  # the CSV reads as before
+
+
+async def test_complaints_per_region_and_unit_and_their_root_causes_by_quarter(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    """PWA's daily results per region and unit (step 8), its quarterly root causes (step 9)."""
+    pool = app[db_key].pool
+    region = await pool.fetchval("INSERT INTO units (name) VALUES ('กปภ.เขต 1') RETURNING id")
+    branch = await pool.fetchval(
+        "INSERT INTO units (name, parent_id) VALUES ('กปภ.สาขาชลบุรี', $1) RETURNING id", region
+    )
+
+    async def complaint(
+        received: datetime, resolved: int | None, cause: str | None, due: int = 4
+    ) -> None:
+        case = await add_case(pool, received, due_at=local(due, 16, 30))
+        await pool.execute(
+            "UPDATE cases SET unit_id = $2, resolved_at = $3, root_cause = $4 WHERE id = $1",
+            case,
+            branch,
+            None if resolved is None else local(resolved, 10),
+            cause,
+        )
+
+    await complaint(local(2, 9), 3, "pipe_leak")  # within SLA
+    await complaint(local(2, 9), 6, "pipe_leak")  # late
+    await complaint(local(2, 9), None, None)  # still open
+    await complaint(local(27, 9, month=2), None, None, due=1)  # open, overdue now (2 March)
+    await add_case(pool, local(2, 11), due_at=local(4, 16, 30))  # not forwarded yet
+    await make_user("hua_na", "supervisor", language="th")
+    await log_in(app_client, "hua_na")
+
+    html = await (await app_client.get("/supervisor/reports?from=2026-03-02&to=2026-03-06")).text()
+    tables = _tables(html)
+    assert tables["complaints_by_unit"] == [
+        ["", "ยังไม่ส่งต่อหน่วยงาน", "1", "0", "0", "", "1", "0"],
+        ["กปภ.เขต 1", "กปภ.สาขาชลบุรี", "3", "2", "1", "50.0", "2", "1"],
+        ["กปภ.เขต 1", "รวมทั้งเขต", "3", "2", "1", "50.0", "2", "1"],
+    ]
+    assert "ไตรมาส 2 ปีงบประมาณ 2569" in html
+    causes = {row[0]: row[1:] for row in tables["root_causes"]}
+    assert causes["ท่อแตก/ท่อรั่ว"] == ["2", "2"]
+    assert causes["คุณภาพน้ำ"] == ["0", "0"]
