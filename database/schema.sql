@@ -1321,6 +1321,12 @@ CREATE INDEX queue_log_callid_event ON asterisk.queue_log USING btree (callid, e
 CREATE INDEX admin_audit_target ON public.admin_audit USING btree (target_user_id, at DESC);
 
 --
+-- Name: agent_state_events_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX agent_state_events_at ON public.agent_state_events USING btree (at);
+
+--
 -- Name: agent_state_events_user_at; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1361,6 +1367,12 @@ CREATE INDEX callback_requests_open ON public.callback_requests USING btree (req
 --
 
 CREATE INDEX calls_agent_joined ON public.calls USING btree (agent_user_id, joined_at);
+
+--
+-- Name: calls_answered; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX calls_answered ON public.calls USING btree (answered_at) WHERE (agent_user_id IS NOT NULL);
 
 --
 -- Name: calls_caller_joined; Type: INDEX; Schema: public; Owner: -

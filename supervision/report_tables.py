@@ -31,7 +31,7 @@ from supervision.stats import (
     Period,
     Thresholds,
     abandoned_calls,
-    figures,
+    figures_by,
     longest_waits,
     pause_times,
 )
@@ -115,18 +115,15 @@ async def load_report(
     now: datetime,
 ) -> SupervisorReport:
     """Run every query of the reports page for one period."""
-
-    async def by(group: str) -> list[Figures]:
-        return await figures(pool, period, thresholds, group=group, queue=queue, now=now)
-
+    groups = await figures_by(
+        pool, period, thresholds, ("total", *GROUPINGS, "hour"), queue=queue, now=now
+    )
     return SupervisorReport(
         period=period,
         queue=queue,
-        total=(await by("total"))[0],
-        groups={group: await by(group) for group in GROUPINGS},
-        hourly=await figures(
-            pool, period, thresholds, group="hour", queue=queue, now=now, calls_only=True
-        ),
+        total=groups["total"][0],
+        groups={group: groups[group] for group in GROUPINGS},
+        hourly=groups["hour"],
         surveys=await _survey_figures(surveys, period, queue),
         abandoned=await abandoned_calls(pool, period, thresholds, queue=queue),
         longest_waits=await longest_waits(pool, period, thresholds, queue=queue),

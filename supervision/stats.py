@@ -13,6 +13,7 @@ day the case was due. Satisfaction belongs to the survey's own figures: `ivr.res
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -307,7 +308,7 @@ WITH p AS (
            $5::float8 AS short_s, $6::float8 AS sl_s, $7::float8 AS greeting_max,
            $8::float8 AS inquiry_min, $9::float8 AS inquiry_max, $10::float8 AS closing_max
 )
-SELECT {{key}} AS key, {{label}} AS label,
+SELECT {{select}},
     count(*) AS offered,
     count(*) FILTER (WHERE c.answered_at IS NOT NULL) AS answered,
     count(*) FILTER (WHERE c.abandoned) AS abandoned,
@@ -335,14 +336,14 @@ CROSS JOIN LATERAL (
 ) g
 {{people}}
 WHERE c.joined_at >= p.t0 AND c.joined_at < p.t1 AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
+GROUP BY {{grouping}}
 """
 
 _HANDLE_SQL = """
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue
 )
-SELECT {key} AS key, {label} AS label,
+SELECT {select},
     count(*) AS handled,
     COALESCE(sum(c.ring_s), 0) AS ring_s,
     COALESCE(sum(c.talk_s), 0) AS talk_s,
@@ -356,7 +357,7 @@ WHERE c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL
   AND COALESCE(c.wrapup_ended_at, c.ended_at) >= p.t0
   AND COALESCE(c.wrapup_ended_at, c.ended_at) < p.t1
   AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
+GROUP BY {grouping}
 """
 
 # Each availability lasts until the agent's next change, or until $4 (now) for the last one;
@@ -367,14 +368,25 @@ WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz,
            $4::timestamptz AS now_, $5::text AS acw_reason
 ),
+known AS (
+    -- Each agent's state when the period starts, then every change within it; both found
+    -- through the (user_id, at) index, agent by agent.
+    SELECT e.user_id, e.availability, e.reason, e.at, e.id
+    FROM users u CROSS JOIN p
+    CROSS JOIN LATERAL (
+        SELECT x.user_id, x.availability, x.reason, x.at, x.id FROM agent_state_events x
+        WHERE x.user_id = u.id AND x.at <= p.t0 ORDER BY x.at DESC, x.id DESC LIMIT 1
+    ) e
+    UNION ALL
+    SELECT x.user_id, x.availability, x.reason, x.at, x.id
+    FROM users u CROSS JOIN p
+    JOIN agent_state_events x ON x.user_id = u.id AND x.at > p.t0 AND x.at < p.t1
+),
 ev AS (
-    SELECT e.user_id, e.availability, e.reason, e.at,
-           lead(e.at) OVER (PARTITION BY e.user_id ORDER BY e.at, e.id) AS next_at
-    FROM agent_state_events e CROSS JOIN p
-    WHERE e.at < p.t1 AND e.at >= COALESCE(
-        (SELECT max(x.at) FROM agent_state_events x WHERE x.user_id = e.user_id AND x.at <= p.t0),
-        '-infinity'
-    )
+    SELECT known.user_id, known.availability, known.reason, known.at,
+           lead(known.at) OVER (PARTITION BY known.user_id ORDER BY known.at, known.id)
+               AS next_at
+    FROM known
 ),
 spans AS (
     SELECT ev.user_id, ev.availability, ev.reason, b.lo, b.hi,
@@ -416,7 +428,7 @@ worked AS (
       AND c.answered_at >= p.t0 - interval '1 day' AND c.answered_at < p.t1
     GROUP BY 1
 )
-SELECT {key} AS key, {label} AS label,
+SELECT {select},
     COALESCE(sum(pa.logged_in_s), 0) AS logged_in_s,
     sum(pa.paused_s) AS paused_s,
     sum(o.busy_s) AS busy_s
@@ -427,7 +439,7 @@ CROSS JOIN LATERAL (
     FROM unnest(COALESCE(pa.available * w.busy, '{{}}'::tstzmultirange)) x
 ) o
 {people}
-GROUP BY 1, 2
+GROUP BY {grouping}
 """
 )
 
@@ -451,32 +463,36 @@ def _contact_number(case: str, caller: str) -> str:
     return f"COALESCE(NULLIF({caller}.number, ''), NULLIF({case}.contact_phone, ''))"
 
 
-# $5: the FCR window in days. A repeat is a later case from the same number on the same topic;
-# the repeats are looked up by time first (cases_received), so old cases are never scanned.
+# $5: the FCR window in days. A repeat is a later case from the same number on the same topic
+# within the window: counted in one pass over the period's cases and the window after it,
+# each case looking ahead in its own number and topic.
 _FCR_SQL = f"""
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
-           $5::int AS days
+           make_interval(days => $5::int) AS window_
+),
+k AS (
+    SELECT k.id, k.call_id, k.created_by, k.received_at,
+        count(*) OVER (
+            PARTITION BY n.number, lower(btrim(k.topic)) ORDER BY k.received_at
+            RANGE BETWEEN interval '1 microsecond' FOLLOWING
+                      AND make_interval(days => $5::int) FOLLOWING
+        ) AS repeats
+    FROM cases k
+    CROSS JOIN p
+    LEFT JOIN callers cr ON cr.id = k.caller_id
+    CROSS JOIN LATERAL (SELECT {_contact_number("k", "cr")} AS number) n
+    WHERE n.number IS NOT NULL AND k.received_at >= p.t0 AND k.received_at < p.t1 + p.window_
 )
-SELECT {{key}} AS key, {{label}} AS label,
+SELECT {{select}},
     count(*) AS contacts,
-    count(*) FILTER (WHERE NOT EXISTS (
-        SELECT 1 FROM cases later LEFT JOIN callers lc ON lc.id = later.caller_id
-        WHERE later.received_at > k.received_at
-          AND later.received_at <= k.received_at + make_interval(days => p.days)
-          AND later.id <> k.id
-          AND lower(btrim(later.topic)) = lower(btrim(k.topic))
-          AND {_contact_number("later", "lc")} = n.number
-    )) AS resolved_first
-FROM cases k
+    count(*) FILTER (WHERE k.repeats = 0) AS resolved_first
+FROM k
 CROSS JOIN p
-LEFT JOIN callers cr ON cr.id = k.caller_id
-CROSS JOIN LATERAL (SELECT {_contact_number("k", "cr")} AS number) n
 LEFT JOIN calls c ON c.id = k.call_id
 {{people}}
-WHERE n.number IS NOT NULL AND k.received_at >= p.t0 AND k.received_at < p.t1
-  AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
+WHERE k.received_at < p.t1 AND (p.queue IS NULL OR c.queue = p.queue)
+GROUP BY {{grouping}}
 """
 
 # $5: now. A case due later than now and still open is not yet judged.
@@ -485,7 +501,7 @@ WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
            $5::timestamptz AS now_
 )
-SELECT {key} AS key, {label} AS label,
+SELECT {select},
     count(*) AS due,
     count(*) FILTER (WHERE k.closed_at IS NOT NULL AND k.closed_at <= k.due_at) AS met
 FROM cases k
@@ -494,7 +510,7 @@ LEFT JOIN calls c ON c.id = k.call_id
 {people}
 WHERE k.due_at >= p.t0 AND k.due_at < p.t1 AND (k.due_at <= p.now_ OR k.closed_at IS NOT NULL)
   AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
+GROUP BY {grouping}
 """
 
 _CALL_SOURCE = _Source(at="c.joined_at", agent="c.agent_user_id", queue="c.queue")
@@ -506,17 +522,38 @@ _FCR_SOURCE = _Source(at="k.received_at", agent="k.created_by", queue="c.queue")
 _SLA_SOURCE = _Source(at="k.due_at", agent="k.created_by", queue="c.queue")
 
 
-def _sql(template: str, group: str, source: _Source) -> str:
-    key, label = _group_sql(group, source)
+def _sql(template: str, groups: Sequence[str], source: _Source) -> str:
+    """One statement for several groupings: each grouping's key and label are columns of a
+    lateral row, grouped by GROUPING SETS so the rows are read once; `grouping_` says which
+    set a result row belongs to."""
+    columns = []
+    for index, group in enumerate(groups):
+        key, label = _group_sql(group, source)
+        columns.append(f"{key} AS k{index}, {label} AS l{index}")
     people = _PEOPLE.format(agent=source.agent)
-    return template.format(key=key, label=label, people=people)
+    people += f"CROSS JOIN LATERAL (SELECT {', '.join(columns)}) grp"
+    keys = ", ".join(f"grp.k{index}" for index in range(len(groups)))
+    select = f"GROUPING({keys}) AS grouping_, " + ", ".join(
+        f"grp.k{index}, grp.l{index}" for index in range(len(groups))
+    )
+    sets = ", ".join(f"(grp.k{index}, grp.l{index})" for index in range(len(groups)))
+    return template.format(select=select, people=people, grouping=f"GROUPING SETS ({sets})")
 
 
 async def _fetch(
-    pool: asyncpg.Pool, template: str, group: str, source: _Source, *args: Any
-) -> list[asyncpg.Record]:
-    rows = await pool.fetch(_sql(template, group, source), *args)
-    return [row for row in rows if row["key"] is not None]
+    pool: asyncpg.Pool, template: str, groups: Sequence[str], source: _Source, *args: Any
+) -> list[tuple[str, str, str, asyncpg.Record]]:
+    """(grouping, key, label, row) for each result row; a row of no key (what no person did,
+    by agent or team) is left out."""
+    rows = await pool.fetch(_sql(template, groups, source), *args)
+    found = []
+    last = len(groups) - 1
+    for row in rows:
+        index = next(i for i in range(len(groups)) if not row["grouping_"] >> (last - i) & 1)
+        key = row[f"k{index}"]
+        if key is not None:
+            found.append((groups[index], key, row[f"l{index}"], row))
+    return found
 
 
 def _counts(row: asyncpg.Record, *names: str) -> dict[str, Any]:
@@ -533,8 +570,26 @@ async def figures(
     now: datetime,
     calls_only: bool = False,
 ) -> list[Figures]:
-    """Every figure of the period, one `Figures` per group, sorted by key. `calls_only`
-    stops after the queue and handle figures (the live board's "today so far").
+    """Every figure of the period, one `Figures` per group, sorted by key (see figures_by)."""
+    found = await figures_by(
+        pool, period, thresholds, (group,), queue=queue, now=now, calls_only=calls_only
+    )
+    return found[group]
+
+
+async def figures_by(
+    pool: asyncpg.Pool,
+    period: Period,
+    thresholds: Thresholds,
+    groups: Sequence[str],
+    *,
+    queue: str | None = None,
+    now: datetime,
+    calls_only: bool = False,
+) -> dict[str, list[Figures]]:
+    """Every figure of the period for each of `groups`, one `Figures` per group sorted by
+    key; each family of figures is one statement for all the groupings. `calls_only` stops
+    after the queue and handle figures (the live board's "today so far").
 
     Satisfaction is not here: the survey's own figures are `ivr.results`.
 
@@ -543,43 +598,38 @@ async def figures(
     """
     t = thresholds
     bounds = (period.start, period.end, period.tz.key, queue)
-    out: dict[str, Figures] = {}
+    out: dict[str, dict[str, Figures]] = {group: {} for group in groups}
 
-    def at(row: asyncpg.Record) -> Figures:
-        key = row["key"]
-        if key not in out:
-            out[key] = Figures(key=key, label=row["label"])
-        return out[key]
+    async def each(
+        template: str, chosen: Sequence[str], source: _Source, *args: Any
+    ) -> list[tuple[Figures, asyncpg.Record]]:
+        if not chosen:
+            return []
+        found = []
+        for group, key, label, row in await _fetch(pool, template, chosen, source, *args):
+            item = out[group].setdefault(key, Figures(key=key, label=label))
+            found.append((item, row))
+        return found
 
-    for row in await _fetch(
-        pool,
-        _QUEUE_SQL,
-        group,
-        _CALL_SOURCE,
-        *bounds,
-        t.short_abandon_s,
-        t.sl_s,
-        t.greeting_max_s,
-        t.inquiry_min_s,
-        t.inquiry_max_s,
-        t.closing_max_s,
-    ):
-        at(row).queue = QueueFigures(**_counts(row, *QueueFigures.__slots__))
-    for row in await _fetch(pool, _HANDLE_SQL, group, _HANDLE_SOURCE, *bounds):
-        at(row).handle = HandleFigures(**_counts(row, *HandleFigures.__slots__))
-    if calls_only:
-        return _sorted(out, group)
-    for row in await _fetch(pool, _FCR_SQL, group, _FCR_SOURCE, *bounds, t.fcr_days):
-        at(row).first_contact = FirstContact(**_counts(row, *FirstContact.__slots__))
-    for row in await _fetch(pool, _SLA_SQL, group, _SLA_SOURCE, *bounds, now):
-        at(row).sla = SlaCompliance(**_counts(row, *SlaCompliance.__slots__))
-    if group in OCCUPANCY_GROUPS and queue is None:
+    standards = (t.short_abandon_s, t.sl_s, t.greeting_max_s, t.inquiry_min_s)
+    standards += (t.inquiry_max_s, t.closing_max_s)
+    for item, row in await each(_QUEUE_SQL, groups, _CALL_SOURCE, *bounds, *standards):
+        item.queue = QueueFigures(**_counts(row, *QueueFigures.__slots__))
+    for item, row in await each(_HANDLE_SQL, groups, _HANDLE_SOURCE, *bounds):
+        item.handle = HandleFigures(**_counts(row, *HandleFigures.__slots__))
+    if not calls_only:
+        for item, row in await each(_FCR_SQL, groups, _FCR_SOURCE, *bounds, t.fcr_days):
+            item.first_contact = FirstContact(**_counts(row, *FirstContact.__slots__))
+        for item, row in await each(_SLA_SQL, groups, _SLA_SOURCE, *bounds, now):
+            item.sla = SlaCompliance(**_counts(row, *SlaCompliance.__slots__))
+        staffed = [g for g in groups if g in OCCUPANCY_GROUPS] if queue is None else []
         presence_args = (period.start, period.end, period.tz.key, now, ACW_PAUSE_REASON)
-        for row in await _fetch(pool, _PRESENCE_SQL, group, _PRESENCE_SOURCE, *presence_args):
-            at(row).presence = Presence(**_counts(row, *Presence.__slots__))
-        for item in out.values():
-            item.presence = item.presence or Presence()
-    return _sorted(out, group)
+        for item, row in await each(_PRESENCE_SQL, staffed, _PRESENCE_SOURCE, *presence_args):
+            item.presence = Presence(**_counts(row, *Presence.__slots__))
+        for group in staffed:
+            for item in out[group].values():
+                item.presence = item.presence or Presence()
+    return {group: _sorted(out[group], group) for group in groups}
 
 
 def _sorted(out: dict[str, Figures], group: str) -> list[Figures]:
