@@ -9,7 +9,7 @@ in one go.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from calls.numbers import normalise
 from cases.access import free_text_sql, visible_cases_sql
 from cases.dates import parse_date
 from cases.errors import ExportTooLarge
@@ -45,6 +46,8 @@ class RegisterFilter:
     topic: str = ""
     province: str = ""
     q: str = ""
+    phone: str = ""
+    name: str = ""
     overdue: bool = False
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
@@ -64,6 +67,8 @@ class RegisterFilter:
             topic=_text(query.get("topic", "")),
             province=_text(query.get("province", "")),
             q=_text(query.get("q", "")),
+            phone=_text(query.get("phone", "")),
+            name=_text(query.get("name", "")),
             overdue=query.get("overdue", "") in ("1", "on", "true"),
             page=_positive_int(query.get("page", "")) or 1,
             page_size=min(
@@ -168,15 +173,44 @@ def _where(flt: RegisterFilter, actor: Actor, now: datetime) -> tuple[str, list[
         clauses.append(f"c.topic ILIKE {param(_contains(flt.topic))}")
     if flt.province:
         clauses.append(f"c.province ILIKE {param(_contains(flt.province))}")
+
+    def own() -> str:
+        """What names the caller is searched only where the actor may read it."""
+        condition, own_args = free_text_sql(actor, len(args) + 1)
+        args.extend(own_args)
+        return condition
+
     if flt.q:
         p = param(_contains(flt.q))
-        own, own_args = free_text_sql(actor, len(args) + 1)
-        args.extend(own_args)
-        details = f"({own} AND c.details ILIKE {p})"
+        details = f"({own()} AND c.details ILIKE {p})"
         clauses.append(f"(c.reference ILIKE {p} OR c.topic ILIKE {p} OR {details})")
+    if flt.phone:
+        clauses.append(f"({own()} AND {_phone_sql(flt.phone, param)})")
+    if flt.name:
+        words = flt.name.lower().split()
+        prefix = f"lower(c.contact_name) LIKE {param(_starts(' '.join(words)))}"
+        whole = (
+            f"regexp_split_to_array(lower(btrim(c.contact_name)), '\\s+') @> {param(words)}::text[]"
+        )
+        clauses.append(f"({own()} AND c.contact_name IS NOT NULL AND ({prefix} OR {whole}))")
     if flt.overdue:
         clauses.append("c.due_at IS NOT NULL AND c.resolved_at IS NULL AND c.due_at < $1")
     return " AND ".join(clauses), args
+
+
+def _phone_sql(typed: str, param: Callable[[Any], str]) -> str:
+    """Cases whose caller record has the number, or whose intake phone has its digits in
+    any of the ways a Thai number is written (081..., 6681..., 006681...)."""
+    number = normalise(typed)
+    if number is None:
+        return "FALSE"
+    spellings = [number.lstrip("+")]
+    if number.startswith("0"):
+        spellings += ["66" + number[1:], "0066" + number[1:]]
+    caller = f"c.caller_id = (SELECT id FROM callers WHERE number = {param(number)})"
+    digits = "regexp_replace(c.contact_phone, '[^0-9]', '', 'g')"
+    intake = f"(c.contact_phone IS NOT NULL AND {digits} = ANY({param(spellings)}::text[]))"
+    return f"({caller} OR {intake})"
 
 
 def _count_sql(where: str) -> str:
@@ -251,10 +285,19 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0, 0), tz)
 
 
+def _literal(text: str) -> str:
+    """`text` with LIKE's wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _contains(text: str) -> str:
     """An ILIKE pattern matching `text` literally anywhere."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{_literal(text)}%"
+
+
+def _starts(text: str) -> str:
+    """A LIKE pattern matching what starts with `text` (an index can serve it)."""
+    return f"{_literal(text)}%"
 
 
 def _enum(enum: type[E], value: str) -> E | None:

@@ -1441,6 +1441,24 @@ CREATE INDEX cases_call ON public.cases USING btree (call_id);
 CREATE INDEX cases_caller ON public.cases USING btree (caller_id, received_at DESC);
 
 --
+-- Name: cases_contact_name_prefix; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_contact_name_prefix ON public.cases USING btree (lower(contact_name) text_pattern_ops) WHERE (contact_name IS NOT NULL);
+
+--
+-- Name: cases_contact_name_words; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_contact_name_words ON public.cases USING gin (regexp_split_to_array(lower(btrim(contact_name)), '\s+'::text)) WHERE (contact_name IS NOT NULL);
+
+--
+-- Name: cases_contact_phone_digits; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_contact_phone_digits ON public.cases USING btree (regexp_replace(contact_phone, '[^0-9]'::text, ''::text, 'g'::text)) WHERE (contact_phone IS NOT NULL);
+
+--
 -- Name: cases_received; Type: INDEX; Schema: public; Owner: -
 --
 
