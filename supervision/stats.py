@@ -611,8 +611,10 @@ async def figures_by(
             found.append((item, row))
         return found
 
-    standards = (t.short_abandon_s, t.sl_s, t.greeting_max_s, t.inquiry_min_s)
-    standards += (t.inquiry_max_s, t.closing_max_s)
+    standards = (
+        *(t.short_abandon_s, t.sl_s, t.greeting_max_s),
+        *(t.inquiry_min_s, t.inquiry_max_s, t.closing_max_s),
+    )
     for item, row in await each(_QUEUE_SQL, groups, _CALL_SOURCE, *bounds, *standards):
         item.queue = QueueFigures(**_counts(row, *QueueFigures.__slots__))
     for item, row in await each(_HANDLE_SQL, groups, _HANDLE_SOURCE, *bounds):
