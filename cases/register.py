@@ -185,32 +185,43 @@ def _where(flt: RegisterFilter, actor: Actor, now: datetime) -> tuple[str, list[
         details = f"({own()} AND c.details ILIKE {p})"
         clauses.append(f"(c.reference ILIKE {p} OR c.topic ILIKE {p} OR {details})")
     if flt.phone:
-        clauses.append(f"({own()} AND {_phone_sql(flt.phone, param)})")
+        clauses.append(f"({own()} AND c.id IN ({_phone_sql(flt.phone, param)}))")
     if flt.name:
-        words = flt.name.lower().split()
-        prefix = f"lower(c.contact_name) LIKE {param(_starts(' '.join(words)))}"
-        whole = (
-            f"regexp_split_to_array(lower(btrim(c.contact_name)), '\\s+') @> {param(words)}::text[]"
-        )
-        clauses.append(f"({own()} AND c.contact_name IS NOT NULL AND ({prefix} OR {whole}))")
+        clauses.append(f"({own()} AND c.id IN ({_name_sql(flt.name, param)}))")
     if flt.overdue:
         clauses.append("c.due_at IS NOT NULL AND c.resolved_at IS NULL AND c.due_at < $1")
     return " AND ".join(clauses), args
 
 
 def _phone_sql(typed: str, param: Callable[[Any], str]) -> str:
-    """Cases whose caller record has the number, or whose intake phone has its digits in
-    any of the ways a Thai number is written (081..., 6681..., 006681...)."""
+    """The ids of cases whose caller record has the number, or whose intake phone has its
+    digits in any of the ways a Thai number is written (081..., 6681..., 006681...): each
+    half found through its own index."""
     number = normalise(typed)
     if number is None:
-        return "FALSE"
+        return "SELECT NULL::bigint"
     spellings = [number.lstrip("+")]
     if number.startswith("0"):
         spellings += ["66" + number[1:], "0066" + number[1:]]
-    caller = f"c.caller_id = (SELECT id FROM callers WHERE number = {param(number)})"
-    digits = "regexp_replace(c.contact_phone, '[^0-9]', '', 'g')"
-    intake = f"(c.contact_phone IS NOT NULL AND {digits} = ANY({param(spellings)}::text[]))"
-    return f"({caller} OR {intake})"
+    return (
+        "SELECT x.id FROM cases x JOIN callers cr ON cr.id = x.caller_id"
+        f" WHERE cr.number = {param(number)}"
+        " UNION SELECT x.id FROM cases x WHERE x.contact_phone IS NOT NULL"
+        f" AND regexp_replace(x.contact_phone, '[^0-9]', '', 'g') = ANY({param(spellings)}::text[])"
+    )
+
+
+def _name_sql(typed: str, param: Callable[[Any], str]) -> str:
+    """The ids of cases whose contact's name starts with the text, or has each typed word as
+    a whole word (a surname), through the prefix and the words index."""
+    words = typed.lower().split()
+    named = "x.contact_name IS NOT NULL"
+    split = "regexp_split_to_array(lower(btrim(x.contact_name)), '\\s+')"
+    return (
+        f"SELECT x.id FROM cases x WHERE {named}"
+        f" AND lower(x.contact_name) LIKE {param(_starts(' '.join(words)))}"
+        f" UNION SELECT x.id FROM cases x WHERE {named} AND {split} @> {param(words)}::text[]"
+    )
 
 
 def _count_sql(where: str) -> str:
