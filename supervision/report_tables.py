@@ -7,9 +7,11 @@ Cells are text, numbers already rounded (one decimal), or dates that carry both 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -114,9 +116,24 @@ async def load_report(
     queue: str | None,
     now: datetime,
 ) -> SupervisorReport:
-    """Run every query of the reports page for one period."""
-    groups = await figures_by(
-        pool, period, thresholds, ("total", *GROUPINGS, "hour"), queue=queue, now=now
+    """Run every query of the reports page for one period: the figures on one connection
+    while the lists, surveys and complaint tables run on another, so a report holds at most
+    two of the pool's connections."""
+
+    async def the_rest() -> dict[str, Any]:
+        return {
+            "surveys": await _survey_figures(surveys, period, queue),
+            "abandoned": await abandoned_calls(pool, period, thresholds, queue=queue),
+            "longest_waits": await longest_waits(pool, period, thresholds, queue=queue),
+            "executive": await executive_report(pool, period, thresholds, queue=queue, now=now),
+            "pause_times": await pause_times(pool, period, now=now),
+            "complaints": await by_region_and_unit(pool, period, now=now),
+            "root_causes": await root_causes(pool, period),
+        }
+
+    groups, rest = await asyncio.gather(
+        figures_by(pool, period, thresholds, ("total", *GROUPINGS, "hour"), queue=queue, now=now),
+        the_rest(),
     )
     return SupervisorReport(
         period=period,
@@ -124,13 +141,7 @@ async def load_report(
         total=groups["total"][0],
         groups={group: groups[group] for group in GROUPINGS},
         hourly=groups["hour"],
-        surveys=await _survey_figures(surveys, period, queue),
-        abandoned=await abandoned_calls(pool, period, thresholds, queue=queue),
-        longest_waits=await longest_waits(pool, period, thresholds, queue=queue),
-        executive=await executive_report(pool, period, thresholds, queue=queue, now=now),
-        pause_times=await pause_times(pool, period, now=now),
-        complaints=await by_region_and_unit(pool, period, now=now),
-        root_causes=await root_causes(pool, period),
+        **rest,
     )
 
 

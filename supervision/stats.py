@@ -545,7 +545,7 @@ async def _fetch(
 ) -> list[tuple[str, str, str, asyncpg.Record]]:
     """(grouping, key, label, row) for each result row; a row of no key (what no person did,
     by agent or team) is left out."""
-    rows = await pool.fetch(_sql(template, groups, source), *args)
+    rows = await fetch_aggregate(pool, _sql(template, groups, source), *args)
     found = []
     last = len(groups) - 1
     for row in rows:
@@ -554,6 +554,18 @@ async def _fetch(
         if key is not None:
             found.append((groups[index], key, row[f"l{index}"], row))
     return found
+
+
+#: Memory for one report statement's sorts and hashes: every grouping set aggregated in
+#: memory rather than sorted through temporary files (PostgreSQL's default is 4 MB).
+REPORT_WORK_MEM = "64MB"
+
+
+async def fetch_aggregate(pool: asyncpg.Pool, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """A read-only report statement with REPORT_WORK_MEM, in a transaction of its own."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await conn.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        return list(await conn.fetch(sql, *args))
 
 
 def _counts(row: asyncpg.Record, *names: str) -> dict[str, Any]:
