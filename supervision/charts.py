@@ -133,7 +133,7 @@ def draw(chart: Chart) -> Drawing:
         if i % every == 0
     ]
     y_ticks = [
-        Tick(y_of(top * share), _value_text(top * share, False))
+        Tick(y_of(top * share), f"{top * share:g}")
         for share in (0, 0.25, 0.5, 0.75, 1)
     ]
     target = None if chart.target is None else y_of(chart.target)
