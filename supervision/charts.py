@@ -132,10 +132,7 @@ def draw(chart: Chart) -> Drawing:
         for i, p in enumerate(chart.points)
         if i % every == 0
     ]
-    y_ticks = [
-        Tick(y_of(top * share), f"{top * share:g}")
-        for share in (0, 0.25, 0.5, 0.75, 1)
-    ]
+    y_ticks = [Tick(y_of(top * share), f"{top * share:g}") for share in (0, 0.25, 0.5, 0.75, 1)]
     target = None if chart.target is None else y_of(chart.target)
     return Drawing(chart, WIDTH, HEIGHT, marks, line, y_ticks, x_ticks, target, baseline)
 
