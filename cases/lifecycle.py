@@ -127,10 +127,16 @@ class Move:
     decision: str = ""
     decision_reasons: str = ""
     unit_id: int | None = None
+    root_cause: str = ""
 
 
-def check_move(status: Status, role: Role, move: Move) -> Status:
-    """The status the move leads to, or a domain error saying why it may not happen."""
+#: Case types whose resolution names a root cause (PWA step 9 analyses complaints).
+NEEDS_ROOT_CAUSE = frozenset({CaseType.COMPLAINT})
+
+
+def check_move(status: Status, role: Role, move: Move, case_type: CaseType | None = None) -> Status:
+    """The status the move leads to, or a domain error saying why it may not happen. A
+    complaint is resolved only with its root cause."""
     rule = TRANSITIONS[move.action]
     if role not in rule.roles:
         raise AccessDenied(
@@ -151,6 +157,8 @@ def check_move(status: Status, role: Role, move: Move) -> Status:
             errors["decision"] = "required"
         if not move.decision_reasons.strip():
             errors["decision_reasons"] = "required"
+        if case_type in NEEDS_ROOT_CAUSE and not move.root_cause.strip():
+            errors["root_cause"] = "required"
     if rule.needs_unit and move.unit_id is None:
         errors["unit_id"] = "required"
     if errors:

@@ -9,7 +9,7 @@ in one go.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from calls.numbers import normalise
 from cases.access import free_text_sql, visible_cases_sql
 from cases.dates import parse_date
 from cases.errors import ExportTooLarge
@@ -45,6 +46,8 @@ class RegisterFilter:
     topic: str = ""
     province: str = ""
     q: str = ""
+    phone: str = ""
+    name: str = ""
     overdue: bool = False
     page: int = 1
     page_size: int = DEFAULT_PAGE_SIZE
@@ -64,6 +67,8 @@ class RegisterFilter:
             topic=_text(query.get("topic", "")),
             province=_text(query.get("province", "")),
             q=_text(query.get("q", "")),
+            phone=_text(query.get("phone", "")),
+            name=_text(query.get("name", "")),
             overdue=query.get("overdue", "") in ("1", "on", "true"),
             page=_positive_int(query.get("page", "")) or 1,
             page_size=min(
@@ -168,15 +173,55 @@ def _where(flt: RegisterFilter, actor: Actor, now: datetime) -> tuple[str, list[
         clauses.append(f"c.topic ILIKE {param(_contains(flt.topic))}")
     if flt.province:
         clauses.append(f"c.province ILIKE {param(_contains(flt.province))}")
+
+    def own() -> str:
+        """What names the caller is searched only where the actor may read it."""
+        condition, own_args = free_text_sql(actor, len(args) + 1)
+        args.extend(own_args)
+        return condition
+
     if flt.q:
         p = param(_contains(flt.q))
-        own, own_args = free_text_sql(actor, len(args) + 1)
-        args.extend(own_args)
-        details = f"({own} AND c.details ILIKE {p})"
+        details = f"({own()} AND c.details ILIKE {p})"
         clauses.append(f"(c.reference ILIKE {p} OR c.topic ILIKE {p} OR {details})")
+    if flt.phone:
+        clauses.append(f"({own()} AND c.id IN ({_phone_sql(flt.phone, param)}))")
+    if flt.name:
+        clauses.append(f"({own()} AND c.id IN ({_name_sql(flt.name, param)}))")
     if flt.overdue:
         clauses.append("c.due_at IS NOT NULL AND c.resolved_at IS NULL AND c.due_at < $1")
     return " AND ".join(clauses), args
+
+
+def _phone_sql(typed: str, param: Callable[[Any], str]) -> str:
+    """The ids of cases whose caller record has the number, or whose intake phone has its
+    digits in any of the ways a Thai number is written (081..., 6681..., 006681...): each
+    half found through its own index."""
+    number = normalise(typed)
+    if number is None:
+        return "SELECT NULL::bigint"
+    spellings = [number.lstrip("+")]
+    if number.startswith("0"):
+        spellings += ["66" + number[1:], "0066" + number[1:]]
+    return (
+        "SELECT x.id FROM cases x JOIN callers cr ON cr.id = x.caller_id"
+        f" WHERE cr.number = {param(number)}"
+        " UNION SELECT x.id FROM cases x WHERE x.contact_phone IS NOT NULL"
+        f" AND regexp_replace(x.contact_phone, '[^0-9]', '', 'g') = ANY({param(spellings)}::text[])"
+    )
+
+
+def _name_sql(typed: str, param: Callable[[Any], str]) -> str:
+    """The ids of cases whose contact's name starts with the text, or has each typed word as
+    a whole word (a surname), through the prefix and the words index."""
+    words = typed.lower().split()
+    named = "x.contact_name IS NOT NULL"
+    split = "regexp_split_to_array(lower(btrim(x.contact_name)), '\\s+')"
+    return (
+        f"SELECT x.id FROM cases x WHERE {named}"
+        f" AND lower(x.contact_name) LIKE {param(_starts(' '.join(words)))}"
+        f" UNION SELECT x.id FROM cases x WHERE {named} AND {split} @> {param(words)}::text[]"
+    )
 
 
 def _count_sql(where: str) -> str:
@@ -251,10 +296,19 @@ def _day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0, 0), tz)
 
 
+def _literal(text: str) -> str:
+    """`text` with LIKE's wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _contains(text: str) -> str:
     """An ILIKE pattern matching `text` literally anywhere."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{_literal(text)}%"
+
+
+def _starts(text: str) -> str:
+    """A LIKE pattern matching what starts with `text` (an index can serve it)."""
+    return f"{_literal(text)}%"
 
 
 def _enum(enum: type[E], value: str) -> E | None:

@@ -243,7 +243,7 @@ class CaseRepository:
                 raise AccessDenied("not your case", case_id=case_id)
             if move.unit_id is not None:
                 await self._require_unit(conn, move.unit_id)
-            await self._apply(conn, case_id, current.status, move, actor, now)
+            await self._apply(conn, case_id, current.status, move, actor, now, current.case_type)
         log.info("case_transition", case_id=case_id, action=move.action)
         return await self._load(case_id)
 
@@ -271,8 +271,9 @@ class CaseRepository:
         move: Move,
         actor: Actor,
         now: datetime,
+        case_type: CaseType | None = None,
     ) -> None:
-        target = check_move(status, actor.role, move)
+        target = check_move(status, actor.role, move, case_type)
         sets, args = _columns_for(move, now)
         assignments = ", ".join(f"{col} = ${i + 3}" for i, col in enumerate(sets))
         await conn.execute(
@@ -290,6 +291,8 @@ class CaseRepository:
         if move.decision:
             data["decision"] = move.decision
             data["decision_reasons"] = move.decision_reasons
+        if move.root_cause:
+            data["root_cause"] = move.root_cause
         await self._event(
             conn, case_id, now, actor, move.action.value, status, target, move.note, data
         )
@@ -519,8 +522,14 @@ def _columns_for(move: Move, now: datetime) -> tuple[list[str], list[Any]]:
             return ["unit_id", "forwarded_at"], [move.unit_id, now]
         case Action.RESOLVE:
             return (
-                ["resolved_at", "decision", "decision_reasons", "findings"],
-                [now, move.decision, move.decision_reasons, move.note or None],
+                ["resolved_at", "decision", "decision_reasons", "findings", "root_cause"],
+                [
+                    now,
+                    move.decision,
+                    move.decision_reasons,
+                    move.note or None,
+                    move.root_cause or None,
+                ],
             )
         case Action.NOTIFY:
             return ["notified_at"], [now]

@@ -216,6 +216,14 @@ class CodeLabel(BaseModel):
 RESERVED_PAUSE_CODES = ("login", "wrapup")
 
 
+def _unique_codes(labels: list[CodeLabel]) -> list[str]:
+    """The codes of a configured list, which must have at least one and no code twice."""
+    codes = [c.code for c in labels]
+    if not codes or len(codes) != len(set(codes)):
+        raise ValueError("codes must be unique and at least one is needed")
+    return codes
+
+
 def _codes(*rows: tuple[str, str, str]) -> list[CodeLabel]:
     return [CodeLabel(code=code, th=th, en=en) for code, th, en in rows]
 
@@ -251,15 +259,43 @@ class ShiftSettings(BaseModel):
     @field_validator("pause_codes", "wrapup_codes")
     @classmethod
     def _unique_codes(cls, value: list[CodeLabel]) -> list[CodeLabel]:
-        codes = [c.code for c in value]
-        if not codes or len(codes) != len(set(codes)):
-            raise ValueError("codes must be unique and at least one is needed")
+        codes = _unique_codes(value)
         if set(codes) & set(RESERVED_PAUSE_CODES):
             raise ValueError(f"{', '.join(RESERVED_PAUSE_CODES)} are set by the service itself")
         return value
 
     def pause_label(self, code: str, lang: str) -> str | None:
         return next((c.label(lang) for c in self.pause_codes if c.code == code), None)
+
+
+DEFAULT_ROOT_CAUSES = _codes(
+    ("pipe_leak", "ท่อแตก/ท่อรั่ว", "Burst or leaking pipe"),
+    ("low_pressure", "น้ำไม่ไหล/ไหลอ่อน", "No water or low pressure"),
+    ("water_quality", "คุณภาพน้ำ", "Water quality"),
+    ("meter_billing", "มาตรวัดน้ำ/ค่าน้ำ", "Meter or bill"),
+    ("staff_service", "การให้บริการของพนักงาน", "Staff service"),
+    ("works_damage", "งานก่อสร้าง/ซ่อมแซมสร้างความเสียหาย", "Damage from works"),
+    ("other", "อื่น ๆ", "Other"),
+)
+
+
+class ReportSettings(BaseModel):
+    """Supervisor reports: the root causes a complaint is resolved with (PWA step 9's
+    quarterly analysis counts complaints by them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    root_causes: list[CodeLabel] = Field(default_factory=lambda: list(DEFAULT_ROOT_CAUSES))
+
+    @field_validator("root_causes")
+    @classmethod
+    def _unique_causes(cls, value: list[CodeLabel]) -> list[CodeLabel]:
+        _unique_codes(value)
+        return value
+
+    def root_cause_label(self, code: str, lang: str) -> str:
+        """The cause's words, or the code itself once it is no longer configured."""
+        return next((c.label(lang) for c in self.root_causes if c.code == code), code)
 
 
 class Settings(BaseSettings):
@@ -284,6 +320,7 @@ class Settings(BaseSettings):
     call_control: CallControlSettings = Field(default_factory=CallControlSettings)
     spy: SpySettings = Field(default_factory=SpySettings)
     shift: ShiftSettings = Field(default_factory=ShiftSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     survey: dict[str, Any] = Field(
         default_factory=dict, description="ivr.config.SurveySettings, in seconds and HH:MM"
     )

@@ -506,6 +506,7 @@ CREATE TABLE public.cases (
     notified_at timestamp with time zone,
     escalated_at timestamp with time zone,
     assigned_to bigint,
+    root_cause text,
     CONSTRAINT cases_case_type_check CHECK ((case_type = ANY (ARRAY['inquiry'::text, 'complaint'::text, 'suggestion'::text, 'compliment'::text, 'incident_report'::text, 'information_kb'::text, 'information_unit'::text]))),
     CONSTRAINT cases_channel_check CHECK ((channel = ANY (ARRAY['phone'::text, 'online'::text, 'letter'::text, 'email'::text, 'walk_in'::text, 'live_chat'::text]))),
     CONSTRAINT cases_status_known CHECK ((status = ANY (ARRAY['received'::text, 'acknowledged'::text, 'assessed'::text, 'forwarded'::text, 'in_progress'::text, 'resolved'::text, 'notified'::text, 'closed'::text])))
@@ -1368,6 +1369,12 @@ CREATE INDEX queue_log_callid_event ON asterisk.queue_log USING btree (callid, e
 CREATE INDEX admin_audit_target ON public.admin_audit USING btree (target_user_id, at DESC);
 
 --
+-- Name: agent_state_events_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX agent_state_events_at ON public.agent_state_events USING btree (at);
+
+--
 -- Name: agent_state_events_user_at; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1408,6 +1415,12 @@ CREATE INDEX callback_requests_open ON public.callback_requests USING btree (req
 --
 
 CREATE INDEX calls_agent_joined ON public.calls USING btree (agent_user_id, joined_at);
+
+--
+-- Name: calls_answered; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX calls_answered ON public.calls USING btree (answered_at) WHERE (agent_user_id IS NOT NULL);
 
 --
 -- Name: calls_caller_joined; Type: INDEX; Schema: public; Owner: -
@@ -1474,6 +1487,24 @@ CREATE INDEX cases_call ON public.cases USING btree (call_id);
 --
 
 CREATE INDEX cases_caller ON public.cases USING btree (caller_id, received_at DESC);
+
+--
+-- Name: cases_contact_name_prefix; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_contact_name_prefix ON public.cases USING btree (lower(contact_name) text_pattern_ops) WHERE (contact_name IS NOT NULL);
+
+--
+-- Name: cases_contact_name_words; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_contact_name_words ON public.cases USING gin (regexp_split_to_array(lower(btrim(contact_name)), '\s+'::text)) WHERE (contact_name IS NOT NULL);
+
+--
+-- Name: cases_contact_phone_digits; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX cases_contact_phone_digits ON public.cases USING btree (regexp_replace(contact_phone, '[^0-9]'::text, ''::text, 'g'::text)) WHERE (contact_phone IS NOT NULL);
 
 --
 -- Name: cases_received; Type: INDEX; Schema: public; Owner: -

@@ -33,6 +33,8 @@ _GROUPS = {
     "all": ("''", "''"),
     "agent": ("s.agent_user_id::text", "COALESCE(max(u.display_name), '')"),
     "queue": ("COALESCE(s.queue, '')", "COALESCE(s.queue, '')"),
+    # The unit of the call's agent, '' for an agent of none; '-' (no team row) for no agent.
+    "team": ("CASE WHEN u.id IS NULL THEN '-' ELSE COALESCE(u.unit_id::text, '') END", "''"),
     "day": ("date_trunc('day', s.created_at AT TIME ZONE $3)::date::text", "''"),
     "week": ("date_trunc('week', s.created_at AT TIME ZONE $3)::date::text", "''"),
     "month": ("date_trunc('month', s.created_at AT TIME ZONE $3)::date::text", "''"),
@@ -103,6 +105,10 @@ class SurveyResults:
 
     async def by_agent(self, start: datetime, end: datetime) -> list[Satisfaction]:
         return await self._grouped("agent", start, end)
+
+    async def by_team(self, start: datetime, end: datetime) -> list[Satisfaction]:
+        """Per unit of the calls' agents, keyed like supervision.stats' team figures."""
+        return await self._grouped("team", start, end)
 
     async def by_queue(self, start: datetime, end: datetime) -> list[Satisfaction]:
         return await self._grouped("queue", start, end)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
-from supervision.stats import Period, Thresholds
+from supervision.stats import Period, Thresholds, fetch_aggregate
 
 #: The breakdowns of the report, in the order it shows them.
 DIMENSIONS = ("occupation", "province", "channel", "gender", "age_band", "case_type", "topic")
@@ -54,27 +54,22 @@ GROUP BY GROUPING SETS (
 ORDER BY dimension, cases DESC, value
 """
 
-# $4 T, $5 S, $6-$9 phase standards, $10 now.
+# $4 T, $5 S, $6-$9 phase standards, $10 now. The call problems in one pass over the calls.
 _PROBLEMS_SQL = """
-SELECT
-    (SELECT count(*) FROM calls c
-     WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
-       AND c.abandoned AND COALESCE(c.wait_s, 0) >= $5) AS abandoned,
-    (SELECT count(*) FROM calls c
-     WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
-       AND c.answered_at IS NOT NULL AND c.wait_s > $4) AS answered_late,
-    (SELECT count(*) FROM calls c
-     WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
-       AND c.end_reason IN ('timeout', 'full', 'empty', 'key', 'redirected')) AS left_unanswered,
-    (SELECT count(*) FROM calls c
-     WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
-       AND c.greeting_s > $6) AS long_greetings,
-    (SELECT count(*) FROM calls c
-     WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
-       AND (c.inquiry_s < $7 OR c.inquiry_s > $8)) AS inquiries_off_standard,
-    (SELECT count(*) FROM calls c
-     WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
-       AND c.closing_s > $9) AS long_closings,
+WITH q AS (
+    SELECT count(*) FILTER (WHERE c.abandoned AND COALESCE(c.wait_s, 0) >= $5) AS abandoned,
+        count(*) FILTER (WHERE c.answered_at IS NOT NULL AND c.wait_s > $4) AS answered_late,
+        count(*) FILTER (
+            WHERE c.end_reason IN ('timeout', 'full', 'empty', 'key', 'redirected')
+        ) AS left_unanswered,
+        count(*) FILTER (WHERE c.greeting_s > $6) AS long_greetings,
+        count(*) FILTER (WHERE c.inquiry_s < $7 OR c.inquiry_s > $8) AS inquiries_off_standard,
+        count(*) FILTER (WHERE c.closing_s > $9) AS long_closings
+    FROM calls c
+    WHERE c.joined_at >= $1 AND c.joined_at < $2 AND ($3::text IS NULL OR c.queue = $3)
+)
+SELECT q.abandoned, q.answered_late, q.left_unanswered, q.long_greetings,
+    q.inquiries_off_standard, q.long_closings,
     (SELECT count(*) FROM cases k LEFT JOIN calls c ON c.id = k.call_id
      WHERE k.due_at >= $1 AND k.due_at < $2 AND ($3::text IS NULL OR c.queue = $3)
        AND COALESCE(k.closed_at, $10) > k.due_at AND k.due_at <= $10) AS cases_overdue,
@@ -84,6 +79,7 @@ SELECT
     (SELECT count(*) FROM surveys s LEFT JOIN calls c ON c.id = s.call_id
      WHERE COALESCE(c.joined_at, s.created_at) >= $1 AND COALESCE(c.joined_at, s.created_at) < $2
        AND ($3::text IS NULL OR c.queue = $3) AND s.rating = 3) AS dissatisfied
+FROM q
 """
 
 PROBLEMS = (
@@ -124,7 +120,7 @@ async def executive_report(
 ) -> ExecutiveReport:
     """The period's breakdowns and service problems; `now` decides which cases are late."""
     report = ExecutiveReport(breakdowns={dimension: [] for dimension in DIMENSIONS})
-    for row in await pool.fetch(_BREAKDOWN_SQL, period.start, period.end, queue):
+    for row in await fetch_aggregate(pool, _BREAKDOWN_SQL, period.start, period.end, queue):
         report.breakdowns[row["dimension"]].append(
             BreakdownRow(row["value"], row["callers"], row["cases"])
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
@@ -20,8 +21,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from cases.dates import Era, Lang
 from cases.spreadsheet import csv_cell, xlsx_cell
-from supervision.report_tables import Cell, Table
+from supervision.report_tables import Cell, DateCell, Table, display
 
 if TYPE_CHECKING:
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -31,20 +33,46 @@ CSV_TYPE = "text/csv"
 _MAX_WIDTH = 60
 
 
-def to_xlsx(tables: Sequence[Table]) -> bytes:
-    """A workbook with one sheet per table (named by its key), headers in bold."""
+#: Excel's date formats; in the Buddhist Era the locale code [$-107041E] asks for the Thai
+#: Buddhist calendar (calendar 07, Thai locale 041E, Western digits 01), so the cell holds
+#: the real date and shows 2/3/2569.
+_DATE_FORMATS = {"be": "[$-107041E]d/m/yyyy", "ce": "d/m/yyyy"}
+_DATETIME_FORMATS = {"be": "[$-107041E]d/m/yyyy h:mm:ss", "ce": "d/m/yyyy h:mm:ss"}
+#: What Excel forbids in a sheet's name, and its longest.
+_NOT_IN_SHEET_NAMES = str.maketrans({c: " " for c in "[]:*?/\\"})
+_SHEET_NAME_MAX = 31
+
+
+def to_xlsx(tables: Sequence[Table], era: Era, lang: Lang) -> bytes:
+    """A workbook with one sheet per table, headers in bold, dates as date cells shown in
+    `era`. Sheets are named by the tables' titles for Thai readers and by their keys (short
+    English names) otherwise."""
     book = Workbook(write_only=True)
+    names: set[str] = set()
     for table in tables:
-        sheet = book.create_sheet(table.key[:31])
+        sheet = book.create_sheet(_sheet_name(table, lang, names))
         _size_columns(sheet, [table.headers, *table.rows])
         sheet.freeze_panes = "A3"
-        sheet.append([_styled(sheet, table.title, Font(bold=True, size=13))])
-        sheet.append([_styled(sheet, text, Font(bold=True)) for text in table.headers])
+        sheet.append([_styled(sheet, table.title, era, Font(bold=True, size=13))])
+        sheet.append([_styled(sheet, text, era, Font(bold=True)) for text in table.headers])
         for row in table.rows:
-            sheet.append([_styled(sheet, cell) for cell in row])
+            sheet.append([_styled(sheet, cell, era) for cell in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _sheet_name(table: Table, lang: Lang, taken: set[str]) -> str:
+    """A name Excel accepts and no other sheet of the book has."""
+    wanted = table.title if lang == "th" else table.key
+    base = wanted.translate(_NOT_IN_SHEET_NAMES).strip("' ")[:_SHEET_NAME_MAX] or table.key
+    name, n = base, 1
+    while name.casefold() in taken:
+        n += 1
+        suffix = f" ({n})"
+        name = base[: _SHEET_NAME_MAX - len(suffix)] + suffix
+    taken.add(name.casefold())
+    return name
 
 
 def _size_columns(sheet: WriteOnlyWorksheet, lines: Sequence[Sequence[Cell]]) -> None:
@@ -52,17 +80,29 @@ def _size_columns(sheet: WriteOnlyWorksheet, lines: Sequence[Sequence[Cell]]) ->
     widths before its rows)."""
     for index in range(1, max(map(len, lines), default=0) + 1):
         column = [line[index - 1] for line in lines if len(line) >= index]
-        widest = max((len(str(value or "")) for value in column), default=8)
+        widest = max((len(display(value or "")) for value in column), default=8)
         sheet.column_dimensions[get_column_letter(index)].width = min(_MAX_WIDTH, widest + 2)
 
 
-def _styled(sheet: WriteOnlyWorksheet, value: Cell, font: Font | None = None) -> WriteOnlyCell:
+def _styled(
+    sheet: WriteOnlyWorksheet, value: Cell, era: Era, font: Font | None = None
+) -> WriteOnlyCell:
+    if isinstance(value, DateCell):
+        cell = WriteOnlyCell(sheet, value.value)
+        formats = _DATETIME_FORMATS if isinstance(value.value, datetime) else _DATE_FORMATS
+        cell.number_format = formats[era]
+        return cell
     cell = xlsx_cell(sheet, value)
     if font is not None:
         cell.font = font
     if isinstance(value, float):
         cell.number_format = "0.0"
     return cell
+
+
+def _plain(cell: Cell) -> str | int | float:
+    """A CSV value: a date as the page words it, anything else as it is."""
+    return cell.text if isinstance(cell, DateCell) else cell
 
 
 def to_csv(tables: Sequence[Table]) -> bytes:
@@ -73,6 +113,6 @@ def to_csv(tables: Sequence[Table]) -> bytes:
         writer.writerow([table.title])
         writer.writerow(table.headers)
         for row in table.rows:
-            writer.writerow([csv_cell(cell) for cell in row])
+            writer.writerow([csv_cell(_plain(cell)) for cell in row])
         writer.writerow([])
     return text.getvalue().encode("utf-8-sig")

@@ -1,30 +1,31 @@
 """The supervisor report as plain tables: the page renders them and the exports write them,
 so what a supervisor reads on screen and in Excel is the same rows, cell for cell.
 
-Cells are text or numbers already rounded (one decimal); dates are formatted in the reader's
-era and language here, once.
+Cells are text, numbers already rounded (one decimal), or dates that carry both their value
+(for the workbook's date cells) and their words in the reader's era and language.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from cases.dates import (
-    BE_OFFSET,
-    ENGLISH_MONTHS_LONG,
-    THAI_MONTHS_LONG,
-    Era,
-    Lang,
-    format_date,
-    format_datetime,
-)
+from cases.dates import Era, Lang, format_date, format_datetime
 from ivr.results import Satisfaction, SurveyResults
+from supervision.complaints import (
+    RootCauseCount,
+    UnitComplaints,
+    by_region_and_unit,
+    root_causes,
+)
 from supervision.executive import DIMENSIONS, PROBLEMS, ExecutiveReport, executive_report
+from supervision.periods import month_title, neighbour, preset_period, preset_title
 from supervision.stats import (
     CallLine,
     Figures,
@@ -32,12 +33,22 @@ from supervision.stats import (
     Period,
     Thresholds,
     abandoned_calls,
-    figures,
+    figures_by,
     longest_waits,
     pause_times,
 )
 
-Cell = str | int | float
+
+@dataclass(frozen=True, slots=True)
+class DateCell:
+    """A date, or a local date and time, with the words the page shows for it: the workbook
+    writes `value` as a real date cell, the page and the CSV write `text`."""
+
+    value: date | datetime
+    text: str
+
+
+Cell = str | int | float | DateCell
 Text = Callable[[str], str]
 Surveys = Mapping[str, Satisfaction]
 #: The groupings the page shows, each as a table `by_<group>`.
@@ -59,7 +70,7 @@ class SupervisorReport:
     """Everything the reports page shows for one period (and queue).
 
     `surveys` holds the survey's own figures (ivr.results) per grouping ("total", "queue",
-    "agent", "day", "month"), keyed like the call figures; without them a satisfaction cell
+    "agent", "team", "day", "month"), keyed like the call figures; without them a satisfaction cell
     is empty.
     """
 
@@ -67,11 +78,14 @@ class SupervisorReport:
     queue: str | None
     total: Figures
     groups: dict[str, list[Figures]]
+    hourly: list[Figures]
     surveys: dict[str, Surveys]
     abandoned: list[CallLine]
     longest_waits: list[CallLine]
     executive: ExecutiveReport
     pause_times: list[PauseTime]
+    complaints: list[UnitComplaints]
+    root_causes: list[RootCauseCount]
 
 
 async def _survey_figures(
@@ -87,6 +101,7 @@ async def _survey_figures(
         "total": {"": await results.overall(start, end)},
         "queue": by_queue,
         "agent": {s.key: s for s in await results.by_agent(start, end)},
+        "team": {s.key: s for s in await results.by_team(start, end)},
         "day": {s.key: s for s in await results.by_period(start, end, "day")},
         "month": {s.key[:7]: s for s in await results.by_period(start, end, "month")},
     }
@@ -101,21 +116,32 @@ async def load_report(
     queue: str | None,
     now: datetime,
 ) -> SupervisorReport:
-    """Run every query of the reports page for one period."""
+    """Run every query of the reports page for one period: the figures on one connection
+    while the lists, surveys and complaint tables run on another, so a report holds at most
+    two of the pool's connections."""
 
-    async def by(group: str) -> list[Figures]:
-        return await figures(pool, period, thresholds, group=group, queue=queue, now=now)
+    async def the_rest() -> dict[str, Any]:
+        return {
+            "surveys": await _survey_figures(surveys, period, queue),
+            "abandoned": await abandoned_calls(pool, period, thresholds, queue=queue),
+            "longest_waits": await longest_waits(pool, period, thresholds, queue=queue),
+            "executive": await executive_report(pool, period, thresholds, queue=queue, now=now),
+            "pause_times": await pause_times(pool, period, now=now),
+            "complaints": await by_region_and_unit(pool, period, now=now),
+            "root_causes": await root_causes(pool, period),
+        }
 
+    groups, rest = await asyncio.gather(
+        figures_by(pool, period, thresholds, ("total", *GROUPINGS, "hour"), queue=queue, now=now),
+        the_rest(),
+    )
     return SupervisorReport(
         period=period,
         queue=queue,
-        total=(await by("total"))[0],
-        groups={group: await by(group) for group in GROUPINGS},
-        surveys=await _survey_figures(surveys, period, queue),
-        abandoned=await abandoned_calls(pool, period, thresholds, queue=queue),
-        longest_waits=await longest_waits(pool, period, thresholds, queue=queue),
-        executive=await executive_report(pool, period, thresholds, queue=queue, now=now),
-        pause_times=await pause_times(pool, period, now=now),
+        total=groups["total"][0],
+        groups={group: groups[group] for group in GROUPINGS},
+        hourly=groups["hour"],
+        **rest,
     )
 
 
@@ -128,6 +154,8 @@ def display(cell: Cell) -> str:
     """How a cell reads on the page (and how a test compares it with the workbook)."""
     if isinstance(cell, float):
         return f"{cell:.1f}"
+    if isinstance(cell, DateCell):
+        return cell.text
     return str(cell)
 
 
@@ -150,6 +178,7 @@ _SUMMARY = (
     "aht",
     "occupancy",
     "phase_compliance",
+    "phases_marked",
     "fcr",
     "satisfaction",
     "satisfaction_target",
@@ -185,6 +214,7 @@ _AGENT_COLUMNS = (
     "aht",
     "occupancy",
     "phase_compliance",
+    "phases_marked",
     "satisfaction",
     "fcr",
 )
@@ -229,6 +259,7 @@ def _value(f: Figures, name: str, survey: Satisfaction | None) -> Cell:
         "aht": h.aht_s,
         "occupancy": f.occupancy,
         "phase_compliance": q.phase_compliance,
+        "phases_marked": q.phases_marked_share,
         "fcr": f.first_contact.rate,
         "sla_compliance": f.sla.rate,
     }
@@ -248,7 +279,7 @@ def grouped_table(
     key: str,
     items: Sequence[Figures],
     t: Text,
-    label: Callable[[Figures], str],
+    label: Callable[[Figures], Cell],
     columns: Sequence[str] = _GROUP_COLUMNS,
     surveys: Surveys | None = None,
 ) -> Table:
@@ -278,7 +309,10 @@ def _calls(
     rows: list[list[Cell]] = []
     for line in lines:
         row: list[Cell] = [
-            format_datetime(line.joined_at, era, lang, seconds=True, tz=tz),
+            DateCell(
+                line.joined_at.astimezone(tz).replace(tzinfo=None),
+                format_datetime(line.joined_at, era, lang, seconds=True, tz=tz),
+            ),
             line.queue,
             line.caller_number,
             line.caller_name,
@@ -337,11 +371,15 @@ def _executive(report: ExecutiveReport, t: Text) -> list[Table]:
     return tables
 
 
+def _day(key: str, era: Era, lang: Lang) -> DateCell:
+    day = date.fromisoformat(key)
+    return DateCell(day, format_date(day, era, lang))
+
+
 def _month(key: str, era: Era, lang: Lang) -> str:
     """ "มีนาคม 2569" / "March 2026" from "2026-03"."""
     year, month = (int(part) for part in key.split("-"))
-    names = THAI_MONTHS_LONG if lang == "th" else ENGLISH_MONTHS_LONG
-    return f"{names[month - 1]} {year + BE_OFFSET if era == 'be' else year}"
+    return month_title(year, month, era, lang)
 
 
 def _pause_codes(times: Sequence[PauseTime], t: Text, codes: Mapping[str, str]) -> Table:
@@ -354,15 +392,76 @@ def _pause_codes(times: Sequence[PauseTime], t: Text, codes: Mapping[str, str]) 
     return Table("pause_codes", t("sup.table.pause_codes"), headers, rows)
 
 
+def _complaints_by_unit(rows: Sequence[UnitComplaints], t: Text) -> Table:
+    """PWA's daily results per region and unit, each region closed by its subtotal."""
+    names = ("region", "unit", "received", "resolved", "resolved_in_sla", "in_sla_rate")
+    headers = [t(f"sup.complaints.{h}") for h in (*names, "open", "overdue")]
+    body: list[list[Cell]] = []
+    for row in rows:
+        if row.subtotal:
+            unit = t("sup.complaints.region_total")
+        else:
+            unit = row.unit or t("sup.complaints.not_forwarded")
+        body.append(
+            [
+                row.region,
+                unit,
+                row.received,
+                row.resolved,
+                row.resolved_in_sla,
+                _r(row.in_sla_rate),
+                row.open,
+                row.overdue,
+            ]
+        )
+    return Table("complaints_by_unit", t("sup.table.complaints_by_unit"), headers, body)
+
+
+def _quarters(period: Period) -> list[Period]:
+    """The (fiscal) quarters the period touches, in order."""
+    quarter = preset_period("quarter", period.first, period.tz)
+    found = [quarter]
+    while quarter.last < period.last:
+        quarter = neighbour("quarter", quarter, 1)
+        found.append(quarter)
+    return found
+
+
+def _root_causes(
+    report: SupervisorReport, t: Text, era: Era, lang: Lang, causes: Mapping[str, str]
+) -> Table:
+    """Complaints resolved per root cause and quarter: every configured cause, then any
+    other code found, then those resolved before a cause was recorded."""
+    quarters = _quarters(report.period)
+    counts = {(c.cause, c.quarter): c.complaints for c in report.root_causes}
+    found = {c.cause for c in report.root_causes}
+    order = [*causes, *sorted(found - set(causes) - {""}), *([""] if "" in found else [])]
+    headers = [t("sup.col.root_cause")]
+    headers += [preset_title("quarter", q, t, era, lang) for q in quarters]
+    headers.append(t("sup.col.total"))
+    body: list[list[Cell]] = []
+    for cause in order:
+        per_quarter = [counts.get((cause, q.first), 0) for q in quarters]
+        label = causes.get(cause, cause) or t("sup.complaints.not_recorded")
+        body.append([label, *per_quarter, sum(per_quarter)])
+    return Table("root_causes", t("sup.table.root_causes"), headers, body)
+
+
 def build_tables(
-    report: SupervisorReport, t: Text, era: Era, lang: Lang, codes: Mapping[str, str]
+    report: SupervisorReport,
+    t: Text,
+    era: Era,
+    lang: Lang,
+    codes: Mapping[str, str],
+    causes: Mapping[str, str],
 ) -> list[Table]:
-    """Every table of the report, in page order; `codes` labels the pause codes."""
-    labels: dict[str, Callable[[Figures], str]] = {
+    """Every table of the report, in page order; `codes` labels the pause codes and
+    `causes` the complaints' root causes (in their configured order)."""
+    labels: dict[str, Callable[[Figures], Cell]] = {
         "queue": lambda f: f.label,
         "agent": lambda f: f.label or t("sup.no_agent"),
         "team": lambda f: f.label or t("sup.no_team"),
-        "day": lambda f: format_date(date.fromisoformat(f.key), era, lang),
+        "day": lambda f: _day(f.key, era, lang),
         "month": lambda f: _month(f.key, era, lang),
     }
     columns = {"agent": _AGENT_COLUMNS, "team": _AGENT_COLUMNS}
@@ -383,4 +482,6 @@ def build_tables(
         _calls("longest_waits", report.longest_waits, t, era, lang, report.period.tz),
         _pause_codes(report.pause_times, t, codes),
         *_executive(report.executive, t),
+        _complaints_by_unit(report.complaints, t),
+        _root_causes(report, t, era, lang, causes),
     ]

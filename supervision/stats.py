@@ -13,6 +13,7 @@ day the case was due. Satisfaction belongs to the survey's own figures: `ivr.res
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -22,9 +23,13 @@ import asyncpg
 
 from cases.working_days import BANGKOK
 
-GROUPS = ("total", "queue", "agent", "team", "day", "month")
+GROUPS = ("total", "queue", "agent", "team", "day", "month", "hour")
 #: Groupings for which agent state intervals can be split: occupancy needs logged-in time.
 OCCUPANCY_GROUPS = ("total", "agent", "team")
+#: The groupings whose rows are people; a row that is nobody who worked is left out.
+PEOPLE_GROUPS = ("agent", "team")
+#: The pause reason under which the PBX holds an agent's wrap-up (agent_ui.panel_service).
+ACW_PAUSE_REASON = "wrapup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +77,8 @@ class Thresholds:
     closing_max_s: float = 30
 
 
-def _percent(part: float, whole: float) -> float | None:
+def percent(part: float, whole: float) -> float | None:
+    """part ÷ whole × 100, or None without a whole to divide by."""
     return None if whole <= 0 else part * 100.0 / whole
 
 
@@ -97,28 +103,29 @@ class QueueFigures:
     greeting_ok: int = 0
     inquiry_ok: int = 0
     closing_ok: int = 0
+    phases_marked: int = 0
     phases_ok: int = 0
 
     @property
     def abandon_rate(self) -> float | None:
         """(abandoned − short) ÷ (offered − short) × 100."""
         short = self.short_abandoned
-        return _percent(self.abandoned - short, self.offered - short)
+        return percent(self.abandoned - short, self.offered - short)
 
     @property
     def service_level(self) -> float | None:
         """Answered within T ÷ (answered + abandoned − short) × 100 (Genesys form)."""
-        return _percent(self.answered_in_t, self.answered + self.abandoned - self.short_abandoned)
+        return percent(self.answered_in_t, self.answered + self.abandoned - self.short_abandoned)
 
     @property
     def sl1(self) -> float | None:
         """Asterisk's SL1: answered within T ÷ answered."""
-        return _percent(self.answered_in_t, self.answered)
+        return percent(self.answered_in_t, self.answered)
 
     @property
     def sl2(self) -> float | None:
         """Asterisk's SL2: (answered + abandoned within T) ÷ (answered + abandoned)."""
-        return _percent(self.answered_in_t + self.abandoned_in_t, self.answered + self.abandoned)
+        return percent(self.answered_in_t + self.abandoned_in_t, self.answered + self.abandoned)
 
     @property
     def asa_s(self) -> float | None:
@@ -126,9 +133,16 @@ class QueueFigures:
 
     @property
     def phase_compliance(self) -> float | None:
-        """Answered calls, once over, whose three phases each met the standard; a phase the
-        agent never timed fails. A call still talking is not judged yet."""
-        return _percent(self.phases_ok, self.finished)
+        """Of the answered calls, once over, whose three phases the agent marked: those whose
+        phases each met the standard. An unmarked call says nothing of how it went, so it is
+        left out here and counted in `phases_marked_share`. A call still talking is not
+        judged yet."""
+        return percent(self.phases_ok, self.phases_marked)
+
+    @property
+    def phases_marked_share(self) -> float | None:
+        """How much of the answered, finished calls phase compliance speaks for."""
+        return percent(self.phases_marked, self.finished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,17 +172,21 @@ class HandleFigures:
         """(talk + hold + ACW) ÷ handled calls."""
         return _mean(self.talk_s + self.hold_s + self.acw_s, self.handled)
 
-    @property
-    def busy_s(self) -> float:
-        return self.ring_s + self.talk_s + self.hold_s + self.acw_s
-
 
 @dataclass(frozen=True, slots=True)
 class Presence:
-    """Logged-in and paused seconds from the agents' availability log."""
+    """Logged-in and paused seconds from the agents' availability log, and the busy seconds
+    (ring, talk, hold, ACW) that fell inside the agent's available time.
+
+    The PBX holds wrap-up by pausing the agent with reason `wrapup`: that pause is after-call
+    work, so it is not paused time. Busy time is the union of each call's ring-to-ACW-end
+    inside the logged-in, unpaused spans, so a call taken while the log says otherwise, or two
+    calls overlapping, cannot push occupancy past 100 %.
+    """
 
     logged_in_s: float = 0.0
     paused_s: float = 0.0
+    busy_s: float = 0.0
 
     @property
     def available_s(self) -> float:
@@ -194,7 +212,7 @@ class FirstContact:
 
     @property
     def rate(self) -> float | None:
-        return _percent(self.resolved_first, self.contacts)
+        return percent(self.resolved_first, self.contacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +224,7 @@ class SlaCompliance:
 
     @property
     def rate(self) -> float | None:
-        return _percent(self.met, self.due)
+        return percent(self.met, self.due)
 
 
 @dataclass(slots=True)
@@ -226,7 +244,14 @@ class Figures:
         """(ring + talk + hold + ACW) ÷ (logged-in − paused) × 100; None without presence."""
         if self.presence is None:
             return None
-        return _percent(self.handle.busy_s, self.presence.available_s)
+        return percent(self.presence.busy_s, self.presence.available_s)
+
+    @property
+    def is_person(self) -> bool:
+        """A row of the agent or team tables stands for people who worked the queues in the
+        period: answered or handled a call, or were logged in."""
+        worked = self.queue.answered or self.handle.handled
+        return bool(worked or (self.presence is not None and self.presence.logged_in_s > 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,16 +264,21 @@ class _Source:
 
 
 def _group_sql(group: str, source: _Source) -> tuple[str, str]:
-    """The key and label expressions of a grouping (from this fixed table only)."""
+    """The key and label expressions of a grouping (from this fixed table only). By agent and
+    by team, what no person did (a call nobody answered) has no key and no row."""
     if group not in GROUPS:
         raise ValueError(f"unknown grouping {group!r}; one of {', '.join(GROUPS)}")
     expressions = {
         "total": ("''", "''"),
         "queue": (f"COALESCE({source.queue}, '')", f"COALESCE({source.queue}, '')"),
-        "agent": (f"COALESCE({source.agent}::text, '')", "COALESCE(u.display_name, '')"),
-        "team": ("COALESCE(un.id::text, '')", "COALESCE(un.name, '')"),
+        "agent": (f"{source.agent}::text", "COALESCE(u.display_name, '')"),
+        "team": (
+            f"CASE WHEN {source.agent} IS NOT NULL THEN COALESCE(un.id::text, '') END",
+            "COALESCE(un.name, '')",
+        ),
         "day": (f"to_char({source.at} AT TIME ZONE p.tz, 'YYYY-MM-DD')",) * 2,
         "month": (f"to_char({source.at} AT TIME ZONE p.tz, 'YYYY-MM')",) * 2,
+        "hour": (f"to_char({source.at} AT TIME ZONE p.tz, 'HH24')",) * 2,
     }
     return expressions[group]
 
@@ -278,7 +308,7 @@ WITH p AS (
            $5::float8 AS short_s, $6::float8 AS sl_s, $7::float8 AS greeting_max,
            $8::float8 AS inquiry_min, $9::float8 AS inquiry_max, $10::float8 AS closing_max
 )
-SELECT {{key}} AS key, {{label}} AS label,
+SELECT {{select}},
     count(*) AS offered,
     count(*) FILTER (WHERE c.answered_at IS NOT NULL) AS answered,
     count(*) FILTER (WHERE c.abandoned) AS abandoned,
@@ -292,6 +322,7 @@ SELECT {{key}} AS key, {{label}} AS label,
     count(*) FILTER (WHERE g.finished AND g.greeting) AS greeting_ok,
     count(*) FILTER (WHERE g.finished AND g.inquiry) AS inquiry_ok,
     count(*) FILTER (WHERE g.finished AND g.closing) AS closing_ok,
+    count(*) FILTER (WHERE g.finished AND g.marked) AS phases_marked,
     count(*) FILTER (WHERE g.finished AND g.greeting AND g.inquiry AND g.closing) AS phases_ok
 FROM calls c
 CROSS JOIN p
@@ -300,18 +331,19 @@ CROSS JOIN LATERAL (
     SELECT c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL AS finished,
            COALESCE(c.greeting_s <= p.greeting_max, false) AS greeting,
            COALESCE(c.inquiry_s BETWEEN p.inquiry_min AND p.inquiry_max, false) AS inquiry,
-           COALESCE(c.closing_s <= p.closing_max, false) AS closing
+           COALESCE(c.closing_s <= p.closing_max, false) AS closing,
+           num_nonnulls(c.greeting_s, c.inquiry_s, c.closing_s) = 3 AS marked
 ) g
 {{people}}
 WHERE c.joined_at >= p.t0 AND c.joined_at < p.t1 AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
+GROUP BY {{grouping}}
 """
 
 _HANDLE_SQL = """
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue
 )
-SELECT {key} AS key, {label} AS label,
+SELECT {select},
     count(*) AS handled,
     COALESCE(sum(c.ring_s), 0) AS ring_s,
     COALESCE(sum(c.talk_s), 0) AS talk_s,
@@ -325,42 +357,89 @@ WHERE c.answered_at IS NOT NULL AND c.ended_at IS NOT NULL
   AND COALESCE(c.wrapup_ended_at, c.ended_at) >= p.t0
   AND COALESCE(c.wrapup_ended_at, c.ended_at) < p.t1
   AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
+GROUP BY {grouping}
 """
 
-# Each availability lasts until the agent's next change, or until $4 (now) for the last one.
+# Each availability lasts until the agent's next change, or until $4 (now) for the last one;
+# a span is clipped to the period. $5 is the pause reason under which the PBX holds wrap-up
+# (agent_ui.panel_service): after-call work, not a pause.
 _SPANS = """
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz,
-           $4::timestamptz AS now_
+           $4::timestamptz AS now_, $5::text AS acw_reason
+),
+known AS (
+    -- Each agent's state when the period starts, then every change within it; both found
+    -- through the (user_id, at) index, agent by agent.
+    SELECT e.user_id, e.availability, e.reason, e.at, e.id
+    FROM users u CROSS JOIN p
+    CROSS JOIN LATERAL (
+        SELECT x.user_id, x.availability, x.reason, x.at, x.id FROM agent_state_events x
+        WHERE x.user_id = u.id AND x.at <= p.t0 ORDER BY x.at DESC, x.id DESC LIMIT 1
+    ) e
+    UNION ALL
+    SELECT x.user_id, x.availability, x.reason, x.at, x.id
+    FROM users u CROSS JOIN p
+    JOIN agent_state_events x ON x.user_id = u.id AND x.at > p.t0 AND x.at < p.t1
 ),
 ev AS (
-    SELECT e.user_id, e.availability, e.reason, e.at,
-           lead(e.at) OVER (PARTITION BY e.user_id ORDER BY e.at, e.id) AS next_at
-    FROM agent_state_events e CROSS JOIN p
-    WHERE e.at < p.t1 AND e.at >= COALESCE(
-        (SELECT max(x.at) FROM agent_state_events x WHERE x.user_id = e.user_id AND x.at <= p.t0),
-        '-infinity'
-    )
+    SELECT known.user_id, known.availability, known.reason, known.at,
+           lead(known.at) OVER (PARTITION BY known.user_id ORDER BY known.at, known.id)
+               AS next_at
+    FROM known
 ),
 spans AS (
-    SELECT ev.user_id, ev.availability, ev.reason,
-           EXTRACT(EPOCH FROM LEAST(COALESCE(ev.next_at, p.now_), p.t1)
-                              - GREATEST(ev.at, p.t0))::float8 AS s
+    SELECT ev.user_id, ev.availability, ev.reason, b.lo, b.hi,
+           EXTRACT(EPOCH FROM b.hi - b.lo)::float8 AS s,
+           ev.availability = 'paused' AND ev.reason <> p.acw_reason AS paused,
+           ev.availability = 'ready' OR (ev.availability = 'paused' AND ev.reason = p.acw_reason)
+               AS available
     FROM ev CROSS JOIN p
+    CROSS JOIN LATERAL (
+        SELECT GREATEST(ev.at, p.t0) AS lo, LEAST(COALESCE(ev.next_at, p.now_), p.t1) AS hi
+    ) b
 )
 """
+# Busy: each finished call from its ringing to the end of its after-call work, merged per
+# agent and kept to the agent's available spans. A call lasts less than a day, which lets the
+# answer-time index find the calls that may reach into the period.
 _PRESENCE_SQL = (
     _SPANS
-    + """SELECT {key} AS key, {label} AS label,
-    COALESCE(sum(spans.s) FILTER (WHERE spans.availability IN ('ready', 'paused')), 0)
-        AS logged_in_s,
-    COALESCE(sum(spans.s) FILTER (WHERE spans.availability = 'paused'), 0) AS paused_s
-FROM spans
-CROSS JOIN p
+    + """,
+per_agent AS (
+    SELECT spans.user_id,
+        sum(spans.s) FILTER (WHERE spans.availability IN ('ready', 'paused')) AS logged_in_s,
+        COALESCE(sum(spans.s) FILTER (WHERE spans.paused), 0) AS paused_s,
+        range_agg(tstzrange(spans.lo, spans.hi)) FILTER (WHERE spans.available) AS available
+    FROM spans
+    WHERE spans.s > 0
+    GROUP BY 1
+),
+worked AS (
+    SELECT c.agent_user_id AS user_id, range_agg(tstzrange(b.lo, GREATEST(b.lo, b.hi))) AS busy
+    FROM calls c
+    CROSS JOIN p
+    CROSS JOIN LATERAL (
+        SELECT c.answered_at - make_interval(secs => COALESCE(c.ring_s, 0)) AS lo,
+               COALESCE(c.wrapup_ended_at, c.ended_at) AS hi
+    ) b
+    WHERE c.agent_user_id IS NOT NULL AND c.ended_at IS NOT NULL
+      AND (c.wrapup_started_at IS NULL OR c.wrapup_ended_at IS NOT NULL)
+      AND c.answered_at >= p.t0 - interval '1 day' AND c.answered_at < p.t1
+    GROUP BY 1
+)
+SELECT {select},
+    COALESCE(sum(pa.logged_in_s), 0) AS logged_in_s,
+    sum(pa.paused_s) AS paused_s,
+    sum(o.busy_s) AS busy_s
+FROM per_agent pa
+LEFT JOIN worked w ON w.user_id = pa.user_id
+CROSS JOIN LATERAL (
+    SELECT COALESCE(sum(EXTRACT(EPOCH FROM upper(x) - lower(x))), 0)::float8 AS busy_s
+    FROM unnest(COALESCE(pa.available * w.busy, '{{}}'::tstzmultirange)) x
+) o
 {people}
-WHERE spans.s > 0
-GROUP BY 1, 2
+GROUP BY {grouping}
 """
 )
 
@@ -372,7 +451,7 @@ _PAUSE_CODES_SQL = (
 SELECT spans.user_id AS agent_id, COALESCE(u.display_name, '') AS agent, spans.reason AS code,
        sum(spans.s) AS seconds
 FROM spans LEFT JOIN users u ON u.id = spans.user_id
-WHERE spans.s > 0 AND spans.availability = 'paused'
+WHERE spans.s > 0 AND spans.paused
 GROUP BY 1, 2, 3
 ORDER BY 2, 1, 3
 """
@@ -384,32 +463,36 @@ def _contact_number(case: str, caller: str) -> str:
     return f"COALESCE(NULLIF({caller}.number, ''), NULLIF({case}.contact_phone, ''))"
 
 
-# $5: the FCR window in days. A repeat is a later case from the same number on the same topic;
-# the repeats are looked up by time first (cases_received), so old cases are never scanned.
+# $5: the FCR window in days. A repeat is a later case from the same number on the same topic
+# within the window: counted in one pass over the period's cases and the window after it,
+# each case looking ahead in its own number and topic.
 _FCR_SQL = f"""
 WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
-           $5::int AS days
+           make_interval(days => $5::int) AS window_
+),
+k AS (
+    SELECT k.id, k.call_id, k.created_by, k.received_at,
+        count(*) OVER (
+            PARTITION BY n.number, lower(btrim(k.topic)) ORDER BY k.received_at
+            RANGE BETWEEN interval '1 microsecond' FOLLOWING
+                      AND make_interval(days => $5::int) FOLLOWING
+        ) AS repeats
+    FROM cases k
+    CROSS JOIN p
+    LEFT JOIN callers cr ON cr.id = k.caller_id
+    CROSS JOIN LATERAL (SELECT {_contact_number("k", "cr")} AS number) n
+    WHERE n.number IS NOT NULL AND k.received_at >= p.t0 AND k.received_at < p.t1 + p.window_
 )
-SELECT {{key}} AS key, {{label}} AS label,
+SELECT {{select}},
     count(*) AS contacts,
-    count(*) FILTER (WHERE NOT EXISTS (
-        SELECT 1 FROM cases later LEFT JOIN callers lc ON lc.id = later.caller_id
-        WHERE later.received_at > k.received_at
-          AND later.received_at <= k.received_at + make_interval(days => p.days)
-          AND later.id <> k.id
-          AND lower(btrim(later.topic)) = lower(btrim(k.topic))
-          AND {_contact_number("later", "lc")} = n.number
-    )) AS resolved_first
-FROM cases k
+    count(*) FILTER (WHERE k.repeats = 0) AS resolved_first
+FROM k
 CROSS JOIN p
-LEFT JOIN callers cr ON cr.id = k.caller_id
-CROSS JOIN LATERAL (SELECT {_contact_number("k", "cr")} AS number) n
 LEFT JOIN calls c ON c.id = k.call_id
 {{people}}
-WHERE n.number IS NOT NULL AND k.received_at >= p.t0 AND k.received_at < p.t1
-  AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
+WHERE k.received_at < p.t1 AND (p.queue IS NULL OR c.queue = p.queue)
+GROUP BY {{grouping}}
 """
 
 # $5: now. A case due later than now and still open is not yet judged.
@@ -418,7 +501,7 @@ WITH p AS (
     SELECT $1::timestamptz AS t0, $2::timestamptz AS t1, $3::text AS tz, $4::text AS queue,
            $5::timestamptz AS now_
 )
-SELECT {key} AS key, {label} AS label,
+SELECT {select},
     count(*) AS due,
     count(*) FILTER (WHERE k.closed_at IS NOT NULL AND k.closed_at <= k.due_at) AS met
 FROM cases k
@@ -427,28 +510,62 @@ LEFT JOIN calls c ON c.id = k.call_id
 {people}
 WHERE k.due_at >= p.t0 AND k.due_at < p.t1 AND (k.due_at <= p.now_ OR k.closed_at IS NOT NULL)
   AND (p.queue IS NULL OR c.queue = p.queue)
-GROUP BY 1, 2
+GROUP BY {grouping}
 """
 
 _CALL_SOURCE = _Source(at="c.joined_at", agent="c.agent_user_id", queue="c.queue")
 _HANDLE_SOURCE = _Source(
     at="COALESCE(c.wrapup_ended_at, c.ended_at)", agent="c.agent_user_id", queue="c.queue"
 )
-_PRESENCE_SOURCE = _Source(at="spans.at", agent="spans.user_id", queue="NULL")
+_PRESENCE_SOURCE = _Source(at="NULL", agent="pa.user_id", queue="NULL")
 _FCR_SOURCE = _Source(at="k.received_at", agent="k.created_by", queue="c.queue")
 _SLA_SOURCE = _Source(at="k.due_at", agent="k.created_by", queue="c.queue")
 
 
-def _sql(template: str, group: str, source: _Source) -> str:
-    key, label = _group_sql(group, source)
+def _sql(template: str, groups: Sequence[str], source: _Source) -> str:
+    """One statement for several groupings: each grouping's key and label are columns of a
+    lateral row, grouped by GROUPING SETS so the rows are read once; `grouping_` says which
+    set a result row belongs to."""
+    columns = []
+    for index, group in enumerate(groups):
+        key, label = _group_sql(group, source)
+        columns.append(f"{key} AS k{index}, {label} AS l{index}")
     people = _PEOPLE.format(agent=source.agent)
-    return template.format(key=key, label=label, people=people)
+    people += f"CROSS JOIN LATERAL (SELECT {', '.join(columns)}) grp"
+    keys = ", ".join(f"grp.k{index}" for index in range(len(groups)))
+    select = f"GROUPING({keys}) AS grouping_, " + ", ".join(
+        f"grp.k{index}, grp.l{index}" for index in range(len(groups))
+    )
+    sets = ", ".join(f"(grp.k{index}, grp.l{index})" for index in range(len(groups)))
+    return template.format(select=select, people=people, grouping=f"GROUPING SETS ({sets})")
 
 
 async def _fetch(
-    pool: asyncpg.Pool, template: str, group: str, source: _Source, *args: Any
-) -> list[asyncpg.Record]:
-    return list(await pool.fetch(_sql(template, group, source), *args))
+    pool: asyncpg.Pool, template: str, groups: Sequence[str], source: _Source, *args: Any
+) -> list[tuple[str, str, str, asyncpg.Record]]:
+    """(grouping, key, label, row) for each result row; a row of no key (what no person did,
+    by agent or team) is left out."""
+    rows = await fetch_aggregate(pool, _sql(template, groups, source), *args)
+    found = []
+    last = len(groups) - 1
+    for row in rows:
+        index = next(i for i in range(len(groups)) if not row["grouping_"] >> (last - i) & 1)
+        key = row[f"k{index}"]
+        if key is not None:
+            found.append((groups[index], key, row[f"l{index}"], row))
+    return found
+
+
+#: Memory for one report statement's sorts and hashes: every grouping set aggregated in
+#: memory rather than sorted through temporary files (PostgreSQL's default is 4 MB).
+REPORT_WORK_MEM = "64MB"
+
+
+async def fetch_aggregate(pool: asyncpg.Pool, sql: str, *args: Any) -> list[asyncpg.Record]:
+    """A read-only report statement with REPORT_WORK_MEM, in a transaction of its own."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        await conn.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        return list(await conn.fetch(sql, *args))
 
 
 def _counts(row: asyncpg.Record, *names: str) -> dict[str, Any]:
@@ -465,8 +582,26 @@ async def figures(
     now: datetime,
     calls_only: bool = False,
 ) -> list[Figures]:
-    """Every figure of the period, one `Figures` per group, sorted by key. `calls_only`
-    stops after the queue and handle figures (the live board's "today so far").
+    """Every figure of the period, one `Figures` per group, sorted by key (see figures_by)."""
+    found = await figures_by(
+        pool, period, thresholds, (group,), queue=queue, now=now, calls_only=calls_only
+    )
+    return found[group]
+
+
+async def figures_by(
+    pool: asyncpg.Pool,
+    period: Period,
+    thresholds: Thresholds,
+    groups: Sequence[str],
+    *,
+    queue: str | None = None,
+    now: datetime,
+    calls_only: bool = False,
+) -> dict[str, list[Figures]]:
+    """Every figure of the period for each of `groups`, one `Figures` per group sorted by
+    key; each family of figures is one statement for all the groupings. `calls_only` stops
+    after the queue and handle figures (the live board's "today so far").
 
     Satisfaction is not here: the survey's own figures are `ivr.results`.
 
@@ -475,55 +610,56 @@ async def figures(
     """
     t = thresholds
     bounds = (period.start, period.end, period.tz.key, queue)
-    out: dict[str, Figures] = {}
+    out: dict[str, dict[str, Figures]] = {group: {} for group in groups}
 
-    def at(row: asyncpg.Record) -> Figures:
-        key = row["key"]
-        if key not in out:
-            out[key] = Figures(key=key, label=row["label"])
-        return out[key]
+    async def each(
+        template: str, chosen: Sequence[str], source: _Source, *args: Any
+    ) -> list[tuple[Figures, asyncpg.Record]]:
+        if not chosen:
+            return []
+        found = []
+        for group, key, label, row in await _fetch(pool, template, chosen, source, *args):
+            item = out[group].setdefault(key, Figures(key=key, label=label))
+            found.append((item, row))
+        return found
 
-    for row in await _fetch(
-        pool,
-        _QUEUE_SQL,
-        group,
-        _CALL_SOURCE,
-        *bounds,
-        t.short_abandon_s,
-        t.sl_s,
-        t.greeting_max_s,
-        t.inquiry_min_s,
-        t.inquiry_max_s,
-        t.closing_max_s,
-    ):
-        at(row).queue = QueueFigures(**_counts(row, *QueueFigures.__slots__))
-    for row in await _fetch(pool, _HANDLE_SQL, group, _HANDLE_SOURCE, *bounds):
-        at(row).handle = HandleFigures(**_counts(row, *HandleFigures.__slots__))
-    if calls_only:
-        return _sorted(out, group)
-    for row in await _fetch(pool, _FCR_SQL, group, _FCR_SOURCE, *bounds, t.fcr_days):
-        at(row).first_contact = FirstContact(**_counts(row, *FirstContact.__slots__))
-    for row in await _fetch(pool, _SLA_SQL, group, _SLA_SOURCE, *bounds, now):
-        at(row).sla = SlaCompliance(**_counts(row, *SlaCompliance.__slots__))
-    if group in OCCUPANCY_GROUPS and queue is None:
-        presence_args = (period.start, period.end, period.tz.key, now)
-        for row in await _fetch(pool, _PRESENCE_SQL, group, _PRESENCE_SOURCE, *presence_args):
-            at(row).presence = Presence(**_counts(row, *Presence.__slots__))
-        for item in out.values():
-            item.presence = item.presence or Presence()
-    return _sorted(out, group)
+    standards = (
+        *(t.short_abandon_s, t.sl_s, t.greeting_max_s),
+        *(t.inquiry_min_s, t.inquiry_max_s, t.closing_max_s),
+    )
+    for item, row in await each(_QUEUE_SQL, groups, _CALL_SOURCE, *bounds, *standards):
+        item.queue = QueueFigures(**_counts(row, *QueueFigures.__slots__))
+    for item, row in await each(_HANDLE_SQL, groups, _HANDLE_SOURCE, *bounds):
+        item.handle = HandleFigures(**_counts(row, *HandleFigures.__slots__))
+    if not calls_only:
+        for item, row in await each(_FCR_SQL, groups, _FCR_SOURCE, *bounds, t.fcr_days):
+            item.first_contact = FirstContact(**_counts(row, *FirstContact.__slots__))
+        for item, row in await each(_SLA_SQL, groups, _SLA_SOURCE, *bounds, now):
+            item.sla = SlaCompliance(**_counts(row, *SlaCompliance.__slots__))
+        staffed = [g for g in groups if g in OCCUPANCY_GROUPS] if queue is None else []
+        presence_args = (period.start, period.end, period.tz.key, now, ACW_PAUSE_REASON)
+        for item, row in await each(_PRESENCE_SQL, staffed, _PRESENCE_SOURCE, *presence_args):
+            item.presence = Presence(**_counts(row, *Presence.__slots__))
+        for group in staffed:
+            for item in out[group].values():
+                item.presence = item.presence or Presence()
+    return {group: _sorted(out[group], group) for group in groups}
 
 
 def _sorted(out: dict[str, Figures], group: str) -> list[Figures]:
-    """The groups by key; the total exists even for a period without a single call."""
+    """The groups by key; the total exists even for a period without a single call. A person
+    who did no queue work in the period (a supervisor who only keyed in cases) has no row."""
     if group == "total" and not out:
         out[""] = Figures(key="", label="")
-    return [out[key] for key in sorted(out)]
+    kept = (f for f in out.values() if group not in PEOPLE_GROUPS or f.is_person)
+    return sorted(kept, key=lambda f: f.key)
 
 
 async def pause_times(pool: asyncpg.Pool, period: Period, *, now: datetime) -> list[PauseTime]:
     """Time per pause code per agent: where the paused part of occupancy went."""
-    rows = await pool.fetch(_PAUSE_CODES_SQL, period.start, period.end, period.tz.key, now)
+    rows = await pool.fetch(
+        _PAUSE_CODES_SQL, period.start, period.end, period.tz.key, now, ACW_PAUSE_REASON
+    )
     return [PauseTime(*row) for row in rows]
 
 

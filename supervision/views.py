@@ -4,9 +4,11 @@ their Excel and CSV exports. Supervisors and admins only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -14,9 +16,19 @@ from calls.floor import SHOWN_STATES
 from cases.dates import Era, Lang, as_era, as_lang, format_date, parse_date
 from config.settings import RESERVED_PAUSE_CODES, Settings, ShiftSettings, Standards
 from supervision.board_privacy import board_for
+from supervision.charts import build_charts
 from supervision.export import CSV_TYPE, XLSX_TYPE, to_csv, to_xlsx
+from supervision.periods import (
+    PRESETS,
+    Preset,
+    as_preset,
+    neighbour,
+    preset_period,
+    preset_title,
+)
 from supervision.report_tables import (
     TODAY_COLUMNS,
+    SupervisorReport,
     Table,
     Text,
     build_tables,
@@ -71,17 +83,21 @@ def _reader(request: web.Request) -> tuple[Text, Era, Lang]:
     return partial(request.app[catalog_key].text, lang=lang), era, lang
 
 
-def _period(request: web.Request) -> Period:
-    """from/to as ISO or Thai dates; by default this month up to today."""
+def _period(request: web.Request) -> tuple[Period, Preset | None]:
+    """A preset (day, month, quarter, fiscal year) holding the date `at` (today by default),
+    else from/to as ISO or Thai dates; by default this month up to today."""
     settings = request.app[settings_key]
     today = Period.day_of(request.app[clock_key].now(), settings.tz).first
+    preset = as_preset(request.query.get("preset", ""))
+    if preset is not None:
+        return preset_period(preset, _date(request, "at", today), settings.tz), preset
     first = _date(request, "from", today.replace(day=1))
     last = _date(request, "to", today)
     if first > last:
         raise BadPeriod("the period ends before it starts")
     if (last - first).days >= MAX_PERIOD_DAYS:
         raise BadPeriod(f"a report covers at most {MAX_PERIOD_DAYS} days")
-    return Period(first, last, settings.tz)
+    return Period(first, last, settings.tz), None
 
 
 def _date(request: web.Request, name: str, default: date) -> date:
@@ -145,34 +161,72 @@ async def live_json(request: web.Request) -> web.Response:
     return web.json_response(await _live_data(request))
 
 
-async def _report_tables(request: web.Request) -> tuple[Period, str | None, list[Table]]:
-    period, queue = _period(request), _queue(request)
+async def _load_report(request: web.Request) -> SupervisorReport:
     app = request.app
-    t, era, lang = _reader(request)
-    settings = app[settings_key]
-    pool = app[db_key].pool
-    surveys = app[surveys_key]
-    report = await load_report(
-        pool,
-        period,
-        thresholds_of(settings.standards),
-        surveys=surveys,
-        queue=queue,
+    return await load_report(
+        app[db_key].pool,
+        _period(request)[0],
+        thresholds_of(app[settings_key].standards),
+        surveys=app[surveys_key],
+        queue=_queue(request),
         now=app[clock_key].now(),
     )
+
+
+def _tables_of(request: web.Request, report: SupervisorReport) -> list[Table]:
+    t, era, lang = _reader(request)
+    settings = request.app[settings_key]
     codes = _pause_labels(settings.shift, t, lang)
-    return period, queue, build_tables(report, t, era, lang, codes)
+    causes = {c.code: c.label(lang) for c in settings.reports.root_causes}
+    return build_tables(report, t, era, lang, codes, causes)
+
+
+async def _report_tables(request: web.Request) -> tuple[Period, str | None, list[Table]]:
+    report = await _load_report(request)
+    return report.period, report.queue, _tables_of(request, report)
+
+
+@dataclass(frozen=True, slots=True)
+class PresetLink:
+    text: str
+    query: str
+    current: bool = False
+    rel: str = ""
+
+
+def _preset_links(
+    period: Period, preset: Preset | None, t: Text, base: dict[str, str]
+) -> list[PresetLink]:
+    """A link per preset to the one holding this period's first day; for the preset shown,
+    links to the one before and the one after as well."""
+
+    def link(text: str, kind: Preset, at: date, **extra: Any) -> PresetLink:
+        query = urlencode(base | {"preset": kind, "at": at.isoformat()})
+        return PresetLink(t(text), query, **extra)
+
+    links = [link(f"sup.preset.{p}", p, period.first, current=p == preset) for p in PRESETS]
+    if preset is not None:
+        for step, rel in ((-1, "prev"), (1, "next")):
+            day = neighbour(preset, period, step).first
+            links.append(link(f"sup.preset.{rel}", preset, day, rel=rel))
+    return links
 
 
 @require_role(*ROLES)
 async def reports_page(request: web.Request) -> web.Response:
-    period, queue, tables = await _report_tables(request)
-    _t, era, lang = _reader(request)
+    report = await _load_report(request)
+    period, queue, preset = report.period, report.queue, _period(request)[1]
+    t, era, lang = _reader(request)
+    groups = report.groups
     query = {"from": period.first.isoformat(), "to": period.last.isoformat(), "era": era}
     if queue:
         query["queue"] = queue
+    base = {"era": era} | ({"queue": queue} if queue else {})
     context = {
-        "tables": tables,
+        "presets": _preset_links(period, preset, t, base),
+        "preset_title": preset_title(preset, period, t, era, lang) if preset else "",
+        "tables": _tables_of(request, report),
+        "charts": build_charts(period, report.hourly, groups, report.surveys, t, era, lang),
         "display": display,
         "period": period,
         "period_text": (format_date(period.first, era, lang), format_date(period.last, era, lang)),
@@ -213,7 +267,8 @@ async def _log_export(
 async def reports_xlsx(request: web.Request) -> web.Response:
     """The workbook is built in the export process: openpyxl would hold the loop."""
     period, queue, tables = await _report_tables(request)
-    body = await request.app[workers_key].export(to_xlsx, tables)
+    _t, era, lang = _reader(request)
+    body = await request.app[workers_key].export(to_xlsx, tables, era, lang)
     await _log_export(request, "xlsx", period, queue, tables)
     return _download(body, "xlsx", period)
 

@@ -33,7 +33,16 @@ from cases.export import (
     xlsx_of_packed,
 )
 from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
-from cases.lifecycle import Action, CaseType, Channel, Move, Role, Status, allowed_actions
+from cases.lifecycle import (
+    NEEDS_ROOT_CAUSE,
+    Action,
+    CaseType,
+    Channel,
+    Move,
+    Role,
+    Status,
+    allowed_actions,
+)
 from cases.models import Actor, Case
 from cases.register import ExportRows, RegisterFilter, RegisterRow, export_rows, search
 from cases.repository import CaseRepository
@@ -57,7 +66,7 @@ log = structlog.get_logger()
 ALL_ROLES = ("agent", "supervisor", "admin", "unit")
 CENTRE = ("agent", "supervisor", "admin")
 MANAGERS = ("supervisor", "admin")
-ACTION_FIELDS = ("action", "note", "decision", "decision_reasons", "unit_id")
+ACTION_FIELDS = ("action", "note", "decision", "decision_reasons", "unit_id", "root_cause")
 #: Rows read and formatted between two writes of a CSV export: ~2 ms of the loop a batch.
 CSV_CHUNK_ROWS = 100
 
@@ -253,8 +262,15 @@ async def _detail(
         action_values=action_values or {},
         action_errors=action_errors or {},
         overdue=case.is_overdue(_now(request)),
+        root_causes=_root_causes(request) if case.case_type in NEEDS_ROOT_CAUSE else [],
     )
     return render(request, "cases/detail.html", context, status=status)
+
+
+def _root_causes(request: web.Request) -> list[tuple[str, str]]:
+    """The configured root causes a complaint is resolved with, in the reader's language."""
+    lang = _lang(request)
+    return [(c.code, c.label(lang)) for c in request.app[settings_key].reports.root_causes]
 
 
 @require_role(*ALL_ROLES)
@@ -283,8 +299,10 @@ async def action_submit(request: web.Request) -> web.StreamResponse:
         decision=values.get("decision", "").strip(),
         decision_reasons=values.get("decision_reasons", "").strip(),
         unit_id=_optional_id(values.get("unit_id", "")),
+        root_cause=values.get("root_cause", "").strip(),
     )
     try:
+        _check_root_cause(request, move.root_cause)
         await repo.transition(case_id, move, actor=actor, now=_now(request))
     except InvalidCaseData as exc:
         case = await repo.get_case(case_id, actor)
@@ -292,6 +310,13 @@ async def action_submit(request: web.Request) -> web.StreamResponse:
             request, case, action_values=values, action_errors=exc.field_errors, status=422
         )
     return see_other(f"/cases/{case_id}")
+
+
+def _check_root_cause(request: web.Request, code: str) -> None:
+    """A root cause, when given, is one of the configured list."""
+    known = {c.code for c in request.app[settings_key].reports.root_causes}
+    if code and code not in known:
+        raise InvalidCaseData({"root_cause": "invalid"})
 
 
 @require_role(*MANAGERS)

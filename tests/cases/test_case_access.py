@@ -13,7 +13,7 @@ from tests.cases.site import Site
 
 OTHERS_MOVES = [
     Move(Action.ACKNOWLEDGE),
-    Move(Action.RESOLVE, decision="upheld", decision_reasons="fixed"),
+    Move(Action.RESOLVE, decision="upheld", decision_reasons="fixed", root_cause="other"),
     Move(Action.REOPEN, note="again"),
     Move(Action.CLOSE),
 ]

@@ -70,7 +70,12 @@ async def test_escalation_stops_once_the_case_is_resolved(
     assert len(await job.run_once(at(26))) == 1
     await repo.transition(
         case_id,
-        Move(Action.RESOLVE, decision="fixed", decision_reasons="pipe repaired"),
+        Move(
+            Action.RESOLVE,
+            decision="fixed",
+            decision_reasons="pipe repaired",
+            root_cause="pipe_leak",
+        ),
         actor=people.unit,
         now=at(26),
     )

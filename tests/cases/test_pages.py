@@ -110,14 +110,23 @@ async def test_a_unit_records_its_decision_and_a_missing_reason_keeps_the_text(
     assert status == 422
     assert 'data-field="decision_reasons"' in html
     assert 'value="ซ่อมท่อแล้ว"' in html and "พบท่อแตก" in html
+    # a complaint is resolved with its root cause, one of the configured list
+    assert 'data-field="root_cause"' in html
+    assert '<option value="pipe_leak" >ท่อแตก/ท่อรั่ว</option>' in html
+    resolved = {"action": "resolve", "decision": "ซ่อมท่อแล้ว", "decision_reasons": "ท่อแตก"}
+    status, html, _ = await site.post(
+        f"/cases/{case.id}/action", resolved | {"root_cause": "made_up"}
+    )
+    assert status == 422 and 'data-field="root_cause"' in html
     status, _, location = await site.post(
-        f"/cases/{case.id}/action",
-        {"action": "resolve", "decision": "ซ่อมท่อแล้ว", "decision_reasons": "ท่อแตก"},
+        f"/cases/{case.id}/action", resolved | {"root_cause": "pipe_leak"}
     )
     assert status == 303 and location == f"/cases/{case.id}"
     html = (await site.get(location))[1]
     assert 'data-status="resolved"' in html
     assert html.count('class="event"') == 5
+    stored = "SELECT root_cause FROM cases WHERE id = $1"
+    assert await site.cases.pool.fetchval(stored, case.id) == "pipe_leak"
     status, html, _ = await site.post(f"/cases/{case.id}/action", {"action": "close"})
     assert status == 403
 

@@ -177,3 +177,38 @@ async def test_an_export_too_large_is_refused_rather_than_cut_short(
     assert len(await all_rows(repo.pool, RegisterFilter(), people.agent, limit=4)) == 4
     with pytest.raises(ExportTooLarge):
         await all_rows(repo.pool, RegisterFilter(), people.agent, limit=3)
+
+
+async def test_the_register_is_searched_by_the_callers_phone_and_name(
+    repo: CaseRepository, people: People
+) -> None:
+    """However the number was written, and by the start of the name or any word of it."""
+    typed = {
+        "plus": ("+66 81-234-5678", "สมชาย ใจดี"),
+        "dashes": ("081-234-5678", "Somchai Jaidee"),
+        "other": ("0899999999", "สมหญิง ใจดี"),
+        "nobody": ("", ""),
+    }
+    ids = {}
+    for key, (phone, name) in typed.items():
+        form = complaint_form(contact_phone=phone, contact_name=name)
+        ids[key] = (await repo.create_case(form, actor=people.agent, now=NOW)).id
+
+    async def found(**query: str) -> set[str]:
+        flt = RegisterFilter.from_query(query)
+        page = await search(repo.pool, flt, people.supervisor, NOW)
+        return {key for key, case_id in ids.items() if case_id in {r.id for r in page.rows}}
+
+    assert await found(phone="0812345678") == {"plus", "dashes"}
+    assert await found(phone="+66812345678") == {"plus", "dashes"}
+    assert await found(phone="not a number") == set()
+    assert await found(name="สมช") == {"plus"}  # the start of the name
+    assert await found(name="ใจดี") == {"plus", "other"}  # a whole word: the surname
+    assert await found(name="somchai") == {"dashes"}
+    assert await found(name="%") == set()  # typed literally
+    two = await search(repo.pool, RegisterFilter(name="ใจดี", page_size=1), people.supervisor, NOW)
+    assert (two.total, two.pages, len(two.rows)) == (2, 2, 1)
+    # an agent finds by phone or name only the cases whose caller data they may read
+    for flt in (RegisterFilter(phone="0812345678"), RegisterFilter(name="ใจดี")):
+        assert (await search(repo.pool, flt, people.other_agent, NOW)).total == 0
+        assert (await search(repo.pool, flt, people.agent, NOW)).total == 2

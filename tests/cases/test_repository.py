@@ -69,6 +69,7 @@ async def test_full_lifecycle_writes_one_event_per_change(
                 note="meter replaced",
                 decision="upheld",
                 decision_reasons="the meter was faulty",
+                root_cause="meter_billing",
             ),
             people.unit,
         ),
@@ -219,7 +220,7 @@ async def test_resolved_complaints_await_a_follow_up_survey_until_one_exists(
         for move in (
             Move(Action.ACKNOWLEDGE),
             Move(Action.ASSESS),
-            Move(Action.RESOLVE, decision="done", decision_reasons="fixed"),
+            Move(Action.RESOLVE, decision="done", decision_reasons="fixed", root_cause="other"),
         ):
             await repo.transition(case.id, move, actor=people.agent, now=NOW)
     waiting = await repo.complaints_resolved_awaiting_survey(NOW - timedelta(days=1))

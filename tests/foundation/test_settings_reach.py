@@ -87,6 +87,7 @@ SHIFT: dict[str, Any] = {
     "wrapup_codes": [{"code": "sold", "th": "ขายได้", "en": "Sold"}],
     "presence_sweep_s": 12.0,
 }
+REPORTS: dict[str, Any] = {"root_causes": [{"code": "flood", "th": "น้ำท่วม", "en": "Flood"}]}
 # Survey settings are written as in the TOML file: seconds, "HH:MM", plain strings.
 SURVEY_TEXT = {
     "mode": "in_call",
@@ -178,6 +179,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         session_hours=3,
         secure_cookies=True,
         security=SECURITY,
+        reports=REPORTS,
     )
 
 
@@ -306,6 +308,10 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "spy.ring_timeout_s": (33, lambda app: app[spy_key].settings.ring_timeout_s),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
+    "reports.root_causes": (
+        ["flood"],
+        lambda app: [c.code for c in app[settings_key].reports.root_causes],
+    ),
 }
 # Survey settings land in the survey service as typed values.
 CHECKS.update(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -12,6 +13,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
+from cases.dates import format_date, format_datetime
+from cases.working_days import BANGKOK
 from telephony.events import AgentStateChanged, CallQueued, LinkDown, PbxSnapshot
 from tests.foundation.conftest import MONITOR, log_in
 from tests.supervisor.factories import add_call, add_case, add_survey, add_user, local
@@ -79,7 +82,11 @@ async def _as_boss(app_client: TestClient, make_user: MakeUser) -> None:
 
 def _as_page(cell: object, shown: str) -> str:
     """A workbook cell as the page writes it: numbers stay numbers in Excel (50.0 reads back
-    as 50), text exactly as typed."""
+    as 50), dates stay dates (the page words them), text exactly as typed."""
+    if isinstance(cell, datetime):
+        local = cell.replace(tzinfo=BANGKOK)
+        words = {format_date(local, "be", "en"), format_datetime(local, "be", "en", True)}
+        return shown if shown in words else repr(cell)
     if isinstance(cell, int | float):
         return shown if float(shown) == cell else repr(cell)
     return "" if cell is None else str(cell)
@@ -366,3 +373,129 @@ async def test_thai_readers_get_thai_labels_and_the_month_so_far_by_default(
     html = await (await app_client.get("/supervisor/reports")).text()
     assert "1 มี.ค. 2569" in html and "2 มี.ค. 2569" in html
     assert dict(_tables(html)["summary"])["สายเข้าคิว"] == "3"  # February's call is not in it
+
+
+async def test_team_rows_carry_their_satisfaction_and_the_share_of_calls_marked(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    pool = app[db_key].pool
+    team = await pool.fetchval("INSERT INTO units (name) VALUES ('ทีมเช้า') RETURNING id")
+    anan = await add_user(pool, "anan", unit_id=team)
+    marked = await add_call(
+        pool, "1", local(2, 9), 5, answered=True, agent=anan, talk_s=400, phases=(20, 400, 10)
+    )
+    plain = await add_call(pool, "2", local(2, 9, 10), 5, answered=True, agent=anan, talk_s=60)
+    await add_survey(pool, marked, local(2, 10), rating=1, agent=anan)
+    await add_survey(pool, plain, local(2, 10), rating=3, agent=anan)
+    await add_survey(pool, None, local(2, 10), rating=1)  # no agent: no team's
+    await _as_boss(app_client, make_user)
+
+    page = _tables(
+        await (await app_client.get("/supervisor/reports?from=2026-03-02&to=2026-03-02")).text()
+    )
+    (row,) = page["by_team"]  # the boss who looks has no row of her own
+    # name, answered, handled, talk, hold, ACW, AHT, occupancy, then these three
+    phases, share_marked, satisfaction = row[8:11]
+    assert (row[0], row[1]) == ("ทีมเช้า", "2")
+    assert (phases, share_marked, satisfaction) == ("100.0", "50.0", "50.0")
+    summary = dict(page["summary"])
+    assert summary["Phase compliance (%)"] == "100.0"
+    assert summary["Calls with phases marked (%)"] == "50.0"
+
+
+async def test_the_report_draws_its_charts_with_their_values_as_text_in_thai(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)  # 09:00 answered, 09:30 and 10:00 abandoned, all on Monday 2 March
+    await make_user("hua_na", "supervisor", language="th")
+    await log_in(app_client, "hua_na")
+    html = await (await app_client.get("/supervisor/reports?from=2026-03-01&to=2026-03-02")).text()
+
+    charts = _chart_values(html)
+    assert set(charts) == {"calls", "service_level", "satisfaction", "abandons"}
+    assert charts["calls"][9] == ["09:00–09:59", "2"] and charts["calls"][10][1] == "1"
+    assert charts["abandons"] == [["1 มี.ค. 2569", "0"], ["2 มี.ค. 2569", "2"]]
+    # one short abandon out: 1 answered in T ÷ (1 + 2 − 1)
+    assert charts["service_level"] == [["1 มี.ค. 2569", "–"], ["2 มี.ค. 2569", "50.0"]]
+    assert '<svg viewBox="0 0 640 220" role="img"' in html
+    assert '<title id="chart-calls-title">สายเข้าคิวตามชั่วโมง</title>' in html
+    assert html.count('<rect class="bar"') == 2 + 1  # hours 9 and 10, and 2 March's abandons
+
+
+def _chart_values(html: str) -> dict[str, list[list[str]]]:
+    """Each chart's table of values, by chart: [[when, value], ...]."""
+    marked = html.replace("data-chart-values=", "data-table=")
+    tables = _tables(marked)
+    return {key: rows for key, rows in tables.items() if key in _CHARTS}
+
+
+_CHARTS = ("calls", "service_level", "satisfaction", "abandons")
+
+
+async def test_the_workbook_holds_real_dates_shown_in_the_buddhist_era_on_thai_sheets(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    await _seed(app)
+    await make_user("hua_na", "supervisor", language="th")
+    await log_in(app_client, "hua_na")
+    query = "from=2026-03-01&to=2026-03-02"
+    response = await app_client.get(f"/supervisor/reports.xlsx?{query}")
+    book = load_workbook(io.BytesIO(await response.read()))
+    assert book.sheetnames[0] == "ตัวชี้วัดของช่วงเวลา" and "summary" not in book.sheetnames
+    abandoned = next(book[n] for n in book.sheetnames if n.startswith("สายที่ผู้โทรวาง"))
+    joined = abandoned["A3"]
+    assert joined.is_date and joined.value == datetime(2026, 3, 2, 9, 30)
+    assert joined.number_format == "[$-107041E]d/m/yyyy h:mm:ss"
+    days = book[book.sheetnames[4]]  # summary, queue, agent, team, then day
+    assert days["A3"].is_date and days["A3"].number_format == "[$-107041E]d/m/yyyy"
+
+    in_ce = await app_client.get(f"/supervisor/reports.xlsx?{query}&era=ce")
+    ce_book = load_workbook(io.BytesIO(await in_ce.read()))
+    assert ce_book[
+        book.sheetnames[4]
+    ]  # summary, queue, agent, team, then day["A3"].number_format == "d/m/yyyy"
+    csv_body = await (await app_client.get(f"/supervisor/reports.csv?{query}")).read()
+    assert "2 มี.ค. 2569 09:30:00" in csv_body.decode("utf-8-sig")  # the CSV reads as before
+
+
+async def test_complaints_per_region_and_unit_and_their_root_causes_by_quarter(
+    app_client: TestClient, app: web.Application, make_user: MakeUser
+) -> None:
+    """PWA's daily results per region and unit (step 8), its quarterly root causes (step 9)."""
+    pool = app[db_key].pool
+    region = await pool.fetchval("INSERT INTO units (name) VALUES ('กปภ.เขต 1') RETURNING id")
+    branch = await pool.fetchval(
+        "INSERT INTO units (name, parent_id) VALUES ('กปภ.สาขาชลบุรี', $1) RETURNING id", region
+    )
+
+    async def complaint(
+        received: datetime, resolved: int | None, cause: str | None, due: int = 4
+    ) -> None:
+        case = await add_case(pool, received, due_at=local(due, 16, 30))
+        await pool.execute(
+            "UPDATE cases SET unit_id = $2, resolved_at = $3, root_cause = $4 WHERE id = $1",
+            case,
+            branch,
+            None if resolved is None else local(resolved, 10),
+            cause,
+        )
+
+    await complaint(local(2, 9), 3, "pipe_leak")  # within SLA
+    await complaint(local(2, 9), 6, "pipe_leak")  # late
+    await complaint(local(2, 9), None, None)  # still open
+    await complaint(local(27, 9, month=2), None, None, due=1)  # open, overdue now (2 March)
+    await add_case(pool, local(2, 11), due_at=local(4, 16, 30))  # not forwarded yet
+    await make_user("hua_na", "supervisor", language="th")
+    await log_in(app_client, "hua_na")
+
+    html = await (await app_client.get("/supervisor/reports?from=2026-03-02&to=2026-03-06")).text()
+    tables = _tables(html)
+    assert tables["complaints_by_unit"] == [
+        ["", "ยังไม่ส่งต่อหน่วยงาน", "1", "0", "0", "", "1", "0"],
+        ["กปภ.เขต 1", "กปภ.สาขาชลบุรี", "3", "2", "1", "50.0", "2", "1"],
+        ["กปภ.เขต 1", "รวมทั้งเขต", "3", "2", "1", "50.0", "2", "1"],
+    ]
+    assert "ไตรมาส 2 ปีงบประมาณ 2569" in html
+    causes = {row[0]: row[1:] for row in tables["root_causes"]}
+    assert causes["ท่อแตก/ท่อรั่ว"] == ["2", "2"]
+    assert causes["คุณภาพน้ำ"] == ["0", "0"]

@@ -7,7 +7,15 @@ from datetime import date, timedelta
 import pytest
 
 from database.pool import Database
-from supervision.stats import Period, Thresholds, abandoned_calls, figures, longest_waits, totals
+from supervision.stats import (
+    Period,
+    Thresholds,
+    abandoned_calls,
+    figures,
+    longest_waits,
+    pause_times,
+    totals,
+)
 from tests.supervisor.factories import (
     add_call,
     add_caller,
@@ -95,9 +103,11 @@ async def test_queue_figures_follow_the_definitions(db: Database) -> None:
     assert q.asa_s == pytest.approx((10 + 20 + 45 + 5) / 4)
     assert q.longest_wait_s == pytest.approx(300)
     # 1 and 8 (8 sits exactly on every limit) meet all three; 2 greets for 35 s but its
-    # inquiry and closing comply; 3 was never timed, so it fails each phase
+    # inquiry and closing comply; 3 was never timed: it is not judged, only counted unmarked
     assert (q.greeting_ok, q.inquiry_ok, q.closing_ok, q.phases_ok) == (2, 3, 3, 2)
-    assert q.phase_compliance == pytest.approx(50.0)
+    assert (q.finished, q.phases_marked) == (4, 3)
+    assert q.phase_compliance == pytest.approx(100 * 2 / 3)
+    assert q.phases_marked_share == pytest.approx(75.0)
 
 
 async def test_per_queue_the_short_abandons_leave_rate_and_sl(db: Database) -> None:
@@ -158,12 +168,72 @@ async def test_handle_times_aht_and_occupancy(db: Database) -> None:
     a, b = by_agent["Anan"], by_agent["Busaba"]
     assert a.presence is not None and b.presence is not None
     assert (a.presence.logged_in_s, a.presence.paused_s) == (4 * 3600, 3600)
-    # (4 + 300 + 20 + 40) + (6 + 200 + 0 + 60) busy over 3 available hours
-    assert a.occupancy == pytest.approx(100 * 630 / 10800)
+    # (4 + 300 + 20 + 40) + (6 + 200 + 0 + 60) busy over 3 available hours, less the 56 s
+    # call 2 rang (from 9:05:14) while call 1 was still in wrap-up (to 9:06:10): busy once
+    assert a.presence.busy_s == 630 - 56
+    assert a.occupancy == pytest.approx(100 * 574 / 10800)
     # ready since Sunday 22:00, counted from midnight until now (13:00)
     assert b.presence.logged_in_s == 13 * 3600
     assert b.occupancy == pytest.approx(100 * 207 / (13 * 3600))
-    assert by_agent[""].queue.abandoned == 4  # unanswered calls have no agent
+    assert "" not in by_agent  # unanswered calls have no agent, and no row
+
+
+async def test_phase_compliance_speaks_only_for_calls_whose_phases_were_marked(
+    db: Database,
+) -> None:
+    """Agents who mark no phases do not make the hotline's compliance 0 %."""
+    for n in range(3):
+        await add_call(db.pool, f"plain{n}", local(2, 9, n), 5, answered=True, talk_s=400)
+    await add_call(
+        db.pool, "marked", local(2, 10), 5, answered=True, talk_s=500, phases=(20.0, 400.0, 10.0)
+    )
+    q = (await totals(db.pool, MONDAY, T, now=NOW)).queue
+    assert q.phase_compliance == 100.0
+    assert q.phases_marked_share == 25.0
+
+
+async def test_occupancy_counts_wrapup_as_work_and_never_passes_100(db: Database) -> None:
+    """The PBX holds wrap-up by pausing the agent: that pause is after-call work, not paused
+    time; and a call taken while the log says the agent was signed out is not counted."""
+    pool = db.pool
+    dao = await add_user(pool, "dao")
+    await add_state(pool, dao, "ready", local(2, 9))
+    await add_call(pool, "a", local(2, 9), 0, answered=True, agent=dao, talk_s=1200, wrapup_s=600)
+    await add_state(pool, dao, "paused", local(2, 9, 20), "wrapup")
+    await add_state(pool, dao, "ready", local(2, 9, 30))
+    await add_state(pool, dao, "logged_out", local(2, 10))
+    await add_call(pool, "b", local(2, 10, 30), 0, answered=True, agent=dao, talk_s=600)
+    # the same minute counted twice (a duplicated leg) is busy once
+    await add_state(pool, dao, "ready", local(2, 11))
+    await add_call(pool, "c", local(2, 11), 0, answered=True, agent=dao, talk_s=1800)
+    await add_call(pool, "c2", local(2, 11), 0, answered=True, agent=dao, talk_s=1800)
+    await add_state(pool, dao, "logged_out", local(2, 11, 30))
+
+    (row,) = await figures(pool, MONDAY, T, group="agent", now=NOW)
+    assert row.presence is not None
+    assert (row.presence.logged_in_s, row.presence.paused_s) == (5400, 0)
+    # 20 min talk + 10 min wrap-up + 30 min on call c, over 90 min logged in
+    assert row.presence.busy_s == 3600
+    assert row.occupancy == pytest.approx(100 * 3600 / 5400)
+    times = await pause_times(pool, MONDAY, now=NOW)
+    assert times == []  # wrap-up is not a pause code's time
+
+
+async def test_people_who_did_no_queue_work_have_no_agent_or_team_row(db: Database) -> None:
+    """A supervisor who only keyed in a case is not an agent of the report."""
+    pool = db.pool
+    boss = await add_user(pool, "boss", role="supervisor")
+    anan = await add_user(pool, "anan")
+    await add_call(pool, "1", local(2, 9), 5, answered=True, agent=anan, talk_s=60)
+    await add_call(pool, "2", local(2, 9, 5), 30, abandoned=True)
+    case = await add_case(pool, local(2, 9), contact_phone="0811111111")
+    await pool.execute("UPDATE cases SET created_by = $1 WHERE id = $2", boss, case)
+
+    by_agent = await figures(pool, MONDAY, T, group="agent", now=NOW)
+    assert [f.label for f in by_agent] == ["Anan"]
+    by_team = await figures(pool, MONDAY, T, group="team", now=NOW)
+    assert [(f.label, f.queue.offered) for f in by_team] == [("", 1)]  # Anan, of no team
+    assert (await totals(pool, MONDAY, T, now=NOW)).first_contact.contacts == 1
 
 
 async def test_per_team_is_per_unit_of_the_answering_agents(db: Database) -> None:
