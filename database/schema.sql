@@ -540,6 +540,76 @@ CREATE TABLE public.closed_days (
 );
 
 --
+-- Name: mail_attachments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.mail_attachments (
+    id bigint NOT NULL,
+    mail_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    filename text NOT NULL,
+    content_type text NOT NULL,
+    content bytea NOT NULL
+);
+
+--
+-- Name: mail_attachments_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.mail_attachments_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: mail_attachments_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.mail_attachments_id_seq OWNED BY public.mail_attachments.id;
+
+--
+-- Name: mail_outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.mail_outbox (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    to_address text NOT NULL,
+    subject text NOT NULL,
+    text_body text NOT NULL,
+    html_body text,
+    case_id bigint,
+    caller_number text,
+    status text DEFAULT 'queued'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text,
+    message_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    sent_at timestamp with time zone,
+    CONSTRAINT mail_outbox_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'given_up'::text])))
+);
+
+--
+-- Name: mail_outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.mail_outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: mail_outbox_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.mail_outbox_id_seq OWNED BY public.mail_outbox.id;
+
+--
 -- Name: outbound_calls; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -967,6 +1037,18 @@ ALTER TABLE ONLY public.case_events ALTER COLUMN id SET DEFAULT nextval('public.
 ALTER TABLE ONLY public.cases ALTER COLUMN id SET DEFAULT nextval('public.cases_id_seq'::regclass);
 
 --
+-- Name: mail_attachments id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_attachments ALTER COLUMN id SET DEFAULT nextval('public.mail_attachments_id_seq'::regclass);
+
+--
+-- Name: mail_outbox id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_outbox ALTER COLUMN id SET DEFAULT nextval('public.mail_outbox_id_seq'::regclass);
+
+--
 -- Name: outbound_calls id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -1180,6 +1262,27 @@ ALTER TABLE ONLY public.cases
 
 ALTER TABLE ONLY public.closed_days
     ADD CONSTRAINT closed_days_pkey PRIMARY KEY (day);
+
+--
+-- Name: mail_attachments mail_attachments_mail_id_position_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_attachments
+    ADD CONSTRAINT mail_attachments_mail_id_position_key UNIQUE (mail_id, "position");
+
+--
+-- Name: mail_attachments mail_attachments_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_attachments
+    ADD CONSTRAINT mail_attachments_pkey PRIMARY KEY (id);
+
+--
+-- Name: mail_outbox mail_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_outbox
+    ADD CONSTRAINT mail_outbox_pkey PRIMARY KEY (id);
 
 --
 -- Name: outbound_calls outbound_calls_channel_id_key; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1452,6 +1555,24 @@ CREATE INDEX cases_type_resolved ON public.cases USING btree (case_type, resolve
 CREATE INDEX cases_unit_status ON public.cases USING btree (unit_id, status);
 
 --
+-- Name: mail_outbox_caller; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mail_outbox_caller ON public.mail_outbox USING btree (caller_number) WHERE (caller_number IS NOT NULL);
+
+--
+-- Name: mail_outbox_case; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mail_outbox_case ON public.mail_outbox USING btree (case_id) WHERE (case_id IS NOT NULL);
+
+--
+-- Name: mail_outbox_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mail_outbox_due ON public.mail_outbox USING btree (next_attempt_at) WHERE (status = ANY (ARRAY['queued'::text, 'failed'::text]));
+
+--
 -- Name: outbound_calls_agent; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1704,6 +1825,20 @@ ALTER TABLE ONLY public.cases
 
 ALTER TABLE ONLY public.closed_days
     ADD CONSTRAINT closed_days_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+--
+-- Name: mail_attachments mail_attachments_mail_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_attachments
+    ADD CONSTRAINT mail_attachments_mail_id_fkey FOREIGN KEY (mail_id) REFERENCES public.mail_outbox(id) ON DELETE CASCADE;
+
+--
+-- Name: mail_outbox mail_outbox_case_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_outbox
+    ADD CONSTRAINT mail_outbox_case_id_fkey FOREIGN KEY (case_id) REFERENCES public.cases(id) ON DELETE SET NULL;
 
 --
 -- Name: outbound_calls outbound_calls_agent_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
