@@ -13,8 +13,7 @@ from typing import Protocol
 
 import structlog
 
-from mail.outbox import ClaimedMail, MailOutbox, MailStatus
-from mail.smtp import SendFailed
+from mail.outbox import ClaimedMail, MailOutbox, MailStatus, SendFailed
 
 log = structlog.get_logger()
 

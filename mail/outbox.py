@@ -30,6 +30,18 @@ class MailStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class SendFailed(Exception):
+    """The server or the network refused a message (a mail, an SMS, a LINE push);
+    `permanent` when retrying cannot help."""
+
+    reason: str
+    permanent: bool
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+@dataclass(frozen=True)
 class OutgoingMail:
     """What a feature asks to send. `attachments` are (filename, content type, bytes)."""
 

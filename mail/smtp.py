@@ -9,25 +9,13 @@ SMTP's own reply codes: 5xx is permanent, everything else (4xx, no connection) i
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 import aiosmtplib
 
-from mail.outbox import ClaimedMail
+from mail.outbox import ClaimedMail, SendFailed
 from mail.settings import MailSettings
-
-
-@dataclass(frozen=True)
-class SendFailed(Exception):
-    """The server or the network refused the mail; `permanent` when retrying cannot help."""
-
-    reason: str
-    permanent: bool
-
-    def __str__(self) -> str:
-        return self.reason
 
 
 def build_message(mail: ClaimedMail, from_address: str) -> EmailMessage:
