@@ -98,12 +98,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(workers_ctx(workers_key))
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(mail_ctx)
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(survey_ctx)
     app.cleanup_ctx.append(case_jobs_ctx)
     app.cleanup_ctx.append(panel_ctx)
     app.cleanup_ctx.append(call_control_ctx)
-    app.cleanup_ctx.append(mail_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
