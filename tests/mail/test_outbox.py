@@ -100,3 +100,19 @@ def test_mail_secrets_are_read_from_the_environment(
     monkeypatch.setenv("HOTLINE_MAIL__SMTP_PASSWORD", "from-env")
     password = load_settings(config).mail.smtp_password
     assert password is not None and password.get_secret_value() == "from-env"
+
+
+async def test_a_mail_left_sending_by_a_killed_dispatcher_is_taken_again_after_its_lease(
+    db: Database,
+) -> None:
+    box = outbox(db, ManualClock(T0), lease_s=300)
+    mail_id = await box.enqueue(OutgoingMail("a@example.org", "s", "t"))
+    [taken] = await box.claim(T0, 10)
+    assert await box.claim(T0 + timedelta(seconds=299), 10) == []
+    [again] = await box.claim(T0 + timedelta(seconds=300), 10)
+    assert (again.id, again.attempts) == (taken.id, 2) == (mail_id, 2)
+
+
+def test_notified_cannot_be_a_step_to_announce() -> None:
+    with pytest.raises(SettingsError, match="notified is what a notice leads to"):
+        load_settings(notices={"steps": ["resolved", "notified"]})
