@@ -24,6 +24,8 @@ from hotline.lifetimes import (
     survey_ctx,
     telephony_ctx,
 )
+from hotline.line_webhook import line_webhook
+from hotline.mail_lifetime import mail_ctx
 from runtime.clock import Clock, SystemClock
 from runtime.metrics import Metrics
 from runtime.tasks import TaskSupervisor
@@ -98,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.on_response_prepare.append(add_security_headers)
     app.cleanup_ctx.append(workers_ctx(workers_key))
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(mail_ctx)
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(survey_ctx)
     app.cleanup_ctx.append(case_jobs_ctx)
@@ -108,6 +111,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
+    app.router.add_post("/line/webhook", line_webhook)
     app.router.add_get("/lang/{lang}", choose_language)
     app.router.add_static("/static", STATIC_DIR, name="static")
     login.setup(app)

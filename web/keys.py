@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from database.pool import Database
     from ivr.component import SurveyService
     from ivr.results import SurveyResults
+    from mail.dispatcher import MailDispatcher
+    from mail.outbox import MailOutbox
+    from notices.dispatcher import NoticeDispatcher
+    from notices.store import NoticeStore
     from runtime.clock import Clock
     from runtime.metrics import Metrics
     from runtime.tasks import TaskSupervisor
@@ -94,6 +98,13 @@ SessionHook = Callable[[int], Awaitable[None]]
 # out of them); a failing hook is logged and never stops the login or the logout.
 session_opened_key = web.AppKey("session_opened", list[SessionHook])
 session_closed_key = web.AppKey("session_closed", list[SessionHook])
+
+# E-mail and notices to citizens (hotline.mail_lifetime): the outbox every mail goes
+# through, and the notices of each case.
+mail_outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
+notices_key: web.AppKey[NoticeStore] = web.AppKey("notices")
+mail_dispatcher_key: web.AppKey[MailDispatcher] = web.AppKey("mail_dispatcher")
+notice_dispatcher_key: web.AppKey[NoticeDispatcher] = web.AppKey("notice_dispatcher")
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

@@ -32,7 +32,7 @@ from cases.export import (
     packed,
     xlsx_of_packed,
 )
-from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
+from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, NOTIFY_BY, IntakeForm
 from cases.lifecycle import (
     NEEDS_ROOT_CAUSE,
     Action,
@@ -55,6 +55,8 @@ from web.keys import (
     clock_key,
     db_key,
     intake_key,
+    mail_outbox_key,
+    notices_key,
     settings_key,
     users_key,
     workers_key,
@@ -135,6 +137,7 @@ def _context(request: web.Request, **values: Any) -> dict[str, Any]:
         "statuses": list(Status),
         "genders": sorted(g for g in GENDERS if g),
         "age_bands": sorted(a for a in AGE_BANDS if a),
+        "notify_choices": NOTIFY_BY,
         "now": _now(request),
         **values,
     }
@@ -263,6 +266,8 @@ async def _detail(
         action_errors=action_errors or {},
         overdue=case.is_overdue(_now(request)),
         root_causes=_root_causes(request) if case.case_type in NEEDS_ROOT_CAUSE else [],
+        notices=await request.app[notices_key].of_case(case.id),
+        mails=await request.app[mail_outbox_key].history(case_id=case.id) if show_personal else [],
     )
     return render(request, "cases/detail.html", context, status=status)
 
