@@ -32,6 +32,7 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 from accounts.login_throttle import ThrottleRules
 from cases.settings import CaseSettings
 from ivr.config import SurveySettings
+from knowledge.settings import KnowledgeSettings
 from telephony.ami.tls import client_context
 
 Port = int
@@ -284,6 +285,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
     @field_validator("timezone")
     @classmethod

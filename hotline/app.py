@@ -12,7 +12,7 @@ from aiohttp import web
 from accounts.login_throttle import LoginThrottle
 from admin import views as admin
 from agent_ui.views import calls as call_control
-from agent_ui.views import cases, panel
+from agent_ui.views import cases, knowledge, panel
 from config.settings import Settings
 from hotline.health import health_sources_key, healthz, metrics_view, watch_tasks
 from hotline.lifetimes import (
@@ -81,7 +81,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             refuse_nul_in_address,
             auth.session_middleware,
         ],
-        client_max_size=2 * 1024 * 1024,
+        # An attachment is read whole: room for the largest allowed and the form around it.
+        client_max_size=max(2 * 1024 * 1024, settings.knowledge.max_attachment_bytes + 65536),
     )
     app[settings_key] = settings
     app[clock_key] = clock or SystemClock()
@@ -113,4 +114,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     admin.setup(app)
     panel.setup(app)
     call_control.setup(app)
+    knowledge.setup(app)
     return app

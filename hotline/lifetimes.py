@@ -44,6 +44,7 @@ from ivr.component import SurveyService
 from ivr.config import SurveySettings
 from ivr.peers import LOOPBACK
 from ivr.results import SurveyResults
+from knowledge.repository import KnowledgeRepository
 from runtime.jobs import cancel_and_wait
 from telephony.config import PbxConfig
 from telephony.events import CallAbandoned, CallEnded, CallExitedQueue, TelephonyEvent
@@ -63,6 +64,7 @@ from web.keys import (
     floor_key,
     hub_key,
     intake_key,
+    knowledge_key,
     metrics_key,
     panel_key,
     presence_key,
@@ -132,6 +134,9 @@ def _build_repositories(app: web.Application, pool: asyncpg.Pool, settings: Sett
         interval_s=settings.cases.retention_interval_s,
     )
     app[intake_key] = CaseIntake(cases, escalation)
+    app[knowledge_key] = KnowledgeRepository(
+        pool, max_attachment_bytes=settings.knowledge.max_attachment_bytes
+    )
 
 
 async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from database.pool import Database
     from ivr.component import SurveyService
     from ivr.results import SurveyResults
+    from knowledge.repository import KnowledgeRepository
     from runtime.clock import Clock
     from runtime.metrics import Metrics
     from runtime.tasks import TaskSupervisor
@@ -95,3 +96,6 @@ EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony
 # lifetime subscribes them, in this order, after the call tracker.
 event_subscribers_key = web.AppKey("event_subscribers", list[EventSubscriber])
+
+# The knowledge base: articles, their documents, the callers' baskets (agent_ui.views.knowledge).
+knowledge_key: web.AppKey[KnowledgeRepository] = web.AppKey("knowledge")
