@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import unquote
 
 import filetype
 
@@ -34,8 +35,10 @@ class Document:
 
 
 def safe_filename(name: str) -> str:
-    """The name's last part, without control or path characters, at most 120 characters."""
-    base = PureWindowsPath(PurePosixPath(name).name).name
+    """The name's last part, without control or path characters, at most 120 characters.
+    Browsers percent-encode quotes and line breaks in a multipart file name (and some
+    clients the whole name), so it is decoded first and then cleaned."""
+    base = PureWindowsPath(PurePosixPath(unquote(name)).name).name
     cleaned = _UNSAFE.sub("_", unicodedata.normalize("NFC", base)).strip(" .")
     stem, dot, ext = cleaned.rpartition(".")
     if dot and len(cleaned) > 120:

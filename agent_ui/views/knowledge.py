@@ -239,7 +239,8 @@ async def download_attachment(request: web.Request) -> web.Response:
 
 
 async def _own_call_key(request: web.Request, user: User, call_key: str) -> str:
-    """`call_key` if it is the call on the agent's desk or one they took, else 403."""
+    """`call_key` if it is the call on the agent's desk or one they took; else, as for a
+    call that does not exist, 404."""
     panel = request.app[panel_key]
     if call_key and (
         (await panel.desk(user.id)).current(call_key) is not None
@@ -247,7 +248,7 @@ async def _own_call_key(request: web.Request, user: User, call_key: str) -> str:
     ):
         return call_key
     log.warning("basket_names_another_call", agent=user.id, call_key=call_key[:80])
-    raise web.HTTPForbidden(text="not your call")
+    raise web.HTTPNotFound(text="not your call")
 
 
 async def _basket_json(request: web.Request, call_key: str) -> web.Response:

@@ -84,6 +84,19 @@ EXPECTED = {
     ("GET", "/supervisor/reports"): MANAGERS,
     ("GET", "/supervisor/reports.csv"): MANAGERS,
     ("GET", "/supervisor/reports.xlsx"): MANAGERS,
+    # The knowledge base (issue 14): supervisors and admins edit, the centre reads.
+    ("GET", "/knowledge"): MANAGERS,
+    ("GET", "/knowledge/new"): MANAGERS,
+    ("POST", "/knowledge/new"): MANAGERS,
+    ("GET", "/knowledge/{id}/edit"): MANAGERS,
+    ("POST", "/knowledge/{id}/edit"): MANAGERS,
+    ("POST", "/knowledge/{id}/attachments"): MANAGERS,
+    ("GET", "/knowledge/search"): CENTRE,
+    ("GET", "/knowledge/articles/{id}"): CENTRE,
+    ("GET", "/knowledge/attachments/{id}"): CENTRE,
+    ("GET", "/panel/basket"): AGENT,
+    ("POST", "/panel/basket"): AGENT,
+    ("POST", "/panel/basket/remove"): AGENT,
 }
 # What anyone may reach without logging in: the way in, the language switch, the probes.
 PUBLIC = {

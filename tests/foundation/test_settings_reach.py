@@ -39,6 +39,7 @@ from web.keys import (
     cases_key,
     db_key,
     escalation_key,
+    knowledge_key,
     login_throttle_key,
     panel_key,
     presence_key,
@@ -138,6 +139,8 @@ SECURITY: dict[str, Any] = {
     "board_numbers_for": ["supervisor", "admin"],
 }
 
+KNOWLEDGE = {"max_attachment_bytes": 3_000_000}
+
 
 AGI_HOST = "127.0.0.2"
 AGI_PORT = free_port(AGI_HOST)
@@ -176,6 +179,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         session_hours=3,
         secure_cookies=True,
         security=SECURITY,
+        knowledge=KNOWLEDGE,
     )
 
 
@@ -303,6 +307,11 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "shift.presence_sweep_s": (12.0, lambda app: app[presence_key].sweep_s),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
+    # The knowledge base refuses larger documents, and the server reads uploads that big.
+    "knowledge.max_attachment_bytes": (
+        (3_000_000, 3_000_000 + 65536),
+        lambda app: (app[knowledge_key].max_attachment_bytes, app._client_max_size),
+    ),
 }
 # Survey settings land in the survey service as typed values.
 CHECKS.update(
