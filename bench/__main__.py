@@ -16,6 +16,7 @@ BENCHMARKS = (
     "survey_queue",
     "screenpop",
     "loop_stall",
+    "knowledge",
 )
 
 

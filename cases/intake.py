@@ -21,6 +21,8 @@ PHONE = re.compile(r"^\+?[0-9][0-9 \-]{1,30}$")
 GENDERS = frozenset({"", "male", "female", "other", "unspecified"})
 E = TypeVar("E", CaseType, Channel)
 AGE_BANDS = frozenset({"", "under_20", "20_29", "30_39", "40_49", "50_59", "60_plus"})
+# How the caller wants to be told of their case (notices); "" is not asked.
+NOTIFY_BY = ("email", "sms", "line", "none")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class IntakeForm:
     gender: str = ""
     age_band: str = ""
     province: str = ""
+    notify_by: str = ""
     significant: bool = False
 
     @classmethod
@@ -59,6 +62,12 @@ class IntakeForm:
             errors["gender"] = "invalid"
         if text["age_band"] not in AGE_BANDS:
             errors["age_band"] = "invalid"
+        if text["notify_by"] not in ("", *NOTIFY_BY):
+            errors["notify_by"] = "invalid"
+        elif text["notify_by"] == "email" and not text["contact_email"]:
+            errors["contact_email"] = "required"
+        elif text["notify_by"] == "sms" and not text["contact_phone"]:
+            errors["contact_phone"] = "required"
         if errors or channel is None or case_type is None:
             raise InvalidCaseData(errors)
         return cls(
@@ -73,6 +82,7 @@ class IntakeForm:
             gender=text["gender"],
             age_band=text["age_band"],
             province=text["province"],
+            notify_by=text["notify_by"],
             significant=data.get("significant", "") in ("on", "true", "1", "yes"),
         )
 

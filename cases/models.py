@@ -52,6 +52,7 @@ class Case:
     gender: str | None
     age_band: str | None
     province: str | None
+    notify_by: str | None
 
     def is_overdue(self, now: datetime) -> bool:
         """Past due and not yet resolved: what escalation and the register flag."""
@@ -92,6 +93,7 @@ class Case:
             gender=row["gender"],
             age_band=row["age_band"],
             province=row["province"],
+            notify_by=row["notify_by"],
         )
 
 

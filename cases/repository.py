@@ -50,16 +50,17 @@ _INSERT_CASE = """
 INSERT INTO cases (
     reference, call_id, caller_id, channel, case_type, topic, details, significant,
     received_at, sla_started_at, due_at, created_by, contact_name, contact_phone,
-    contact_email, occupation, gender, age_band, province, created_at, updated_at)
+    contact_email, occupation, gender, age_band, province, notify_by, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $9, $9)
+        $20, $9, $9)
 RETURNING id
 """
 
 _UPDATE_FORM = """
 UPDATE cases SET channel = $2, case_type = $3, topic = $4, details = $5, significant = $6,
     contact_name = $7, contact_phone = $8, contact_email = $9, occupation = $10, gender = $11,
-    age_band = $12, province = $13, due_at = $14, sla_started_at = $15, updated_at = $16
+    age_band = $12, province = $13, notify_by = $14, due_at = $15, sla_started_at = $16,
+    updated_at = $17
 WHERE id = $1
 """
 
@@ -489,6 +490,7 @@ def _personal_and_profile(form: IntakeForm) -> tuple[str | None, ...]:
         form.gender,
         form.age_band,
         form.province,
+        form.notify_by,
     )
     return tuple(v or None for v in values)
 
@@ -508,6 +510,7 @@ def _changed_fields(case: Case, form: IntakeForm) -> list[str]:
         "gender",
         "age_band",
         "province",
+        "notify_by",
     )
     return [n for n in names if (getattr(case, n) or "") != (getattr(form, n) or "")]
 

@@ -33,6 +33,10 @@ from accounts.login_throttle import ThrottleRules
 from cases.settings import CaseSettings
 from ivr.config import SurveySettings
 from knowledge.settings import KnowledgeSettings
+from mail import settings as mail_settings
+from mail.settings import MailSettings
+from notices import settings as notice_settings
+from notices.settings import NoticeSettings
 from telephony.ami.tls import client_context
 
 Port = int
@@ -283,6 +287,8 @@ class Settings(BaseSettings):
     session_hours: float = Field(default=10, gt=0, le=24 * 30)
     secure_cookies: bool = False
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    notices: NoticeSettings = Field(default_factory=NoticeSettings)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
@@ -369,6 +375,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"configuration file {path} is not valid TOML: {exc}") from exc
 
 
+def _refuse_secrets_in_file(from_file: dict[str, Any], file_name: Path) -> None:
+    """Mail and notice credentials come from the environment only, never a file."""
+    secret_paths = [("mail", name) for name in mail_settings.SECRETS] + [
+        ("notices", *path) for path in notice_settings.SECRETS
+    ]
+    for path in secret_paths:
+        section: Any = from_file
+        for part in path:
+            section = section.get(part) if isinstance(section, dict) else None
+        if section is not None:
+            raise SettingsError(
+                f"setting {'.'.join(path)} in {file_name}: secrets are read from the"
+                f" environment only ({_env_name(path)})"
+            )
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from a TOML file (if any), then the environment, then explicit overrides.
 
@@ -383,6 +405,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         unknown = sorted(set(from_file) - set(Settings.model_fields))
         if unknown:
             raise SettingsError(f"unknown setting {unknown[0]} in {file_name}")
+        _refuse_secrets_in_file(from_file, file_name)
     if env.get("DATABASE_URL") and not env.get("HOTLINE_DATABASE_URL"):
         values["database_url"] = env["DATABASE_URL"]
     values.update(overrides)

@@ -284,7 +284,8 @@ CREATE TABLE public.callers (
     email text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    anonymised_at timestamp with time zone
+    anonymised_at timestamp with time zone,
+    line_user_id text
 );
 
 --
@@ -445,6 +446,58 @@ CREATE SEQUENCE public.case_events_id_seq
 ALTER SEQUENCE public.case_events_id_seq OWNED BY public.case_events.id;
 
 --
+-- Name: case_line_links; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.case_line_links (
+    case_id bigint NOT NULL,
+    line_user_id text NOT NULL,
+    linked_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: case_notices; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.case_notices (
+    id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    event_id bigint NOT NULL,
+    step text NOT NULL,
+    channel text NOT NULL,
+    lang text NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    last_error text,
+    retry_key uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id text,
+    mail_id bigint,
+    created_at timestamp with time zone NOT NULL,
+    sent_at timestamp with time zone,
+    CONSTRAINT case_notices_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'line'::text]))),
+    CONSTRAINT case_notices_lang_check CHECK ((lang = ANY (ARRAY['th'::text, 'en'::text]))),
+    CONSTRAINT case_notices_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'given_up'::text])))
+);
+
+--
+-- Name: case_notices_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.case_notices_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: case_notices_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.case_notices_id_seq OWNED BY public.case_notices.id;
+
+--
 -- Name: case_reference_counters; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -506,8 +559,10 @@ CREATE TABLE public.cases (
     notified_at timestamp with time zone,
     escalated_at timestamp with time zone,
     assigned_to bigint,
+    notify_by text,
     CONSTRAINT cases_case_type_check CHECK ((case_type = ANY (ARRAY['inquiry'::text, 'complaint'::text, 'suggestion'::text, 'compliment'::text, 'incident_report'::text, 'information_kb'::text, 'information_unit'::text]))),
     CONSTRAINT cases_channel_check CHECK ((channel = ANY (ARRAY['phone'::text, 'online'::text, 'letter'::text, 'email'::text, 'walk_in'::text, 'live_chat'::text]))),
+    CONSTRAINT cases_notify_by_check CHECK ((notify_by = ANY (ARRAY['email'::text, 'sms'::text, 'line'::text, 'none'::text]))),
     CONSTRAINT cases_status_known CHECK ((status = ANY (ARRAY['received'::text, 'acknowledged'::text, 'assessed'::text, 'forwarded'::text, 'in_progress'::text, 'resolved'::text, 'notified'::text, 'closed'::text])))
 );
 
@@ -631,6 +686,87 @@ CREATE TABLE public.knowledge_revisions (
     content jsonb NOT NULL,
     saved_at timestamp with time zone NOT NULL,
     saved_by bigint NOT NULL
+);
+
+--
+-- Name: mail_attachments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.mail_attachments (
+    id bigint NOT NULL,
+    mail_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    filename text NOT NULL,
+    content_type text NOT NULL,
+    content bytea NOT NULL
+);
+
+--
+-- Name: mail_attachments_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.mail_attachments_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: mail_attachments_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.mail_attachments_id_seq OWNED BY public.mail_attachments.id;
+
+--
+-- Name: mail_outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.mail_outbox (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    to_address text NOT NULL,
+    subject text NOT NULL,
+    text_body text NOT NULL,
+    html_body text,
+    case_id bigint,
+    caller_number text,
+    status text DEFAULT 'queued'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text,
+    message_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    sent_at timestamp with time zone,
+    CONSTRAINT mail_outbox_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'sent'::text, 'failed'::text, 'given_up'::text])))
+);
+
+--
+-- Name: mail_outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.mail_outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: mail_outbox_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.mail_outbox_id_seq OWNED BY public.mail_outbox.id;
+
+--
+-- Name: notice_cursor; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.notice_cursor (
+    only_row boolean DEFAULT true NOT NULL,
+    first_event_id bigint NOT NULL,
+    last_event_id bigint NOT NULL,
+    CONSTRAINT notice_cursor_only_row_check CHECK (only_row)
 );
 
 --
@@ -1055,6 +1191,12 @@ ALTER TABLE ONLY public.case_escalations ALTER COLUMN id SET DEFAULT nextval('pu
 ALTER TABLE ONLY public.case_events ALTER COLUMN id SET DEFAULT nextval('public.case_events_id_seq'::regclass);
 
 --
+-- Name: case_notices id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.case_notices ALTER COLUMN id SET DEFAULT nextval('public.case_notices_id_seq'::regclass);
+
+--
 -- Name: cases id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -1071,6 +1213,18 @@ ALTER TABLE ONLY public.knowledge_articles ALTER COLUMN id SET DEFAULT nextval('
 --
 
 ALTER TABLE ONLY public.knowledge_attachments ALTER COLUMN id SET DEFAULT nextval('public.knowledge_attachments_id_seq'::regclass);
+
+--
+-- Name: mail_attachments id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_attachments ALTER COLUMN id SET DEFAULT nextval('public.mail_attachments_id_seq'::regclass);
+
+--
+-- Name: mail_outbox id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_outbox ALTER COLUMN id SET DEFAULT nextval('public.mail_outbox_id_seq'::regclass);
 
 --
 -- Name: outbound_calls id; Type: DEFAULT; Schema: public; Owner: -
@@ -1253,6 +1407,27 @@ ALTER TABLE ONLY public.case_events
     ADD CONSTRAINT case_events_pkey PRIMARY KEY (id);
 
 --
+-- Name: case_line_links case_line_links_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.case_line_links
+    ADD CONSTRAINT case_line_links_pkey PRIMARY KEY (case_id);
+
+--
+-- Name: case_notices case_notices_event_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.case_notices
+    ADD CONSTRAINT case_notices_event_id_key UNIQUE (event_id);
+
+--
+-- Name: case_notices case_notices_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.case_notices
+    ADD CONSTRAINT case_notices_pkey PRIMARY KEY (id);
+
+--
 -- Name: case_reference_counters case_reference_counters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1314,6 +1489,34 @@ ALTER TABLE ONLY public.knowledge_baskets
 
 ALTER TABLE ONLY public.knowledge_revisions
     ADD CONSTRAINT knowledge_revisions_pkey PRIMARY KEY (article_id, revision);
+
+--
+-- Name: mail_attachments mail_attachments_mail_id_position_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_attachments
+    ADD CONSTRAINT mail_attachments_mail_id_position_key UNIQUE (mail_id, "position");
+
+--
+-- Name: mail_attachments mail_attachments_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_attachments
+    ADD CONSTRAINT mail_attachments_pkey PRIMARY KEY (id);
+
+--
+-- Name: mail_outbox mail_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_outbox
+    ADD CONSTRAINT mail_outbox_pkey PRIMARY KEY (id);
+
+--
+-- Name: notice_cursor notice_cursor_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.notice_cursor
+    ADD CONSTRAINT notice_cursor_pkey PRIMARY KEY (only_row);
 
 --
 -- Name: outbound_calls outbound_calls_channel_id_key; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1544,6 +1747,18 @@ CREATE INDEX case_escalations_case ON public.case_escalations USING btree (case_
 CREATE INDEX case_events_case ON public.case_events USING btree (case_id, at);
 
 --
+-- Name: case_notices_case; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX case_notices_case ON public.case_notices USING btree (case_id);
+
+--
+-- Name: case_notices_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX case_notices_due ON public.case_notices USING btree (next_attempt_at) WHERE (status = ANY (ARRAY['queued'::text, 'failed'::text, 'sending'::text]));
+
+--
 -- Name: cases_assigned_to_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1632,6 +1847,24 @@ CREATE INDEX knowledge_baskets_attachment_id ON public.knowledge_baskets USING b
 --
 
 CREATE INDEX knowledge_revisions_saved_by ON public.knowledge_revisions USING btree (saved_by);
+
+--
+-- Name: mail_outbox_caller; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mail_outbox_caller ON public.mail_outbox USING btree (caller_number) WHERE (caller_number IS NOT NULL);
+
+--
+-- Name: mail_outbox_case; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mail_outbox_case ON public.mail_outbox USING btree (case_id) WHERE (case_id IS NOT NULL);
+
+--
+-- Name: mail_outbox_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mail_outbox_due ON public.mail_outbox USING btree (next_attempt_at) WHERE (status = ANY (ARRAY['queued'::text, 'failed'::text]));
 
 --
 -- Name: outbound_calls_agent; Type: INDEX; Schema: public; Owner: -
@@ -1846,6 +2079,34 @@ ALTER TABLE ONLY public.case_events
     ADD CONSTRAINT case_events_case_id_fkey FOREIGN KEY (case_id) REFERENCES public.cases(id) ON DELETE CASCADE;
 
 --
+-- Name: case_line_links case_line_links_case_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.case_line_links
+    ADD CONSTRAINT case_line_links_case_id_fkey FOREIGN KEY (case_id) REFERENCES public.cases(id) ON DELETE CASCADE;
+
+--
+-- Name: case_notices case_notices_case_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.case_notices
+    ADD CONSTRAINT case_notices_case_id_fkey FOREIGN KEY (case_id) REFERENCES public.cases(id) ON DELETE CASCADE;
+
+--
+-- Name: case_notices case_notices_event_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.case_notices
+    ADD CONSTRAINT case_notices_event_id_fkey FOREIGN KEY (event_id) REFERENCES public.case_events(id) ON DELETE CASCADE;
+
+--
+-- Name: case_notices case_notices_mail_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.case_notices
+    ADD CONSTRAINT case_notices_mail_id_fkey FOREIGN KEY (mail_id) REFERENCES public.mail_outbox(id) ON DELETE SET NULL;
+
+--
 -- Name: cases cases_assigned_to_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1942,6 +2203,20 @@ ALTER TABLE ONLY public.knowledge_revisions
 
 ALTER TABLE ONLY public.knowledge_revisions
     ADD CONSTRAINT knowledge_revisions_saved_by_fkey FOREIGN KEY (saved_by) REFERENCES public.users(id);
+
+--
+-- Name: mail_attachments mail_attachments_mail_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_attachments
+    ADD CONSTRAINT mail_attachments_mail_id_fkey FOREIGN KEY (mail_id) REFERENCES public.mail_outbox(id) ON DELETE CASCADE;
+
+--
+-- Name: mail_outbox mail_outbox_case_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mail_outbox
+    ADD CONSTRAINT mail_outbox_case_id_fkey FOREIGN KEY (case_id) REFERENCES public.cases(id) ON DELETE SET NULL;
 
 --
 -- Name: outbound_calls outbound_calls_agent_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

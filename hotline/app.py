@@ -23,6 +23,8 @@ from hotline.lifetimes import (
     survey_ctx,
     telephony_ctx,
 )
+from hotline.line_webhook import line_webhook
+from hotline.mail_lifetime import mail_ctx
 from runtime.clock import Clock, SystemClock
 from runtime.metrics import Metrics
 from runtime.tasks import TaskSupervisor
@@ -102,10 +104,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(case_jobs_ctx)
     app.cleanup_ctx.append(panel_ctx)
     app.cleanup_ctx.append(call_control_ctx)
+    app.cleanup_ctx.append(mail_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
+    app.router.add_post("/line/webhook", line_webhook)
     app.router.add_get("/lang/{lang}", choose_language)
     app.router.add_static("/static", STATIC_DIR, name="static")
     login.setup(app)

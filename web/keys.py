@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from ivr.component import SurveyService
     from ivr.results import SurveyResults
     from knowledge.repository import KnowledgeRepository
+    from mail.outbox import MailOutbox
+    from notices.store import NoticeStore
     from runtime.clock import Clock
     from runtime.metrics import Metrics
     from runtime.tasks import TaskSupervisor
@@ -91,6 +93,11 @@ SessionHook = Callable[[int], Awaitable[None]]
 # out of them); a failing hook is logged and never stops the login or the logout.
 session_opened_key = web.AppKey("session_opened", list[SessionHook])
 session_closed_key = web.AppKey("session_closed", list[SessionHook])
+
+# E-mail and notices to citizens (hotline.mail_lifetime): the outbox every mail goes
+# through, and the notices of each case.
+mail_outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
+notices_key: web.AppKey[NoticeStore] = web.AppKey("notices")
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

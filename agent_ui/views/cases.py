@@ -32,7 +32,7 @@ from cases.export import (
     packed,
     xlsx_of_packed,
 )
-from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, IntakeForm
+from cases.intake import AGE_BANDS, FIELD_NAMES, GENDERS, NOTIFY_BY, IntakeForm
 from cases.lifecycle import Action, CaseType, Channel, Move, Role, Status, allowed_actions
 from cases.models import Actor, Case
 from cases.register import ExportRows, RegisterFilter, RegisterRow, export_rows, search
@@ -126,6 +126,7 @@ def _context(request: web.Request, **values: Any) -> dict[str, Any]:
         "statuses": list(Status),
         "genders": sorted(g for g in GENDERS if g),
         "age_bands": sorted(a for a in AGE_BANDS if a),
+        "notify_choices": NOTIFY_BY,
         "now": _now(request),
         **values,
     }

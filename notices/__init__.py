@@ -1,0 +1,1 @@
+"""Citizens told about their case (PWA 1662 step 4): by e-mail, SMS or LINE."""
