@@ -30,7 +30,19 @@ from knowledge.repository import KnowledgeRepository
 
 TARGET_P99_MS = 50.0
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
-ENGLISH = "export import licence rice certificate origin tax customs permit form fee".split()
+ENGLISH = [
+    "export",
+    "import",
+    "licence",
+    "rice",
+    "certificate",
+    "origin",
+    "tax",
+    "customs",
+    "permit",
+    "form",
+    "fee",
+]
 _SCAN = """
 SELECT id FROM knowledge_articles
 WHERE published AND (title_th ILIKE $1 OR body_th ILIKE $1 OR title_en ILIKE $1)

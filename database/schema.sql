@@ -666,6 +666,18 @@ CREATE SEQUENCE public.knowledge_attachments_id_seq
 ALTER SEQUENCE public.knowledge_attachments_id_seq OWNED BY public.knowledge_attachments.id;
 
 --
+-- Name: knowledge_basket_mails; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_basket_mails (
+    mail_id bigint NOT NULL,
+    call_key text NOT NULL,
+    attachment_ids bigint[] NOT NULL,
+    sent_by bigint NOT NULL,
+    sent_at timestamp with time zone NOT NULL
+);
+
+--
 -- Name: knowledge_baskets; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1477,6 +1489,13 @@ ALTER TABLE ONLY public.knowledge_attachments
     ADD CONSTRAINT knowledge_attachments_pkey PRIMARY KEY (id);
 
 --
+-- Name: knowledge_basket_mails knowledge_basket_mails_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_basket_mails
+    ADD CONSTRAINT knowledge_basket_mails_pkey PRIMARY KEY (mail_id);
+
+--
 -- Name: knowledge_baskets knowledge_baskets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1831,6 +1850,18 @@ CREATE INDEX knowledge_attachments_article_id ON public.knowledge_attachments US
 CREATE INDEX knowledge_attachments_uploaded_by ON public.knowledge_attachments USING btree (uploaded_by);
 
 --
+-- Name: knowledge_basket_mails_call_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_basket_mails_call_key ON public.knowledge_basket_mails USING btree (call_key);
+
+--
+-- Name: knowledge_basket_mails_sent_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_basket_mails_sent_by ON public.knowledge_basket_mails USING btree (sent_by);
+
+--
 -- Name: knowledge_baskets_added_by; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2175,6 +2206,20 @@ ALTER TABLE ONLY public.knowledge_attachments
 
 ALTER TABLE ONLY public.knowledge_attachments
     ADD CONSTRAINT knowledge_attachments_uploaded_by_fkey FOREIGN KEY (uploaded_by) REFERENCES public.users(id);
+
+--
+-- Name: knowledge_basket_mails knowledge_basket_mails_mail_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_basket_mails
+    ADD CONSTRAINT knowledge_basket_mails_mail_id_fkey FOREIGN KEY (mail_id) REFERENCES public.mail_outbox(id);
+
+--
+-- Name: knowledge_basket_mails knowledge_basket_mails_sent_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_basket_mails
+    ADD CONSTRAINT knowledge_basket_mails_sent_by_fkey FOREIGN KEY (sent_by) REFERENCES public.users(id);
 
 --
 -- Name: knowledge_baskets knowledge_baskets_added_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -19,6 +19,7 @@ from hotline.lifetimes import (
     call_control_ctx,
     case_jobs_ctx,
     database_ctx,
+    knowledge_ctx,
     panel_ctx,
     survey_ctx,
     telephony_ctx,
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(panel_ctx)
     app.cleanup_ctx.append(call_control_ctx)
     app.cleanup_ctx.append(mail_ctx)
+    app.cleanup_ctx.append(knowledge_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)

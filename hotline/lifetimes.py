@@ -45,6 +45,8 @@ from ivr.config import SurveySettings
 from ivr.peers import LOOPBACK
 from ivr.results import SurveyResults
 from knowledge.repository import KnowledgeRepository
+from knowledge.sending import BasketMailer
+from mail.templates import MailTemplates
 from runtime.jobs import cancel_and_wait
 from telephony.config import PbxConfig
 from telephony.events import CallAbandoned, CallEnded, CallExitedQueue, TelephonyEvent
@@ -52,6 +54,7 @@ from telephony.service import TelephonyService
 from web.keys import (
     accounts_key,
     agent_events_key,
+    basket_mailer_key,
     call_control_key,
     call_legs_key,
     call_writer_key,
@@ -65,6 +68,7 @@ from web.keys import (
     hub_key,
     intake_key,
     knowledge_key,
+    mail_outbox_key,
     metrics_key,
     panel_key,
     presence_key,
@@ -360,3 +364,11 @@ async def call_control_ctx(app: web.Application) -> AsyncIterator[None]:
     app[call_control_key] = service
     async with app[call_legs_key].running(service):
         yield
+
+
+async def knowledge_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The caller's basket goes out through the mail outbox, so this follows `mail_ctx`."""
+    app[basket_mailer_key] = BasketMailer(
+        app[db_key].pool, app[mail_outbox_key], MailTemplates(), app[settings_key].notices.agency
+    )
+    yield

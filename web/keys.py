@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ivr.component import SurveyService
     from ivr.results import SurveyResults
     from knowledge.repository import KnowledgeRepository
+    from knowledge.sending import BasketMailer
     from mail.outbox import MailOutbox
     from notices.store import NoticeStore
     from runtime.clock import Clock
@@ -106,3 +107,5 @@ event_subscribers_key = web.AppKey("event_subscribers", list[EventSubscriber])
 
 # The knowledge base: articles, their documents, the callers' baskets (agent_ui.views.knowledge).
 knowledge_key: web.AppKey[KnowledgeRepository] = web.AppKey("knowledge")
+# Sends a caller's basket through the mail outbox (hotline.lifetimes.knowledge_ctx).
+basket_mailer_key: web.AppKey[BasketMailer] = web.AppKey("basket_mailer")

@@ -19,13 +19,23 @@ import structlog
 from aiohttp import web
 
 from accounts.users import User
+from calls.numbers import normalise
 from cases.dates import Lang, as_era, as_lang, format_date, format_datetime
+from cases.intake import EMAIL
 from knowledge.articles import Article, ArticleContent
 from knowledge.errors import KnowledgeError
+from knowledge.sending import BasketMail
 from web.auth import require_role, see_other, signed_in
 from web.forms import text_fields
 from web.i18n import request_language
-from web.keys import cases_key, clock_key, knowledge_key, panel_key, settings_key
+from web.keys import (
+    basket_mailer_key,
+    cases_key,
+    clock_key,
+    knowledge_key,
+    panel_key,
+    settings_key,
+)
 from web.templating import render
 
 log = structlog.get_logger()
@@ -251,12 +261,20 @@ async def _own_call_key(request: web.Request, user: User, call_key: str) -> str:
     raise web.HTTPNotFound(text="not your call")
 
 
-async def _basket_json(request: web.Request, call_key: str) -> web.Response:
+async def _basket_json(
+    request: web.Request, call_key: str, status: int = 200, **extra: object
+) -> web.Response:
+    """The call's basket and the mails that carried it so far (and their state)."""
     lang = _lang(request)
     items = await request.app[knowledge_key].basket(call_key)
+    sent = await request.app[basket_mailer_key].sent(call_key)
     return web.json_response(
         {
+            **extra,
             "call_key": call_key,
+            "sent": [
+                {"to": m.to, "status": m.status.value, "documents": m.documents} for m in sent
+            ],
             "items": [
                 {
                     "attachment_id": item.attachment_id,
@@ -266,7 +284,8 @@ async def _basket_json(request: web.Request, call_key: str) -> web.Response:
                 }
                 for item in items
             ],
-        }
+        },
+        status=status,
     )
 
 
@@ -303,6 +322,36 @@ async def remove_from_basket(request: web.Request) -> web.Response:
     return await _basket_json(request, call_key)
 
 
+@require_role("agent")
+async def send_basket(request: web.Request) -> web.Response:
+    """E-mail the basket to the address the agent read back to the caller and ticked as
+    confirmed; the mail goes through the outbox, and the call keeps a record of it."""
+    user = signed_in(request)
+    fields = text_fields(await request.post(), ("call_key", "email", "confirmed"))
+    call_key = await _own_call_key(request, user, fields["call_key"])
+    address = fields["email"].strip()
+    if not EMAIL.match(address) or len(address) > 254:
+        return await _basket_json(request, call_key, 422, error="invalid_email")
+    if fields["confirmed"] != "on":
+        return await _basket_json(request, call_key, 422, error="confirm_needed")
+    call = (await request.app[panel_key].desk(user.id)).current(call_key)
+    basket_mail = BasketMail(
+        call_key=call_key,
+        to=address,
+        lang=_lang(request),
+        caller_name=call.caller_name if call else "",
+        caller_number=normalise(call.caller_number) if call else None,
+        case_id=call.case_id if call else None,
+        case_reference=call.case_reference if call else None,
+    )
+    now = request.app[clock_key].now()
+    mail_id = await request.app[basket_mailer_key].send(basket_mail, user.id, now)
+    if mail_id is None:
+        return await _basket_json(request, call_key, 409, error="basket_empty")
+    log.info("basket_sent", agent=user.id, call_key=call_key, mail=mail_id)
+    return await _basket_json(request, call_key)
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/knowledge", articles_page)
     app.router.add_get("/knowledge/new", new_article_page)
@@ -316,3 +365,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/panel/basket", basket)
     app.router.add_post("/panel/basket", add_to_basket)
     app.router.add_post("/panel/basket/remove", remove_from_basket)
+    app.router.add_post("/panel/basket/send", send_basket)

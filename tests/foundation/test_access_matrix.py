@@ -97,6 +97,7 @@ EXPECTED = {
     ("GET", "/panel/basket"): AGENT,
     ("POST", "/panel/basket"): AGENT,
     ("POST", "/panel/basket/remove"): AGENT,
+    ("POST", "/panel/basket/send"): AGENT,
 }
 # What anyone may reach without logging in: the way in, the language switch, the probes.
 PUBLIC = {

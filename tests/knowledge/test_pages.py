@@ -17,8 +17,8 @@ from tests.foundation.conftest import csrf_from, log_in
 from tests.knowledge.conftest import PDF
 from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD, MakeAgent, clock, make_agent, panel_app
-from tests.ui.test_panel import answered, feed, queued, ringing
-from web.keys import db_key, knowledge_key
+from tests.ui.test_panel import NUMBER, answered, feed, queued, ringing
+from web.keys import db_key, knowledge_key, mail_outbox_key
 
 __all__ = ["clock", "make_agent", "panel_app"]
 
@@ -172,3 +172,42 @@ async def test_an_agent_fills_the_basket_of_the_call_on_their_desk_only(
         "/panel/basket/remove", call_key=call_key, attachment_id=file_id
     )
     assert status == 200 and basket["items"] == []
+
+
+async def test_the_basket_goes_to_the_confirmed_address_through_the_outbox(
+    editor: Editor, make_agent: MakeAgent, panel_app: TestServer, clock: ManualClock
+) -> None:
+    article_id = await editor.create(title_th="แบบฟอร์มคำขอ", published="on")
+    assert (await editor.attach(article_id, "คำขอ.pdf", PDF)).status == 303
+    article = await panel_app.app[knowledge_key].article(article_id, published_only=True)
+    assert article is not None
+    agent = await make_agent("somchai", AGENT)
+    await feed(panel_app, queued(clock, "2.1"), ringing(clock, "2.1", AGENT))
+    await feed(panel_app, answered(clock, "2.1", AGENT))
+    call_key = (await agent.state())["call"]["call_key"]
+    status, empty = await agent.post(
+        "/panel/basket/send", call_key=call_key, email="nok@example.org", confirmed="on"
+    )
+    assert (status, empty["error"]) == (409, "basket_empty")
+    await agent.post(
+        "/panel/basket", call_key=call_key, attachment_id=str(article.attachments[0].id)
+    )
+    status, refused = await agent.post(
+        "/panel/basket/send", call_key=call_key, email="nok@example.org"
+    )
+    assert (status, refused["error"]) == (422, "confirm_needed")
+    status, refused = await agent.post(
+        "/panel/basket/send", call_key=call_key, email="nok.example.org", confirmed="on"
+    )
+    assert (status, refused["error"]) == (422, "invalid_email")
+    status, sent = await agent.post(
+        "/panel/basket/send", call_key=call_key, email="nok@example.org", confirmed="on"
+    )
+    assert status == 200
+    assert sent["sent"] == [{"to": "nok@example.org", "status": "queued", "documents": 1}]
+    # The caller's mail history holds it, with the document attached.
+    history = await panel_app.app[mail_outbox_key].history(caller_number=NUMBER)
+    assert [(m.kind, m.to) for m in history] == [("documents", "nok@example.org")]
+    claimed = await panel_app.app[mail_outbox_key].claim(clock.now(), 10)
+    assert [c.attachments for c in claimed] == [[("คำขอ.pdf", "application/pdf", PDF)]]
+    assert "แบบฟอร์มคำขอ" in claimed[0].text

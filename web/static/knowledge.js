@@ -10,9 +10,10 @@
   for (const li of $("knowledge-messages").children) messages[li.dataset.code] = li.textContent;
   let callKey = null;
 
-  function showError(failed) {
-    $("knowledge-error").textContent = failed ? messages.failed : "";
-    $("knowledge-error").hidden = !failed;
+  // `code`: one of the server's refusals, true for any other failure, "" for none.
+  function showError(code) {
+    $("knowledge-error").textContent = code ? messages[code] || messages.failed : "";
+    $("knowledge-error").hidden = !code;
   }
 
   function item(text, testid) {
@@ -57,7 +58,7 @@
 
   async function open(id) {
     const article = await getJson(`/knowledge/articles/${id}`);
-    if (!article) return showError(true);
+    if (!article) return showError("failed");
     $("knowledge-article-title").textContent = article.title;
     // The server sanitised the body to a few harmless tags (knowledge.rich_text).
     $("knowledge-article-body").innerHTML = article.body_html;
@@ -70,7 +71,7 @@
       link.href = `/knowledge/attachments/${file.id}`;
       link.textContent = file.filename;
       li.appendChild(link);
-      const add = button(messages.add, () => change("/panel/basket", file.id));
+      const add = button(messages.add, () => change("/panel/basket", { attachment_id: file.id }));
       add.dataset.testid = "basket-add";
       add.className = "basket-add";
       li.appendChild(add);
@@ -83,22 +84,37 @@
   function renderBasket(basket) {
     const list = $("knowledge-basket-items");
     list.replaceChildren();
-    for (const entry of basket ? basket.items : []) {
+    const items = basket ? basket.items : [];
+    for (const entry of items) {
       const li = item(`${entry.filename} · ${entry.article_title}`, "basket-item");
-      li.appendChild(button(messages.remove, () => change("/panel/basket/remove", entry.attachment_id)));
+      li.appendChild(button(messages.remove, () => change("/panel/basket/remove", { attachment_id: entry.attachment_id })));
       list.appendChild(li);
+    }
+    $("knowledge-send").hidden = items.length === 0;
+    const sent = $("knowledge-sent");
+    sent.replaceChildren();
+    for (const mail of basket ? basket.sent : []) {
+      sent.appendChild(item(`${mail.to} · ${mail.documents} · ${messages["status." + mail.status]}`, "basket-mail"));
     }
   }
 
-  async function change(url, attachmentId) {
-    if (!callKey) return;
+  async function change(url, fields) {
+    if (!callKey) return null;
     const response = await fetch(url, {
       method: "POST",
       headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
-      body: new URLSearchParams({ call_key: callKey, attachment_id: String(attachmentId) }),
+      body: new URLSearchParams({ call_key: callKey, ...fields }),
     });
-    showError(!response.ok);
-    if (response.ok) renderBasket(await response.json());
+    const body = await response.json().catch(() => null);
+    showError(response.ok ? "" : (body && body.error) || true);
+    if (body && body.items) renderBasket(body);
+    return response.ok ? body : null;
+  }
+
+  async function send() {
+    const fields = { email: $("knowledge-send-email").value.trim() };
+    if ($("knowledge-send-confirmed").checked) fields.confirmed = "on";
+    if (await change("/panel/basket/send", fields)) $("knowledge-send-confirmed").checked = false;
   }
 
   function renderCall() {
@@ -110,6 +126,9 @@
     const next = desk.call ? desk.call.call_key : null;
     if (next === callKey) return;
     callKey = next;
+    // The address the caller gave before, to confirm with them or correct.
+    $("knowledge-send-email").value = desk.call ? desk.call.pop.profile.email || "" : "";
+    $("knowledge-send-confirmed").checked = false;
     renderCall();
     renderBasket(callKey ? await getJson(`/panel/basket?call_key=${encodeURIComponent(callKey)}`) : null);
   }
@@ -117,6 +136,10 @@
   $("knowledge-search").addEventListener("submit", (event) => {
     event.preventDefault();
     search($("knowledge-query").value);
+  });
+  $("knowledge-send").addEventListener("submit", (event) => {
+    event.preventDefault();
+    send();
   });
   document.addEventListener("panel:desk", (event) => onDesk(event.detail));
   renderCall();
