@@ -609,6 +609,7 @@ CREATE TABLE public.knowledge_articles (
     review_on date,
     published boolean DEFAULT false NOT NULL,
     terms tsvector DEFAULT ''::tsvector NOT NULL,
+    title_terms tsvector DEFAULT ''::tsvector NOT NULL,
     updated_at timestamp with time zone NOT NULL,
     updated_by bigint NOT NULL,
     CONSTRAINT knowledge_articles_check CHECK (((title_th <> ''::text) OR (title_en <> ''::text)))
@@ -1824,6 +1825,12 @@ CREATE INDEX cases_unit_status ON public.cases USING btree (unit_id, status);
 --
 
 CREATE INDEX knowledge_articles_terms ON public.knowledge_articles USING gin (terms);
+
+--
+-- Name: knowledge_articles_title_terms; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_articles_title_terms ON public.knowledge_articles USING gin (title_terms);
 
 --
 -- Name: knowledge_articles_unit_id; Type: INDEX; Schema: public; Owner: -

@@ -25,14 +25,15 @@ from knowledge.words import tsquery_text, tsvector_text
 _COLUMNS = "title_th, title_en, body_th, body_en, tags, unit_id, review_on, published"
 
 _INSERT = f"""
-INSERT INTO knowledge_articles ({_COLUMNS}, terms, updated_at, updated_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::tsvector, $10, $11)
+INSERT INTO knowledge_articles ({_COLUMNS}, terms, title_terms, updated_at, updated_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::tsvector, $10::tsvector, $11, $12)
 RETURNING id
 """
 _UPDATE = """
 UPDATE knowledge_articles
 SET title_th = $2, title_en = $3, body_th = $4, body_en = $5, tags = $6, unit_id = $7,
-    review_on = $8, published = $9, terms = $10::tsvector, updated_at = $11, updated_by = $12
+    review_on = $8, published = $9, terms = $10::tsvector, title_terms = $11::tsvector,
+    updated_at = $12, updated_by = $13
 WHERE id = $1
 """
 _REVISE = """
@@ -57,14 +58,28 @@ SELECT r.revision, r.saved_at, u.display_name, (r.content->>'published')::boolea
 FROM knowledge_revisions r JOIN users u ON u.id = r.saved_by
 WHERE r.article_id = $1 ORDER BY r.revision DESC
 """
-# Title matches first (weight A), then by rank; agents see published articles only.
-_SEARCH = """
-SELECT id, title_th, title_en, published, terms @@ $2::tsquery AS in_title
-FROM knowledge_articles
-WHERE terms @@ $1::tsquery AND (published OR NOT $3)
-ORDER BY in_title DESC, ts_rank(terms, $1::tsquery) DESC, id
-LIMIT $4
+# Title (and tag) matches first, every one of them ranked: title_terms are small. Agents
+# see published articles only ($2).
+_SEARCH_TITLES = """
+SELECT id, title_th, title_en, published, true AS in_title FROM knowledge_articles
+WHERE title_terms @@ $1::tsquery AND (published OR NOT $2)
+ORDER BY ts_rank(title_terms, $1::tsquery) DESC, id
+LIMIT $3
 """
+# Then, when titles did not fill the page, matches in bodies only. A common word is in
+# most bodies, and ranking reads each whole tsvector, so the first $4 candidates are
+# ranked (all of them for a rarer word).
+_SEARCH_BODIES = """
+WITH candidates AS MATERIALIZED (
+    SELECT id, title_th, title_en, published, terms FROM knowledge_articles
+    WHERE terms @@ $1::tsquery AND NOT title_terms @@ $1::tsquery AND (published OR NOT $2)
+    LIMIT $4
+)
+SELECT id, title_th, title_en, published, false AS in_title FROM candidates
+ORDER BY ts_rank(terms, $1::tsquery) DESC, id
+LIMIT $3
+"""
+BODY_CANDIDATES = 500
 _ADD_ATTACHMENT = """
 INSERT INTO knowledge_attachments
     (article_id, filename, content_type, size, data, uploaded_at, uploaded_by)
@@ -109,9 +124,8 @@ def _content(row: asyncpg.Record) -> ArticleContent:
 
 
 def _values(content: ArticleContent) -> tuple[Any, ...]:
-    terms = tsvector_text(
-        (content.title_th, content.title_en, *content.tags), (content.body_th, content.body_en)
-    )
+    titles = (content.title_th, content.title_en, *content.tags)
+    terms = tsvector_text(titles, (content.body_th, content.body_en))
     return (
         content.title_th,
         content.title_en,
@@ -122,6 +136,7 @@ def _values(content: ArticleContent) -> tuple[Any, ...]:
         content.review_on,
         content.published,
         terms,
+        tsvector_text(titles, ()),
     )
 
 
@@ -185,8 +200,12 @@ class KnowledgeRepository:
         words = tsquery_text(query)
         if words is None:
             return []
-        in_titles = tsquery_text(query, titles_only=True)
-        rows = await self._pool.fetch(_SEARCH, words, in_titles, published_only, limit)
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_SEARCH_TITLES, words, published_only, limit)
+            if len(rows) < limit:
+                rows += await conn.fetch(
+                    _SEARCH_BODIES, words, published_only, limit - len(rows), BODY_CANDIDATES
+                )
         return [SearchHit(**dict(r)) for r in rows]
 
     async def add_attachment(

@@ -3,7 +3,8 @@ parser would see a whole Thai sentence as one word; PyThaiNLP's dictionary segme
 (newmm) cuts it into words here, and PostgreSQL indexes and matches those words as given
 (a tsvector built from lexemes, not parsed again).
 
-Titles are weight A and bodies weight B, so a match in a title can be ranked first.
+Titles are weight A and bodies weight B in the full vector; the titles' words are also kept
+alone (knowledge.repository), so a match in a title can be ranked first.
 """
 
 from __future__ import annotations
@@ -45,11 +46,10 @@ def tsvector_text(titles: Iterable[str], bodies: Iterable[str]) -> str:
     return " ".join(entries)
 
 
-def tsquery_text(query: str, *, titles_only: bool = False) -> str | None:
+def tsquery_text(query: str) -> str | None:
     """A tsquery literal that every one of the query's words must match as a word's start
     (so "ส่ง" finds "ส่งออก"); None when the query has no word."""
     found = list(dict.fromkeys(words(query)))[:MAX_QUERY_WORDS]
     if not found:
         return None
-    weight = "A" if titles_only else ""
-    return " & ".join(f"{_lexeme(word)}:*{weight}" for word in found)
+    return " & ".join(f"{_lexeme(word)}:*" for word in found)

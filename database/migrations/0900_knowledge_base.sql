@@ -13,14 +13,17 @@ CREATE TABLE knowledge_articles (
     unit_id bigint REFERENCES units (id),
     review_on date,
     published boolean NOT NULL DEFAULT false,
-    -- Words of the titles (weight A) and bodies (weight B), segmented by hotline because
-    -- Thai has no spaces between words: see knowledge/words.py.
+    -- Words of the titles and tags (weight A) and bodies (weight B), segmented by hotline
+    -- because Thai has no spaces between words (knowledge/words.py); the titles' and tags'
+    -- alone, small enough to rank every match, in title_terms.
     terms tsvector NOT NULL DEFAULT ''::tsvector,
+    title_terms tsvector NOT NULL DEFAULT ''::tsvector,
     updated_at timestamptz NOT NULL,
     updated_by bigint NOT NULL REFERENCES users (id),
     CHECK (title_th <> '' OR title_en <> '')
 );
 CREATE INDEX knowledge_articles_terms ON knowledge_articles USING gin (terms);
+CREATE INDEX knowledge_articles_title_terms ON knowledge_articles USING gin (title_terms);
 CREATE INDEX knowledge_articles_unit_id ON knowledge_articles (unit_id);
 CREATE INDEX knowledge_articles_updated_by ON knowledge_articles (updated_by);
 
