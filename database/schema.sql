@@ -1824,13 +1824,13 @@ CREATE INDEX cases_unit_status ON public.cases USING btree (unit_id, status);
 -- Name: knowledge_articles_terms; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX knowledge_articles_terms ON public.knowledge_articles USING gin (terms);
+CREATE INDEX knowledge_articles_terms ON public.knowledge_articles USING gin (terms) WITH (fastupdate=off);
 
 --
 -- Name: knowledge_articles_title_terms; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX knowledge_articles_title_terms ON public.knowledge_articles USING gin (title_terms);
+CREATE INDEX knowledge_articles_title_terms ON public.knowledge_articles USING gin (title_terms) WITH (fastupdate=off);
 
 --
 -- Name: knowledge_articles_unit_id; Type: INDEX; Schema: public; Owner: -

@@ -80,6 +80,7 @@ ORDER BY ts_rank(terms, $1::tsquery) DESC, id
 LIMIT $3
 """
 BODY_CANDIDATES = 500
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 _ADD_ATTACHMENT = """
 INSERT INTO knowledge_attachments
     (article_id, filename, content_type, size, data, uploaded_at, uploaded_by)
@@ -200,7 +201,10 @@ class KnowledgeRepository:
         words = tsquery_text(query)
         if words is None:
             return []
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
+            # A common word wants a scan, a rare one the index: plan each search for its own
+            # words, never with the generic plan PostgreSQL would settle on after five.
+            await conn.execute(_CUSTOM_PLANS)
             rows = await conn.fetch(_SEARCH_TITLES, words, published_only, limit)
             if len(rows) < limit:
                 rows += await conn.fetch(
