@@ -22,12 +22,13 @@ from pydantic import SecretStr
 from accounts.passwords import Passwords
 from accounts.users import UserRepository
 from config.settings import PbxSettings, Settings
+from demo.knowledge import ensure_articles
 from demo.shift import ShiftPlan, SimulatedAgent
 from hotline.runner import run_until_stopped
 from pbxsim import CustomerPhone, PbxSimulator
 from pbxsim.generator import TrafficGenerator, TrafficProfile
 from web import auth
-from web.keys import users_key
+from web.keys import clock_key, knowledge_key, users_key
 
 DEMO_PBX = "demo"
 DEMO_QUEUE = "hotline"
@@ -166,6 +167,9 @@ async def run_demo(settings: Settings) -> None:
 
     async def started(app: web.Application) -> None:
         await ensure_people(app[users_key], auth.passwords(app), passwords)
+        boss = await app[users_key].credentials("supervisor")
+        if boss is not None:
+            await ensure_articles(app[knowledge_key], boss[0].id, app[clock_key].now())
         _print_logins(demo, passwords)
         running.append(asyncio.create_task(traffic.run(), name="demo-traffic"))
         for n, username in enumerate(SIMULATED):
