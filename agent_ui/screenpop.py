@@ -20,6 +20,7 @@ from calls.repository import CallRepository
 from cases.models import CaseSummary
 from cases.repository import CaseRepository
 from ivr.results import SurveyResults
+from mail.outbox import MailOutbox
 
 PROFILE_FIELDS = ("name", "occupation", "gender", "age_band", "province", "email")
 
@@ -36,6 +37,7 @@ class PopLimits:
     calls: int = 5
     cases: int = 5
     ratings: int = 3
+    mails: int = 5
     recent_days: int = 90
 
 
@@ -49,27 +51,33 @@ class ScreenPops:
         calls: CallRepository,
         cases: CaseRepository,
         ratings: SurveyResults,
+        mails: MailOutbox,
         limits: PopLimits | None = None,
     ) -> None:
         self._pool = pool
+        self._mails = mails
         self._calls = calls
         self._cases = cases
         self._ratings = ratings
         self._limits = limits or PopLimits()
 
     async def pop(self, number: str, *, now: datetime, this_call: str = "") -> dict[str, Any]:
-        """Profile, last calls, open and recent cases, last survey ratings, as plain JSON.
+        """Profile, last calls, open and recent cases, last survey ratings and mails sent to
+        the caller, as plain JSON.
 
         A number never seen before (or no number at all) pops an empty profile to fill in;
         a caller row alone (the call tracker adds one on the first ring) is not "known".
         """
         national = normalise(number)
-        (profile, cases), calls, ratings = await asyncio.gather(
+        (profile, cases), calls, ratings, mails = await asyncio.gather(
             self._profile_and_cases(national, now),
             self._calls.caller_history(
                 number, self._limits.calls, exclude_call_key=this_call or None
             ),
             self._ratings.caller_last_ratings(national, self._limits.ratings)
+            if national
+            else _none(),
+            self._mails.history(caller_number=national, limit=self._limits.mails)
             if national
             else _none(),
         )
@@ -81,6 +89,7 @@ class ScreenPops:
             "calls": [jsonable(call) for call in calls],
             "cases": [jsonable(case) for case in cases],
             "ratings": [jsonable(rating) for rating in ratings],
+            "mails": [jsonable(mail) for mail in mails],
         }
 
     async def _profile_and_cases(

@@ -17,6 +17,7 @@ BENCHMARKS = (
     "screenpop",
     "loop_stall",
     "knowledge",
+    "mail_outbox",
 )
 
 

@@ -23,8 +23,11 @@ from accounts.passwords import Passwords
 from accounts.users import UserRepository
 from config.settings import PbxSettings, Settings
 from demo.knowledge import ensure_articles
+from demo.mail_catcher import MailCatcher
+from demo.mail_page import add_mail_page
 from demo.shift import ShiftPlan, SimulatedAgent
 from hotline.runner import run_until_stopped
+from mail.settings import MailSettings
 from pbxsim import CustomerPhone, PbxSimulator
 from pbxsim.generator import TrafficGenerator, TrafficProfile
 from web import auth
@@ -114,6 +117,7 @@ def _print_logins(settings: Settings, passwords: dict[str, str]) -> None:
         print(f"  {person.username:<11} {passwords[person.username]:<14} {person.role}")
     print(f"(kept in {settings.data_dir / 'demo-logins.json'})")
     print("A simulated PBX places a call every ~20 s; Ctrl-C stops the demo.", flush=True)
+    print("Mails to callers are caught locally: /demo/mails (supervisor, admin).", flush=True)
     print(
         f"{' and '.join(SIMULATED)} work shifts by themselves (sign in, Ready, calls, wrap-up,"
         " pauses, sign out); everyone else is signed out until they log in.\n",
@@ -146,6 +150,8 @@ async def run_demo(settings: Settings) -> None:
     )
     sim.add_queue(DEMO_QUEUE)
     host, port = await sim.start()
+    catcher = MailCatcher()
+    _, smtp_port = await catcher.start("127.0.0.1")
     demo = settings.model_copy(
         update={
             "pbx": [
@@ -158,6 +164,15 @@ async def run_demo(settings: Settings) -> None:
                 )
             ],
             "survey": {**DEMO_SURVEY, **settings.survey},
+            # Every mail to a caller goes to the local catcher, shown at /demo/mails.
+            "mail": MailSettings(
+                enabled=True,
+                smtp_host="127.0.0.1",
+                smtp_port=smtp_port,
+                security="none",
+                from_address="1169@demo.invalid",
+                interval_s=2.0,
+            ),
         }
     )
     passwords = demo_passwords(demo.data_dir)
@@ -177,10 +192,11 @@ async def run_demo(settings: Settings) -> None:
             running.append(asyncio.create_task(agent.run(), name=f"demo-{username}"))
 
     try:
-        await run_until_stopped(demo, started)
+        await run_until_stopped(demo, started, lambda app: add_mail_page(app, catcher))
     finally:
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         await traffic.stop()
         await sim.stop()
+        await catcher.stop()

@@ -315,7 +315,13 @@ async def panel_ctx(app: web.Application) -> AsyncIterator[None]:
             floor.wrapup_ended(*phone, at)
 
     pool = app[db_key].pool
-    pops = ScreenPops(pool, calls=app[calls_key], cases=app[cases_key], ratings=app[surveys_key])
+    pops = ScreenPops(
+        pool,
+        calls=app[calls_key],
+        cases=app[cases_key],
+        ratings=app[surveys_key],
+        mails=app[mail_outbox_key],
+    )
     panel = PanelService(
         pool=pool,
         calls=app[call_writer_key],

@@ -16,12 +16,14 @@ from notices.dispatcher import NoticeDispatcher
 from notices.line import LinePush
 from notices.sms import SmsGateway
 from notices.store import NoticeStore
-from runtime.jobs import cancel_and_wait, run_every
+from runtime.jobs import cancel_and_wait
 from web.keys import (
     cases_key,
     clock_key,
     db_key,
+    mail_dispatcher_key,
     mail_outbox_key,
+    notice_dispatcher_key,
     notices_key,
     settings_key,
     tasks_key,
@@ -30,40 +32,27 @@ from web.keys import (
 
 async def mail_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, clock, spawn = app[settings_key], app[clock_key], app[tasks_key].spawn
+    mail, notice = settings.mail, settings.notices
     pool = app[db_key].pool
-    outbox = MailOutbox(pool, clock, settings.mail.retry_policy())
-    store = NoticeStore(pool, settings.notices.retry_policy())
+    outbox = MailOutbox(pool, clock, mail.retry_policy())
+    store = NoticeStore(pool, notice.retry_policy())
+    http = aiohttp.ClientSession()
     app[mail_outbox_key] = outbox
     app[notices_key] = store
-    http = aiohttp.ClientSession()
+    app[mail_dispatcher_key] = MailDispatcher(outbox, SmtpSender(mail), mail.batch, mail.interval_s)
+    app[notice_dispatcher_key] = NoticeDispatcher(
+        notice,
+        store,
+        outbox,
+        app[cases_key],
+        SmsGateway(notice.sms, http),
+        LinePush(notice.line, http),
+    )
     tasks = []
-    if settings.mail.enabled:
-        mails = MailDispatcher(outbox, SmtpSender(settings.mail), settings.mail.batch)
-        tasks.append(
-            spawn(
-                "mail_dispatcher",
-                lambda: run_every(
-                    mails.run_once, clock, settings.mail.interval_s, failed="mail_pass_failed"
-                ),
-            )
-        )
-    if settings.notices.enabled:
-        notices = NoticeDispatcher(
-            settings.notices,
-            store,
-            outbox,
-            app[cases_key],
-            SmsGateway(settings.notices.sms, http),
-            LinePush(settings.notices.line, http),
-        )
-        tasks.append(
-            spawn(
-                "notices",
-                lambda: run_every(
-                    notices.run_once, clock, settings.notices.interval_s, failed="notice_failed"
-                ),
-            )
-        )
+    if mail.enabled:
+        tasks.append(spawn("mail", lambda: app[mail_dispatcher_key].run_forever(clock)))
+    if notice.enabled:
+        tasks.append(spawn("notices", lambda: app[notice_dispatcher_key].run_forever(clock)))
     yield
     await cancel_and_wait(tasks)
     await http.close()

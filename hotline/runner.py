@@ -34,16 +34,20 @@ class CommandError(Exception):
 async def run_until_stopped(
     settings: Settings,
     on_started: Callable[[web.Application], Awaitable[None]] | None = None,
+    extend: Callable[[web.Application], None] | None = None,
 ) -> None:
     """Run the service until SIGTERM or SIGINT, then stop every part in reverse order.
 
     The signals are caught before anything starts, so a stop asked for while the service is
-    still starting is a clean stop once it has started, never a kill halfway."""
+    still starting is a clean stop once it has started, never a kill halfway. `extend` adds
+    to the app before it starts (the demo's own pages)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
+    if extend is not None:
+        extend(app)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     try:
         await runner.setup()

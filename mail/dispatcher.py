@@ -14,6 +14,8 @@ from typing import Protocol
 import structlog
 
 from mail.outbox import ClaimedMail, MailOutbox, MailStatus, SendFailed
+from runtime.clock import Clock
+from runtime.jobs import run_every
 
 log = structlog.get_logger()
 
@@ -30,26 +32,30 @@ class PassResult:
 
 
 class MailDispatcher:
-    def __init__(self, outbox: MailOutbox, sender: Sender, batch: int) -> None:
-        self._outbox = outbox
-        self._sender = sender
-        self._batch = batch
+    def __init__(self, outbox: MailOutbox, sender: Sender, batch: int, interval_s: float) -> None:
+        self.outbox = outbox
+        self.sender = sender
+        self.batch = batch
+        self.interval_s = interval_s
+
+    async def run_forever(self, clock: Clock) -> None:
+        await run_every(self.run_once, clock, self.interval_s, failed="mail_pass_failed")
 
     async def run_once(self, now: datetime) -> PassResult:
         """Send every mail due at `now`, a batch at a time."""
         result = PassResult()
-        while claimed := await self._outbox.claim(now, self._batch):
+        while claimed := await self.outbox.claim(now, self.batch):
             for mail in claimed:
                 await self._deliver(mail, now, result)
-            if len(claimed) < self._batch:
+            if len(claimed) < self.batch:
                 break
         return result
 
     async def _deliver(self, mail: ClaimedMail, now: datetime, result: PassResult) -> None:
         try:
-            message_id = await self._sender.send(mail)
+            message_id = await self.sender.send(mail)
         except SendFailed as exc:
-            status = await self._outbox.mark_failed(mail, now, exc.reason, permanent=exc.permanent)
+            status = await self.outbox.mark_failed(mail, now, exc.reason, permanent=exc.permanent)
             if status is MailStatus.GIVEN_UP:
                 result.given_up += 1
                 log.warning("mail_given_up", mail_id=mail.id, reason=exc.reason)
@@ -57,5 +63,5 @@ class MailDispatcher:
                 result.failed += 1
                 log.info("mail_failed", mail_id=mail.id, attempt=mail.attempts, reason=exc.reason)
             return
-        await self._outbox.mark_sent(mail.id, now, message_id)
+        await self.outbox.mark_sent(mail.id, now, message_id)
         result.sent += 1

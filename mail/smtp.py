@@ -41,14 +41,14 @@ class SmtpSender:
     """One SMTP session per mail, configured from MailSettings."""
 
     def __init__(self, settings: MailSettings) -> None:
-        self._settings = settings
-        self._tls = ssl.create_default_context(
+        self.settings = settings
+        self.tls_context = ssl.create_default_context(
             cafile=str(settings.tls_ca_file) if settings.tls_ca_file else None
         )
 
     async def send(self, mail: ClaimedMail) -> str:
         """Send the mail; its Message-ID, or SendFailed."""
-        s = self._settings
+        s = self.settings
         message = build_message(mail, s.from_address)
         try:
             await aiosmtplib.send(
@@ -59,7 +59,7 @@ class SmtpSender:
                 password=s.smtp_password.get_secret_value() if s.smtp_password else None,
                 use_tls=s.security == "tls",
                 start_tls=s.security == "starttls",
-                tls_context=self._tls if s.security != "none" else None,
+                tls_context=self.tls_context if s.security != "none" else None,
                 timeout=s.timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

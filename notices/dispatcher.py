@@ -21,6 +21,8 @@ from notices.line import LinePush
 from notices.settings import NoticeSettings
 from notices.sms import SmsGateway
 from notices.store import CaseFacts, ClaimedNotice, NoticeStore
+from runtime.clock import Clock
+from runtime.jobs import run_every
 
 log = structlog.get_logger()
 
@@ -68,28 +70,31 @@ class NoticeDispatcher:
         sms: SmsGateway,
         line: LinePush,
     ) -> None:
-        self._settings = settings
-        self._store = store
+        self.settings = settings
+        self.store = store
         self._outbox = outbox
         self._cases = cases
-        self._sms = sms
-        self._line = line
+        self.sms = sms
+        self.line = line
         self._templates = MailTemplates(NOTICE_TEMPLATES)
+
+    async def run_forever(self, clock: Clock) -> None:
+        await run_every(self.run_once, clock, self.settings.interval_s, failed="notice_failed")
 
     async def run_once(self, now: datetime) -> NoticePass:
         result = NoticePass()
-        result.planned = await self._store.plan(now, self._settings.steps, self._settings.language)
-        while claimed := await self._store.claim(now, self._settings.batch):
+        result.planned = await self.store.plan(now, self.settings.steps, self.settings.language)
+        while claimed := await self.store.claim(now, self.settings.batch):
             for notice, facts in claimed:
                 await self._deliver(notice, facts, now, result)
-            if len(claimed) < self._settings.batch:
+            if len(claimed) < self.settings.batch:
                 break
         return result
 
     def message(self, notice: ClaimedNotice, facts: CaseFacts) -> RenderedMail:
         context = {
-            "agency": self._settings.agency,
-            "hotline": self._settings.hotline,
+            "agency": self.settings.agency,
+            "hotline": self.settings.hotline,
             "reference": facts.reference,
             "topic": facts.topic,
             "step_label": STEP_LABELS[notice.lang][notice.step],
@@ -107,15 +112,15 @@ class NoticeDispatcher:
             elif notice.channel == "sms":
                 if not facts.phone:
                     raise SendFailed("no telephone number on the case", permanent=True)
-                sent_id = await self._sms.send(facts.phone, message.text, str(notice.id))
-                await self._store.mark_sent(notice, now, sent_id)
+                sent_id = await self.sms.send(facts.phone, message.text, str(notice.id))
+                await self.store.mark_sent(notice, now, sent_id)
             else:
                 if not facts.line_user_id:
                     raise SendFailed("the caller has not linked LINE yet", permanent=False)
-                sent_id = await self._line.push(facts.line_user_id, message.text, notice.retry_key)
-                await self._store.mark_sent(notice, now, sent_id)
+                sent_id = await self.line.push(facts.line_user_id, message.text, notice.retry_key)
+                await self.store.mark_sent(notice, now, sent_id)
         except SendFailed as exc:
-            status = await self._store.mark_failed(notice, now, exc.reason, permanent=exc.permanent)
+            status = await self.store.mark_failed(notice, now, exc.reason, permanent=exc.permanent)
             result.given_up += status == "given_up"
             result.failed += status == "failed"
             log.info("notice_failed", notice_id=notice.id, status=status, reason=exc.reason)
@@ -138,9 +143,9 @@ class NoticeDispatcher:
             caller_number=facts.caller_number,
             kind="notice",
         )
-        async with self._store.pool.acquire() as conn, conn.transaction():
+        async with self.store.pool.acquire() as conn, conn.transaction():
             mail_id = await self._outbox.enqueue(mail, conn)
-            await self._store.mark_sent(notice, now, "", mail_id=mail_id, conn=conn)
+            await self.store.mark_sent(notice, now, "", mail_id=mail_id, conn=conn)
 
     async def _mark_notified(self, notice: ClaimedNotice, now: datetime) -> None:
         move = Move(Action.NOTIFY, note=f"notice {notice.id} ({notice.channel})")

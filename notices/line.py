@@ -21,17 +21,17 @@ MAX_TEXT = 5000
 
 class LinePush:
     def __init__(self, settings: LineSettings, session: aiohttp.ClientSession) -> None:
-        self._settings = settings
+        self.settings = settings
         self._session = session
         self._url = str(settings.api_base).rstrip("/") + PUSH_PATH
 
     @property
     def configured(self) -> bool:
-        return self._settings.channel_access_token is not None
+        return self.settings.channel_access_token is not None
 
     async def push(self, user_id: str, text: str, retry_key: str) -> str:
         """Push `text`; LINE's request id, or SendFailed."""
-        token = self._settings.channel_access_token
+        token = self.settings.channel_access_token
         if token is None:
             raise SendFailed("LINE is not configured", permanent=False)
         headers = {
@@ -44,7 +44,7 @@ class LinePush:
                 self._url,
                 json=body,
                 headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self._settings.timeout_s),
+                timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s),
             ) as response:
                 if response.status == 409 or response.ok:
                     return response.headers.get("X-Line-Request-Id", "")

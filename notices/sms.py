@@ -13,16 +13,16 @@ from notices.settings import SmsSettings
 
 class SmsGateway:
     def __init__(self, settings: SmsSettings, session: aiohttp.ClientSession) -> None:
-        self._settings = settings
+        self.settings = settings
         self._session = session
 
     @property
     def configured(self) -> bool:
-        return self._settings.url is not None
+        return self.settings.url is not None
 
     async def send(self, number: str, text: str, reference: str) -> str:
         """Send `text` to `number`; the gateway's message id ("" when it gives none)."""
-        s = self._settings
+        s = self.settings
         if s.url is None:
             raise SendFailed("no SMS gateway is configured", permanent=False)
         headers = {"Authorization": f"Bearer {s.token.get_secret_value()}"} if s.token else {}

@@ -140,6 +140,10 @@ class NoticeStore:
     def pool(self) -> Any:
         return self._pool
 
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._retry
+
     async def plan(
         self, now: datetime, steps: Sequence[Status], lang: str, batch: int = 1000
     ) -> int:

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from ivr.results import SurveyResults
     from knowledge.repository import KnowledgeRepository
     from knowledge.sending import BasketMailer
+    from mail.dispatcher import MailDispatcher
     from mail.outbox import MailOutbox
+    from notices.dispatcher import NoticeDispatcher
     from notices.store import NoticeStore
     from runtime.clock import Clock
     from runtime.metrics import Metrics
@@ -99,6 +101,8 @@ session_closed_key = web.AppKey("session_closed", list[SessionHook])
 # through, and the notices of each case.
 mail_outbox_key: web.AppKey[MailOutbox] = web.AppKey("mail_outbox")
 notices_key: web.AppKey[NoticeStore] = web.AppKey("notices")
+mail_dispatcher_key: web.AppKey[MailDispatcher] = web.AppKey("mail_dispatcher")
+notice_dispatcher_key: web.AppKey[NoticeDispatcher] = web.AppKey("notice_dispatcher")
 
 EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony

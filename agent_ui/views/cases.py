@@ -46,6 +46,8 @@ from web.keys import (
     clock_key,
     db_key,
     intake_key,
+    mail_outbox_key,
+    notices_key,
     settings_key,
     users_key,
     workers_key,
@@ -254,6 +256,8 @@ async def _detail(
         action_values=action_values or {},
         action_errors=action_errors or {},
         overdue=case.is_overdue(_now(request)),
+        notices=await request.app[notices_key].of_case(case.id),
+        mails=await request.app[mail_outbox_key].history(case_id=case.id) if show_personal else [],
     )
     return render(request, "cases/detail.html", context, status=status)
 

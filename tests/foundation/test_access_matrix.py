@@ -108,6 +108,8 @@ PUBLIC = {
     ("GET", "/lang/{lang}"),
     ("GET", "/healthz"),
     ("GET", "/metrics"),
+    # LINE's servers: no session, the X-Line-Signature is checked instead.
+    ("POST", "/line/webhook"),
 }
 
 

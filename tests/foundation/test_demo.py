@@ -36,6 +36,8 @@ async def test_the_demo_starts_and_a_demo_agent_can_log_in(tmp_path: Path) -> No
         jar = aiohttp.CookieJar(unsafe=True)  # cookies from an IP address, as browsers keep
         async with aiohttp.ClientSession(f"http://127.0.0.1:{web_port}", cookie_jar=jar) as browser:
             assert await log_in(browser, "supervisor", boss.group(1)) == 303
+            caught = await browser.get("/demo/mails")
+            assert caught.status == 200 and 'id="no-mail"' in await caught.text()
             board = await (await browser.get("/supervisor/live.json")).json()
             phones = {agent["interface"] for agent in board["board"]["agents"]}
             assert "PJSIP/agent101" not in phones, "agent1 is in no queue before logging in"

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from accounts.users import UserRepository
 from cases.lifecycle import CaseType
+from cases.lifecycle import Status as CaseStatus
 from config.settings import PbxSettings, Settings, load_settings
 from hotline.app import create_app
 from hotline.health import health_sources_key
@@ -41,12 +42,15 @@ from web.keys import (
     escalation_key,
     knowledge_key,
     login_throttle_key,
+    mail_dispatcher_key,
+    notice_dispatcher_key,
     panel_key,
     presence_key,
     retention_key,
     settings_key,
     survey_key,
     surveys_key,
+    tasks_key,
     telephony_key,
 )
 from web.templating import page_context
@@ -140,6 +144,61 @@ SECURITY: dict[str, Any] = {
 }
 
 KNOWLEDGE = {"max_attachment_bytes": 3_000_000}
+MAIL: dict[str, Any] = {
+    "enabled": True,
+    "smtp_host": "smtp.reach.test",
+    "smtp_port": 2525,
+    "security": "tls",
+    "smtp_username": "relay-user",
+    "smtp_password": "relay-secret",
+    "from_address": "1111@reach.test",
+    "timeout_s": 7.0,
+    "interval_s": 8.0,
+    "batch": 9,
+}
+MAIL_RETRY = {"max_attempts": 3, "first_retry_s": 11.0, "max_retry_s": 99.0, "lease_s": 44.0}
+NOTICES: dict[str, Any] = {
+    "enabled": False,
+    "steps": ["forwarded", "resolved"],
+    "language": "en",
+    "agency": "Reach Agency",
+    "hotline": "1111",
+    "interval_s": 5.0,
+    "batch": 6,
+    "max_attempts": 4,
+    "first_retry_s": 12.0,
+    "max_retry_s": 120.0,
+    "sms": {
+        "url": "http://sms.reach.test/send",
+        "token": "sms-t",
+        "sender": "REACH",
+        "timeout_s": 3.0,
+    },
+    "line": {
+        "api_base": "http://line.reach.test",
+        "channel_access_token": "line-t",
+        "channel_secret": "line-s",
+        "timeout_s": 4.0,
+    },
+}
+
+
+def _sent_with(name: str) -> Check:
+    return lambda app: getattr(app[mail_dispatcher_key].sender.settings, name)
+
+
+def _noticed_with(path: str) -> Check:
+    def read(app: web.Application) -> Any:
+        value: Any = app[notice_dispatcher_key]
+        for part in path.split("."):
+            value = getattr(value, part)
+        return value.get_secret_value() if hasattr(value, "get_secret_value") else value
+
+    return read
+
+
+def _task_running(name: str) -> Check:
+    return lambda app: name in {task.name for task in app[tasks_key].health()}
 
 
 AGI_HOST = "127.0.0.2"
@@ -180,6 +239,8 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         secure_cookies=True,
         security=SECURITY,
         knowledge=KNOWLEDGE,
+        mail={**MAIL, **MAIL_RETRY, "tls_ca_file": REACH_CA},
+        notices=NOTICES,
     )
 
 
@@ -305,6 +366,51 @@ CHECKS: dict[str, tuple[Any, Check]] = {
         f"call_control.{name}": (value, _call_control(name)) for name, value in CALL_CONTROL.items()
     },
     "shift.presence_sweep_s": (12.0, lambda app: app[presence_key].sweep_s),
+    "mail.enabled": (True, _task_running("mail")),
+    **{
+        f"mail.{name}": (value, _sent_with(name))
+        for name, value in MAIL.items()
+        if name not in ("enabled", "smtp_password", "interval_s", "batch")
+    },
+    "mail.smtp_password": (
+        "relay-secret",
+        lambda app: _sent_with("smtp_password")(app).get_secret_value(),
+    ),
+    "mail.interval_s": (8.0, lambda app: app[mail_dispatcher_key].interval_s),
+    "mail.batch": (9, lambda app: app[mail_dispatcher_key].batch),
+    "mail.tls_ca_file": (
+        [((("commonName", "Hotline Reach Test CA"),),)],
+        lambda app: [
+            ca["subject"] for ca in app[mail_dispatcher_key].sender.tls_context.get_ca_certs()
+        ],
+    ),
+    "mail.max_attempts": (3, lambda app: app[mail_dispatcher_key].outbox.retry.max_attempts),
+    "mail.first_retry_s": (11.0, lambda app: app[mail_dispatcher_key].outbox.retry.first_s),
+    "mail.max_retry_s": (99.0, lambda app: app[mail_dispatcher_key].outbox.retry.max_s),
+    "mail.lease_s": (44.0, lambda app: app[mail_dispatcher_key].outbox.retry.lease_s),
+    "notices.enabled": (False, _task_running("notices")),
+    "notices.steps": ((CaseStatus.FORWARDED, CaseStatus.RESOLVED), _noticed_with("settings.steps")),
+    **{
+        f"notices.{name}": (NOTICES[name], _noticed_with(f"settings.{name}"))
+        for name in ("language", "agency", "hotline", "interval_s", "batch")
+    },
+    "notices.max_attempts": (4, _noticed_with("store.retry.max_attempts")),
+    "notices.first_retry_s": (12.0, _noticed_with("store.retry.first_s")),
+    "notices.max_retry_s": (120.0, _noticed_with("store.retry.max_s")),
+    **{
+        f"notices.{channel}.{name}": (value, _noticed_with(f"{channel}.settings.{name}"))
+        for channel in ("sms", "line")
+        for name, value in NOTICES[channel].items()
+        if name not in ("url", "api_base")
+    },
+    "notices.sms.url": (
+        "http://sms.reach.test/send",
+        lambda app: str(_noticed_with("sms.settings.url")(app)),
+    ),
+    "notices.line.api_base": (
+        "http://line.reach.test/",
+        lambda app: str(_noticed_with("line.settings.api_base")(app)),
+    ),
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
     # The knowledge base refuses larger documents, and the server reads uploads that big.

@@ -1,11 +1,15 @@
 """The outbox table: what a feature enqueues is kept with its attachments, and concurrent
-dispatchers never take the same mail twice."""
+dispatchers never take the same mail twice; its credentials come from the environment."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+
+from config.settings import SettingsError, load_settings
 from database.pool import Database
 from mail.outbox import MailOutbox, MailStatus, OutgoingMail, RetryPolicy
 from runtime.clock import ManualClock
@@ -69,3 +73,46 @@ async def test_failures_wait_longer_each_time_then_give_up(db: Database) -> None
     assert statuses == [MailStatus.FAILED, MailStatus.FAILED, MailStatus.GIVEN_UP]
     assert waits[:2] == [timedelta(seconds=60), timedelta(seconds=100)]
     assert await box.claim(now + timedelta(days=1), 10) == []
+
+
+@pytest.mark.parametrize(
+    ("toml", "variable"),
+    [
+        ('[mail]\nsmtp_username = "u"\nsmtp_password = "p"\n', "HOTLINE_MAIL__SMTP_PASSWORD"),
+        ('[notices.line]\nchannel_secret = "s"\n', "HOTLINE_NOTICES__LINE__CHANNEL_SECRET"),
+        ('[notices.sms]\ntoken = "t"\n', "HOTLINE_NOTICES__SMS__TOKEN"),
+    ],
+)
+def test_mail_and_notice_secrets_are_refused_in_the_file(
+    tmp_path: Path, toml: str, variable: str
+) -> None:
+    config = tmp_path / "hotline.toml"
+    config.write_text(toml)
+    with pytest.raises(SettingsError, match=f"environment only \\({variable}\\)"):
+        load_settings(config)
+
+
+def test_mail_secrets_are_read_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "hotline.toml"
+    config.write_text('[mail]\nsmtp_username = "relay"\n')
+    monkeypatch.setenv("HOTLINE_MAIL__SMTP_PASSWORD", "from-env")
+    password = load_settings(config).mail.smtp_password
+    assert password is not None and password.get_secret_value() == "from-env"
+
+
+async def test_a_mail_left_sending_by_a_killed_dispatcher_is_taken_again_after_its_lease(
+    db: Database,
+) -> None:
+    box = outbox(db, ManualClock(T0), lease_s=300)
+    mail_id = await box.enqueue(OutgoingMail("a@example.org", "s", "t"))
+    [taken] = await box.claim(T0, 10)
+    assert await box.claim(T0 + timedelta(seconds=299), 10) == []
+    [again] = await box.claim(T0 + timedelta(seconds=300), 10)
+    assert (again.id, again.attempts) == (taken.id, 2) == (mail_id, 2)
+
+
+def test_notified_cannot_be_a_step_to_announce() -> None:
+    with pytest.raises(SettingsError, match="notified is what a notice leads to"):
+        load_settings(notices={"steps": ["resolved", "notified"]})

@@ -48,7 +48,7 @@ async def start(catchers: list[MailCatcher], catcher: MailCatcher) -> int:
 
 def dispatcher(db: Database, settings: MailSettings, **retry: float) -> MailDispatcher:
     box = MailOutbox(db.pool, ManualClock(T0), RetryPolicy(**retry))
-    return MailDispatcher(box, SmtpSender(settings), batch=settings.batch)
+    return MailDispatcher(box, SmtpSender(settings), settings.batch, settings.interval_s)
 
 
 async def status_of(db: Database, mail_id: int) -> tuple[str, int, str | None]:

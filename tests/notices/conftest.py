@@ -1,5 +1,5 @@
-"""The case fixtures (repository, people) for the notices' tests."""
+"""The case fixtures (repository, people, the service with its case pages) for notices."""
 
-from tests.cases.conftest import people, repo
+from tests.cases.conftest import people, repo, site
 
-__all__ = ["people", "repo"]
+__all__ = ["people", "repo", "site"]

@@ -24,13 +24,14 @@ from playwright.async_api import (
 )
 
 from accounts.users import UserRepository
+from mail.outbox import OutgoingMail
 from pbxsim import AgentPhone, PbxSimulator
 from runtime.clock import SystemClock
 from telephony.events import PbxSnapshot, TelephonyEvent
 from tests.browser import launch, require_chromium
 from tests.passwords import password_hash
 from tests.ui.conftest import PASSWORD, build_app
-from web.keys import db_key, event_subscribers_key
+from web.keys import db_key, event_subscribers_key, mail_outbox_key
 
 pytestmark = pytest.mark.browser
 
@@ -156,6 +157,7 @@ async def test_a_call_from_ring_to_wrapup_and_the_case_at_the_next_call(live: Li
     await page.select_option("select[name=case_type]", "complaint")
     await page.fill("textarea[name=details]", "The meter reads double")
     await page.fill("input[name=occupation]", "farmer")
+    await page.select_option("select[name=notify_by]", "sms")
     await page.click("#intake button[type=submit]")
     await expect(page.locator('[data-error-for="topic"]')).to_have_text("Required")
     await expect(page.locator("textarea[name=details]")).to_have_value("The meter reads double")
@@ -163,6 +165,10 @@ async def test_a_call_from_ring_to_wrapup_and_the_case_at_the_next_call(live: Li
     await page.click("#intake button[type=submit]")
     await expect(page.get_by_test_id("intake-result")).to_contain_text("HL-")
     reference = (await page.get_by_test_id("intake-result").text_content() or "").split(": ")[-1]
+    notify_by = await live.server.app[db_key].pool.fetchval(
+        "SELECT notify_by FROM cases WHERE reference = $1", reference
+    )
+    assert notify_by == "sms"
 
     await live.sim.hangup(call)
     await expect(page.get_by_test_id("call-status")).to_have_text("Wrap-up")
@@ -171,9 +177,14 @@ async def test_a_call_from_ring_to_wrapup_and_the_case_at_the_next_call(live: Li
     await page.click("#end-wrapup")
     await expect(page.locator("#idle")).to_be_visible()
 
+    await live.server.app[mail_outbox_key].enqueue(
+        OutgoingMail("nok@example.org", "Meter reading form", "t", caller_number=NUMBER)
+    )
     await page.reload()
     await live.sim.place_call(QUEUE, NUMBER, "Nok")
     await expect(page.get_by_test_id("history-cases")).to_contain_text(reference)
+    await expect(page.get_by_test_id("history-mails")).to_contain_text("Meter reading form")
+    await expect(page.get_by_test_id("history-mails")).to_contain_text("Queued")
     await expect(page.get_by_test_id("history-cases")).to_contain_text("Water bill too high")
     await expect(page.get_by_test_id("history-calls")).to_contain_text("Somchai")
     await expect(page.locator("#profile-occupation")).to_have_text("farmer")

@@ -9,6 +9,8 @@ from calls.repository import CallRepository
 from cases.repository import CaseRepository
 from database.pool import Database
 from ivr.results import SurveyResults
+from mail.outbox import MailOutbox, OutgoingMail
+from runtime.clock import ManualClock
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -56,7 +58,11 @@ async def _seed(db: Database) -> None:
 def pops(db: Database) -> ScreenPops:
     pool = db.pool
     return ScreenPops(
-        pool, calls=CallRepository(pool), cases=CaseRepository(pool), ratings=SurveyResults(pool)
+        pool,
+        calls=CallRepository(pool),
+        cases=CaseRepository(pool),
+        ratings=SurveyResults(pool),
+        mails=MailOutbox(pool, ManualClock(NOW)),
     )
 
 
@@ -93,3 +99,16 @@ async def test_a_call_without_a_usable_number_pops_empty(db: Database) -> None:
     pop = await pops(db).pop("anonymous", now=NOW)
     assert pop["known"] is False
     assert pop["calls"] == pop["cases"] == pop["ratings"] == []
+
+
+async def test_the_mails_sent_to_the_caller_pop_with_their_status(db: Database) -> None:
+    await _seed(db)
+    outbox = MailOutbox(db.pool, ManualClock(NOW))
+    await outbox.enqueue(
+        OutgoingMail("nok@example.org", "แบบฟอร์ม", "t", caller_number="0812345678")
+    )
+    await outbox.enqueue(OutgoingMail("x@example.org", "other", "t", caller_number="0899999999"))
+    pop = await pops(db).pop("0812345678", now=NOW, this_call="p/q/new")
+    assert [(m["subject"], m["status"], m["to"]) for m in pop["mails"]] == [
+        ("แบบฟอร์ม", "queued", "nok@example.org")
+    ]

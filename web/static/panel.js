@@ -91,6 +91,11 @@
       (c) => text("panel.status." + c.status),
       (c) => formatDate(c.due_at, dayFormat),
     ]);
+    fillRows("history-mails", pop.mails, [
+      (m) => formatDate(m.sent_at || m.created_at, dateFormat),
+      (m) => m.subject,
+      (m) => text("panel.mail." + m.status),
+    ]);
     const ratings = $("history-ratings");
     ratings.replaceChildren();
     for (const r of pop.ratings) {
