@@ -17,6 +17,7 @@ BENCHMARKS = (
     "screenpop",
     "loop_stall",
     "reports",
+    "knowledge",
     "mail_outbox",
 )
 

@@ -32,6 +32,7 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 from accounts.login_throttle import ThrottleRules
 from cases.settings import CaseSettings
 from ivr.config import SurveySettings
+from knowledge.settings import KnowledgeSettings
 from mail import settings as mail_settings
 from mail.settings import MailSettings
 from notices import settings as notice_settings
@@ -337,6 +338,7 @@ class Settings(BaseSettings):
     notices: NoticeSettings = Field(default_factory=NoticeSettings)
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
     @field_validator("timezone")
     @classmethod

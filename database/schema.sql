@@ -596,6 +596,113 @@ CREATE TABLE public.closed_days (
 );
 
 --
+-- Name: knowledge_articles; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_articles (
+    id bigint NOT NULL,
+    title_th text DEFAULT ''::text NOT NULL,
+    title_en text DEFAULT ''::text NOT NULL,
+    body_th text DEFAULT ''::text NOT NULL,
+    body_en text DEFAULT ''::text NOT NULL,
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    unit_id bigint,
+    review_on date,
+    published boolean DEFAULT false NOT NULL,
+    terms tsvector DEFAULT ''::tsvector NOT NULL,
+    title_terms tsvector DEFAULT ''::tsvector NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    updated_by bigint NOT NULL,
+    CONSTRAINT knowledge_articles_check CHECK (((title_th <> ''::text) OR (title_en <> ''::text)))
+);
+
+--
+-- Name: knowledge_articles_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.knowledge_articles_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: knowledge_articles_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.knowledge_articles_id_seq OWNED BY public.knowledge_articles.id;
+
+--
+-- Name: knowledge_attachments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_attachments (
+    id bigint NOT NULL,
+    article_id bigint NOT NULL,
+    filename text NOT NULL,
+    content_type text NOT NULL,
+    size integer NOT NULL,
+    data bytea NOT NULL,
+    uploaded_at timestamp with time zone NOT NULL,
+    uploaded_by bigint NOT NULL,
+    CONSTRAINT knowledge_attachments_filename_check CHECK ((filename <> ''::text)),
+    CONSTRAINT knowledge_attachments_size_check CHECK ((size > 0))
+);
+
+--
+-- Name: knowledge_attachments_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.knowledge_attachments_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: knowledge_attachments_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.knowledge_attachments_id_seq OWNED BY public.knowledge_attachments.id;
+
+--
+-- Name: knowledge_basket_mails; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_basket_mails (
+    mail_id bigint NOT NULL,
+    call_key text NOT NULL,
+    attachment_ids bigint[] NOT NULL,
+    sent_by bigint NOT NULL,
+    sent_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: knowledge_baskets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_baskets (
+    call_key text NOT NULL,
+    attachment_id bigint NOT NULL,
+    added_by bigint NOT NULL,
+    added_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: knowledge_revisions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_revisions (
+    article_id bigint NOT NULL,
+    revision integer NOT NULL,
+    content jsonb NOT NULL,
+    saved_at timestamp with time zone NOT NULL,
+    saved_by bigint NOT NULL
+);
+
+--
 -- Name: mail_attachments; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1145,6 +1252,18 @@ ALTER TABLE ONLY public.case_notices ALTER COLUMN id SET DEFAULT nextval('public
 ALTER TABLE ONLY public.cases ALTER COLUMN id SET DEFAULT nextval('public.cases_id_seq'::regclass);
 
 --
+-- Name: knowledge_articles id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_articles ALTER COLUMN id SET DEFAULT nextval('public.knowledge_articles_id_seq'::regclass);
+
+--
+-- Name: knowledge_attachments id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_attachments ALTER COLUMN id SET DEFAULT nextval('public.knowledge_attachments_id_seq'::regclass);
+
+--
 -- Name: mail_attachments id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -1397,6 +1516,41 @@ ALTER TABLE ONLY public.cases
 
 ALTER TABLE ONLY public.closed_days
     ADD CONSTRAINT closed_days_pkey PRIMARY KEY (day);
+
+--
+-- Name: knowledge_articles knowledge_articles_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_articles
+    ADD CONSTRAINT knowledge_articles_pkey PRIMARY KEY (id);
+
+--
+-- Name: knowledge_attachments knowledge_attachments_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_attachments
+    ADD CONSTRAINT knowledge_attachments_pkey PRIMARY KEY (id);
+
+--
+-- Name: knowledge_basket_mails knowledge_basket_mails_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_basket_mails
+    ADD CONSTRAINT knowledge_basket_mails_pkey PRIMARY KEY (mail_id);
+
+--
+-- Name: knowledge_baskets knowledge_baskets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_baskets
+    ADD CONSTRAINT knowledge_baskets_pkey PRIMARY KEY (call_key, attachment_id);
+
+--
+-- Name: knowledge_revisions knowledge_revisions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_revisions
+    ADD CONSTRAINT knowledge_revisions_pkey PRIMARY KEY (article_id, revision);
 
 --
 -- Name: mail_attachments mail_attachments_mail_id_position_key; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1746,6 +1900,72 @@ CREATE INDEX cases_type_resolved ON public.cases USING btree (case_type, resolve
 CREATE INDEX cases_unit_status ON public.cases USING btree (unit_id, status);
 
 --
+-- Name: knowledge_articles_terms; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_articles_terms ON public.knowledge_articles USING gin (terms) WITH (fastupdate=off);
+
+--
+-- Name: knowledge_articles_title_terms; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_articles_title_terms ON public.knowledge_articles USING gin (title_terms) WITH (fastupdate=off);
+
+--
+-- Name: knowledge_articles_unit_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_articles_unit_id ON public.knowledge_articles USING btree (unit_id);
+
+--
+-- Name: knowledge_articles_updated_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_articles_updated_by ON public.knowledge_articles USING btree (updated_by);
+
+--
+-- Name: knowledge_attachments_article_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_attachments_article_id ON public.knowledge_attachments USING btree (article_id);
+
+--
+-- Name: knowledge_attachments_uploaded_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_attachments_uploaded_by ON public.knowledge_attachments USING btree (uploaded_by);
+
+--
+-- Name: knowledge_basket_mails_call_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_basket_mails_call_key ON public.knowledge_basket_mails USING btree (call_key);
+
+--
+-- Name: knowledge_basket_mails_sent_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_basket_mails_sent_by ON public.knowledge_basket_mails USING btree (sent_by);
+
+--
+-- Name: knowledge_baskets_added_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_baskets_added_by ON public.knowledge_baskets USING btree (added_by);
+
+--
+-- Name: knowledge_baskets_attachment_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_baskets_attachment_id ON public.knowledge_baskets USING btree (attachment_id);
+
+--
+-- Name: knowledge_revisions_saved_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_revisions_saved_by ON public.knowledge_revisions USING btree (saved_by);
+
+--
 -- Name: mail_outbox_caller; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2068,6 +2288,76 @@ ALTER TABLE ONLY public.cases
 
 ALTER TABLE ONLY public.closed_days
     ADD CONSTRAINT closed_days_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+--
+-- Name: knowledge_articles knowledge_articles_unit_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_articles
+    ADD CONSTRAINT knowledge_articles_unit_id_fkey FOREIGN KEY (unit_id) REFERENCES public.units(id);
+
+--
+-- Name: knowledge_articles knowledge_articles_updated_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_articles
+    ADD CONSTRAINT knowledge_articles_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id);
+
+--
+-- Name: knowledge_attachments knowledge_attachments_article_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_attachments
+    ADD CONSTRAINT knowledge_attachments_article_id_fkey FOREIGN KEY (article_id) REFERENCES public.knowledge_articles(id);
+
+--
+-- Name: knowledge_attachments knowledge_attachments_uploaded_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_attachments
+    ADD CONSTRAINT knowledge_attachments_uploaded_by_fkey FOREIGN KEY (uploaded_by) REFERENCES public.users(id);
+
+--
+-- Name: knowledge_basket_mails knowledge_basket_mails_mail_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_basket_mails
+    ADD CONSTRAINT knowledge_basket_mails_mail_id_fkey FOREIGN KEY (mail_id) REFERENCES public.mail_outbox(id);
+
+--
+-- Name: knowledge_basket_mails knowledge_basket_mails_sent_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_basket_mails
+    ADD CONSTRAINT knowledge_basket_mails_sent_by_fkey FOREIGN KEY (sent_by) REFERENCES public.users(id);
+
+--
+-- Name: knowledge_baskets knowledge_baskets_added_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_baskets
+    ADD CONSTRAINT knowledge_baskets_added_by_fkey FOREIGN KEY (added_by) REFERENCES public.users(id);
+
+--
+-- Name: knowledge_baskets knowledge_baskets_attachment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_baskets
+    ADD CONSTRAINT knowledge_baskets_attachment_id_fkey FOREIGN KEY (attachment_id) REFERENCES public.knowledge_attachments(id);
+
+--
+-- Name: knowledge_revisions knowledge_revisions_article_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_revisions
+    ADD CONSTRAINT knowledge_revisions_article_id_fkey FOREIGN KEY (article_id) REFERENCES public.knowledge_articles(id);
+
+--
+-- Name: knowledge_revisions knowledge_revisions_saved_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_revisions
+    ADD CONSTRAINT knowledge_revisions_saved_by_fkey FOREIGN KEY (saved_by) REFERENCES public.users(id);
 
 --
 -- Name: mail_attachments mail_attachments_mail_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

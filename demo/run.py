@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from accounts.passwords import Passwords
 from accounts.users import UserRepository
 from config.settings import PbxSettings, Settings
+from demo.knowledge import ensure_articles
 from demo.mail_catcher import MailCatcher
 from demo.mail_page import add_mail_page
 from demo.shift import ShiftPlan, SimulatedAgent
@@ -30,7 +31,7 @@ from mail.settings import MailSettings
 from pbxsim import CustomerPhone, PbxSimulator
 from pbxsim.generator import TrafficGenerator, TrafficProfile
 from web import auth
-from web.keys import users_key
+from web.keys import clock_key, knowledge_key, users_key
 
 DEMO_PBX = "demo"
 DEMO_QUEUE = "hotline"
@@ -181,6 +182,9 @@ async def run_demo(settings: Settings) -> None:
 
     async def started(app: web.Application) -> None:
         await ensure_people(app[users_key], auth.passwords(app), passwords)
+        boss = await app[users_key].credentials("supervisor")
+        if boss is not None:
+            await ensure_articles(app[knowledge_key], boss[0].id, app[clock_key].now())
         _print_logins(demo, passwords)
         running.append(asyncio.create_task(traffic.run(), name="demo-traffic"))
         for n, username in enumerate(SIMULATED):

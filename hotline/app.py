@@ -12,13 +12,14 @@ from aiohttp import web
 from accounts.login_throttle import LoginThrottle
 from admin import views as admin
 from agent_ui.views import calls as call_control
-from agent_ui.views import cases, panel
+from agent_ui.views import cases, knowledge, panel
 from config.settings import Settings
 from hotline.health import health_sources_key, healthz, metrics_view, watch_tasks
 from hotline.lifetimes import (
     call_control_ctx,
     case_jobs_ctx,
     database_ctx,
+    knowledge_ctx,
     panel_ctx,
     spy_ctx,
     survey_ctx,
@@ -85,7 +86,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             refuse_nul_in_address,
             auth.session_middleware,
         ],
-        client_max_size=2 * 1024 * 1024,
+        # An attachment is read whole: room for the largest allowed and the form around it.
+        client_max_size=max(2 * 1024 * 1024, settings.knowledge.max_attachment_bytes + 65536),
     )
     app[settings_key] = settings
     app[clock_key] = clock or SystemClock()
@@ -101,6 +103,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(workers_ctx(workers_key))
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(mail_ctx)
+    app.cleanup_ctx.append(knowledge_ctx)
     app.cleanup_ctx.append(telephony_ctx)
     app.cleanup_ctx.append(survey_ctx)
     app.cleanup_ctx.append(case_jobs_ctx)
@@ -121,4 +124,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     panel.setup(app)
     call_control.setup(app)
     spy_views.setup(app)
+    knowledge.setup(app)
     return app

@@ -44,6 +44,9 @@ from ivr.component import SurveyService
 from ivr.config import SurveySettings
 from ivr.peers import LOOPBACK
 from ivr.results import SurveyResults
+from knowledge.repository import KnowledgeRepository
+from knowledge.sending import BasketMailer
+from mail.templates import MailTemplates
 from runtime.jobs import cancel_and_wait
 from supervision.spy_audit import SpyAudit
 from supervision.spying import SpyService
@@ -53,6 +56,7 @@ from telephony.service import TelephonyService
 from web.keys import (
     accounts_key,
     agent_events_key,
+    basket_mailer_key,
     call_control_key,
     call_legs_key,
     call_writer_key,
@@ -65,6 +69,7 @@ from web.keys import (
     floor_key,
     hub_key,
     intake_key,
+    knowledge_key,
     mail_outbox_key,
     metrics_key,
     panel_key,
@@ -136,6 +141,9 @@ def _build_repositories(app: web.Application, pool: asyncpg.Pool, settings: Sett
         interval_s=settings.cases.retention_interval_s,
     )
     app[intake_key] = CaseIntake(cases, escalation)
+    app[knowledge_key] = KnowledgeRepository(
+        pool, max_attachment_bytes=settings.knowledge.max_attachment_bytes
+    )
 
 
 async def case_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -382,4 +390,12 @@ async def spy_ctx(app: web.Application) -> AsyncIterator[None]:
     app[spy_key] = service
     if telephony is not None:
         telephony.subscribe(service.handle, name="spies")
+    yield
+
+
+async def knowledge_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The caller's basket goes out through the mail outbox, so this follows `mail_ctx`."""
+    app[basket_mailer_key] = BasketMailer(
+        app[db_key].pool, app[mail_outbox_key], MailTemplates(), app[settings_key].notices.agency
+    )
     yield

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from database.pool import Database
     from ivr.component import SurveyService
     from ivr.results import SurveyResults
+    from knowledge.repository import KnowledgeRepository
+    from knowledge.sending import BasketMailer
     from mail.dispatcher import MailDispatcher
     from mail.outbox import MailOutbox
     from notices.dispatcher import NoticeDispatcher
@@ -110,3 +112,8 @@ EventSubscriber = Callable[[TelephonyEvent], Awaitable[None]]
 # Features append their telephony subscribers here while the app is built; the telephony
 # lifetime subscribes them, in this order, after the call tracker.
 event_subscribers_key = web.AppKey("event_subscribers", list[EventSubscriber])
+
+# The knowledge base: articles, their documents, the callers' baskets (agent_ui.views.knowledge).
+knowledge_key: web.AppKey[KnowledgeRepository] = web.AppKey("knowledge")
+# Sends a caller's basket through the mail outbox (hotline.lifetimes.knowledge_ctx).
+basket_mailer_key: web.AppKey[BasketMailer] = web.AppKey("basket_mailer")

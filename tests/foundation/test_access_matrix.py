@@ -88,6 +88,20 @@ EXPECTED = {
     ("GET", "/supervisor/spies"): MANAGERS,
     ("POST", "/supervisor/calls/{call_key}/spy"): SUPERVISOR,
     ("POST", "/supervisor/calls/{call_key}/spy/stop"): SUPERVISOR,
+    # The knowledge base (issue 14): supervisors and admins edit, the centre reads.
+    ("GET", "/knowledge"): MANAGERS,
+    ("GET", "/knowledge/new"): MANAGERS,
+    ("POST", "/knowledge/new"): MANAGERS,
+    ("GET", "/knowledge/{id}/edit"): MANAGERS,
+    ("POST", "/knowledge/{id}/edit"): MANAGERS,
+    ("POST", "/knowledge/{id}/attachments"): MANAGERS,
+    ("GET", "/knowledge/search"): CENTRE,
+    ("GET", "/knowledge/articles/{id}"): CENTRE,
+    ("GET", "/knowledge/attachments/{id}"): CENTRE,
+    ("GET", "/panel/basket"): AGENT,
+    ("POST", "/panel/basket"): AGENT,
+    ("POST", "/panel/basket/remove"): AGENT,
+    ("POST", "/panel/basket/send"): AGENT,
 }
 # What anyone may reach without logging in: the way in, the language switch, the probes.
 PUBLIC = {

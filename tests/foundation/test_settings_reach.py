@@ -40,6 +40,7 @@ from web.keys import (
     cases_key,
     db_key,
     escalation_key,
+    knowledge_key,
     login_throttle_key,
     mail_dispatcher_key,
     notice_dispatcher_key,
@@ -144,6 +145,7 @@ SECURITY: dict[str, Any] = {
     "board_numbers_for": ["supervisor", "admin"],
 }
 
+KNOWLEDGE = {"max_attachment_bytes": 3_000_000}
 MAIL: dict[str, Any] = {
     "enabled": True,
     "smtp_host": "smtp.reach.test",
@@ -240,6 +242,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         secure_cookies=True,
         security=SECURITY,
         reports=REPORTS,
+        knowledge=KNOWLEDGE,
         mail={**MAIL, **MAIL_RETRY, "tls_ca_file": REACH_CA},
         notices=NOTICES,
     )
@@ -418,6 +421,11 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "reports.root_causes": (
         ["flood"],
         lambda app: [c.code for c in app[settings_key].reports.root_causes],
+    ),
+    # The knowledge base refuses larger documents, and the server reads uploads that big.
+    "knowledge.max_attachment_bytes": (
+        (3_000_000, 3_000_000 + 65536),
+        lambda app: (app[knowledge_key].max_attachment_bytes, app._client_max_size),
     ),
 }
 # Survey settings land in the survey service as typed values.
