@@ -190,6 +190,19 @@ class CallControlSettings(BaseModel):
     queue_extensions: dict[str, str] = Field(default_factory=lambda: {"hotline": "1169"})
 
 
+class RecordingSettings(BaseModel):
+    """Call recording (issue 15): where Asterisk writes and hotline reads the recordings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Off: no MixMonitor is started and nothing is played back.
+    enabled: bool = False
+    # The folder shared with Asterisk, as hotline sees it: the only folder ever served.
+    folder: Path = Path("var/recordings")
+    # The same folder as Asterisk sees it (MixMonitor's File is a path on the PBX).
+    pbx_folder: str = Field(default="/var/spool/asterisk/monitor", pattern=r"^/[A-Za-z0-9_./-]*$")
+
+
 class CodeLabel(BaseModel):
     """A code the PBX or the calls table stores, with what people read in each language."""
 
@@ -273,6 +286,7 @@ class Settings(BaseSettings):
     standards: Standards = Field(default_factory=Standards)
     cases: CaseSettings = Field(default_factory=CaseSettings)
     call_control: CallControlSettings = Field(default_factory=CallControlSettings)
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
     shift: ShiftSettings = Field(default_factory=ShiftSettings)
     survey: dict[str, Any] = Field(
         default_factory=dict, description="ivr.config.SurveySettings, in seconds and HH:MM"

@@ -50,6 +50,10 @@ from telephony.events import (
     MemberAdded,
     MemberRemoved,
     PbxSnapshot,
+    RecordingMuted,
+    RecordingNoticePlayed,
+    RecordingStarted,
+    RecordingStopped,
     RingNoAnswer,
     TelephonyEvent,
     TransferDestination,
@@ -227,11 +231,15 @@ class Translator:
             "QueueMemberPause": self._on_member_state,
             "QueueMemberAdded": self._on_member_added,
             "QueueMemberRemoved": self._on_member_removed,
+            "MixMonitorStart": self._on_mixmonitor,
+            "MixMonitorMute": self._on_mixmonitor,
+            "MixMonitorStop": self._on_mixmonitor,
         }
         # UserEvents the dialplan sends, by their name.
         self._user_events: dict[str, Handler] = {
             "QueueExit": self._on_queue_exit,
             "CallbackRequest": self._on_callback_request,
+            "RecordingNotice": self._on_recording_notice,
         }
 
     @property
@@ -581,6 +589,7 @@ class Translator:
                 wait_s=call.wait_s,
                 ring_s=ring_s,
                 agent_channel=call.agent_channel,
+                caller_channel=msg.get("Channel") or "",
             )
         ]
 
@@ -929,5 +938,36 @@ class Translator:
                 number=msg.get("Number") or "",
                 uniqueid=uniqueid,
                 call_key=make_call_key(self.pbx, queue, uniqueid),
+            )
+        ]
+
+    # -- recordings ---------------------------------------------------------------------
+
+    def _on_mixmonitor(self, msg: AmiMessage, at: datetime) -> Events:
+        """MixMonitor runs on the caller's channel (mixmonitor.txt); a hang-up ends it
+        without MixMonitorStop, so the call's end is what closes a recording."""
+        call = self._calls.get(msg.get("Uniqueid") or "")
+        if call is None or call.answered_at is None:
+            return []
+        if msg.name == "MixMonitorMute":
+            state = msg.get("State")
+            if state not in ("0", "1"):
+                raise MalformedMessage("bad_field", f"MixMonitorMute State {state!r}")
+            return [RecordingMuted(self.pbx, at, call.call_key, muted=state == "1")]
+        kind = RecordingStarted if msg.name == "MixMonitorStart" else RecordingStopped
+        return [kind(self.pbx, at, call.call_key)]
+
+    def _on_recording_notice(self, msg: AmiMessage, at: datetime) -> Events:
+        """`UserEvent(RecordingNotice,Queue: q,Language: l,Uniqueid: u)` before Queue():
+        keyed by the queue call the caller's coming join makes."""
+        queue, uniqueid = queue_name(msg), caller_uniqueid(msg)
+        current = self._calls.get(uniqueid) or self._ended.get(uniqueid)
+        visit = current.visit + 1 if current is not None else 1
+        return [
+            RecordingNoticePlayed(
+                pbx=self.pbx,
+                at=at,
+                call_key=make_call_key(self.pbx, queue, uniqueid, visit),
+                language=(msg.get("Language") or "")[:8],
             )
         ]
