@@ -25,6 +25,7 @@ from config.settings import PbxSettings, Settings
 from demo.shift import ShiftPlan, SimulatedAgent
 from hotline.runner import run_until_stopped
 from pbxsim import CustomerPhone, PbxSimulator
+from pbxsim.dialplan import SHIPPED_NOTICE, InboundPlan
 from pbxsim.generator import TrafficGenerator, TrafficProfile
 from web import auth
 from web.keys import users_key
@@ -133,6 +134,13 @@ def _simulated(settings: Settings, username: str, password: str, *, seed: int) -
     )
 
 
+def _recordings_folder(settings: Settings) -> Path:
+    """The demo records every call: the simulator writes where hotline serves from."""
+    folder = settings.recording.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 async def run_demo(settings: Settings) -> None:
     secret = secrets.token_urlsafe(16)
     sim = PbxSimulator(
@@ -142,6 +150,8 @@ async def run_demo(settings: Settings) -> None:
         agi_port=settings.agi_port,
         pbx_name=DEMO_PBX,
         default_customer_phone=CustomerPhone.answers("1", ring=3.0, after=3.0),
+        recordings_dir=_recordings_folder(settings),
+        plan=InboundPlan(notice_event=SHIPPED_NOTICE),
     )
     sim.add_queue(DEMO_QUEUE)
     host, port = await sim.start()
@@ -157,6 +167,7 @@ async def run_demo(settings: Settings) -> None:
                 )
             ],
             "survey": {**DEMO_SURVEY, **settings.survey},
+            "recording": settings.recording.model_copy(update={"enabled": True}),
         }
     )
     passwords = demo_passwords(demo.data_dir)
