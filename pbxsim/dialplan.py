@@ -16,7 +16,7 @@ SHIPPED_KEY_EXIT = (
     "QueueExit,Queue: {queue},Status: EXITWITHKEY,Digit: {digit},Uniqueid: {uniqueid}"
 )
 # With recording on (HOTLINE_RECORDING=true): the notice, then its UserEvent, before Queue().
-SHIPPED_NOTICE = "RecordingNotice,Queue: {queue},Language: th+en,Uniqueid: {uniqueid}"
+SHIPPED_NOTICE = "RecordingNotice,Queue: {queue},Languages: th+en,Uniqueid: {uniqueid}"
 NOTICE_PROMPT = "hotline/th/recording_notice&hotline/en/recording_notice"
 SHIPPED_CALLBACK = "CallbackRequest,Queue: {queue},Number: {number},Uniqueid: {uniqueid}"
 OVERFLOW_CONTEXT = "hotline-overflow"

@@ -958,8 +958,9 @@ class Translator:
         return [kind(self.pbx, at, call.call_key)]
 
     def _on_recording_notice(self, msg: AmiMessage, at: datetime) -> Events:
-        """`UserEvent(RecordingNotice,Queue: q,Language: l,Uniqueid: u)` before Queue():
-        keyed by the queue call the caller's coming join makes."""
+        """`UserEvent(RecordingNotice,Queue: q,Languages: th+en,Uniqueid: u)` before Queue():
+        keyed by the queue call the caller's coming join makes. (`Languages`, since the
+        channel block before it already has the channel's `Language`.)"""
         queue, uniqueid = queue_name(msg), caller_uniqueid(msg)
         current = self._calls.get(uniqueid) or self._ended.get(uniqueid)
         visit = current.visit + 1 if current is not None else 1
@@ -968,6 +969,6 @@ class Translator:
                 pbx=self.pbx,
                 at=at,
                 call_key=make_call_key(self.pbx, queue, uniqueid, visit),
-                language=(msg.get("Language") or "")[:8],
+                language=(msg.get("Languages") or "")[:16],
             )
         ]

@@ -233,7 +233,7 @@ def test_callers_hear_the_recording_notice_before_the_queue_when_recording() -> 
     inbound = _section(_read("extensions.conf"), "from-trunk")
     notice = inbound.index("Playback(hotline/th/recording_notice&hotline/en/recording_notice)")
     event = inbound.index(
-        "UserEvent(RecordingNotice,Queue: hotline,Language: th+en,Uniqueid: ${UNIQUEID})"
+        "UserEvent(RecordingNotice,Queue: hotline,Languages: th+en,Uniqueid: ${UNIQUEID})"
     )
     assert inbound.index("Answer()") < notice < event < inbound.index("Queue(hotline")
     assert '"${HOTLINE_RECORDING}" != "true"]?queue' in inbound
