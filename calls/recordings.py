@@ -156,7 +156,7 @@ class Recorder:
     def __init__(self, store: RecordingStore, control: CallControl, pbx_folder: str) -> None:
         self.store = store
         self._control = control
-        self._pbx_folder = pbx_folder.rstrip("/")
+        self.pbx_folder = pbx_folder.rstrip("/")
         self._live: dict[str, _Live] = {}
         self._muted_by: dict[str, int] = {}
 
@@ -197,7 +197,7 @@ class Recorder:
         await self.store.requested(event.call_key, event.pbx, name, event.at)
         try:
             await self._control.start_recording(
-                event.pbx, event.caller_channel, f"{self._pbx_folder}/{name}"
+                event.pbx, event.caller_channel, f"{self.pbx_folder}/{name}"
             )
         except TelephonyError as exc:
             log.warning("recording_refused", call_key=event.call_key, error=exc.code)

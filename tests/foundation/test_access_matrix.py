@@ -84,6 +84,12 @@ EXPECTED = {
     ("GET", "/supervisor/reports"): MANAGERS,
     ("GET", "/supervisor/reports.csv"): MANAGERS,
     ("GET", "/supervisor/reports.xlsx"): MANAGERS,
+    # Call recordings (issue 15): the agent only on their own live call (mute), and only
+    # their own call's recording (playback, checked per call); never admins.
+    ("POST", "/panel/call/recording/mute"): AGENT,
+    ("POST", "/panel/call/recording/unmute"): AGENT,
+    ("GET", "/calls/{call_id}/recording"): frozenset({"supervisor", "agent"}),
+    ("GET", "/calls/{call_id}/recording.wav"): frozenset({"supervisor", "agent"}),
 }
 # What anyone may reach without logging in: the way in, the language switch, the probes.
 PUBLIC = {

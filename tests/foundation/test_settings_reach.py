@@ -42,6 +42,8 @@ from web.keys import (
     login_throttle_key,
     panel_key,
     presence_key,
+    recorder_key,
+    recording_folder_key,
     retention_key,
     settings_key,
     survey_key,
@@ -138,6 +140,12 @@ SECURITY: dict[str, Any] = {
     "board_numbers_for": ["supervisor", "admin"],
 }
 
+RECORDING: dict[str, Any] = {
+    "enabled": True,
+    "folder": Path("/srv/reach-recordings"),
+    "pbx_folder": "/srv/asterisk-monitor",
+}
+
 
 AGI_HOST = "127.0.0.2"
 AGI_PORT = free_port(AGI_HOST)
@@ -176,6 +184,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         session_hours=3,
         secure_cookies=True,
         security=SECURITY,
+        recording=RECORDING,
     )
 
 
@@ -304,6 +313,18 @@ CHECKS: dict[str, tuple[Any, Check]] = {
     "language": ("en", lambda app: _page(app)["lang"]),
     "era": ("ce", lambda app: _page(app)["era"]),
 }
+# Call recording (issue 15): the recorder runs, MixMonitor writes into the PBX's folder, and
+# playback and retention use the shared folder as hotline sees it.
+CHECKS.update(
+    {
+        "recording.enabled": (True, lambda app: recorder_key in app),
+        "recording.folder": (
+            (RECORDING["folder"],) * 2,
+            lambda app: (app[recording_folder_key].root, app[retention_key].recordings.root),
+        ),
+        "recording.pbx_folder": ("/srv/asterisk-monitor", lambda app: app[recorder_key].pbx_folder),
+    }
+)
 # Survey settings land in the survey service as typed values.
 CHECKS.update(
     {
