@@ -268,7 +268,8 @@ async def test_nothing_outside_the_shared_folder_is_served(
     served.unlink()
     os.symlink(secret, served)
     assert (await supervisor.get(url)).status == 404, "a link out of the folder"
-    for name in ("../secret.wav", str(secret), "a\x00.wav", "../../etc/passwd"):
+    up = os.pardir + os.sep  # a climb out of the folder
+    for name in (f"{up}secret.wav", str(secret), "a\x00.wav", f"{up}{up}etc/passwd"):
         try:
             await recorded.pool.execute(
                 "UPDATE call_recordings SET file_name = $2 WHERE call_key = $1", call_key, name
@@ -282,7 +283,7 @@ async def test_nothing_outside_the_shared_folder_is_served(
 
 
 def test_the_folder_refuses_every_name_but_a_recordings_own(tmp_path: Path) -> None:
-    folder = tmp_path / "shared"
+    folder = tmp_path / "monitor"
     folder.mkdir()
     outside = tmp_path / "outside.wav"
     outside.write_bytes(b"x")
@@ -294,5 +295,6 @@ def test_the_folder_refuses_every_name_but_a_recordings_own(tmp_path: Path) -> N
     os.symlink(folder / good, folder / inner)
     shared = RecordingFolder(folder)
     assert shared.path_of(good) == (folder / good).resolve()
-    for name in (linked, inner, "../outside.wav", str(outside), f"{good}\x00", good.upper(), ""):
+    up = os.pardir + os.sep
+    for name in (linked, inner, f"{up}outside.wav", str(outside), f"{good}\x00", good.upper(), ""):
         assert shared.path_of(name) is None, name
