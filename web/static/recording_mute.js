@@ -23,6 +23,9 @@
       body: new URLSearchParams({ call_key: call }),
     });
     const error = document.getElementById("recording-mute-error");
+    const body = await response.json().catch(() => ({}));
+    const said = (code) => document.querySelector(`#call-control-messages [data-code="${code}"]`);
+    error.textContent = response.ok ? "" : (said(body.error) || said("failed")).textContent;
     error.hidden = response.ok;
     if (response.ok) {
       muted = !muted;
