@@ -135,14 +135,16 @@ def _simulated(settings: Settings, username: str, password: str, *, seed: int) -
 
 
 def _recordings_folder(settings: Settings) -> Path:
-    """The demo records every call: the simulator writes where hotline serves from."""
-    folder = settings.recording.folder
+    """The demo records every call, in its data folder: the simulator writes the files
+    where hotline serves them from."""
+    folder = settings.data_dir / "recordings"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 async def run_demo(settings: Settings) -> None:
     secret = secrets.token_urlsafe(16)
+    recordings = _recordings_folder(settings)
     sim = PbxSimulator(
         accounts={"hotline": secret},
         timestamp_events=True,
@@ -150,7 +152,7 @@ async def run_demo(settings: Settings) -> None:
         agi_port=settings.agi_port,
         pbx_name=DEMO_PBX,
         default_customer_phone=CustomerPhone.answers("1", ring=3.0, after=3.0),
-        recordings_dir=_recordings_folder(settings),
+        recordings_dir=recordings,
         plan=InboundPlan(notice_event=SHIPPED_NOTICE),
     )
     sim.add_queue(DEMO_QUEUE)
@@ -167,7 +169,9 @@ async def run_demo(settings: Settings) -> None:
                 )
             ],
             "survey": {**DEMO_SURVEY, **settings.survey},
-            "recording": settings.recording.model_copy(update={"enabled": True}),
+            "recording": settings.recording.model_copy(
+                update={"enabled": True, "folder": recordings}
+            ),
         }
     )
     passwords = demo_passwords(demo.data_dir)
