@@ -181,8 +181,9 @@ class Recorder:
                 self._live.pop(event.call_key, None)
                 await self.store.ended(event.call_key, event.at, "stopped")
             case CallEnded():
-                if self._live.pop(event.call_key, None) is not None:
-                    await self.store.ended(event.call_key, event.at, "call_ended")
+                # Also a recording started before a restart of hotline (not in _live).
+                self._live.pop(event.call_key, None)
+                await self.store.ended(event.call_key, event.at, "call_ended")
             case RecordingNoticePlayed():
                 await self.store.notice_played(event)
             case PbxSnapshot():
