@@ -21,6 +21,7 @@ import structlog
 from agent_ui.call_control_store import CallControlStore, OutboundCall
 from agent_ui.panel_service import Agent, PanelService
 from calls.numbers import normalise
+from calls.recordings import Recorder
 from calls.tracker import CallTracker
 from config.settings import CallControlSettings
 from runtime.clock import Clock
@@ -76,6 +77,12 @@ class NoPhone(CallControlRefused):
     """The agent has no phone bound, so nothing can ring first."""
 
     code = "no_phone"
+
+
+class NotRecording(CallControlRefused):
+    """The call has no recording running (recording off, refused by the PBX, or over)."""
+
+    code = "not_recording"
 
 
 class CallbackGone(CallControlRefused):
@@ -175,8 +182,10 @@ class CallControlService:
         tracker: CallTracker | None,
         clock: Clock,
         settings: CallControlSettings,
+        recorder: Recorder | None = None,
     ) -> None:
         self._control = control
+        self._recorder = recorder
         self._panel = panel
         self._legs = legs
         self.store = store
@@ -210,6 +219,21 @@ class CallControlService:
             self._tracker.hangup_requested(leg.pbx, leg.channel, by="agent")
         await control.hangup(leg.pbx, leg.channel)
         log.info("call_hung_up_by_agent", agent=agent.user_id, call_key=call_key)
+
+    async def mute_recording(self, agent: Agent, call_key: str) -> None:
+        """Silence the recording while the caller reads an ID or card number."""
+        await self._set_recording_muted(agent, call_key, muted=True)
+
+    async def unmute_recording(self, agent: Agent, call_key: str) -> None:
+        await self._set_recording_muted(agent, call_key, muted=False)
+
+    async def _set_recording_muted(self, agent: Agent, call_key: str, *, muted: bool) -> None:
+        await self._leg_of(agent, call_key)
+        if self._recorder is None or not await self._recorder.mute(
+            call_key, muted=muted, by=agent.user_id
+        ):
+            raise NotRecording(call_key)
+        log.info("recording_muted", agent=agent.user_id, call_key=call_key, muted=muted)
 
     def extension(self, agent: Agent, kind: str, target: str, agents: dict[str, str]) -> str:
         """Where a transfer dials: `agents` maps the extensions of the agents one may reach."""

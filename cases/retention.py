@@ -1,7 +1,8 @@
 """Retention (TPQI section 7): intake records and call records are kept two years, then
 deleted; callers left without records are anonymised, and so are the numbers of finished
 surveys (their ratings stay). Anonymous monthly counts are kept first, so statistics survive
-the deletion. Open cases are never deleted.
+the deletion. Open cases are never deleted. A call's recording goes with the call: its row
+and notice in the transaction, its file from the shared folder once that has committed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import structlog
 
+from calls.recording_files import RecordingFolder
 from cases.lifecycle import OPEN_STATUSES
 from cases.working_days import BANGKOK
 from runtime.clock import Clock
@@ -49,6 +51,13 @@ ON CONFLICT (month, queue) DO UPDATE SET
 
 _DELETE_CASES = f"DELETE FROM cases c WHERE {_OLD_CASES}"
 _DELETE_CALLS = f"DELETE FROM calls k WHERE {_OLD_CALLS}"
+_DELETE_RECORDINGS = f"""
+DELETE FROM call_recordings r USING calls k WHERE r.call_key = k.call_key AND {_OLD_CALLS}
+RETURNING r.file_name
+"""
+_DELETE_NOTICES = f"""
+DELETE FROM call_recording_notices n USING calls k WHERE n.call_key = k.call_key AND {_OLD_CALLS}
+"""
 _DELETE_VIEWS = "DELETE FROM pdpa_view_log WHERE viewed_at < $1"
 _KEPT_OPEN = "SELECT count(*) FROM cases c WHERE c.received_at < $1 AND c.status = ANY($2::text[])"
 
@@ -69,8 +78,8 @@ FINISHED_SURVEYS = ("completed", "incomplete", "failed", "expired", "skipped")
 
 _RECORD_RUN = """
 INSERT INTO retention_runs (ran_at, cutoff, cases_deleted, calls_deleted, callers_deleted,
-                            views_deleted, surveys_anonymised)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+                            views_deleted, surveys_anonymised, recordings_deleted)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 """
 
 
@@ -84,6 +93,7 @@ class RetentionReport:
     views_deleted: int
     surveys_anonymised: int
     open_cases_kept: int
+    recordings_deleted: int = 0
 
 
 def retention_cutoff(now: datetime, years: int) -> datetime:
@@ -102,14 +112,17 @@ class RetentionJob:
         tz: ZoneInfo = BANGKOK,
         *,
         interval_s: float = 24 * 3600,
+        recordings: RecordingFolder | None = None,
     ) -> None:
-        """`tz` decides which month a call or case near midnight is counted in."""
+        """`tz` decides which month a call or case near midnight is counted in;
+        `recordings` is the folder whose files go with their calls."""
         if years < 1:
             raise ValueError("retention must be at least one year")
         self.pool = pool
         self.years = years
         self.tz = tz
         self.interval_s = interval_s
+        self.recordings = recordings
 
     async def run_once(self, now: datetime) -> RetentionReport:
         """Count, then delete, in one transaction: counts and deletions always agree."""
@@ -119,6 +132,8 @@ class RetentionJob:
             await conn.execute(_COUNT_CASES, cutoff, open_statuses, self.tz.key)
             await conn.execute(_COUNT_CALLS, cutoff, self.tz.key)
             cases = _affected(await conn.execute(_DELETE_CASES, cutoff, open_statuses))
+            files = [r["file_name"] for r in await conn.fetch(_DELETE_RECORDINGS, cutoff)]
+            await conn.execute(_DELETE_NOTICES, cutoff)
             calls = _affected(await conn.execute(_DELETE_CALLS, cutoff))
             callers = _affected(await conn.execute(_ANONYMISE_CALLERS, cutoff, now))
             views = _affected(await conn.execute(_DELETE_VIEWS, cutoff))
@@ -126,8 +141,14 @@ class RetentionJob:
                 await conn.execute(_ANONYMISE_SURVEYS, cutoff, list(FINISHED_SURVEYS))
             )
             kept = int(await conn.fetchval(_KEPT_OPEN, cutoff, open_statuses))
-            await conn.execute(_RECORD_RUN, now, cutoff, cases, calls, callers, views, surveys)
-        report = RetentionReport(now, cutoff, cases, calls, callers, views, surveys, kept)
+            await conn.execute(
+                _RECORD_RUN, now, cutoff, cases, calls, callers, views, surveys, len(files)
+            )
+        if self.recordings is not None:
+            self.recordings.delete(files)
+        report = RetentionReport(
+            now, cutoff, cases, calls, callers, views, surveys, kept, len(files)
+        )
         log.info(
             "retention_run",
             cutoff=cutoff.isoformat(),
@@ -137,6 +158,7 @@ class RetentionJob:
             views_deleted=views,
             surveys_anonymised=surveys,
             open_cases_kept=kept,
+            recordings_deleted=len(files),
         )
         return report
 

@@ -204,6 +204,19 @@ class SpySettings(BaseModel):
     ring_timeout_s: int = Field(default=20, ge=5, le=120)
 
 
+class RecordingSettings(BaseModel):
+    """Call recording (issue 15): where Asterisk writes and hotline reads the recordings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Off: no MixMonitor is started and nothing is played back.
+    enabled: bool = False
+    # The folder shared with Asterisk, as hotline sees it: the only folder ever served.
+    folder: Path = Path("var/recordings")
+    # The same folder as Asterisk sees it (MixMonitor's File is a path on the PBX).
+    pbx_folder: str = Field(default="/var/spool/asterisk/monitor", pattern=r"^/[A-Za-z0-9_./-]*$")
+
+
 class CodeLabel(BaseModel):
     """A code the PBX or the calls table stores, with what people read in each language."""
 
@@ -324,6 +337,7 @@ class Settings(BaseSettings):
     cases: CaseSettings = Field(default_factory=CaseSettings)
     call_control: CallControlSettings = Field(default_factory=CallControlSettings)
     spy: SpySettings = Field(default_factory=SpySettings)
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
     shift: ShiftSettings = Field(default_factory=ShiftSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     survey: dict[str, Any] = Field(

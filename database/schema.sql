@@ -225,6 +225,63 @@ CREATE SEQUENCE public.call_phase_events_id_seq
 ALTER SEQUENCE public.call_phase_events_id_seq OWNED BY public.call_phase_events.id;
 
 --
+-- Name: call_recording_mutes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.call_recording_mutes (
+    id bigint NOT NULL,
+    call_key text NOT NULL,
+    muted_at timestamp with time zone NOT NULL,
+    unmuted_at timestamp with time zone,
+    muted_by bigint,
+    CONSTRAINT call_recording_mutes_check CHECK (((unmuted_at IS NULL) OR (unmuted_at >= muted_at)))
+);
+
+--
+-- Name: call_recording_mutes_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.call_recording_mutes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: call_recording_mutes_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.call_recording_mutes_id_seq OWNED BY public.call_recording_mutes.id;
+
+--
+-- Name: call_recording_notices; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.call_recording_notices (
+    call_key text NOT NULL,
+    pbx text NOT NULL,
+    language text NOT NULL,
+    played_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: call_recordings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.call_recordings (
+    call_key text NOT NULL,
+    pbx text NOT NULL,
+    file_name text NOT NULL,
+    requested_at timestamp with time zone NOT NULL,
+    started_at timestamp with time zone,
+    ended_at timestamp with time zone,
+    end_reason text,
+    CONSTRAINT call_recordings_end_reason_check CHECK ((end_reason = ANY (ARRAY['stopped'::text, 'call_ended'::text, 'refused'::text]))),
+    CONSTRAINT call_recordings_file_name_check CHECK ((file_name ~ '^[0-9a-f]{40}\.wav$'::text))
+);
+
+--
 -- Name: call_statistics; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -906,7 +963,8 @@ CREATE TABLE public.retention_runs (
     calls_deleted integer NOT NULL,
     callers_deleted integer NOT NULL,
     views_deleted integer NOT NULL,
-    surveys_anonymised integer DEFAULT 0 NOT NULL
+    surveys_anonymised integer DEFAULT 0 NOT NULL,
+    recordings_deleted integer DEFAULT 0 NOT NULL
 );
 
 --
@@ -1210,6 +1268,12 @@ ALTER TABLE ONLY public.call_endings ALTER COLUMN id SET DEFAULT nextval('public
 ALTER TABLE ONLY public.call_phase_events ALTER COLUMN id SET DEFAULT nextval('public.call_phase_events_id_seq'::regclass);
 
 --
+-- Name: call_recording_mutes id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_recording_mutes ALTER COLUMN id SET DEFAULT nextval('public.call_recording_mutes_id_seq'::regclass);
+
+--
 -- Name: callback_requests id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -1390,6 +1454,34 @@ ALTER TABLE ONLY public.call_endings
 
 ALTER TABLE ONLY public.call_phase_events
     ADD CONSTRAINT call_phase_events_pkey PRIMARY KEY (id);
+
+--
+-- Name: call_recording_mutes call_recording_mutes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_recording_mutes
+    ADD CONSTRAINT call_recording_mutes_pkey PRIMARY KEY (id);
+
+--
+-- Name: call_recording_notices call_recording_notices_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_recording_notices
+    ADD CONSTRAINT call_recording_notices_pkey PRIMARY KEY (call_key);
+
+--
+-- Name: call_recordings call_recordings_file_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_recordings
+    ADD CONSTRAINT call_recordings_file_name_key UNIQUE (file_name);
+
+--
+-- Name: call_recordings call_recordings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_recordings
+    ADD CONSTRAINT call_recordings_pkey PRIMARY KEY (call_key);
 
 --
 -- Name: call_statistics call_statistics_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1754,6 +1846,12 @@ CREATE INDEX call_endings_waiting ON public.call_endings USING btree (id) WHERE 
 --
 
 CREATE INDEX call_phase_events_call ON public.call_phase_events USING btree (call_id);
+
+--
+-- Name: call_recording_mutes_open; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX call_recording_mutes_open ON public.call_recording_mutes USING btree (call_key) WHERE (unmuted_at IS NULL);
 
 --
 -- Name: callback_requests_done_by; Type: INDEX; Schema: public; Owner: -
@@ -2176,6 +2274,20 @@ ALTER TABLE ONLY public.call_phase_events
 
 ALTER TABLE ONLY public.call_phase_events
     ADD CONSTRAINT call_phase_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id);
+
+--
+-- Name: call_recording_mutes call_recording_mutes_call_key_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_recording_mutes
+    ADD CONSTRAINT call_recording_mutes_call_key_fkey FOREIGN KEY (call_key) REFERENCES public.call_recordings(call_key) ON DELETE CASCADE;
+
+--
+-- Name: call_recording_mutes call_recording_mutes_muted_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.call_recording_mutes
+    ADD CONSTRAINT call_recording_mutes_muted_by_fkey FOREIGN KEY (muted_by) REFERENCES public.users(id) ON DELETE SET NULL;
 
 --
 -- Name: callback_requests callback_requests_done_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

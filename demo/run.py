@@ -29,6 +29,7 @@ from demo.shift import ShiftPlan, SimulatedAgent
 from hotline.runner import run_until_stopped
 from mail.settings import MailSettings
 from pbxsim import CustomerPhone, PbxSimulator
+from pbxsim.dialplan import SHIPPED_NOTICE, InboundPlan
 from pbxsim.generator import TrafficGenerator, TrafficProfile
 from web import auth
 from web.keys import clock_key, knowledge_key, users_key
@@ -138,8 +139,17 @@ def _simulated(settings: Settings, username: str, password: str, *, seed: int) -
     )
 
 
+def _recordings_folder(settings: Settings) -> Path:
+    """The demo records every call, in its data folder: the simulator writes the files
+    where hotline serves them from."""
+    folder = settings.data_dir / "recordings"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 async def run_demo(settings: Settings) -> None:
     secret = secrets.token_urlsafe(16)
+    recordings = _recordings_folder(settings)
     sim = PbxSimulator(
         accounts={"hotline": secret},
         timestamp_events=True,
@@ -147,6 +157,8 @@ async def run_demo(settings: Settings) -> None:
         agi_port=settings.agi_port,
         pbx_name=DEMO_PBX,
         default_customer_phone=CustomerPhone.answers("1", ring=3.0, after=3.0),
+        recordings_dir=recordings,
+        plan=InboundPlan(notice_event=SHIPPED_NOTICE),
     )
     sim.add_queue(DEMO_QUEUE)
     host, port = await sim.start()
@@ -172,6 +184,9 @@ async def run_demo(settings: Settings) -> None:
                 security="none",
                 from_address="1169@demo.invalid",
                 interval_s=2.0,
+            ),
+            "recording": settings.recording.model_copy(
+                update={"enabled": True, "folder": recordings}
             ),
         }
     )

@@ -13,6 +13,7 @@ from accounts.login_throttle import LoginThrottle
 from admin import views as admin
 from agent_ui.views import calls as call_control
 from agent_ui.views import cases, knowledge, panel
+from agent_ui.views import recordings as recording_mute
 from config.settings import Settings
 from hotline.health import health_sources_key, healthz, metrics_view, watch_tasks
 from hotline.lifetimes import (
@@ -31,7 +32,7 @@ from runtime.clock import Clock, SystemClock
 from runtime.metrics import Metrics
 from runtime.tasks import TaskSupervisor
 from runtime.workers import workers_ctx
-from supervision import spy_views
+from supervision import recordings, spy_views
 from supervision import views as supervisor
 from web import auth, login
 from web.errors import error_middleware
@@ -125,4 +126,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     call_control.setup(app)
     spy_views.setup(app)
     knowledge.setup(app)
+    recording_mute.setup(app)
+    recordings.setup(app)
     return app

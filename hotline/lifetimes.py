@@ -29,6 +29,8 @@ from calls.dead_letters import CallDeadLetters
 from calls.endings import endings_of
 from calls.floor import Floor
 from calls.queue_log import GAPS_LOST, GapRecovery, QueueLogSource
+from calls.recording_files import RecordingFolder
+from calls.recordings import Recorder, RecordingStore
 from calls.repository import CallRepository
 from calls.tracker import CallTracker
 from calls.writer import CallWriter
@@ -74,6 +76,9 @@ from web.keys import (
     metrics_key,
     panel_key,
     presence_key,
+    recorder_key,
+    recording_folder_key,
+    recordings_key,
     retention_key,
     session_closed_key,
     session_opened_key,
@@ -134,11 +139,14 @@ def _build_repositories(app: web.Application, pool: asyncpg.Pool, settings: Sett
         timezone=settings.timezone,
     )
     app[escalation_key] = escalation
+    app[recordings_key] = RecordingStore(pool)
+    app[recording_folder_key] = RecordingFolder(settings.recording.folder)
     app[retention_key] = RetentionJob(
         pool,
         settings.cases.retention_years,
         settings.tz,
         interval_s=settings.cases.retention_interval_s,
+        recordings=app[recording_folder_key],
     )
     app[intake_key] = CaseIntake(cases, escalation)
     app[knowledge_key] = KnowledgeRepository(
@@ -209,6 +217,10 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
     _recover_gaps(app, settings, service, writer)
     service.subscribe(floor.handle, name="floor")
     service.subscribe(_count_events(app), name="event-counter")
+    if settings.recording.enabled:
+        recorder = Recorder(app[recordings_key], service.control, settings.recording.pbx_folder)
+        app[recorder_key] = recorder
+        service.subscribe(recorder, name="recorder")
     for subscriber in app[event_subscribers_key]:
         service.subscribe(subscriber)
     app[call_writer_key] = writer
@@ -369,6 +381,7 @@ async def call_control_ctx(app: web.Application) -> AsyncIterator[None]:
         tracker=app.get(tracker_key),
         clock=app[clock_key],
         settings=app[settings_key].call_control,
+        recorder=app.get(recorder_key),
     )
     app[call_control_key] = service
     async with app[call_legs_key].running(service):

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Sequence
+from pathlib import Path
 
 import structlog
 
@@ -78,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="asterisk.queue_log",
         help="the queue_log table, schema-qualified (default asterisk.queue_log)",
     )
+    config.add_argument(
+        "--recordings-dir",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="write MixMonitor's recordings (8 kHz WAV) here, the folder shared with hotline "
+        "(default: answered, not written)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--replay", metavar="FILE", help="stream a capture's events to each client")
     mode.add_argument("--generate", action="store_true", help="generate queue traffic")
@@ -121,6 +130,7 @@ def simulator_from(args: argparse.Namespace) -> PbxSimulator:
         pbx_name=args.pbx_name,
         queue_log_url=args.queue_log_db,
         queue_log_table=args.queue_log_table,
+        recordings_dir=args.recordings_dir,
     )
     if args.shipped:
         return PbxSimulator.shipped(args.agents, queue_timeout=args.queue_timeout, **options)

@@ -15,6 +15,9 @@ SHIPPED_EXIT = "QueueExit,Queue: {queue},Status: {status},Uniqueid: {uniqueid}"
 SHIPPED_KEY_EXIT = (
     "QueueExit,Queue: {queue},Status: EXITWITHKEY,Digit: {digit},Uniqueid: {uniqueid}"
 )
+# With recording on (HOTLINE_RECORDING=true): the notice, then its UserEvent, before Queue().
+SHIPPED_NOTICE = "RecordingNotice,Queue: {queue},Languages: th+en,Uniqueid: {uniqueid}"
+NOTICE_PROMPT = "hotline/th/recording_notice&hotline/en/recording_notice"
 SHIPPED_CALLBACK = "CallbackRequest,Queue: {queue},Number: {number},Uniqueid: {uniqueid}"
 OVERFLOW_CONTEXT = "hotline-overflow"
 OVERFLOW_PROMPT = "hotline/th/overflow"
@@ -35,10 +38,13 @@ class InboundPlan:
     callback_event: str = SHIPPED_CALLBACK
     read_seconds: float = 8.0
     prompt_seconds: float = 3.0
+    notice_event: str | None = None
+    notice_seconds: float = 1.0
 
     @classmethod
-    def shipped(cls, timeout: float | None = 120.0) -> InboundPlan:
-        """deploy/asterisk: Queue(hotline,ct,,,timeout), exit by key, overflow with callback."""
+    def shipped(cls, timeout: float | None = 120.0, *, recording: bool = False) -> InboundPlan:
+        """deploy/asterisk: Queue(hotline,ct,,,timeout), exit by key, overflow with callback;
+        with `recording`, the recording notice before the queue."""
         return cls(
             options="ct",
             timeout=timeout,
@@ -46,6 +52,7 @@ class InboundPlan:
             exit_context="hotline-exit",
             key_exit_event=SHIPPED_KEY_EXIT,
             overflow=True,
+            notice_event=SHIPPED_NOTICE if recording else None,
         )
 
     @property

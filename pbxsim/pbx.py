@@ -19,6 +19,7 @@ from pbxsim.clock import SimClock
 from pbxsim.core import PbxCore
 from pbxsim.dialplan import InboundPlan
 from pbxsim.members import MemberRoster
+from pbxsim.mixmonitor import MixMonitors
 from pbxsim.model import NOT_INUSE, IdAllocator, Member, Queue
 from pbxsim.originate import OriginateEngine, SurveyCall
 from pbxsim.phones import AgentPhone, CustomerPhone
@@ -67,6 +68,7 @@ class PbxSimulator:
         ami_tls: ssl.SSLContext | None = None,
         queue_log_url: str | None = None,
         queue_log_table: str = DEFAULT_TABLE,
+        recordings_dir: Path | None = None,
     ) -> None:
         self.clock = SimClock(speed=speed, epoch=epoch)
         # The lab of the dynamic-member captures reported no DeviceStateChange at all.
@@ -111,6 +113,9 @@ class PbxSimulator:
         )
         self.originate.agents_dialplan = self.transfers.route
         self.originate.register(self.server)
+        # MixMonitor's files go here: the folder the service shares with Asterisk.
+        self.mixmonitors = MixMonitors(self.core, recordings_dir)
+        self.mixmonitors.register(self.server)
         self.replay = (
             ReplayFeed(replay, speed=replay_speed, autostart=replay_autostart) if replay else None
         )
@@ -131,14 +136,19 @@ class PbxSimulator:
 
     @classmethod
     def shipped(
-        cls, agents: int = 3, queue_timeout: float | None = 120.0, **kwargs: object
+        cls,
+        agents: int = 3,
+        queue_timeout: float | None = 120.0,
+        **kwargs: object,
     ) -> PbxSimulator:
         """Configured like deploy/asterisk: queue `hotline` with NO members (agents sign in
         through hotline with QueueAdd), Queue(hotline,ct,,,timeout), exit by key, the
         overflow with its callback offer, `[from-agents]` transfers and click-to-call, an
         atxfer code, `channelvars = HOTLINE_CALLBACK`, agents PJSIP/agent101.. and the
-        supervisor's phone PJSIP/super201 only."""
-        kwargs.setdefault("plan", InboundPlan.shipped(queue_timeout))
+        supervisor's phone PJSIP/super201 only; with
+        `recording` (HOTLINE_RECORDING=true) the recording notice before the queue."""
+        recording = bool(kwargs.pop("recording", False))
+        kwargs.setdefault("plan", InboundPlan.shipped(queue_timeout, recording=recording))
         kwargs.setdefault("trunk", "PJSIP/trunk")
         kwargs.setdefault("atxfer_code", "*2")
         kwargs.setdefault("channelvars", ("HOTLINE_CALLBACK",))
@@ -177,6 +187,7 @@ class PbxSimulator:
         if not self.device_state_events and fields[0] == ("Event", "DeviceStateChange"):
             return
         self.events.append(fields)
+        self.mixmonitors.observe(fields)
         self.server.broadcast(fields)
         self._emitted.set()
 

@@ -18,7 +18,7 @@ import structlog
 
 from pbxsim.after_queue import QueueExitPlan
 from pbxsim.core import PbxCore, agent_number
-from pbxsim.dialplan import InboundPlan
+from pbxsim.dialplan import NOTICE_PROMPT, InboundPlan
 from pbxsim.model import (
     INUSE,
     NOT_INUSE,
@@ -47,6 +47,7 @@ from pbxsim.templates import (
     hangup,
     newexten,
     queue_agent_event,
+    user_event,
     varset,
 )
 
@@ -186,7 +187,19 @@ class QueueEngine:
         if trunk_was_idle:
             emit(device_state(self.trunk, INUSE))
         await self.core.clock.sleep(ANSWER_PAUSE)
+        if self.plan.notice_event is not None:
+            await self._play_notice(caller, queue_name, self.plan.notice_event)
         return self._enqueue(self.core.queues[queue_name], caller)
+
+    async def _play_notice(self, caller: Channel, queue_name: str, template: str) -> None:
+        """Playback of the recording notice, then `UserEvent(RecordingNotice,...)`."""
+        caller.priority += 2
+        self.core.emit(newexten(caller, "Playback", NOTICE_PROMPT))
+        await self.core.clock.sleep(self.plan.notice_seconds)
+        data = template.format(queue=queue_name, uniqueid=caller.uniqueid)
+        caller.priority += 1
+        self.core.emit(newexten(caller, "UserEvent", data))
+        self.core.emit(user_event(caller, data))
 
     def requeue_channel(self, caller: Channel, queue_name: str) -> QueueCall:
         """A caller transferred to the queue's extension: `Goto(from-trunk,1169,1)` again.

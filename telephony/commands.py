@@ -139,6 +139,10 @@ class CallControl(Protocol):
 
     async def cancel_attended_transfer(self, pbx: str, channel: str) -> None: ...
 
+    async def start_recording(self, pbx: str, channel: str, file: str) -> None: ...
+
+    async def mute_recording(self, pbx: str, channel: str, *, muted: bool) -> None: ...
+
 
 @dataclass(slots=True)
 class _Pending:
@@ -377,6 +381,17 @@ class AmiCallControl:
         if consult is None:
             raise NoConsultation(pbx, "Hangup", "no consultation on this channel")
         await self._command(pbx, "Hangup", [("Channel", consult)])
+
+    async def start_recording(self, pbx: str, channel: str, file: str) -> None:
+        """MixMonitor on `channel` into `file` (a path on the PBX). Option `b`: only while
+        bridged, so the recording holds the conversation, not the queue's music."""
+        fields = [("Channel", channel), ("File", file), ("Options", "b")]
+        await self._command(pbx, "MixMonitor", fields)
+
+    async def mute_recording(self, pbx: str, channel: str, *, muted: bool) -> None:
+        """Silence both directions of the recording running on `channel`, or end that."""
+        fields = [("Channel", channel), ("Direction", "both"), ("State", "1" if muted else "0")]
+        await self._command(pbx, "MixMonitorMute", fields)
 
     async def _command(self, pbx: str, action: str, fields: list[tuple[str, str]]) -> AmiMessage:
         try:

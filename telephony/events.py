@@ -420,8 +420,61 @@ class SpyEnded:
 
 
 SpyEvent: TypeAlias = SpyStarted | SpyEnded
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStarted:
+    """MixMonitor runs on the caller's channel of this call (MixMonitorStart)."""
+
+    pbx: str
+    at: datetime
+    call_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingMuted:
+    """MixMonitorMute: `muted` True while the recording keeps silence (an ID being read)."""
+
+    pbx: str
+    at: datetime
+    call_key: str
+    muted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStopped:
+    """StopMixMonitor ended the recording. A hang-up ends it without this event: the
+    call's end closes the recording then."""
+
+    pbx: str
+    at: datetime
+    call_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingNoticePlayed:
+    """The dialplan played the recording notice before Queue() (UserEvent RecordingNotice).
+
+    Sent before the caller joins: `call_key` is the queue call this caller's join makes.
+    """
+
+    pbx: str
+    at: datetime
+    call_key: str
+    language: str
+
+
+RecordingEvent: TypeAlias = (
+    RecordingStarted | RecordingMuted | RecordingStopped | RecordingNoticePlayed
+)
 MemberEvent: TypeAlias = AgentStateChanged | MemberAdded | MemberRemoved
 LinkEvent: TypeAlias = LinkUp | LinkDown | PbxSnapshot
 TelephonyEvent: TypeAlias = (
-    CallEvent | OutboundCallEnded | MemberEvent | LinkEvent | CallbackRequested | SpyEvent
+    CallEvent
+    | OutboundCallEnded
+    | MemberEvent
+    | LinkEvent
+    | CallbackRequested
+    | SpyEvent
+    | RecordingEvent
 )

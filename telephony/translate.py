@@ -50,6 +50,10 @@ from telephony.events import (
     MemberAdded,
     MemberRemoved,
     PbxSnapshot,
+    RecordingMuted,
+    RecordingNoticePlayed,
+    RecordingStarted,
+    RecordingStopped,
     RingNoAnswer,
     TelephonyEvent,
     TransferDestination,
@@ -232,11 +236,15 @@ class Translator:
             "OriginateResponse": self._on_originate_response,
             "ChanSpyStart": self._on_spy_start,
             "ChanSpyStop": self._on_spy_stop,
+            "MixMonitorStart": self._on_mixmonitor,
+            "MixMonitorMute": self._on_mixmonitor,
+            "MixMonitorStop": self._on_mixmonitor,
         }
         # UserEvents the dialplan sends, by their name.
         self._user_events: dict[str, Handler] = {
             "QueueExit": self._on_queue_exit,
             "CallbackRequest": self._on_callback_request,
+            "RecordingNotice": self._on_recording_notice,
         }
 
     @property
@@ -586,6 +594,7 @@ class Translator:
                 wait_s=call.wait_s,
                 ring_s=ring_s,
                 agent_channel=call.agent_channel,
+                caller_channel=msg.get("Channel") or "",
             )
         ]
 
@@ -950,5 +959,37 @@ class Translator:
                 number=msg.get("Number") or "",
                 uniqueid=uniqueid,
                 call_key=make_call_key(self.pbx, queue, uniqueid),
+            )
+        ]
+
+    # -- recordings ---------------------------------------------------------------------
+
+    def _on_mixmonitor(self, msg: AmiMessage, at: datetime) -> Events:
+        """MixMonitor runs on the caller's channel (mixmonitor.txt); a hang-up ends it
+        without MixMonitorStop, so the call's end is what closes a recording."""
+        call = self._calls.get(msg.get("Uniqueid") or "")
+        if call is None or call.answered_at is None:
+            return []
+        if msg.name == "MixMonitorMute":
+            state = msg.get("State")
+            if state not in ("0", "1"):
+                raise MalformedMessage("bad_field", f"MixMonitorMute State {state!r}")
+            return [RecordingMuted(self.pbx, at, call.call_key, muted=state == "1")]
+        kind = RecordingStarted if msg.name == "MixMonitorStart" else RecordingStopped
+        return [kind(self.pbx, at, call.call_key)]
+
+    def _on_recording_notice(self, msg: AmiMessage, at: datetime) -> Events:
+        """`UserEvent(RecordingNotice,Queue: q,Languages: th+en,Uniqueid: u)` before Queue():
+        keyed by the queue call the caller's coming join makes. (`Languages`, since the
+        channel block before it already has the channel's `Language`.)"""
+        queue, uniqueid = queue_name(msg), caller_uniqueid(msg)
+        current = self._calls.get(uniqueid) or self._ended.get(uniqueid)
+        visit = current.visit + 1 if current is not None else 1
+        return [
+            RecordingNoticePlayed(
+                pbx=self.pbx,
+                at=at,
+                call_key=make_call_key(self.pbx, queue, uniqueid, visit),
+                language=(msg.get("Languages") or "")[:16],
             )
         ]

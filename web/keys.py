@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from agent_ui.panel_service import PanelService
     from agent_ui.presence import Presence
     from calls.floor import Floor
+    from calls.recording_files import RecordingFolder
+    from calls.recordings import Recorder, RecordingStore
     from calls.repository import CallRepository
     from calls.tracker import CallTracker
     from calls.writer import CallWriter
@@ -117,3 +119,8 @@ event_subscribers_key = web.AppKey("event_subscribers", list[EventSubscriber])
 knowledge_key: web.AppKey[KnowledgeRepository] = web.AppKey("knowledge")
 # Sends a caller's basket through the mail outbox (hotline.lifetimes.knowledge_ctx).
 basket_mailer_key: web.AppKey[BasketMailer] = web.AppKey("basket_mailer")
+# Call recordings (issue 15): their rows, the folder shared with Asterisk, and the
+# subscriber that starts and follows them (absent when recording is off or no PBX is set).
+recordings_key: web.AppKey[RecordingStore] = web.AppKey("recordings")
+recording_folder_key: web.AppKey[RecordingFolder] = web.AppKey("recording_folder")
+recorder_key: web.AppKey[Recorder] = web.AppKey("recorder")

@@ -1,4 +1,6 @@
-"""Regenerate the survey prompts from prompts.json with espeak-ng and sox.
+"""Regenerate the prompts from their texts with espeak-ng and sox: the survey's
+(prompts.json) and those the shipped dialplan plays itself (dialplan.json: the recording
+notice before the queue).
 
 Asterisk plays 8 kHz mono 16-bit WAV; espeak-ng speaks Thai and English at 22 kHz, so sox
 resamples. Run after editing the texts: `python -m ivr.prompts.regenerate` (needs Debian's
@@ -15,6 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TEXTS = HERE / "prompts.json"
+DIALPLAN_TEXTS = HERE / "dialplan.json"
 VOICES = {"th": "th", "en": "en-us"}
 WORDS_PER_MINUTE = "150"
 # Cut the silence espeak-ng leaves at both ends: shorter files, snappier dialogue.
@@ -38,9 +41,11 @@ def render(text: str, voice: str, target: Path) -> None:
         )
 
 
-def regenerate(out_dir: Path = HERE) -> list[Path]:
+def regenerate(
+    out_dir: Path = HERE, sources: tuple[Path, ...] = (TEXTS, DIALPLAN_TEXTS)
+) -> list[Path]:
     written = []
-    for language, prompts in load_texts().items():
+    for language, prompts in (pair for source in sources for pair in load_texts(source).items()):
         folder = out_dir / language
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in prompts.items():

@@ -102,6 +102,12 @@ EXPECTED = {
     ("POST", "/panel/basket"): AGENT,
     ("POST", "/panel/basket/remove"): AGENT,
     ("POST", "/panel/basket/send"): AGENT,
+    # Call recordings (issue 15): the agent only on their own live call (mute), and only
+    # their own call's recording (playback, checked per call); never admins.
+    ("POST", "/panel/call/recording/mute"): AGENT,
+    ("POST", "/panel/call/recording/unmute"): AGENT,
+    ("GET", "/calls/{call_id}/recording"): frozenset({"supervisor", "agent"}),
+    ("GET", "/calls/{call_id}/recording.wav"): frozenset({"supervisor", "agent"}),
 }
 # What anyone may reach without logging in: the way in, the language switch, the probes.
 PUBLIC = {

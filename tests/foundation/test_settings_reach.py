@@ -46,6 +46,8 @@ from web.keys import (
     notice_dispatcher_key,
     panel_key,
     presence_key,
+    recorder_key,
+    recording_folder_key,
     retention_key,
     settings_key,
     spy_key,
@@ -203,6 +205,13 @@ def _task_running(name: str) -> Check:
     return lambda app: name in {task.name for task in app[tasks_key].health()}
 
 
+RECORDING: dict[str, Any] = {
+    "enabled": True,
+    "folder": Path("/srv/reach-recordings"),
+    "pbx_folder": "/srv/asterisk-monitor",
+}
+
+
 AGI_HOST = "127.0.0.2"
 AGI_PORT = free_port(AGI_HOST)
 PBX_PORT = free_port()
@@ -245,6 +254,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         knowledge=KNOWLEDGE,
         mail={**MAIL, **MAIL_RETRY, "tls_ca_file": REACH_CA},
         notices=NOTICES,
+        recording=RECORDING,
     )
 
 
@@ -428,6 +438,18 @@ CHECKS: dict[str, tuple[Any, Check]] = {
         lambda app: (app[knowledge_key].max_attachment_bytes, app._client_max_size),
     ),
 }
+# Call recording (issue 15): the recorder runs, MixMonitor writes into the PBX's folder, and
+# playback and retention use the shared folder as hotline sees it.
+CHECKS.update(
+    {
+        "recording.enabled": (True, lambda app: recorder_key in app),
+        "recording.folder": (
+            (RECORDING["folder"],) * 2,
+            lambda app: (app[recording_folder_key].root, app[retention_key].recordings.root),
+        ),
+        "recording.pbx_folder": ("/srv/asterisk-monitor", lambda app: app[recorder_key].pbx_folder),
+    }
+)
 # Survey settings land in the survey service as typed values.
 CHECKS.update(
     {

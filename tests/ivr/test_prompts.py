@@ -1,5 +1,5 @@
-"""The committed prompts: every one the dialogue plays exists in both languages, in a format
-Asterisk plays (8 kHz mono 16-bit WAV), with its text kept beside it."""
+"""The committed prompts: every one the dialogue or the shipped dialplan plays exists in both
+languages, in a format Asterisk plays (8 kHz mono 16-bit WAV), with its text kept beside it."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import wave
 import pytest
 
 from ivr.config import PROMPTS_DIR
-from ivr.prompts.regenerate import VOICES, load_texts
+from ivr.prompts.regenerate import DIALPLAN_TEXTS, VOICES, load_texts
 from ivr.results import RATING_LABELS
 from ivr.script import PROMPT_NAMES
 
 TEXTS = load_texts()
+DIALPLAN = load_texts(DIALPLAN_TEXTS)
 
 
 @pytest.mark.parametrize("language", ["th", "en"])
@@ -20,11 +21,15 @@ def test_every_prompt_has_text_and_audio(language: str) -> None:
     assert set(TEXTS[language]) == set(PROMPT_NAMES)
     assert language in VOICES
     files = {path.stem for path in (PROMPTS_DIR / language).glob("*.wav")}
-    assert files == set(PROMPT_NAMES)
+    assert files == set(PROMPT_NAMES) | set(DIALPLAN[language])
+
+
+def test_the_dialplan_prompts_are_the_recording_notice_in_both_languages() -> None:
+    assert set(DIALPLAN["th"]) == set(DIALPLAN["en"]) == {"recording_notice"}
 
 
 @pytest.mark.parametrize("language", ["th", "en"])
-@pytest.mark.parametrize("name", PROMPT_NAMES)
+@pytest.mark.parametrize("name", [*PROMPT_NAMES, "recording_notice"])
 def test_prompt_is_8khz_mono_16bit_and_not_empty(language: str, name: str) -> None:
     with wave.open(str(PROMPTS_DIR / language / f"{name}.wav")) as audio:
         assert audio.getframerate() == 8000

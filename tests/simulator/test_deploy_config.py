@@ -227,3 +227,17 @@ def test_every_file_is_documented_and_every_placeholder_has_a_value_source() -> 
     for name in files:
         for var in re.findall(r"@([A-Z][A-Z0-9_]*)@", _read(name)):
             assert var in readme or f"{var}:=" in render, var
+
+
+def test_callers_hear_the_recording_notice_before_the_queue_when_recording() -> None:
+    """PDPA: told first, in Thai then English; its playing is reported (class user)."""
+    inbound = _section(_read("extensions.conf"), "from-trunk")
+    notice = inbound.index("Playback(hotline/th/recording_notice&hotline/en/recording_notice)")
+    event = inbound.index(
+        "UserEvent(RecordingNotice,Queue: hotline,Languages: th+en,Uniqueid: ${UNIQUEID})"
+    )
+    assert inbound.index("Answer()") < notice < event < inbound.index("Queue(hotline")
+    assert '"${HOTLINE_RECORDING}" != "true"]?queue' in inbound
+    compose = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert "recordings:/var/spool/asterisk/monitor" in compose["asterisk"]["volumes"]
+    assert "recordings:/var/lib/hotline/recordings" in compose["hotline"]["volumes"]

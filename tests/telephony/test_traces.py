@@ -306,11 +306,7 @@ REPLAYED = {
     *OUTCOME_CAPTURES,
     "member-pause.txt",
     "member-add-remove.txt",
-}
-# Captures recorded for features hotline does not have yet; the issue that adds the feature
-# replays its capture here. Until then they are framed and replayed byte for byte only.
-KEPT_FOR_LATER = {
-    "mixmonitor.txt": "quality assurance: call recording (MixMonitor start, mute, stop)",
+    "mixmonitor.txt",  # test_recording_traces.py
 }
 
 
@@ -322,10 +318,8 @@ def test_the_fixture_folder_holds_exactly_the_listed_captures() -> None:
     assert not on_disk - listed, "new files: add them to AMI_CAPTURES in tests/fixtures"
 
 
-def test_every_capture_is_replayed_here_or_kept_for_a_named_feature() -> None:
-    assert not REPLAYED & KEPT_FOR_LATER.keys()
-    assert REPLAYED | KEPT_FOR_LATER.keys() == set(AMI_CAPTURES)
-    assert all(reason for reason in KEPT_FOR_LATER.values())
+def test_every_capture_is_replayed() -> None:
+    assert set(AMI_CAPTURES) == REPLAYED
 
 
 async def test_captures_stored_in_postgresql_match_the_records(db: Database) -> None:
