@@ -101,6 +101,8 @@ class CallAnswered:
     ring_s: float
     agent_channel: str = ""
     """The answering leg's channel name: what AMI Hangup, BlindTransfer and Atxfer take."""
+    caller_channel: str = ""
+    """The caller's channel, which the call's recording (MixMonitor) runs on."""
 
 
 @dataclass(frozen=True, slots=True)
