@@ -379,3 +379,72 @@ async def test_a_call_answered_in_a_gap_keeps_queue_logs_answer_and_join_when_it
     assert abs(row["talk_s"] - talk) <= 0.5 and row["ring_s"] == 2
     assert not row["times_estimated"]
     assert [dict(r) for r in again] == [dict(row)] and endings == 1
+
+
+async def test_calls_cut_by_a_pbx_restart_end_once_by_the_system_seen_live_or_not(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """A `core restart now` is seen live (SoftHangupRequest Cause 4, Shutdown); a crash
+    shows nothing and app_queue logs no end, so the next QUEUESTART closes its calls.
+    Either way each call ends once, hung up by the system."""
+    sim.set_default_agent_phone(AgentPhone.answers_after(0.5))
+    proxy = TcpProxy(sim.address)
+    conn = await asyncpg.connect(fresh_db_url)
+
+    async def ended(uniqueids: list[str]) -> list[asyncpg.Record]:
+        rows = await conn.fetch(
+            "SELECT * FROM calls WHERE uniqueid = ANY($1::text[]) AND ended_at IS NOT NULL"
+            " AND end_reason <> 'lost_in_gap' ORDER BY id",
+            uniqueids,
+        )
+        return rows if len(rows) == len(uniqueids) else []
+
+    try:
+        async with service(await proxy.start(), "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            live = await sim.place_call("hotline", "0811111111", "Live restart")
+            await live.connected.wait()
+            await asyncio.sleep(0.5)
+            await sim.restart(downtime=1.0)
+            (seen,) = await until_true(lambda: ended([live.uniqueid]), within=10.0)
+            await until(lambda: _link_up(client), within=10.0)
+            talking = await sim.place_call("hotline", "0822222222", "Cut talking")
+            await talking.connected.wait()
+            sim.set_default_agent_phone(AgentPhone.manual())
+            waiting = await sim.place_call("hotline", "0833333333", "Cut waiting")
+
+            async def tracked() -> Any:
+                return await conn.fetchval(
+                    "SELECT count(*) = 2 FROM calls WHERE uniqueid = ANY($1::text[])",
+                    [talking.uniqueid, waiting.uniqueid],
+                )
+
+            await until_true(tracked, within=10.0)
+            crashed_at = datetime.now(UTC)
+            await sim.restart(downtime=1.0, crash=True)
+            await sim.queue_log.flush()
+            cut = await until_true(lambda: ended([talking.uniqueid, waiting.uniqueid]), within=10.0)
+            await _gap(proxy, client)
+            uniqueids = [live.uniqueid, talking.uniqueid, waiting.uniqueid]
+            again = await conn.fetch(
+                "SELECT * FROM calls WHERE uniqueid = ANY($1::text[]) ORDER BY id", uniqueids
+            )
+            endings = await conn.fetchval("SELECT count(*) FROM call_endings")
+        await proxy.close()
+    finally:
+        await conn.close()
+    queue_starts = [
+        r.time.replace(tzinfo=UTC) for r in sim.queue_log.rows if r.event == "QUEUESTART"
+    ]
+    assert len(queue_starts) == 2
+    assert not [
+        r for r in sim.queue_log.of_call(talking.uniqueid) if r.event.startswith("COMPLETE")
+    ]
+    assert (seen["end_reason"], seen["hung_up_by"]) == ("completed", "system")
+    on_call, in_queue = cut
+    assert (on_call["end_reason"], on_call["hung_up_by"]) == ("completed", "system")
+    assert (in_queue["end_reason"], in_queue["hung_up_by"]) == ("unknown", "system")
+    for row in cut:
+        assert crashed_at <= row["ended_at"] <= queue_starts[1]
+    assert on_call["talk_s"] == (on_call["ended_at"] - on_call["answered_at"]).total_seconds()
+    assert [dict(r) for r in again] == [dict(seen), *map(dict, cut)] and endings == 3
