@@ -64,10 +64,9 @@ SELECT uniqueid FROM calls
 WHERE pbx = $1 AND COALESCE(joined_at, answered_at) <= $2
   AND (ended_at IS NULL OR (end_reason = 'lost_in_gap' AND ended_at >= $2))
 """
-_ALREADY_ENDED = """
-SELECT call_key FROM calls
+_ENDED = """
+SELECT call_key, end_reason = 'lost_in_gap' AS guessed FROM calls
 WHERE call_key = ANY($1::text[]) AND ended_at IS NOT NULL
-  AND end_reason IS DISTINCT FROM 'lost_in_gap'
 """
 
 
@@ -305,10 +304,13 @@ class GapRecovery:
             self.pbx, await self.source.of_callers(sorted(callers), batch[-1].id), restarts
         )
         keys = [c.call_key for c in records]
-        ended = {r["call_key"] for r in await self.pool.fetch(_ALREADY_ENDED, keys)}
+        # Stored ends stay (an end is decided once), but a `lost_in_gap` guess yields to
+        # an end queue_log shows.
+        ended = {r["call_key"]: r["guessed"] for r in await self.pool.fetch(_ENDED, keys)}
         stored = 0
         for record in records:
-            if record.call_key in ended:
+            guessed = ended.get(record.call_key)
+            if guessed is False or (guessed and record.ended_at is None):
                 continue
             if await self.tracker.take_logged(record):
                 stored += 1

@@ -448,3 +448,59 @@ async def test_calls_cut_by_a_pbx_restart_end_once_by_the_system_seen_live_or_no
         assert crashed_at <= row["ended_at"] <= queue_starts[1]
     assert on_call["talk_s"] == (on_call["ended_at"] - on_call["answered_at"]).total_seconds()
     assert [dict(r) for r in again] == [dict(seen), *map(dict, cut)] and endings == 3
+
+
+async def test_a_call_queue_log_shows_connected_with_no_end_is_closed_once_when_gone(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """queue_log can miss an end (an attended transfer, an agent's `*` hang-up:
+    METRICS.md). A call it shows connected that the snapshot no longer has is closed as
+    lost in the gap with queue_log's join and answer, not left open forever, and a second
+    reading closes nothing again."""
+    proxy = TcpProxy(sim.address)
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        async with service(await proxy.start(), "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            await until_true(
+                lambda: conn.fetchval("SELECT count(*) FROM queue_log_cursor"), within=10.0
+            )
+            proxy.cut()
+            await until(lambda: not _link_up(client), within=5.0)
+            await conn.executemany(
+                "INSERT INTO asterisk.queue_log (time, callid, queuename, agent, event,"
+                " data1, data2, data3) VALUES"
+                " (timezone('UTC', now()) - $1 * interval '1 second', 'ghost.1', 'hotline',"
+                " $2, $3, $4, $5, $6)",
+                [
+                    (8, "NONE", "ENTERQUEUE", "", "0877777777", "1"),
+                    (5, "Agent 101", "CONNECT", "3", "ghost.2", "1"),
+                ],
+            )
+            proxy.restore()
+            await until(lambda: _link_up(client), within=10.0)
+
+            async def closed() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = 'ghost.1' AND ended_at IS NOT NULL"
+                )
+
+            row = await until_true(closed, within=10.0)
+            await conn.execute("UPDATE queue_log_cursor SET last_id = 0")
+            await _gap(proxy, client)
+            again = await conn.fetch("SELECT * FROM calls WHERE uniqueid = 'ghost.1'")
+            logged = await conn.fetch(
+                "SELECT time FROM asterisk.queue_log WHERE callid = 'ghost.1' ORDER BY id"
+            )
+            endings = await conn.fetchval("SELECT count(*) FROM call_endings")
+        await proxy.close()
+    finally:
+        await conn.close()
+    joined, answered = (r["time"].replace(tzinfo=UTC) for r in logged)
+    assert (row["end_reason"], row["joined_at"], row["answered_at"]) == (
+        "lost_in_gap",
+        joined,
+        answered,
+    )
+    assert row["ended_at"] > answered and row["agent_name"] == "Agent 101"
+    assert [dict(r) for r in again] == [dict(row)] and endings == 1
