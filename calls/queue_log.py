@@ -170,7 +170,7 @@ def rebuilt_calls(
             continue
         _apply(visit, row)
         last_row[visit.call_key] = row.id
-    for record in records:
+    for record in current.values():  # a caller's earlier visits were over before the last
         if record.ended_at is None:
             after = (r for r in restarts if r.id > last_row[record.call_key])
             restart = next(after, None)

@@ -504,3 +504,29 @@ async def test_a_call_queue_log_shows_connected_with_no_end_is_closed_once_when_
     )
     assert row["ended_at"] > answered and row["agent_name"] == "Agent 101"
     assert [dict(r) for r in again] == [dict(row)] and endings == 1
+
+
+def test_a_queuestart_closes_only_the_calls_still_going_when_asterisk_restarted() -> None:
+    rows = [
+        _row(1, "c1", "ENTERQUEUE", "", "0812345678", "1"),
+        _row(2, "c1", "CONNECT", "3", "a1", "1", agent="Agent 101"),
+        _row(3, "c2", "ENTERQUEUE", "", "0899999999", "2"),
+        _row(4, "c3", "ENTERQUEUE", "", "0811111111", "3"),
+        _row(5, "c3", "ABANDON", "3", "3", "1"),
+        _row(9, "NONE", "QUEUESTART", "", agent="NONE"),
+    ]
+    restart = rows[-1]
+    records = {r.uniqueid: r for r in rebuilt_calls("main", rows[:-1], [restart])}
+    talking, waiting, abandoned = records["c1"], records["c2"], records["c3"]
+    assert (talking.end_reason, talking.hung_up_by, talking.ended_at) == (
+        "completed",
+        "system",
+        restart.time,
+    )
+    assert (talking.talk_s, waiting.end_reason, waiting.hung_up_by, waiting.wait_s) == (
+        7.0,
+        "unknown",
+        "system",
+        6.0,
+    )
+    assert (abandoned.end_reason, abandoned.ended_at) == ("abandoned", rows[4].time)
