@@ -530,3 +530,51 @@ def test_a_queuestart_closes_only_the_calls_still_going_when_asterisk_restarted(
         6.0,
     )
     assert (abandoned.end_reason, abandoned.ended_at) == ("abandoned", rows[4].time)
+
+
+async def test_a_hold_in_progress_when_the_link_is_cut_is_never_counted_as_talk(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """queue_log's talk counts holds; the hold the live stream saw begin stays a hold up to
+    queue_log's end, whatever the gap hid."""
+    sim.set_default_agent_phone(AgentPhone.answers_after(0.5))
+    proxy = TcpProxy(sim.address)
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        async with service(await proxy.start(), "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            call = await sim.place_call("hotline", "0888888888", "On hold")
+            await call.connected.wait()
+            await sim.clock.sleep(1.0)
+            await sim.hold(call)
+
+            async def held() -> Any:
+                return await conn.fetchval(
+                    "SELECT held_since IS NOT NULL FROM calls WHERE uniqueid = $1", call.uniqueid
+                )
+
+            await until_true(held, within=10.0)
+            held_at = datetime.now(UTC)
+            proxy.cut()
+            await until(lambda: not _link_up(client), within=5.0)
+            await sim.clock.sleep(2.0)
+            await sim.unhold(call)
+            await sim.clock.sleep(1.0)
+            await sim.hangup(call, by="caller")
+            await sim.queue_log.flush()
+            proxy.restore()
+
+            async def ended() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = $1 AND end_reason = 'completed'",
+                    call.uniqueid,
+                )
+
+            row = await until_true(ended, within=10.0)
+        await proxy.close()
+    finally:
+        await conn.close()
+    truth = _truth(sim.queue_log.of_call(call.uniqueid))
+    assert _off_by(row["ended_at"], truth["ended_at"]) <= 0.5
+    assert row["talk_s"] <= (held_at - truth["answered_at"]).total_seconds() + 0.5
+    assert row["hold_s"] >= 3.0 and row["held_since"] is None
