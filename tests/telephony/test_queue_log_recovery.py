@@ -578,3 +578,46 @@ async def test_a_hold_in_progress_when_the_link_is_cut_is_never_counted_as_talk(
     assert _off_by(row["ended_at"], truth["ended_at"]) <= 0.5
     assert row["talk_s"] <= (held_at - truth["answered_at"]).total_seconds() + 0.5
     assert row["hold_s"] >= 3.0 and row["held_since"] is None
+
+
+async def test_a_call_answered_while_hotline_was_stopped_gets_queue_logs_times_at_start(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """Adopted from the first snapshot after a start (answered 1.5 s of ringing ago by the
+    agent channel's age), the call is corrected from queue_log before it ends live."""
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        cursor = "SELECT EXISTS (SELECT 1 FROM queue_log_cursor WHERE pbx = 'pbx1')"
+        async with service(sim.address, "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            await until_true(lambda: conn.fetchval(cursor), within=10.0)
+        sim.set_default_agent_phone(AgentPhone.answers_after(1.5))
+        call = await sim.place_call("hotline", "0899999999", "While stopped")
+        await call.connected.wait()
+        await sim.queue_log.flush()
+        async with service(sim.address, "asterisk.queue_log") as client:
+
+            async def adopted() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = $1 AND answered_at IS NOT NULL",
+                    call.uniqueid,
+                )
+
+            open_row = await until_true(adopted, within=10.0)
+            await sim.clock.sleep(1.0)
+            await sim.hangup(call, by="agent")
+
+            async def ended() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = $1 AND ended_at IS NOT NULL",
+                    call.uniqueid,
+                )
+
+            row = await until_true(ended, within=10.0)
+    finally:
+        await conn.close()
+    truth = _truth(sim.queue_log.of_call(call.uniqueid))
+    assert open_row["ended_at"] is None and open_row["recovered"]
+    assert (row["end_reason"], row["hung_up_by"]) == ("completed", "agent")
+    for moment in ("joined_at", "answered_at", "ended_at"):
+        assert _off_by(row[moment], truth[moment]) <= 0.5, moment
