@@ -2,14 +2,20 @@
 
 app_queue writes every milestone of a queue call into queue_log whether or not anyone
 listens on the AMI. After each (re)connect (every `PbxSnapshot`, the first one at start
-included) the rows beyond the PBX's cursor are read; each call they show ending is built
-from all of its rows and stored with its true outcome and times, unless the live stream
-already stored its end (a `lost_in_gap` guess is replaced: see calls/repository.py). The
-upsert by call_key makes a replay change nothing, so a call is stored exactly once.
+included), once the tracker has reconciled, the rows beyond the PBX's cursor written up to
+the snapshot are read and every call they show is settled, ended or not:
 
-What queue_log cannot say stays unknown: holds (not logged; talk is as app_queue counts
-it), the agent's interface (only the member name is logged). Calls still in progress are
-left to the live stream and the snapshot.
+* one the tracker holds (open, or just closed as `lost_in_gap`) is handed to it: the join
+  and answer a snapshot guessed from channel ages become ENTERQUEUE's and CONNECT's, and
+  queue_log's end, if any, closes it;
+* one it does not hold is stored from queue_log, unless the live stream already stored
+  its end; a call with no end row is closed by the next QUEUESTART (Asterisk restarted)
+  or, when the snapshot no longer shows it, as `lost_in_gap` (METRICS.md: queue_log
+  misses some ends).
+
+The upsert by call_key makes a replay change nothing, so a call is stored exactly once.
+What queue_log cannot say stays unknown: holds (not logged), the agent's interface (only
+the member name is logged).
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import takewhile
 
 import asyncpg
 import structlog
 
 from calls.record import CallRecord, CallSink
+from calls.tracker import CallTracker
 from telephony.events import PbxSnapshot, TelephonyEvent, make_call_key
 
 log = structlog.get_logger()
@@ -38,6 +46,8 @@ _END_EVENTS = (
     "EXITWITHKEY",
     "EXITEMPTY",
 )
+# The callids of rows that are not a caller's (members, restarts, manager actions).
+_NOT_CALLERS = frozenset({"NONE", "MANAGER", "REALTIME", ""})
 _EXIT_REASONS = {"EXITWITHTIMEOUT": "timeout", "EXITWITHKEY": "key", "EXITEMPTY": "empty"}
 
 _CURSOR = "SELECT last_id FROM queue_log_cursor WHERE pbx = $1"
@@ -47,10 +57,16 @@ ON CONFLICT (pbx) DO UPDATE SET last_id = GREATEST(queue_log_cursor.last_id, EXC
     read_at = now()
 """
 _NEWEST_CALL = "SELECT max(COALESCE(joined_at, answered_at)) FROM calls WHERE pbx = $1"
-_ALREADY_ENDED = """
-SELECT call_key FROM calls
+# The calls of a PBX that a restart at $2 may have cut: still open, or closed as lost by
+# the reconcile after it.
+_OPEN_AT = """
+SELECT uniqueid FROM calls
+WHERE pbx = $1 AND COALESCE(joined_at, answered_at) <= $2
+  AND (ended_at IS NULL OR (end_reason = 'lost_in_gap' AND ended_at >= $2))
+"""
+_ENDED = """
+SELECT call_key, end_reason = 'lost_in_gap' AS guessed FROM calls
 WHERE call_key = ANY($1::text[]) AND ended_at IS NOT NULL
-  AND end_reason IS DISTINCT FROM 'lost_in_gap'
 """
 
 
@@ -112,8 +128,27 @@ def _apply(record: CallRecord, row: QueueLogRow) -> None:
         record.ended_at = row.time
 
 
-def ended_calls(pbx: str, rows: Iterable[QueueLogRow]) -> list[CallRecord]:
-    """The queue calls these rows (all rows of each caller, in id order) show ended.
+def _cut_by_restart(record: CallRecord, restart: QueueLogRow) -> None:
+    """A call still in progress when Asterisk restarted: app_queue wrote no end for it (the
+    process is replaced right after the channels are cut), so the next QUEUESTART closes
+    it, as the live stream does on a Shutdown: hung up by the system, completed when it
+    was answered, else an exit for an unknown reason. Late by at most the restart's
+    length: nothing is logged while Asterisk is down."""
+    record.ended_at, record.hung_up_by = restart.time, "system"
+    if record.answered_at is not None:
+        record.end_reason = "completed"
+        record.talk_s = max(0.0, (restart.time - record.answered_at).total_seconds())
+    else:
+        record.end_reason = "unknown"
+        if record.joined_at is not None:
+            record.wait_s = max(0.0, (restart.time - record.joined_at).total_seconds())
+
+
+def rebuilt_calls(
+    pbx: str, rows: Iterable[QueueLogRow], restarts: Sequence[QueueLogRow] = ()
+) -> list[CallRecord]:
+    """Every queue call these rows (all rows of each caller, in id order) show, ended or
+    still going (`ended_at` None); one with no end before a restart is closed by it.
 
     A caller's visits are counted by ENTERQUEUE, like the translator counts a caller sent
     back into a queue, so each visit gets the same call_key as if it had been seen live.
@@ -121,6 +156,7 @@ def ended_calls(pbx: str, rows: Iterable[QueueLogRow]) -> list[CallRecord]:
     records: list[CallRecord] = []
     visits: dict[str, int] = {}
     current: dict[str, CallRecord] = {}
+    last_row: dict[str, int] = {}
     for row in rows:
         if row.event == "ENTERQUEUE":
             visits[row.callid] = visits.get(row.callid, 0) + 1
@@ -128,12 +164,18 @@ def ended_calls(pbx: str, rows: Iterable[QueueLogRow]) -> list[CallRecord]:
             current[row.callid] = CallRecord(
                 call_key=key, pbx=pbx, queue=row.queuename, uniqueid=row.callid, recovered=True
             )
-        record = current.get(row.callid)
-        if record is None or record.ended_at is not None:
+            records.append(current[row.callid])
+        visit = current.get(row.callid)
+        if visit is None or visit.ended_at is not None:
             continue
-        _apply(record, row)
-        if record.ended_at is not None:
-            records.append(record)
+        _apply(visit, row)
+        last_row[visit.call_key] = row.id
+    for record in current.values():  # a caller's earlier visits were over before the last
+        if record.ended_at is None:
+            after = (r for r in restarts if r.id > last_row[record.call_key])
+            restart = next(after, None)
+            if restart is not None:
+                _cut_by_restart(record, restart)
     return records
 
 
@@ -182,17 +224,21 @@ def _rows(found: Iterable[asyncpg.Record]) -> list[QueueLogRow]:
 
 
 class GapRecovery:
-    """After each snapshot of its PBX, store the calls queue_log shows ended unseen."""
+    """After each snapshot of its PBX (handed on by the tracker, once it has reconciled),
+    settle every call the rows up to the snapshot show: through the tracker when it holds
+    the call, else stored once from queue_log."""
 
     def __init__(
         self,
         pbx: str,
         source: QueueLogSource,
+        tracker: CallTracker,
         sink: CallSink,
         flush: Callable[[], Awaitable[None]],
     ) -> None:
         self.pbx = pbx
         self.source = source
+        self.tracker = tracker
         self.sink = sink
         self.flush = flush
         self.pool = source.pool
@@ -204,21 +250,24 @@ class GapRecovery:
 
     async def handle(self, event: TelephonyEvent) -> None:
         if isinstance(event, PbxSnapshot) and event.pbx == self.pbx:
-            await self.recover()
+            await self.recover(event.at)
 
-    async def recover(self) -> int:
-        """Read every row beyond the cursor; returns how many calls were stored."""
+    async def recover(self, until: datetime) -> int:
+        """Read the rows beyond the cursor written up to `until` (the snapshot's moment:
+        later ones are the live stream's); returns how many calls were stored or settled."""
         stored = 0
         try:
             # What the live stream handed in before the gap is stored first, so it is seen.
             await self.flush()
             while True:
-                last_id = await self._cursor()
-                batch = await self.source.after(last_id)
-                if not batch:
+                batch = await self.source.after(await self._cursor())
+                seen = list(takewhile(lambda r: r.time <= until, batch))
+                if not seen:
                     break
-                stored += await self._apply(batch)
-                await self.pool.execute(_MOVE_CURSOR, self.pbx, batch[-1].id)
+                stored += await self._apply(seen, until)
+                await self.pool.execute(_MOVE_CURSOR, self.pbx, seen[-1].id)
+                if len(seen) < len(batch):
+                    break
         except (OSError, asyncpg.PostgresError) as exc:
             self._health = (False, f"queue_log unreadable ({exc}): {GAPS_LOST}")
             log.warning("queue_log_recovery_failed", pbx=self.pbx, reason=str(exc))
@@ -226,7 +275,7 @@ class GapRecovery:
         self._health = (True, "ok")
         self.recovered += stored
         if stored:
-            log.info("queue_log_calls_recovered", pbx=self.pbx, calls=stored)
+            log.info("queue_log_calls_settled", pbx=self.pbx, calls=stored)
         return stored
 
     async def _cursor(self) -> int:
@@ -242,16 +291,36 @@ class GapRecovery:
         await self.pool.execute(_MOVE_CURSOR, self.pbx, last_id)
         return last_id
 
-    async def _apply(self, batch: list[QueueLogRow]) -> int:
-        ending = sorted({r.callid for r in batch if r.event in _END_EVENTS})
-        if not ending:
+    async def _apply(self, batch: list[QueueLogRow], until: datetime) -> int:
+        restarts = [r for r in batch if r.event == "QUEUESTART"]
+        callers = {r.callid for r in batch if r.callid not in _NOT_CALLERS}
+        if restarts:
+            # Calls that were going on at the restart may have no row since.
+            found = await self.pool.fetch(_OPEN_AT, self.pbx, restarts[0].time)
+            callers.update(r["uniqueid"] for r in found)
+        if not callers:
             return 0
-        rows = await self.source.of_callers(ending, batch[-1].id)
-        records = ended_calls(self.pbx, rows)
+        records = rebuilt_calls(
+            self.pbx, await self.source.of_callers(sorted(callers), batch[-1].id), restarts
+        )
         keys = [c.call_key for c in records]
-        ended = {r["call_key"] for r in await self.pool.fetch(_ALREADY_ENDED, keys)}
-        fresh = [r for r in records if r.call_key not in ended]
-        for record in fresh:
+        # Stored ends stay (an end is decided once), but a `lost_in_gap` guess yields to
+        # an end queue_log shows.
+        ended = {r["call_key"]: r["guessed"] for r in await self.pool.fetch(_ENDED, keys)}
+        stored = 0
+        for record in records:
+            guessed = ended.get(record.call_key)
+            if guessed is False or (guessed and record.ended_at is None):
+                continue
+            if await self.tracker.take_logged(record):
+                stored += 1
+                continue
+            if record.ended_at is None:
+                # Neither ended in queue_log nor going on now (the snapshot would have
+                # shown it to the tracker): its end was missed (METRICS.md), and it is
+                # closed like any call the snapshot no longer shows.
+                record.ended_at, record.end_reason = until, "lost_in_gap"
             await self.sink.save_call(record)
+            stored += 1
         await self.flush()
-        return len(fresh)
+        return stored

@@ -23,6 +23,8 @@ class CallRecord:
     outside or unknown and `transfer_party` the agent's interface, the queue or the number
     reached; `exit_key` the digit of an exit by key. `held_since` is when the hold in
     progress began (None when not on hold), so a restart does not count it as talk.
+    `times_estimated`: the join and answer times were guessed from a snapshot's channel
+    ages (a call first seen mid-wait or mid-talk); queue_log's real ones replace them.
     """
 
     call_key: str
@@ -55,6 +57,7 @@ class CallRecord:
     transfer_party: str | None = None
     exit_key: str | None = None
     held_since: datetime | None = None
+    times_estimated: bool = False
 
 
 #: The record's fields in declaration order: its columns in `calls`.

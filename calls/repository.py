@@ -27,8 +27,15 @@ TEXT_LIMIT = 200
 # value, the join time its earliest, hold time its longest, an abandon stays; the end of a
 # call is decided once (only a transfer learnt later corrects it, and a real end, learnt
 # from the PBX's queue_log, replaces a `lost_in_gap` guess); every other fact takes the
-# newest known value.
+# newest known value. Join and answer times estimated from a snapshot yield to exact ones
+# (queue_log's ENTERQUEUE and CONNECT), and never replace them.
 _KEEP_FIRST = "COALESCE(c.{0}, EXCLUDED.{0})"
+_EXACT_NOW = "(c.times_estimated AND NOT EXCLUDED.times_estimated)"
+_ESTIMATE_NOW = "(EXCLUDED.times_estimated AND NOT c.times_estimated)"
+_TIMED = (
+    f"CASE WHEN {_EXACT_NOW} THEN COALESCE(EXCLUDED.{{0}}, c.{{0}})"
+    f" WHEN {_ESTIMATE_NOW} THEN COALESCE(c.{{0}}, EXCLUDED.{{0}}) ELSE {{1}} END"
+)
 _NEWEST = "COALESCE(EXCLUDED.{0}, c.{0})"
 _GUESSED_END = (
     "(c.end_reason = 'lost_in_gap' AND EXCLUDED.ended_at IS NOT NULL"
@@ -47,13 +54,13 @@ _MERGE = {
             "caller_id",
             "caller_number",
             "caller_name",
-            "answered_at",
             "original_position",
             "recovered",
             "came_from",
         )
     },
-    "joined_at": "LEAST(c.joined_at, EXCLUDED.joined_at)",
+    "joined_at": _TIMED.format("joined_at", "LEAST(c.joined_at, EXCLUDED.joined_at)"),
+    "answered_at": _TIMED.format("answered_at", _KEEP_FIRST.format("answered_at")),
     "ended_at": f"CASE WHEN {_GUESSED_END} THEN EXCLUDED.ended_at "
     "ELSE COALESCE(c.ended_at, EXCLUDED.ended_at) END",
     "hold_s": "GREATEST(c.hold_s, EXCLUDED.hold_s)",

@@ -88,6 +88,46 @@ def _settle_completed(record: CallRecord, event: CallEnded, requested: str | Non
         record.wait_s = event.wait_s
 
 
+def _take_exact_times(record: CallRecord, logged: CallRecord) -> None:
+    """queue_log's join (ENTERQUEUE) and answer (CONNECT) replace what a snapshot guessed
+    from channel ages, or fill in what the gap hid; times the live stream saw stay."""
+    guessed = record.times_estimated
+    if guessed or record.joined_at is None:
+        record.joined_at = logged.joined_at or record.joined_at
+    record.caller_number = record.caller_number or logged.caller_number
+    if record.original_position is None:
+        record.original_position = logged.original_position
+    if logged.answered_at is not None and (guessed or record.answered_at is None):
+        record.answered_at, record.wait_s, record.ring_s = (
+            logged.answered_at,
+            logged.wait_s,
+            logged.ring_s,
+        )
+        record.ringing_at = logged.answered_at - timedelta(seconds=logged.ring_s or 0.0)
+        record.agent_name = record.agent_name or logged.agent_name
+    record.times_estimated = False
+
+
+def _take_logged_end(record: CallRecord, logged: CallRecord) -> None:
+    """queue_log's end of a call the live stream did not see end (or guessed lost). Talk
+    is counted like a live end, answer to end less the holds seen; app_queue's own
+    figure (holds included) only when the answer is unknown."""
+    assert logged.ended_at is not None
+    record.ended_at = logged.ended_at
+    for name in ("end_reason", "hung_up_by", "abandoned", "position", "exit_key"):
+        setattr(record, name, getattr(logged, name))
+    record.transfer_kind = record.transfer_kind or logged.transfer_kind
+    record.transferred_to = record.transferred_to or logged.transferred_to
+    if record.answered_at is None:
+        record.wait_s, record.talk_s = logged.wait_s, logged.talk_s
+        return
+    if record.held_since is not None:
+        record.hold_s += max(0.0, (logged.ended_at - record.held_since).total_seconds())
+        record.held_since = None
+    talk = (logged.ended_at - record.answered_at).total_seconds() - record.hold_s
+    record.talk_s = max(0.0, talk)
+
+
 def _settle_abandoned(record: CallRecord, event: CallAbandoned) -> None:
     record.wait_s = event.wait_s
     record.abandoned = True
@@ -335,6 +375,30 @@ class CallTracker:
             _settle_exited(record, event)
         await self._close(record)
 
+    # -- queue_log (calls.queue_log) -----------------------------------------------------
+
+    async def take_logged(self, logged: CallRecord) -> bool:
+        """queue_log's account of a call, after a gap. True when the tracker holds the
+        call: open (its guessed times are made exact; closed if queue_log shows its end)
+        or just closed as `lost_in_gap` (its real end replaces the guess). False when the
+        call is not the tracker's to settle: its caller must store it (or leave it)."""
+        record = self._open.get(logged.call_key)
+        if record is None and logged.ended_at is None:
+            # A snapshot names a re-queued caller's call without its visit number.
+            key = self._by_caller.get((logged.pbx, logged.queue, logged.uniqueid))
+            record = self._open.get(key) if key is not None else None
+        if record is None:
+            record = self._recent.get(logged.call_key)
+            if record is None or record.end_reason != "lost_in_gap" or logged.ended_at is None:
+                return False
+        _take_exact_times(record, logged)
+        if logged.ended_at is None:
+            await self._save(record)
+        else:
+            _take_logged_end(record, logged)
+            await self._close(record)
+        return True
+
     # -- resynchronisation ---------------------------------------------------------------
 
     async def reconcile(self, snapshot: PbxSnapshot) -> None:
@@ -387,6 +451,7 @@ class CallTracker:
             position=waiting.position,
             original_position=waiting.position,
             recovered=True,
+            times_estimated=True,
         )
         self._open_record(record)
         await self._save(record)
@@ -409,6 +474,7 @@ class CallTracker:
             )
             self._open_record(record)
         record.answered_at = answered_at
+        record.times_estimated = True
         record.agent_interface = connected.interface or None
         record.agent_name = connected.member_name or None
         if record.joined_at is None and connected.caller_age_s > 0:

@@ -413,6 +413,7 @@ CREATE TABLE public.calls (
     exit_key text,
     held_since timestamp with time zone,
     wrapup_code text,
+    times_estimated boolean DEFAULT false NOT NULL,
     CONSTRAINT calls_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'abandoned'::text, 'timeout'::text, 'full'::text, 'empty'::text, 'key'::text, 'redirected'::text, 'transferred'::text, 'lost_in_gap'::text, 'unknown'::text]))),
     CONSTRAINT calls_hung_up_by_check CHECK ((hung_up_by = ANY (ARRAY['caller'::text, 'agent'::text, 'supervisor'::text, 'transfer'::text, 'system'::text]))),
     CONSTRAINT calls_transfer_destination_check CHECK ((transfer_destination = ANY (ARRAY['agent'::text, 'queue'::text, 'outside'::text, 'unknown'::text]))),

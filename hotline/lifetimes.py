@@ -213,8 +213,7 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
         tracker.restore(await repository.open_calls(pbx.name))
     floor = Floor(wrapup_s=settings.standards.wrapup_s)
     service = TelephonyService(pbx_configs(settings), clock=clock.now, spawn=spawn)
-    service.subscribe(tracker.handle, name="call-tracker")
-    _recover_gaps(app, settings, service, writer)
+    service.subscribe(_recover_gaps(app, settings, tracker, writer), name="call-tracker")
     service.subscribe(floor.handle, name="floor")
     service.subscribe(_count_events(app), name="event-counter")
     if settings.recording.enabled:
@@ -240,10 +239,12 @@ async def telephony_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _recover_gaps(
-    app: web.Application, settings: Settings, service: TelephonyService, writer: CallWriter
-) -> None:
-    """Each PBX with a queue_log table has its gaps filled after every snapshot; one
-    without is said so at start and on /healthz (an advisory: the service still works)."""
+    app: web.Application, settings: Settings, tracker: CallTracker, writer: CallWriter
+) -> Callable[[TelephonyEvent], Awaitable[None]]:
+    """The tracker's subscriber: each PBX with a queue_log table has its gaps filled after
+    every snapshot, once the tracker has reconciled and before it takes the next event (so
+    recovery and the live stream never race); one without is said so at start and on
+    /healthz (an advisory: the service still works)."""
     advisories: list[ComponentHealth] = []
     recoveries: dict[str, GapRecovery] = {}
     for pbx in settings.pbx:
@@ -253,8 +254,7 @@ def _recover_gaps(
             advisories.append(ComponentHealth(f"queue_log:{pbx.name}", False, why, kind=ADVISORY))
             continue
         source = QueueLogSource(app[db_key].pool, pbx.queue_log_table)
-        recovery = recoveries[pbx.name] = GapRecovery(pbx.name, source, writer, writer.flush)
-        service.subscribe(recovery.handle, name=f"queue-log-{pbx.name}")
+        recoveries[pbx.name] = GapRecovery(pbx.name, source, tracker, writer, writer.flush)
     app[health_sources_key].append(
         lambda: (
             advisories
@@ -264,6 +264,13 @@ def _recover_gaps(
             ]
         )
     )
+
+    async def track(event: TelephonyEvent) -> None:
+        await tracker.handle(event)
+        for recovery in recoveries.values():
+            await recovery.handle(event)
+
+    return track
 
 
 def survey_settings(settings: Settings) -> SurveySettings:

@@ -238,13 +238,21 @@ class PbxSimulator:
     async def accept_connections(self) -> None:
         await self.server.start()
 
-    async def restart(self, downtime: float = 2.0) -> None:
+    async def restart(self, downtime: float = 2.0, *, crash: bool = False) -> None:
         """`core restart now`, built from Asterisk's documented behaviour (no capture shows
         it): every call's legs get SoftHangupRequest Cause 4 before the AgentComplete (Reason
-        caller: app_queue sees the caller's channel go), the Shutdown event (Uncleanly,
-        Restart True) follows, every AMI link drops and connections are refused for
-        `downtime` simulated seconds. persistentmembers = yes: the members come back with
-        their pauses; a fresh FullyBooted tells clients the PBX restarted."""
+        caller: app_queue sees the caller's channel go, and logs COMPLETECALLER or ABANDON),
+        the Shutdown event (Uncleanly, Restart True) follows, every AMI link drops and
+        connections are refused for `downtime` simulated seconds. persistentmembers = yes:
+        the members come back with their pauses; a fresh FullyBooted tells clients the PBX
+        restarted, and logger.c's QUEUESTART (callid NONE) is the first queue_log row.
+
+        `crash`: the process dies at once (kill -9, a crash, systemd's SIGKILL): the links
+        drop first, no event reaches the AMI and app_queue logs no end for the calls cut."""
+        if crash:
+            await self.refuse_connections()
+            self.drop_connections()
+            self.queue_log.halt()
         busy = bool(self.core.channels)
         await self.queue_engine.shutdown()
         await self.transfers.shutdown()
@@ -259,6 +267,7 @@ class PbxSimulator:
         for queue in self.core.queues.values():
             for member in queue.members.values():
                 member.status, member.in_call = NOT_INUSE, False
+        self.queue_log.boot()
         self.server.booted()
         await self.accept_connections()
 

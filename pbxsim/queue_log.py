@@ -57,8 +57,21 @@ class QueueLog:
         self.rows: list[QueueLogRow] = []
         self._pending: asyncio.Queue[QueueLogRow] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._halted = False
+
+    def halt(self) -> None:
+        """The PBX process died: nothing it would log reaches the table until `boot()`."""
+        self._halted = True
+
+    def boot(self) -> None:
+        """Asterisk started again: logger.c writes QUEUESTART (NONE, NONE, NONE, data
+        empty) once the queue log is set up, before any other row."""
+        self._halted = False
+        self.write("NONE", "NONE", "NONE", "QUEUESTART", "")
 
     def write(self, queue: str, callid: str, agent: str, event: str, *data: object) -> None:
+        if self._halted:
+            return
         now = datetime.fromtimestamp(self.clock.now(), UTC).replace(tzinfo=None)
         row = QueueLogRow(now, callid, queue, agent, event, split_data(*data))
         self.rows.append(row)

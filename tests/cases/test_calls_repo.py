@@ -267,6 +267,7 @@ async def test_every_fact_of_a_record_reads_back_as_it_was_saved(repo: CallRepos
         transfer_party="PJSIP/agent102",
         exit_key="5",
         held_since=T0 + timedelta(seconds=3),
+        times_estimated=True,
     )
     unset = [
         f.name

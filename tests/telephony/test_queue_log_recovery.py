@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from structlog.testing import capture_logs
 
 from calls.queue_log import QueueLogRow as LogRow
-from calls.queue_log import ended_calls
+from calls.queue_log import rebuilt_calls
 from config.settings import load_settings
 from hotline.app import create_app
 from pbxsim import AgentPhone, PbxSimulator
@@ -184,7 +184,7 @@ def test_each_end_of_queue_log_becomes_the_outcome_hotline_stores() -> None:
         _row(10, "c3", "EXITWITHTIMEOUT", "1", "1", "120"),
         _row(11, "c4", "ENTERQUEUE", "", "0822222222", "1"),
     ]
-    records = {r.call_key: r for r in ended_calls("main", rows)}
+    records = {r.call_key: r for r in rebuilt_calls("main", rows) if r.ended_at is not None}
     assert sorted(records) == [
         "main/hotline/c1",
         "main/hotline/c1#2",
@@ -315,10 +315,309 @@ def test_rows_between_the_milestones_do_not_stop_the_recovery() -> None:
         _row(4, "c1", "CONNECT", "17", "a1", "2", agent="Agent 103"),
         _row(5, "c1", "COMPLETECALLER", "17", "30", "1", agent="Agent 103"),
     ]
-    (record,) = ended_calls("main", rows)
+    (record,) = rebuilt_calls("main", rows)
     assert (record.end_reason, record.hung_up_by, record.agent_name) == (
         "completed",
         "caller",
         "Agent 103",
     )
     assert (record.wait_s, record.talk_s, record.ended_at) == (17.0, 30.0, rows[4].time)
+
+
+async def _gap(proxy: TcpProxy, client: TestClient) -> None:
+    """Cut the AMI link, then give it back and let the snapshot's recovery run."""
+    proxy.cut()
+    await until(lambda: not _link_up(client), within=5.0)
+    proxy.restore()
+    await until(lambda: _link_up(client), within=10.0)
+    await asyncio.sleep(1.0)  # the snapshot after the reconnect reaches the recovery
+
+
+async def test_a_call_answered_in_a_gap_keeps_queue_logs_answer_and_join_when_it_ends_live(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """The snapshot only knows the agent channel's age, which counts the 2 s of ringing:
+    CONNECT and ENTERQUEUE correct the open call, so its talk is not 2 s too long. Read
+    again from the start, queue_log changes nothing."""
+    sim.set_default_agent_phone(AgentPhone.answers_after(2.0))
+    proxy = TcpProxy(sim.address)
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        async with service(await proxy.start(), "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            proxy.cut()
+            await until(lambda: not _link_up(client), within=5.0)
+            call = await sim.place_call("hotline", "0866666666", "In the gap")
+            await call.connected.wait()
+            await sim.clock.sleep(1.0)
+            await sim.queue_log.flush()
+            proxy.restore()
+            await until(lambda: _link_up(client), within=10.0)
+            await sim.clock.sleep(3.0)
+            await sim.hangup(call, by="caller")
+            await sim.queue_log.flush()
+
+            async def ended() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = $1 AND ended_at IS NOT NULL",
+                    call.uniqueid,
+                )
+
+            row = await until_true(ended, within=10.0)
+            await conn.execute("UPDATE queue_log_cursor SET last_id = 0")
+            await _gap(proxy, client)
+            again = await conn.fetch("SELECT * FROM calls WHERE uniqueid = $1", call.uniqueid)
+            endings = await conn.fetchval("SELECT count(*) FROM call_endings")
+        await proxy.close()
+    finally:
+        await conn.close()
+    truth = _truth(sim.queue_log.of_call(call.uniqueid))
+    assert (row["end_reason"], row["hung_up_by"]) == ("completed", "caller")
+    for moment in ("joined_at", "answered_at", "ended_at"):
+        assert _off_by(row[moment], truth[moment]) <= 0.5, moment
+    talk = (truth["ended_at"] - truth["answered_at"]).total_seconds()
+    assert abs(row["talk_s"] - talk) <= 0.5 and row["ring_s"] == 2
+    assert not row["times_estimated"]
+    assert [dict(r) for r in again] == [dict(row)] and endings == 1
+
+
+async def test_calls_cut_by_a_pbx_restart_end_once_by_the_system_seen_live_or_not(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """A `core restart now` is seen live (SoftHangupRequest Cause 4, Shutdown); a crash
+    shows nothing and app_queue logs no end, so the next QUEUESTART closes its calls.
+    Either way each call ends once, hung up by the system."""
+    sim.set_default_agent_phone(AgentPhone.answers_after(0.5))
+    proxy = TcpProxy(sim.address)
+    conn = await asyncpg.connect(fresh_db_url)
+
+    async def ended(uniqueids: list[str]) -> list[asyncpg.Record]:
+        rows = await conn.fetch(
+            "SELECT * FROM calls WHERE uniqueid = ANY($1::text[]) AND ended_at IS NOT NULL"
+            " AND end_reason <> 'lost_in_gap' ORDER BY id",
+            uniqueids,
+        )
+        return rows if len(rows) == len(uniqueids) else []
+
+    try:
+        async with service(await proxy.start(), "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            live = await sim.place_call("hotline", "0811111111", "Live restart")
+            await live.connected.wait()
+            await asyncio.sleep(0.5)
+            await sim.restart(downtime=1.0)
+            (seen,) = await until_true(lambda: ended([live.uniqueid]), within=10.0)
+            await until(lambda: _link_up(client), within=10.0)
+            talking = await sim.place_call("hotline", "0822222222", "Cut talking")
+            await talking.connected.wait()
+            sim.set_default_agent_phone(AgentPhone.manual())
+            waiting = await sim.place_call("hotline", "0833333333", "Cut waiting")
+
+            async def tracked() -> Any:
+                return await conn.fetchval(
+                    "SELECT count(*) = 2 FROM calls WHERE uniqueid = ANY($1::text[])",
+                    [talking.uniqueid, waiting.uniqueid],
+                )
+
+            await until_true(tracked, within=10.0)
+            crashed_at = datetime.now(UTC)
+            await sim.restart(downtime=1.0, crash=True)
+            await sim.queue_log.flush()
+            cut = await until_true(lambda: ended([talking.uniqueid, waiting.uniqueid]), within=10.0)
+            await _gap(proxy, client)
+            uniqueids = [live.uniqueid, talking.uniqueid, waiting.uniqueid]
+            again = await conn.fetch(
+                "SELECT * FROM calls WHERE uniqueid = ANY($1::text[]) ORDER BY id", uniqueids
+            )
+            endings = await conn.fetchval("SELECT count(*) FROM call_endings")
+        await proxy.close()
+    finally:
+        await conn.close()
+    queue_starts = [
+        r.time.replace(tzinfo=UTC) for r in sim.queue_log.rows if r.event == "QUEUESTART"
+    ]
+    assert len(queue_starts) == 2
+    assert not [
+        r for r in sim.queue_log.of_call(talking.uniqueid) if r.event.startswith("COMPLETE")
+    ]
+    assert (seen["end_reason"], seen["hung_up_by"]) == ("completed", "system")
+    on_call, in_queue = cut
+    assert (on_call["end_reason"], on_call["hung_up_by"]) == ("completed", "system")
+    assert (in_queue["end_reason"], in_queue["hung_up_by"]) == ("unknown", "system")
+    for row in cut:
+        assert crashed_at <= row["ended_at"] <= queue_starts[1]
+    assert on_call["talk_s"] == (on_call["ended_at"] - on_call["answered_at"]).total_seconds()
+    assert [dict(r) for r in again] == [dict(seen), *map(dict, cut)] and endings == 3
+
+
+async def test_a_call_queue_log_shows_connected_with_no_end_is_closed_once_when_gone(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """queue_log can miss an end (an attended transfer, an agent's `*` hang-up:
+    METRICS.md). A call it shows connected that the snapshot no longer has is closed as
+    lost in the gap with queue_log's join and answer, not left open forever, and a second
+    reading closes nothing again."""
+    proxy = TcpProxy(sim.address)
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        async with service(await proxy.start(), "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            await until_true(
+                lambda: conn.fetchval("SELECT count(*) FROM queue_log_cursor"), within=10.0
+            )
+            proxy.cut()
+            await until(lambda: not _link_up(client), within=5.0)
+            await conn.executemany(
+                "INSERT INTO asterisk.queue_log (time, callid, queuename, agent, event,"
+                " data1, data2, data3) VALUES"
+                " (timezone('UTC', now()) - $1 * interval '1 second', 'ghost.1', 'hotline',"
+                " $2, $3, $4, $5, $6)",
+                [
+                    (8, "NONE", "ENTERQUEUE", "", "0877777777", "1"),
+                    (5, "Agent 101", "CONNECT", "3", "ghost.2", "1"),
+                ],
+            )
+            proxy.restore()
+            await until(lambda: _link_up(client), within=10.0)
+
+            async def closed() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = 'ghost.1' AND ended_at IS NOT NULL"
+                )
+
+            row = await until_true(closed, within=10.0)
+            await conn.execute("UPDATE queue_log_cursor SET last_id = 0")
+            await _gap(proxy, client)
+            again = await conn.fetch("SELECT * FROM calls WHERE uniqueid = 'ghost.1'")
+            logged = await conn.fetch(
+                "SELECT time FROM asterisk.queue_log WHERE callid = 'ghost.1' ORDER BY id"
+            )
+            endings = await conn.fetchval("SELECT count(*) FROM call_endings")
+        await proxy.close()
+    finally:
+        await conn.close()
+    joined, answered = (r["time"].replace(tzinfo=UTC) for r in logged)
+    assert (row["end_reason"], row["joined_at"], row["answered_at"]) == (
+        "lost_in_gap",
+        joined,
+        answered,
+    )
+    assert row["ended_at"] > answered and row["agent_name"] == "Agent 101"
+    assert [dict(r) for r in again] == [dict(row)] and endings == 1
+
+
+def test_a_queuestart_closes_only_the_calls_still_going_when_asterisk_restarted() -> None:
+    rows = [
+        _row(1, "c1", "ENTERQUEUE", "", "0812345678", "1"),
+        _row(2, "c1", "CONNECT", "3", "a1", "1", agent="Agent 101"),
+        _row(3, "c2", "ENTERQUEUE", "", "0899999999", "2"),
+        _row(4, "c3", "ENTERQUEUE", "", "0811111111", "3"),
+        _row(5, "c3", "ABANDON", "3", "3", "1"),
+        _row(9, "NONE", "QUEUESTART", "", agent="NONE"),
+    ]
+    restart = rows[-1]
+    records = {r.uniqueid: r for r in rebuilt_calls("main", rows[:-1], [restart])}
+    talking, waiting, abandoned = records["c1"], records["c2"], records["c3"]
+    assert (talking.end_reason, talking.hung_up_by, talking.ended_at) == (
+        "completed",
+        "system",
+        restart.time,
+    )
+    assert (talking.talk_s, waiting.end_reason, waiting.hung_up_by, waiting.wait_s) == (
+        7.0,
+        "unknown",
+        "system",
+        6.0,
+    )
+    assert (abandoned.end_reason, abandoned.ended_at) == ("abandoned", rows[4].time)
+
+
+async def test_a_hold_in_progress_when_the_link_is_cut_is_never_counted_as_talk(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """queue_log's talk counts holds; the hold the live stream saw begin stays a hold up to
+    queue_log's end, whatever the gap hid."""
+    sim.set_default_agent_phone(AgentPhone.answers_after(0.5))
+    proxy = TcpProxy(sim.address)
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        async with service(await proxy.start(), "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            call = await sim.place_call("hotline", "0888888888", "On hold")
+            await call.connected.wait()
+            await sim.clock.sleep(1.0)
+            await sim.hold(call)
+
+            async def held() -> Any:
+                return await conn.fetchval(
+                    "SELECT held_since IS NOT NULL FROM calls WHERE uniqueid = $1", call.uniqueid
+                )
+
+            await until_true(held, within=10.0)
+            held_at = datetime.now(UTC)
+            proxy.cut()
+            await until(lambda: not _link_up(client), within=5.0)
+            await sim.clock.sleep(2.0)
+            await sim.unhold(call)
+            await sim.clock.sleep(1.0)
+            await sim.hangup(call, by="caller")
+            await sim.queue_log.flush()
+            proxy.restore()
+
+            async def ended() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = $1 AND end_reason = 'completed'",
+                    call.uniqueid,
+                )
+
+            row = await until_true(ended, within=10.0)
+        await proxy.close()
+    finally:
+        await conn.close()
+    truth = _truth(sim.queue_log.of_call(call.uniqueid))
+    assert _off_by(row["ended_at"], truth["ended_at"]) <= 0.5
+    assert row["talk_s"] <= (held_at - truth["answered_at"]).total_seconds() + 0.5
+    assert row["hold_s"] >= 3.0 and row["held_since"] is None
+
+
+async def test_a_call_answered_while_hotline_was_stopped_gets_queue_logs_times_at_start(
+    sim: PbxSimulator, service: Callable[..., TestClient], fresh_db_url: str
+) -> None:
+    """Adopted from the first snapshot after a start (answered 1.5 s of ringing ago by the
+    agent channel's age), the call is corrected from queue_log before it ends live."""
+    conn = await asyncpg.connect(fresh_db_url)
+    try:
+        cursor = "SELECT EXISTS (SELECT 1 FROM queue_log_cursor WHERE pbx = 'pbx1')"
+        async with service(sim.address, "asterisk.queue_log") as client:
+            await until(lambda: _link_up(client), within=10.0)
+            await until_true(lambda: conn.fetchval(cursor), within=10.0)
+        sim.set_default_agent_phone(AgentPhone.answers_after(1.5))
+        call = await sim.place_call("hotline", "0899999999", "While stopped")
+        await call.connected.wait()
+        await sim.queue_log.flush()
+        async with service(sim.address, "asterisk.queue_log") as client:
+
+            async def adopted() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = $1 AND answered_at IS NOT NULL",
+                    call.uniqueid,
+                )
+
+            open_row = await until_true(adopted, within=10.0)
+            await sim.clock.sleep(1.0)
+            await sim.hangup(call, by="agent")
+
+            async def ended() -> Any:
+                return await conn.fetchrow(
+                    "SELECT * FROM calls WHERE uniqueid = $1 AND ended_at IS NOT NULL",
+                    call.uniqueid,
+                )
+
+            row = await until_true(ended, within=10.0)
+    finally:
+        await conn.close()
+    truth = _truth(sim.queue_log.of_call(call.uniqueid))
+    assert open_row["ended_at"] is None and open_row["recovered"]
+    assert (row["end_reason"], row["hung_up_by"]) == ("completed", "agent")
+    for moment in ("joined_at", "answered_at", "ended_at"):
+        assert _off_by(row[moment], truth[moment]) <= 0.5, moment
