@@ -20,7 +20,8 @@ from pbxsim.templates import Fields
 IDS = frozenset({"Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid"})
 CHANNELS = frozenset({"Channel", "DestChannel", "Interface", "MemberName", "StateInterface"})
 # A QueueCallerJoin for a channel hotline has not seen is a real call as far as anyone can
-# tell, so the unknown-channel damage is never applied to one.
+# tell (a NUL removed or a byte that is not UTF-8 replaced leaves a good join), so the
+# damages that move an event to an unknown channel are never applied to one.
 JOINS = frozenset({"QueueCallerJoin"})
 EOL = b"\r\n"
 HUGE = 300 * 1024  # beyond the 256 KiB frame limit
@@ -96,8 +97,12 @@ DAMAGES: tuple[Damage, ...] = (
 )
 
 
+RELOCATING = frozenset({unknown_channel, with_nul, huge_value, not_utf8})
+
+
 def fuzzed(fields: Fields, rng: random.Random) -> bytes:
-    damages = [d for d in DAMAGES if not (d is unknown_channel and fields[0][1] in JOINS)]
+    joins = fields[0][1] in JOINS
+    damages = [d for d in DAMAGES if not (joins and d in RELOCATING)]
     return rng.choice(damages)(fields, rng)
 
 

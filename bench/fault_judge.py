@@ -115,8 +115,9 @@ def judge(
         row = rows[0]
         if row["end_reason"] != expected.end_reason:
             counts["wrong outcome"] += 1
-        if any(_off(row[k], getattr(expected, k)) for k in TIMES):  # type: ignore[arg-type]
-            counts["times off > 1 s"] += 1
+        off = [k for k in TIMES if _off(row[k], getattr(expected, k))]  # type: ignore[arg-type]
+        counts["times off > 1 s"] += bool(off)
+        counts.update(f"{k} off" for k in off)
     counts["phantom calls"] = sum(len(rows_of[c]) for c in set(rows_of) - all_callids)
     phoned = Counter(dialled)
     owed = owed_surveys(calls)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.fault_frames import inject
-from bench.fault_judge import COUNTS
+from bench.fault_judge import COUNTS, TIMES
 from bench.fault_lab import PROFILE, free_port, hotline_settings, simulator, verdict
 from bench.fault_service import HotlineProcess, environment
 from database.pool import EmbeddedPostgres
@@ -175,6 +175,9 @@ SCENARIOS: dict[str, Callable[[Size], Awaitable[Result]]] = {
 def report(name: str, counts: Counter[str], what: str) -> str:
     lines = [f"{name}: {counts['calls']} calls, {counts['surveys owed']} surveys owed; {what}"]
     lines += [f"  {count:16} {counts[count]}" for count in COUNTS]
+    which = ", ".join(f"{t} {counts[f'{t} off']}" for t in TIMES if counts[f"{t} off"])
+    if which:
+        lines.append(f"  (times off: {which})")
     return "\n".join(lines)
 
 
