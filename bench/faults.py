@@ -1,12 +1,18 @@
-"""`python -m bench.faults` (`make faults`): calls under AMI cuts, judged against the PBX.
+"""`python -m bench.faults` (`make faults`): issue 11's fault-injection suite.
 
-The simulator places generated traffic and writes Asterisk's queue_log into the service's
-PostgreSQL; a TCP proxy between it and the service cuts the AMI link at random moments for
-1-5 s. When the traffic is over, every call the simulator's own queue_log records is looked
-up in the service's `calls` table and counted: lost (no row), doubled (more than one row),
-wrong outcome, and a join, answer or end time off by more than a second. The service's own
-figures are never the judge. The first scenario of issue 11's suite: hotline killed and
-restarted and PostgreSQL stopped under traffic are still to come.
+Each scenario runs a real `hotline serve` (bench/fault_service.py) following the PBX
+simulator, which places generated traffic and writes Asterisk's queue_log into a
+PostgreSQL server the suite starts itself, and breaks something under that traffic:
+
+* cuts: the AMI link cut for 1-5 s at random moments, through a TCP proxy;
+* kills: hotline killed (SIGKILL, and once SIGTERM) and started again 5-15 s later;
+* postgres: the PostgreSQL server stopped for a minute, then started on the same data;
+* fuzz: damaged AMI frames mixed into the real events (bench/fault_frames.py).
+
+When the traffic is over, the simulator's own record (its queue_log rows and the survey
+calls it was asked to originate) is the judge (bench/fault_judge.py): lost, doubled,
+wrong outcome, times off by more than 1 s, surveys lost, customers phoned twice, phantom
+calls. hotline's own figures are never asked.
 """
 
 from __future__ import annotations
@@ -14,160 +20,182 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import signal
 import tempfile
 import time
-from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from aiohttp.test_utils import TestServer
-
-from bench.database import fresh_database
-from config.settings import load_settings
-from hotline.app import create_app
+from bench.fault_frames import inject
+from bench.fault_judge import COUNTS, TIMES
+from bench.fault_lab import PROFILE, free_port, hotline_settings, simulator, verdict
+from bench.fault_service import HotlineProcess, environment
+from database.pool import EmbeddedPostgres
 from hotline.logs import configure_logging
 from pbxsim import PbxSimulator
-from pbxsim.generator import TrafficGenerator, TrafficProfile
-from pbxsim.queue_log import QueueLogRow
+from pbxsim.generator import TrafficGenerator
+from tests.own_postgres import own_postgres
 from tests.tcp_proxy import TcpProxy
-from web.keys import call_writer_key, telephony_key
 
-# How app_queue ends a queue call in queue_log, and what hotline must have stored for it.
-ENDS = {
-    "COMPLETECALLER": "completed",
-    "COMPLETEAGENT": "completed",
-    "ABANDON": "abandoned",
-    "EXITWITHTIMEOUT": "timeout",
-    "EXITWITHKEY": "key",
-    "BLINDTRANSFER": "transferred",
-    "ATTENDEDTRANSFER": "transferred",
+
+@dataclass(frozen=True)
+class Size:
+    """How hard each scenario pushes: the issue's goal (FULL) or `make test`'s (SHORT)."""
+
+    calls: int
+    cuts: int
+    kills: int
+    postgres_down_s: float
+    frames: int
+    seed: int = 1
+
+
+FULL = Size(calls=100, cuts=15, kills=4, postgres_down_s=60.0, frames=10_000)
+SHORT = Size(calls=15, cuts=3, kills=1, postgres_down_s=5.0, frames=500)
+
+
+@dataclass
+class Lab:
+    sim: PbxSimulator
+    server: EmbeddedPostgres
+    url: str
+    hotline: HotlineProcess
+    rng: random.Random
+    proxy: TcpProxy | None
+
+    async def traffic(self, calls: int, seed: int) -> None:
+        await TrafficGenerator(self.sim, "hotline", PROFILE, seed=seed).run(calls)
+
+
+@asynccontextmanager
+async def lab(size: Size, proxied: bool = False) -> AsyncIterator[Lab]:
+    """The PostgreSQL server, the simulator and a started hotline following it (through a
+    TCP proxy when `proxied`); hotline gets a SIGTERM at the end."""
+    agi_port = free_port()
+    async with own_postgres() as (server, url), simulator(url, agi_port) as sim:
+        proxy = TcpProxy(sim.address) if proxied else None
+        ami = sim.address if proxy is None else await proxy.start()
+        with tempfile.TemporaryDirectory(prefix="hl-faults-") as folder:
+            settings = hotline_settings(url, ami, agi_port)
+            env = environment(settings, Path(folder), free_port())
+            hotline = HotlineProcess(env, Path(folder) / "hotline.log")
+            await hotline.start()
+            try:
+                rng = random.Random(f"{size.seed}:faults")
+                yield Lab(sim, server, url, hotline, rng, proxy)
+            finally:
+                await hotline.stop(signal.SIGTERM)
+                if proxy is not None:
+                    await proxy.close()
+
+
+Result = tuple[Counter[str], str]
+
+
+async def ami_cuts(size: Size) -> Result:
+    """At least `size.cuts` cuts of 1-5 s, every 0.5-2.5 s, while the calls go on."""
+    async with lab(size, proxied=True) as it:
+        assert it.proxy is not None
+        proxy = it.proxy
+        started = time.monotonic()
+        traffic = asyncio.create_task(it.traffic(size.calls, size.seed))
+        cuts = 0
+        while cuts < size.cuts or not traffic.done():
+            await asyncio.sleep(it.rng.uniform(0.5, 2.5))
+            proxy.cut()
+            cuts += 1
+            await asyncio.sleep(it.rng.uniform(1.0, 5.0))
+            proxy.restore()
+        await traffic
+        judged = await verdict(it.sim, it.url, started)
+    return judged.counts, f"{cuts} AMI cuts of 1-5 s, {judged.seconds:.0f} s"
+
+
+async def hotline_kills(size: Size) -> Result:
+    """`size.kills` SIGKILLs and one SIGTERM, each after 3-8 s up, each followed by 5-15 s
+    down, while the calls go on."""
+    async with lab(size) as it:
+        started = time.monotonic()
+        traffic = asyncio.create_task(it.traffic(size.calls, size.seed))
+        signals = [signal.SIGKILL] * size.kills + [signal.SIGTERM]
+        down = 0.0
+        for how in signals:
+            await asyncio.sleep(it.rng.uniform(3.0, 8.0))
+            await it.hotline.stop(how)
+            pause = it.rng.uniform(5.0, 15.0)
+            down += pause
+            await asyncio.sleep(pause)
+            await it.hotline.start()
+        await traffic
+        judged = await verdict(it.sim, it.url, started)
+    what = f"{size.kills} SIGKILLs and 1 SIGTERM, {down:.0f} s down in all"
+    return judged.counts, f"{what}, {judged.seconds:.0f} s"
+
+
+async def postgres_outage(size: Size) -> Result:
+    """The server stopped (`pg_ctl stop -m fast`) 5 s into the traffic and started again on
+    the same data folder and port `size.postgres_down_s` later; the traffic outlasts it."""
+    calls = size.calls + int(PROFILE.rate * size.postgres_down_s)
+    async with lab(size) as it:
+        started = time.monotonic()
+        traffic = asyncio.create_task(it.traffic(calls, size.seed))
+        await asyncio.sleep(5.0)
+        await asyncio.to_thread(it.server.stop)
+        await asyncio.sleep(size.postgres_down_s)
+        await asyncio.to_thread(it.server.start)
+        await traffic
+        judged = await verdict(it.sim, it.url, started)
+    what = f"PostgreSQL down {size.postgres_down_s:.0f} s"
+    return judged.counts, f"{what}, {judged.seconds:.0f} s"
+
+
+async def fuzzed_frames(size: Size) -> Result:
+    """`size.frames` damaged frames spread over the traffic's expected length."""
+    async with lab(size) as it:
+        started = time.monotonic()
+        per_second = size.frames / (size.calls / PROFILE.rate)
+        fuzz = asyncio.create_task(inject(it.sim, size.frames, per_second, size.seed))
+        await it.traffic(size.calls, size.seed)
+        frames = await fuzz
+        judged = await verdict(it.sim, it.url, started)
+    return judged.counts, f"{frames} fuzzed frames, {judged.seconds:.0f} s"
+
+
+SCENARIOS: dict[str, Callable[[Size], Awaitable[Result]]] = {
+    "cuts": ami_cuts,
+    "kills": hotline_kills,
+    "postgres": postgres_outage,
+    "fuzz": fuzzed_frames,
 }
-TOLERANCE_S = 1.0
 
 
-def truth(rows: list[QueueLogRow]) -> dict[str, dict[str, Any]]:
-    """Each queue call the simulator recorded, by callid: its outcome and times."""
-    by_call: dict[str, list[QueueLogRow]] = defaultdict(list)
-    for row in rows:
-        if row.callid not in ("NONE", "MANAGER", "REALTIME"):
-            by_call[row.callid].append(row)
-    calls = {}
-    for callid, events in by_call.items():
-        names = {row.event: row for row in events}
-        end = next((row for row in events if row.event in ENDS), None)
-        if "ENTERQUEUE" not in names or end is None:
-            continue
-        connect = names.get("CONNECT")
-        calls[callid] = {
-            "end_reason": ENDS[end.event],
-            "joined_at": names["ENTERQUEUE"].time.replace(tzinfo=UTC),
-            "answered_at": connect.time.replace(tzinfo=UTC) if connect else None,
-            "ended_at": end.time.replace(tzinfo=UTC),
-        }
-    return calls
-
-
-def off(stored: datetime | None, true: datetime | None) -> bool:
-    if stored is None or true is None:
-        return stored is not true
-    return abs((stored - true).total_seconds()) > TOLERANCE_S
-
-
-def judge(true_calls: dict[str, dict[str, Any]], stored: list[dict[str, Any]]) -> Counter[str]:
-    """The four counts of the suite, plus how many calls were judged."""
-    rows_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in stored:
-        rows_of[row["uniqueid"]].append(row)
-    counts: Counter[str] = Counter(calls=len(true_calls))
-    for callid, expected in true_calls.items():
-        rows = rows_of.get(callid, [])
-        if not rows:
-            counts["lost"] += 1
-            continue
-        if len(rows) > 1:
-            counts["doubled"] += 1
-        row = rows[0]
-        if row["end_reason"] != expected["end_reason"]:
-            counts["wrong outcome"] += 1
-        if any(off(row[k], expected[k]) for k in ("joined_at", "answered_at", "ended_at")):
-            counts["times off > 1 s"] += 1
-    return counts
-
-
-async def cut_at_random(proxy: TcpProxy, stop: asyncio.Event, rng: random.Random) -> int:
-    """Cut the AMI link for 1-5 s every few seconds until `stop`; how many cuts."""
-    cuts = 0
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), rng.uniform(2.0, 6.0))
-            break
-        except TimeoutError:
-            pass
-        proxy.cut()
-        cuts += 1
-        await asyncio.sleep(rng.uniform(1.0, 5.0))
-        proxy.restore()
-    return cuts
-
-
-async def settle(server: TestServer, seconds: float) -> None:
-    """Wait for the link to be back and the writer to have stored what it holds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if all(h.up for h in server.app[telephony_key].health()):
-            break
-        await asyncio.sleep(0.2)
-    await asyncio.sleep(3.0)  # the snapshot after the reconnect, then queue_log's recovery
-    await server.app[call_writer_key].flush()
-
-
-async def run(calls: int, seed: int) -> Counter[str]:
-    profile = TrafficProfile(
-        rate=2.0, talk_mean=6.0, patience_mean=8.0, hold_ratio=0.1, hold_mean=2.0,
-        transfer_ratio=0.0, ring_min=0.5, ring_max=2.0, pause_every=1e9,
-    )  # fmt: skip
-    async with fresh_database("hotline-faults-") as db:
-        sim = PbxSimulator.lab(agents=6, timestamp_events=True, queue_log_url=db.url)
-        async with sim:
-            proxy = TcpProxy(sim.address)
-            host, port = await proxy.start()
-            pbx = {"name": "pbx1", "host": host, "port": port, "username": "hotline"}
-            with tempfile.TemporaryDirectory() as data_dir:
-                settings = load_settings(
-                    database_url=db.url,
-                    data_dir=Path(data_dir),
-                    pbx=[{**pbx, "secret": "hotline", "queue_log_table": "asterisk.queue_log"}],
-                )
-                async with TestServer(create_app(settings)) as server:
-                    await settle(server, 10.0)
-                    stop = asyncio.Event()
-                    cutter = asyncio.create_task(cut_at_random(proxy, stop, random.Random(seed)))
-                    await TrafficGenerator(sim, "hotline", profile, seed=seed).run(calls)
-                    stop.set()
-                    cuts = await cutter
-                    await settle(server, 30.0)
-                    await sim.queue_log.flush()
-                    rows = await db.pool.fetch(
-                        "SELECT uniqueid, end_reason, joined_at, answered_at, ended_at "
-                        "FROM calls WHERE pbx = 'pbx1'"
-                    )
-            await proxy.close()
-        counts = judge(truth(sim.queue_log.rows), [dict(r) for r in rows])
-        counts["cuts"] = cuts
-        return counts
+def report(name: str, counts: Counter[str], what: str) -> str:
+    lines = [f"{name}: {counts['calls']} calls, {counts['surveys owed']} surveys owed; {what}"]
+    lines += [f"  {count:16} {counts[count]}" for count in COUNTS]
+    which = ", ".join(f"{t} {counts[f'{t} off']}" for t in TIMES if counts[f"{t} off"])
+    if which:
+        lines.append(f"  (times off: {which})")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=100)
+    parser.add_argument("scenarios", nargs="*", help=f"some of {', '.join(SCENARIOS)}")
+    parser.add_argument("--short", action="store_true", help="make test's small sizes")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     configure_logging(level="error")
-    counts = asyncio.run(run(args.calls, args.seed))
-    print(f"{counts['calls']} calls judged, {counts['cuts']} AMI cuts of 1-5 s")
-    for name in ("lost", "doubled", "wrong outcome", "times off > 1 s"):
-        print(f"  {name:18} {counts[name]}")
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    size = SHORT if args.short else FULL
+    size = Size(size.calls, size.cuts, size.kills, size.postgres_down_s, size.frames, args.seed)
+    for name in args.scenarios or SCENARIOS:
+        counts, what = asyncio.run(SCENARIOS[name](size))
+        print(report(name, counts, what), flush=True)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ class QueueLog:
                         insert, row.time, row.callid, row.queuename, row.agent, row.event, *row.data
                     )
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("sim_queue_log_row_lost", event=row.event, reason=str(exc))
+                    log.warning("sim_queue_log_row_lost", queue_event=row.event, reason=str(exc))
                 finally:
                     self._pending.task_done()
         finally:

@@ -3,11 +3,15 @@ into the same PostgreSQL table as Asterisk's realtime queue_log when it is given
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from pbxsim import AgentPhone, PbxSimulator
 from pbxsim.__main__ import build_parser, simulator_from
-from pbxsim.queue_log import split_data
+from pbxsim.clock import SimClock
+from pbxsim.queue_log import QueueLog, split_data
+from tests.own_postgres import own_postgres
 
 from .queue_log_checks import queue_log_follows_the_ami
 
@@ -101,3 +105,28 @@ async def test_given_a_database_the_rows_land_in_asterisks_table(fresh_db_url: s
         (r.time, r.callid, r.queuename, r.agent, r.event, *r.data) for r in sim.queue_log.rows
     ]
     assert [r["event"] for r in stored] == ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
+
+
+async def test_rows_written_after_a_database_outage_still_land() -> None:
+    """Like Asterisk, a row written while PostgreSQL is down is lost, but the rows after
+    it are stored once the server is back (the writer outlives the refusal)."""
+    async with own_postgres() as (server, url):
+        log = QueueLog(SimClock(), url)
+        await log.start()
+        try:
+            log.write("hotline", "1.1", "NONE", "ENTERQUEUE", "", "0812345678", "1")
+            await log.flush()
+            server.stop()
+            log.write("hotline", "1.1", "NONE", "ABANDON", "1", "1", "3")
+            await asyncio.wait_for(log.flush(), 10)
+            server.start()
+            log.write("hotline", "1.2", "NONE", "ENTERQUEUE", "", "0812345679", "1")
+            await asyncio.wait_for(log.flush(), 10)
+        finally:
+            await log.stop()
+        conn = await asyncpg.connect(url)
+        try:
+            stored = await conn.fetch("SELECT callid, event FROM asterisk.queue_log ORDER BY id")
+        finally:
+            await conn.close()
+    assert [tuple(r) for r in stored] == [("1.1", "ENTERQUEUE"), ("1.2", "ENTERQUEUE")]
