@@ -51,7 +51,7 @@ async def test_a_failing_notice_is_shown_on_the_case_with_its_error(site: Site) 
     await forward(site.cases, case.id, unit.id, agent)
     await site.cases.transition(
         case.id,
-        Move(Action.RESOLVE, decision="fixed", decision_reasons="pipe"),
+        Move(Action.RESOLVE, decision="fixed", decision_reasons="pipe", root_cause="pipe_leak"),
         actor=unit_user,
         now=NOW,
     )

@@ -79,7 +79,12 @@ async def resolved_case(repo: CaseRepository, people: People, **form: object) ->
     await forward(repo, case.id, people.unit_id, people.agent)
     await repo.transition(
         case.id,
-        Move(Action.RESOLVE, decision="ซ่อมท่อประปาแล้ว", decision_reasons="ท่อแตก"),
+        Move(
+            Action.RESOLVE,
+            decision="ซ่อมท่อประปาแล้ว",
+            decision_reasons="ท่อแตก",
+            root_cause="pipe_leak",
+        ),
         actor=people.unit,
         now=NOW,
     )
@@ -193,7 +198,12 @@ async def test_sms_at_a_configured_step_and_at_resolution_after_the_gateway_reco
         assert (await dispatcher.run_once(NOW + timedelta(minutes=1))).sent == 1
         await repo.transition(
             case.id,
-            Move(Action.RESOLVE, decision="Pipe repaired", decision_reasons="burst"),
+            Move(
+                Action.RESOLVE,
+                decision="Pipe repaired",
+                decision_reasons="burst",
+                root_cause="pipe_leak",
+            ),
             actor=people.unit,
             now=NOW,
         )

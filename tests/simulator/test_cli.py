@@ -70,7 +70,7 @@ def test_shipped_starts_with_every_agent_signed_out() -> None:
     sim = simulator_from(args)
     assert list(sim.members("hotline")) == []
     assert sim.queue_engine.plan.app_data("hotline") == "hotline,ct,,,30"
-    assert sim.originate.endpoints == {"PJSIP/agent101", "PJSIP/agent102"}
+    assert sim.originate.endpoints == {"PJSIP/agent101", "PJSIP/agent102", "PJSIP/super201"}
     lab = simulator_from(build_parser().parse_args([]))
     assert [m.interface for m in lab.members("hotline")] == [
         "PJSIP/agent101",
