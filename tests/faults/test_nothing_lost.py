@@ -12,7 +12,8 @@ from bench.faults import SCENARIOS, SHORT
 MUST_BE_ZERO = ("lost", "doubled", "wrong outcome", "surveys lost", "phoned twice", "phantom calls")
 
 
-@pytest.mark.parametrize("name", list(SCENARIOS))
+# The kill and PostgreSQL-outage scenarios take a minute of their own: `make faults` runs them.
+@pytest.mark.parametrize("name", ["cuts", "fuzz"])
 async def test_nothing_is_lost_under_the_fault(name: str) -> None:
     counts, what = await SCENARIOS[name](SHORT)
     assert counts["calls"] >= SHORT.calls, what
